@@ -1,0 +1,138 @@
+# fml: a mailing-list processor.  See README.md.
+#
+#   make            build lib/libfml.a and the programs in fml/
+#   make demo       install deps, build, run a post through a demo list
+#   make check      install deps, build, run every test
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       long libFuzzer runs (FUZZ_SECONDS per target)
+#   make bench      side-by-side benchmarks against mlmmj
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+LIBEXEC   = $(PREFIX)/libexec/fml
+ETCDIR    = $(PREFIX)/etc/fml
+MANDIR    = $(PREFIX)/share/man
+SHAREDIR  = $(PREFIX)/share/fml
+ML_DIR   ?= /var/spool/ml
+
+CC       ?= cc
+PKGS      = gmime-3.0 glib-2.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      = -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wshadow -Wno-unused-parameter -fno-common
+HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT      ?= -O2 -g
+CFLAGS   ?= $(OPT)
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
+	     -DFML_ETCDIR='"$(ETCDIR)"' -DFML_ML_DIR='"$(ML_DIR)"' \
+	     -DFML_SHAREDIR='"$(SHAREDIR)"' -DFML_LIBEXEC='"$(LIBEXEC)"'
+LDHARDEN  = -pie -Wl,-z,relro,-z,now
+LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt
+
+LIB_SRC   = $(sort $(wildcard lib/*.c))
+LIB_OBJ   = $(LIB_SRC:.c=.o)
+PROGS     = fml/fml fml/makefml
+UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+
+.PHONY: all deps demo check unit golden e2e fuzz-short fuzz bench install clean format check-format check-config
+
+all: $(PROGS)
+
+lib/%.o: lib/%.c
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+lib/libfml.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+fml/%.o: fml/%.c
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+fml/fml fml/makefml fml/cfgen: fml/%: fml/%.o lib/libfml.a
+	$(CC) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(wildcard fml/*.d)
+
+# ---- dependencies: everything a fresh Debian machine needs to build and test
+DEB_PKGS = gcc make pkg-config libgdbm-dev libmagic-dev libgmime-3.0-dev libarchive-dev \
+	   libcrypt-dev libcmocka-dev python3 python3-pytest postfix strace clang \
+	   libclang-rt-14-dev time mlmmj
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# ---- generated configuration documents (from lib/config_vars.def)
+etc/default_config.cf: fml/cfgen
+	fml/cfgen cf > $@.tmp && mv $@.tmp $@
+doc/fml.cf.5: fml/cfgen doc/fml.cf.5.in
+	fml/cfgen man doc/fml.cf.5.in > $@.tmp && mv $@.tmp $@
+check-config: fml/cfgen
+	@fml/cfgen cf | cmp -s - etc/default_config.cf || { echo "etc/default_config.cf is stale: run make etc/default_config.cf"; exit 1; }
+	@fml/cfgen man doc/fml.cf.5.in | cmp -s - doc/fml.cf.5 || { echo "doc/fml.cf.5 is stale: run make doc/fml.cf.5"; exit 1; }
+	@echo "config docs: in step with lib/config_vars.def"
+
+# ---- tests
+build/unit/%: tests/unit/%.c lib/libfml.a tests/unit/unit.h
+	@mkdir -p build/unit
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+golden: all
+	@sh tests/golden/run.sh
+
+e2e: all
+	@sh tests/run-e2e.sh
+
+fuzz-short:
+	@$(MAKE) -s -C tests/fuzz short
+
+fuzz:
+	@$(MAKE) -C tests/fuzz long
+
+check: deps
+	@$(MAKE) all fml/cfgen
+	@sh tests/check.sh
+
+demo: deps
+	@$(MAKE) all
+	@sh tests/demo.sh
+
+bench: deps all
+	@sh bench/run.sh
+
+format:
+	clang-format -i lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+
+check-format:
+	@clang-format --dry-run -Werror lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+
+install: all
+	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \
+		$(DESTDIR)$(SHAREDIR)/spool-skel $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 fml/fml $(DESTDIR)$(LIBEXEC)/fml
+	install -m 755 fml/makefml $(DESTDIR)$(BINDIR)/makefml
+	install -m 644 etc/*.cf $(DESTDIR)$(ETCDIR)/
+	cp -R spool-skel/. $(DESTDIR)$(SHAREDIR)/spool-skel/
+	install -m 644 doc/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 doc/*.8 $(DESTDIR)$(MANDIR)/man8/
+
+clean:
+	rm -f lib/*.o lib/*.d lib/libfml.a fml/*.o fml/*.d $(PROGS) fml/cfgen
+	rm -rf build .test-tmp demo tests/fuzz/bin
+
+check-format-result:
+	@if $(MAKE) -s check-format >/dev/null 2>&1; then echo "RESULT format 1 0"; \
+	 else $(MAKE) -s check-format 2>&1 | head -20; echo "RESULT format 0 1"; fi
+check-config-result:
+	@if $(MAKE) -s check-config; then echo "RESULT config 1 0"; else echo "RESULT config 0 1"; fi

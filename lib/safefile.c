@@ -1,0 +1,333 @@
+/*
+ * safefile: crash-safe file commit (temp + fsync + close + rename/link +
+ * directory fsync), plus small file-system helpers.  See safefile.h.
+ * Failure policy: every error is logged with the path and errno and
+ * returned as ST_TEMPFAIL; partial temp files are removed.
+ */
+#include "safefile.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define SAFEFILE_BUF 65536
+
+static void unlink_tmp(void *arg)
+{
+	safefile *sf = arg;
+	if (sf->tmp[0])
+		unlink(sf->tmp);
+}
+
+int fs_path(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		msg_error("path too long: %.60s...", buf);
+		buf[0] = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void dirname_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, size, ".");
+	else if (slash == path)
+		snprintf(dir, size, "/");
+	else
+		snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+fml_status safefile_open_path(safefile *sf, const char *tmppath)
+{
+	memset(sf, 0, sizeof *sf);
+	sf->fd = -1;
+	sf->cleanup = -1;
+	if (fs_path(sf->tmp, sizeof sf->tmp, "%s", tmppath) < 0)
+		return ST_TEMPFAIL;
+	dirname_of(tmppath, sf->dir, sizeof sf->dir);
+	sf->fd = open(sf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (sf->fd < 0) {
+		msg_error("create %s: %s", sf->tmp, strerror(errno));
+		sf->tmp[0] = 0;
+		return ST_TEMPFAIL;
+	}
+	sf->cleanup = msg_cleanup_push(unlink_tmp, sf);
+	sf->buf = xmalloc(SAFEFILE_BUF);
+	return ST_OK;
+}
+
+fml_status safefile_open(safefile *sf, const char *dir, const char *prefix)
+{
+	char path[PATH_MAX];
+	struct timeval tv;
+	for (int tries = 0; tries < 10; tries++) {
+		unsigned int r = 0;
+		if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+			r = (unsigned)rand();
+		gettimeofday(&tv, NULL);
+		if (fs_path(path, sizeof path, "%s/%s.%lld.%06ld.%d.%08x", dir, prefix,
+			    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), r) < 0)
+			return ST_TEMPFAIL;
+		if (safefile_open_path(sf, path) == ST_OK)
+			return ST_OK;
+		if (errno != EEXIST)
+			break;
+	}
+	return ST_TEMPFAIL;
+}
+
+static fml_status write_all(safefile *sf, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(sf->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			msg_error("write %s: %s", sf->tmp, w < 0 ? strerror(errno) : "short write");
+			sf->failed = 1;
+			return ST_TEMPFAIL;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return ST_OK;
+}
+
+static fml_status flush_buf(safefile *sf)
+{
+	fml_status st = write_all(sf, sf->buf, sf->buflen);
+	sf->buflen = 0;
+	return st;
+}
+
+fml_status safefile_write(safefile *sf, const void *p, size_t n)
+{
+	if (sf->failed || sf->fd < 0)
+		return ST_TEMPFAIL;
+	sf->written += (off_t)n;
+	if (sf->buflen + n > SAFEFILE_BUF && flush_buf(sf) != ST_OK)
+		return ST_TEMPFAIL;
+	if (n >= SAFEFILE_BUF)
+		return write_all(sf, p, n);
+	memcpy(sf->buf + sf->buflen, p, n);
+	sf->buflen += n;
+	return ST_OK;
+}
+
+fml_status safefile_puts(safefile *sf, const char *s)
+{
+	return safefile_write(sf, s, strlen(s));
+}
+
+fml_status safefile_sync(safefile *sf)
+{
+	if (sf->fd < 0)
+		return sf->failed ? ST_TEMPFAIL : ST_OK;
+	fml_status st = sf->failed ? ST_TEMPFAIL : flush_buf(sf);
+	if (st == ST_OK && fsync(sf->fd) < 0) {
+		msg_error("fsync %s: %s", sf->tmp, strerror(errno));
+		st = ST_TEMPFAIL;
+	}
+	if (close(sf->fd) < 0 && st == ST_OK) {
+		msg_error("close %s: %s", sf->tmp, strerror(errno));
+		st = ST_TEMPFAIL;
+	}
+	sf->fd = -1;
+	free(sf->buf);
+	sf->buf = NULL;
+	if (st != ST_OK)
+		sf->failed = 1;
+	return st;
+}
+
+static void forget(safefile *sf)
+{
+	msg_cleanup_pop(sf->cleanup);
+	sf->cleanup = -1;
+}
+
+fml_status safefile_commit(safefile *sf, const char *final)
+{
+	if (safefile_sync(sf) != ST_OK) {
+		safefile_abort(sf);
+		return ST_TEMPFAIL;
+	}
+	if (rename(sf->tmp, final) < 0) {
+		msg_error("rename %s to %s: %s", sf->tmp, final, strerror(errno));
+		safefile_abort(sf);
+		return ST_TEMPFAIL;
+	}
+	forget(sf);
+	sf->tmp[0] = 0;
+	return fs_fsync_dir(sf->dir);
+}
+
+fml_status safefile_link(safefile *sf, const char *final)
+{
+	if (safefile_sync(sf) != ST_OK) {
+		safefile_abort(sf);
+		return ST_TEMPFAIL;
+	}
+	if (link(sf->tmp, final) < 0) {
+		if (errno == EEXIST)
+			return ST_DATAERR;
+		msg_error("link %s to %s: %s", sf->tmp, final, strerror(errno));
+		safefile_abort(sf);
+		return ST_TEMPFAIL;
+	}
+	forget(sf);
+	return fs_fsync_dir(sf->dir);
+}
+
+void safefile_abort(safefile *sf)
+{
+	if (sf->fd >= 0)
+		close(sf->fd);
+	sf->fd = -1;
+	free(sf->buf);
+	sf->buf = NULL;
+	if (sf->tmp[0])
+		unlink(sf->tmp);
+	sf->tmp[0] = 0;
+	forget(sf);
+}
+
+fml_status fs_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		msg_error("open directory %s: %s", dir, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	int rc = fsync(fd);
+	int err = errno;
+	close(fd);
+	if (rc < 0 && err != EINVAL) {
+		msg_error("fsync directory %s: %s", dir, strerror(err));
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+fml_status fs_replace(const char *path, const void *p, size_t n, int durable)
+{
+	char dir[PATH_MAX];
+	safefile sf;
+	dirname_of(path, dir, sizeof dir);
+	if (safefile_open(&sf, dir, ".tmp") != ST_OK)
+		return ST_TEMPFAIL;
+	if (safefile_write(&sf, p, n) != ST_OK) {
+		safefile_abort(&sf);
+		return ST_TEMPFAIL;
+	}
+	if (durable)
+		return safefile_commit(&sf, path);
+	/* not durable: no fsync, but still atomic by rename */
+	if (flush_buf(&sf) != ST_OK || close(sf.fd) < 0) {
+		sf.fd = -1;
+		safefile_abort(&sf);
+		return ST_TEMPFAIL;
+	}
+	sf.fd = -1;
+	free(sf.buf);
+	sf.buf = NULL;
+	if (rename(sf.tmp, path) < 0) {
+		msg_error("rename %s to %s: %s", sf.tmp, path, strerror(errno));
+		safefile_abort(&sf);
+		return ST_TEMPFAIL;
+	}
+	forget(&sf);
+	return ST_OK;
+}
+
+fml_status fs_read(const char *path, str *out, size_t limit)
+{
+	str_clear(out);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return ST_NOINPUT;
+		msg_error("open %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	for (;;) {
+		str_reserve(out, 8192);
+		ssize_t n = read(fd, out->s + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			msg_error("read %s: %s", path, strerror(errno));
+			close(fd);
+			return ST_TEMPFAIL;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->s[out->len] = 0;
+		if (limit && out->len > limit) {
+			msg_error("%s: larger than %zu bytes", path, limit);
+			close(fd);
+			return ST_DATAERR;
+		}
+	}
+	close(fd);
+	return ST_OK;
+}
+
+fml_status fs_append_line(const char *path, const char *line, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		msg_error("open %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	ssize_t w = write(fd, line, n);
+	int err = errno;
+	if (close(fd) < 0 || w != (ssize_t)n) {
+		msg_error("append %s: %s", path, w < 0 ? strerror(err) : "short write");
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+fml_status fs_mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (fs_path(buf, sizeof buf, "%s", path) < 0)
+		return ST_TEMPFAIL;
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == 0) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+				msg_error("mkdir %s: %s", buf, strerror(errno));
+				return ST_TEMPFAIL;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return ST_OK;
+}
+
+int fs_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}

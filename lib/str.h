@@ -1,0 +1,49 @@
+/*
+ * str: a length-carrying, growable, binary-safe byte string (Postfix's
+ * VSTRING, qmail's stralloc).  Everything that comes from mail lives in one.
+ * The buffer always has a NUL safety byte after len, so s->s can be passed
+ * to functions that want a C string when the content is known to be text.
+ * Out of memory and size overflow are fatal here, in one place: callers
+ * never test for NULL.
+ */
+#ifndef FML_STR_H
+#define FML_STR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct str {
+	char *s;	/* bytes, NUL-terminated at s[len] */
+	size_t len; /* bytes in use */
+	size_t cap; /* allocated, > len */
+} str;
+
+#define STR_INIT {0, 0, 0}
+
+void str_init(str *s);
+void str_free(str *s);
+void str_clear(str *s); /* len = 0, keeps the buffer */
+void str_reserve(str *s, size_t extra);
+void str_append(str *s, const void *p, size_t n);
+void str_puts(str *s, const char *cstr);
+void str_putc(str *s, int c);
+void str_set(str *s, const void *p, size_t n);
+void str_sets(str *s, const char *cstr);
+void str_printf(str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void str_vprintf(str *s, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void str_truncate(str *s, size_t len);
+const char *str_c(const str *s); /* "" for an empty, never-allocated str */
+
+/* Allocation helpers with the same fatal-on-failure policy. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Small byte helpers used across the mail layers. */
+int str_casecmp_n(const char *a, size_t alen, const char *b, size_t blen);
+int bytes_has_ctl(const char *p, size_t n); /* CR, LF, NUL, other C0 but TAB, DEL */
+
+#endif
