@@ -85,10 +85,16 @@ build/unit/%: tests/unit/%.c lib/libfml.a tests/unit/unit.h
 	@mkdir -p build/unit
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS) -lcmocka
 
+GOLDEN_SRC = $(sort $(wildcard tests/golden/*.c))
+GOLDEN_BIN = $(patsubst tests/golden/%.c,build/golden/%,$(GOLDEN_SRC))
+build/golden/%: tests/golden/%.c lib/libfml.a
+	@mkdir -p build/golden
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS)
+
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-golden: all
+golden: all $(GOLDEN_BIN)
 	@sh tests/golden/run.sh
 
 e2e: all
