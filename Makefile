@@ -25,7 +25,7 @@ WARN      = -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wshadow -Wno-unused-p
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT      ?= -O2 -g
 CFLAGS   ?= $(OPT)
-ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
 	     -DFML_ETCDIR='"$(ETCDIR)"' -DFML_ML_DIR='"$(ML_DIR)"' \
 	     -DFML_SHAREDIR='"$(SHAREDIR)"' -DFML_LIBEXEC='"$(LIBEXEC)"'
 LDHARDEN  = -pie -Wl,-z,relro,-z,now

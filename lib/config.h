@@ -36,13 +36,13 @@ typedef enum cf_id {
 typedef struct config config;
 
 typedef struct config_args {
-	const char *dir;		   /* list home ($DIR), required */
-	const char *const *search;	   /* extra search directories */
+	const char *dir;	   /* list home ($DIR), required */
+	const char *const *search; /* extra search directories */
 	int nsearch;
 	const char *const *overrides; /* "NAME=value" from the command line */
 	int noverrides;
-	const char *etc_dir;	   /* installed etc dir; NULL = compiled default */
-	const char *exec_dir;	   /* directory of the running program */
+	const char *etc_dir;  /* installed etc dir; NULL = compiled default */
+	const char *exec_dir; /* directory of the running program */
 } config_args;
 
 config *config_new(void);
@@ -51,6 +51,12 @@ void config_free(config *cf);
 fml_status config_load(config *cf, const config_args *args, str *err);
 /* Set one value by name (after load; used by programs and tests). */
 fml_status config_set(config *cf, const char *name, const char *value, str *err);
+/* Layer TEXT (LEN bytes, need not be NUL-terminated) on CF as if it were the
+ * file named FILE, then expand and check every value again: the same code
+ * config_load() runs for each file (for the fuzz target and tests).  Use it
+ * after config_load(); on a fresh config_new() DIR is empty, so the default
+ * addresses do not check. */
+fml_status config_parse_text(config *cf, const char *file, const char *text, size_t len, str *err);
 
 /* Typed access to declared variables; values are expanded. */
 const char *cf_str(const config *cf, cf_id id);

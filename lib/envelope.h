@@ -80,4 +80,8 @@ int hfield_is(const envelope *e, const hfield *f, const char *name);
 /* Write a trace of every decision (golden tests; see tests/golden). */
 void envelope_dump(const envelope *e, str *out);
 
+/* Tests only: the pread() chunk of envelope_parse_fd() (0 = 64 KiB), so that
+ * golden tests and fuzzing can split lines at every byte. */
+void envelope_set_chunk_size(size_t n);
+
 #endif

@@ -38,6 +38,11 @@ void member_entry_free(member_entry *e);
  * bye), 0 for a comment, blank, '+' or unparsable line (with *PLUS set for
  * '+'). */
 int members_parse_line(const char *line, size_t len, member_entry *e, int *plus);
+/* For `makefml check`: 1 with a short reason in WHY when LINE is not a
+ * comment, blank or '+' line and is not a clean entry either (no address,
+ * an address refused by addr_check, a malformed or unknown option, a
+ * control character); 0 when it is fine. */
+int members_line_problem(const char *line, size_t len, str *why);
 
 /* Call FN for every entry (off and bye entries too; FN checks the flags).
  * FN returns non-zero to stop.  A missing file is an empty list. */

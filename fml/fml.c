@@ -1,0 +1,137 @@
+/*
+ * fml: the alias pipe.  "|/usr/local/libexec/fml/fml /var/spool/ml/elena"
+ *
+ *   fml DIR [LIBDIR...] [--ctladdr] [-d] [--NAME=value]... < mail
+ *
+ * Accepts one mail from stdin durably into DIR/var/incoming (the commit
+ * point), then, under the list lock, processes every waiting item oldest
+ * first.  Exit status (doc/fml.8): 0 once the mail is accepted, whatever
+ * happens next; 75 for any local trouble before that (the MTA retries);
+ * 65 with "5.3.4 message too big for this list" over the size limit.
+ */
+#include "config.h"
+#include "home.h"
+#include "incoming.h"
+#include "lock.h"
+#include "msg.h"
+#include "privs.h"
+#include "proc.h"
+#include "reply.h"
+#include "safefile.h"
+#include "status.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 64
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fml DIR [LIBDIR...] [--ctladdr] [-d] [--NAME=value]... < mail\n");
+	exit(EX_TEMPFAIL); /* an MTA must keep the mail even when the alias is wrong */
+}
+
+/* The MTA reads our first output line as the DSN text (Postfix local(8)). */
+static void __attribute__((noreturn)) fail(fml_status st, const char *dsn, const char *why)
+{
+	printf("%s %s\n", dsn, why);
+	fflush(stdout);
+	msg_error("%s", why);
+	exit(status_exit_code(st));
+}
+
+static void std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL, *search[MAX_ARGS], *over[MAX_ARGS];
+	int nsearch = 0, nover = 0, ctladdr = 0, debug = 0;
+	str err = STR_INIT, id = STR_INIT;
+
+	std_fds();
+	umask(077);
+	msg_open("fml");
+	msg_catch_signals();
+	const char *env_sender = getenv("SENDER");
+	char *sender = env_sender ? xstrdup(env_sender) : NULL;
+	clearenv();
+	setenv("PATH", "/usr/bin:/bin", 1);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--ctladdr") == 0)
+			ctladdr = 1;
+		else if (strncmp(a, "-d", 2) == 0 && strspn(a + 2, "0123456789") == strlen(a + 2))
+			debug = 1;
+		else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') && nover < MAX_ARGS)
+			over[nover++] = a + 2;
+		else if (a[0] == '-')
+			usage();
+		else if (!dir)
+			dir = a;
+		else if (nsearch < MAX_ARGS)
+			search[nsearch++] = a;
+	}
+	if (!dir)
+		usage();
+	if (debug) {
+		msg_set_stderr(1);
+		msg_set_verbose(1);
+	}
+	if (privs_drop_to_owner(dir, &err) != ST_OK)
+		fail(ST_TEMPFAIL, "4.3.0", str_c(&err));
+
+	config *cf = config_new();
+	config_args ca = {dir, search, nsearch, over, nover, NULL, home_exec_dir()};
+	if (config_load(cf, &ca, &err) != ST_OK)
+		fail(ST_TEMPFAIL, "4.3.5", str_c(&err));
+	char logpath[4096];
+	if (fs_path(logpath, sizeof logpath, "%s/log", dir) == 0)
+		msg_set_logfile(logpath);
+
+	/* ---- accept: the commit point */
+	fml_status st = incoming_accept(dir, 0, ctladdr ? IN_CTL : IN_POST, sender,
+					cf_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), &id);
+	if (st == ST_TOOBIG)
+		fail(ST_TOOBIG, "5.3.4", "message too big for this list");
+	if (st != ST_OK)
+		fail(ST_TEMPFAIL, "4.3.0", "cannot accept the mail now; try again later");
+	msg_set_fatal_exit(EX_OK); /* the mail is ours now */
+	if (id.len)
+		msg_debug("accepted %s", id.s);
+
+	/* ---- process everything waiting, under the list lock */
+	proc_ctx c = {dir, cf, debug, time(NULL), 0, 0};
+	fml_lock lk;
+	if (lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK), cf_int(cf, CF_LOCK_TIMEOUT),
+			 cf_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
+		reply_notice(&c, NULL, "lock-timeout", NULL, 0, 0, "fml: list lock timed out",
+			     "fml could not get the list lock in time.  The mail waits in "
+			     "var/incoming and is processed by the next run of fml or fmlqueue.\n");
+		return EX_OK;
+	}
+	proc_drain(&c);
+	lock_release(&lk);
+	free(sender);
+	str_free(&err);
+	str_free(&id);
+	config_free(cf);
+	return EX_OK;
+}

@@ -1,0 +1,23 @@
+/*
+ * dedupe: the duplicate cache, DIR/var/db/dedupe.db (gdbm).  Keys are
+ * "s:" + SHA-256 of the raw input and "m:" + Message-ID; values
+ * "TIME ARTICLE".  An MTA that delivers the same mail twice never makes a
+ * second article.  Entries older than DUPLICATE_CACHE_EXPIRE are removed by
+ * a sweep at most once a day.  The cache is an index, not a record: if it
+ * cannot be opened, fml logs it and goes on (spool/N stays gapless).
+ */
+#ifndef FML_DEDUPE_H
+#define FML_DEDUPE_H
+
+#include <time.h>
+
+typedef struct dedupe dedupe;
+
+dedupe *dedupe_open(const char *dir, time_t now, long expire);
+void dedupe_close(dedupe *d);
+/* Article number already made from this SHA-256 / Message-ID, or 0. */
+long dedupe_seen_sha(dedupe *d, const char *sha);
+long dedupe_seen_msgid(dedupe *d, const char *msgid, size_t len);
+void dedupe_record(dedupe *d, const char *sha, const char *msgid, size_t len, long article);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * keyword: fml's keyword traps on the first body lines.  Within the first
+ * GUIDE_CHECK_LIMIT non-blank lines "# guide" (GUIDE_KEYWORD; bare "guide"
+ * too for command mail) is a guide request; within COMMAND_CHECK_LIMIT
+ * lines "# word" (word = [A-Za-z0-9_-]+, then blank or end of line) makes
+ * the mail command mail.  MIME-aware: in a multipart mail the preamble and
+ * the part headers are skipped (nested multiparts up to MIME_DEPTH_LIMIT)
+ * and only the first part is examined.  Reads at most 64 KiB of the body.
+ */
+#ifndef FML_KEYWORD_H
+#define FML_KEYWORD_H
+
+#include "config.h"
+#include "envelope.h"
+#include "status.h"
+
+typedef struct keyword_result {
+	int guide;
+	int command;
+} keyword_result;
+
+fml_status keyword_scan(int fd, const envelope *e, const config *cf, int ctladdr,
+			keyword_result *r);
+/* The same on body text in memory (tests). */
+void keyword_scan_text(const char *body, size_t len, const char *content_type, const config *cf,
+		       int ctladdr, keyword_result *r);
+/* The boundary parameter of a multipart Content-Type value, or 0. */
+int keyword_boundary(const char *ctype, size_t len, str *out);
+
+#endif

@@ -1,0 +1,390 @@
+/*
+ * proc: classify and dispatch accepted mail, oldest first, under the list
+ * lock.  See proc.h.  The order of checks follows fml (fml4.md §1.4-1.7)
+ * with its flaws fixed: loops and bounces are never answered, a duplicate
+ * never becomes a second article, command mail is never distributed.
+ */
+#include "proc.h"
+#include "addr.h"
+#include "command.h"
+#include "dedupe.h"
+#include "distribute.h"
+#include "keyword.h"
+#include "members.h"
+#include "msg.h"
+#include "reply.h"
+#include "safefile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+fml_status proc_save(proc_ctx *c, proc_mail *m, const char *area, const char *kind, str *path)
+{
+	char to[4096];
+	if (fs_path(to, sizeof to, "%s/%s/%s%s%s", c->dir, area, kind ? kind : "", kind ? "." : "",
+		    m->it->id) < 0)
+		return ST_TEMPFAIL;
+	if (rename(m->it->path, to) < 0) {
+		msg_error("rename %s to %s: %s", m->it->path, to, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	char dir[4096];
+	if (fs_path(dir, sizeof dir, "%s/%s", c->dir, area) < 0 || fs_fsync_dir(dir) != ST_OK)
+		return ST_TEMPFAIL;
+	if (path)
+		str_sets(path, to);
+	return ST_OK;
+}
+
+/* Remove the item: the end of its life in var/incoming. */
+static fml_status finish(proc_ctx *c, proc_mail *m)
+{
+	if (unlink(m->it->path) < 0 && errno != ENOENT) {
+		msg_error("unlink %s: %s", m->it->path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+/* Does a field of ours come back?  Returns the reason or NULL. */
+static const char *loop_reason(proc_ctx *c, proc_mail *m)
+{
+	const envelope *e = m->env;
+	const hfield *f;
+	const char *xmlname = cf_str(c->cf, CF_XMLNAME);
+	const char *colon = strchr(xmlname, ':');
+	if (colon) {
+		const char *v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		for (size_t i = 0; (f = envelope_get(e, "X-ML-Name", i)) != NULL; i++) {
+			const char *x = str_c(&f->value);
+			while (*x == ' ' || *x == '\t')
+				x++;
+			if (*v && strcasecmp(x, v) == 0)
+				return "our X-ML-Name came back";
+		}
+	}
+	for (size_t i = 0; (f = envelope_get(e, "List-Id", i)) != NULL; i++) {
+		str needle = STR_INIT;
+		str_printf(&needle, "<%s>", cf_str(c->cf, CF_LIST_ID));
+		int hit = strcasestr(str_c(&f->value), needle.s) != NULL;
+		str_free(&needle);
+		if (hit)
+			return "our List-Id came back";
+	}
+	for (size_t i = 0; (f = envelope_get(e, "X-Loop", i)) != NULL; i++)
+		if (strcasestr(str_c(&f->value), cf_str(c->cf, CF_MAIL_LIST)))
+			return "our X-Loop came back";
+	if ((long)envelope_count(e, "Received") > cf_int(c->cf, CF_RECEIVED_LIMIT))
+		return "too many Received: fields";
+	if (m->has_sender && m->sender.len &&
+	    addr_equal(str_c(&m->sender), cf_str(c->cf, CF_MAINTAINER)))
+		return "the envelope sender is the maintainer";
+	return NULL;
+}
+
+static int is_member(proc_ctx *c, const char *file, const char *addr)
+{
+	int found = 0;
+	if (!*addr)
+		return 0;
+	if (members_lookup(c->dir, file, addr, (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), &found) !=
+	    ST_OK)
+		return -1;
+	return found;
+}
+
+/* Collect DIR/FILE's deliverable addresses (moderators). */
+static int add_addr(const member_entry *e, void *arg)
+{
+	str *out = arg;
+	if (!e->off && !e->bye && !addr_check(e->addr.s, e->addr.len))
+		str_append(out, e->addr.s, e->addr.len + 1);
+	return 0;
+}
+
+static fml_status hold(proc_ctx *c, proc_mail *m, const char *why)
+{
+	char path[4096];
+	str rcpts = STR_INIT, text = STR_INIT;
+	size_t n = 0;
+	if (fs_path(path, sizeof path, "%s/moderators", c->dir) == 0)
+		members_foreach(path, add_addr, &rcpts);
+	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
+		n++;
+	str_printf(&text,
+		   "A post to %s from %s is held for moderation (%s).\n"
+		   "Hold ID: %s\n\nThe post is attached.\n",
+		   cf_str(c->cf, CF_MAIL_LIST), m->from.len ? str_c(&m->from) : "(no valid From)",
+		   why, m->it->id);
+	fml_status st = ST_OK;
+	if (cf_int(c->cf, CF_MODERATOR_NOTIFY))
+		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1, "post held for moderation",
+				  str_c(&text));
+	if (st == ST_OK)
+		st = proc_save(c, m, "var/hold", NULL, NULL);
+	if (st == ST_OK)
+		msg_info("held %s from %s: %s", m->it->id, str_c(&m->from), why);
+	str_free(&rcpts);
+	str_free(&text);
+	return st;
+}
+
+/* Not distributed, logged, saved under var/log, maintainer told (rate-limited). */
+static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *why)
+{
+	str text = STR_INIT, saved = STR_INIT;
+	fml_status st = proc_save(c, m, "var/log", kind, &saved);
+	if (st != ST_OK)
+		goto out;
+	msg_warn("%s: %s from %s (sender <%s>): not distributed, saved as %s", kind, why,
+		 m->from.len ? str_c(&m->from) : "?", str_c(&m->sender), str_c(&saved));
+	str_printf(&text,
+		   "fml did not distribute a mail to %s:\n  %s\n"
+		   "From: %s, envelope sender <%s>.\nIt is saved as %s.\n"
+		   "(Further %s notices are suppressed for an interval.)\n",
+		   cf_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
+		   str_c(&m->sender), str_c(&saved), kind);
+	reply_notice(c, NULL, kind, NULL, 0, 0, why, str_c(&text));
+out:
+	str_free(&text);
+	str_free(&saved);
+	return st;
+}
+
+static fml_status reject_post(proc_ctx *c, proc_mail *m)
+{
+	const char *handler = cf_str(c->cf, CF_REJECT_POST_HANDLER);
+	if (strcmp(handler, "moderate") == 0)
+		return hold(c, m, "the sender is not a member");
+	str subj = STR_INIT, text = STR_INIT;
+	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from), cf_str(c->cf, CF_ML_FN));
+	str_printf(&text, "A post from %s, who is not a member of %s, was not distributed.\n",
+		   str_c(&m->from), cf_str(c->cf, CF_MAIL_LIST));
+	fml_status st = reply_notice(c, m, NULL, NULL, 0, 1, str_c(&subj), str_c(&text));
+	if (st == ST_OK && strcmp(handler, "reject") == 0) {
+		const char *why = reply_suppressed(c, m, str_c(&m->reply));
+		str body = STR_INIT;
+		if (why) {
+			msg_info("deny notice to %s not sent: %s", str_c(&m->reply), why);
+		} else {
+			if (reply_template(c, "deny", &body) != ST_OK)
+				str_printf(&body, "You are not a member of %s.\n",
+					   cf_str(c->cf, CF_MAIL_LIST));
+			str_clear(&subj);
+			str_printf(&subj, "You are not a member %s", cf_str(c->cf, CF_ML_FN));
+			reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
+		}
+		str_free(&body);
+	}
+	if (st == ST_OK) {
+		msg_info("rejected post from non-member %s (%s)", str_c(&m->from), handler);
+		st = finish(c, m);
+	}
+	str_free(&subj);
+	str_free(&text);
+	return st;
+}
+
+static fml_status send_guide(proc_ctx *c, proc_mail *m)
+{
+	const char *why = reply_suppressed(c, m, str_c(&m->reply));
+	if (why) {
+		msg_info("guide request from %s not answered: %s", str_c(&m->from), why);
+		return finish(c, m);
+	}
+	str body = STR_INIT, subj = STR_INIT;
+	if (reply_template(c, "guide", &body) != ST_OK)
+		str_printf(&body, "This is %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+	str_printf(&subj, "Guide %s", cf_str(c->cf, CF_ML_FN));
+	fml_status st = reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
+	if (st == ST_OK) {
+		msg_info("guide sent to %s", str_c(&m->reply));
+		st = finish(c, m);
+	}
+	str_free(&body);
+	str_free(&subj);
+	return st;
+}
+
+/* Fill M's addresses from the envelope. */
+static void addresses(proc_mail *m)
+{
+	const envelope *e = m->env;
+	str tmp = STR_INIT;
+	if (m->it->has_sender) {
+		m->has_sender = 1;
+		str_set(&m->sender, m->it->sender.s, m->it->sender.len);
+	} else if (e->has_sender) {
+		m->has_sender = 1;
+		str_set(&m->sender, e->sender.s, e->sender.len);
+	} else {
+		const hfield *rp = envelope_get(e, "Return-Path", 0);
+		if (rp && addr_parse_path(rp->value.s, rp->value.len, &tmp) == ST_OK) {
+			m->has_sender = 1;
+			str_set(&m->sender, tmp.s, tmp.len);
+		}
+	}
+	const char *fields[] = {"From", "Reply-To"};
+	str *dest[] = {&m->from, &m->reply};
+	for (int i = 0; i < 2; i++) {
+		const hfield *f = envelope_get(e, fields[i], 0);
+		str_clear(dest[i]);
+		if (f && !f->bad && addr_parse_first(f->value.s, f->value.len, &tmp) == ST_OK &&
+		    !addr_check(tmp.s, tmp.len)) {
+			addr_normalize(&tmp);
+			str_set(dest[i], tmp.s, tmp.len);
+		}
+	}
+	if (m->reply.len == 0)
+		str_set(&m->reply, m->from.s, m->from.len);
+	str_free(&tmp);
+}
+
+static int bad_subject_or_from(const envelope *e)
+{
+	const char *names[] = {"From", "Subject"};
+	for (int i = 0; i < 2; i++) {
+		const hfield *f = envelope_get(e, names[i], 0);
+		if (f && f->bad)
+			return 1;
+	}
+	return 0;
+}
+
+static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
+{
+	envelope *e = m->env;
+	const char *why;
+
+	addresses(m);
+	/* bounces: never distributed, never answered; kept for the bounce handler */
+	if (m->has_sender && (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
+			      !strcasecmp(str_c(&m->sender), "mailer-daemon")))
+		return drop(c, m, "bounce", "a bounce (envelope sender <> or MAILER-DAEMON)");
+	if ((why = loop_reason(c, m)) != NULL)
+		return drop(c, m, "loop", why);
+	if (e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS))
+		return hold(c, m, "the header is over the size or field limit");
+	if (bad_subject_or_from(e))
+		return hold(c, m, "From: or Subject: holds control bytes");
+
+	long dup = dedupe_seen_sha(dd, m->it->sha256);
+	if (dup)
+		return drop(c, m, "duplicate", "the same mail was already distributed");
+	const hfield *mid = envelope_get(e, "Message-ID", 0);
+	if (cf_int(c->cf, CF_CHECK_MESSAGE_ID) && mid &&
+	    (dup = dedupe_seen_msgid(dd, mid->value.s, mid->value.len)) != 0)
+		return drop(c, m, "duplicate", "a mail with this Message-ID was already distributed");
+
+	int ctl = m->it->mode == IN_CTL;
+	keyword_result kw;
+	if (keyword_scan(m->it->fd, e, c->cf, ctl, &kw) != ST_OK)
+		return ST_TEMPFAIL;
+	if (m->from.len == 0) {
+		if (ctl || kw.command || kw.guide) {
+			msg_info("command mail without a valid From: ignored");
+			return finish(c, m);
+		}
+		return hold(c, m, "no valid From: address");
+	}
+	if ((m->member = is_member(c, "members", str_c(&m->from))) < 0)
+		return ST_TEMPFAIL;
+	if (!m->member && (m->member = is_member(c, "members-admin", str_c(&m->from))) < 0)
+		return ST_TEMPFAIL;
+
+	if (kw.guide && !m->member)
+		return send_guide(c, m);
+	if (ctl || kw.command) {
+		fml_status st = command_process(c, m);
+		return st == ST_OK ? finish(c, m) : st;
+	}
+
+	const char *policy = cf_str(c->cf, CF_PERMIT_POST_FROM);
+	if (strcmp(policy, "moderator") == 0)
+		return hold(c, m, "the list is moderated");
+	if (strcmp(policy, "anyone") != 0 && !m->member)
+		return reject_post(c, m);
+	long n = 0;
+	fml_status st = distribute_post(c, m, dd, &n);
+	if (st != ST_OK)
+		return st;
+	st = finish(c, m);
+	if (st == ST_OK)
+		distribute_done(c, m->it);
+	return st;
+}
+
+static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
+{
+	incoming_item it;
+	envelope e;
+	proc_mail m;
+	memset(&m, 0, sizeof m);
+	envelope_init(&e);
+	m.it = &it;
+	m.env = &e;
+	fml_status st = incoming_open(c->dir, id, &it);
+	if (st == ST_NOINPUT) {
+		incoming_close(&it);
+		return ST_OK; /* another run took it */
+	}
+	if (st == ST_DATAERR) {
+		msg_error("incoming item %s is malformed: moved to var/log", id);
+		st = proc_save(c, &m, "var/log", "malformed", NULL);
+		incoming_close(&it);
+		return st;
+	}
+	if (st != ST_OK)
+		goto out;
+	long n = 0;
+	st = distribute_recover(c, &it, dd, &n);
+	if (st == ST_OK) {
+		st = finish(c, &m);
+		if (st == ST_OK)
+			distribute_done(c, &it);
+		goto out;
+	}
+	if (st != ST_NOINPUT)
+		goto out;
+	envelope_limits lim = {(size_t)cf_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)cf_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	st = envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim);
+	if (st == ST_OK)
+		st = dispatch(c, &m, dd);
+out:
+	if (st == ST_OK)
+		c->processed++;
+	else
+		msg_warn("incoming item %s left for a later run (%s)", id, status_name(st));
+	envelope_free(&e);
+	incoming_close(&it);
+	str_free(&m.from);
+	str_free(&m.reply);
+	str_free(&m.sender);
+	return st;
+}
+
+fml_status proc_drain(proc_ctx *c)
+{
+	str names = STR_INIT;
+	int n = incoming_list(c->dir, &names);
+	if (n < 0) {
+		str_free(&names);
+		return ST_TEMPFAIL;
+	}
+	dedupe *dd = dedupe_open(c->dir, c->now, cf_int(c->cf, CF_DUPLICATE_CACHE_EXPIRE));
+	fml_status worst = ST_OK;
+	const char *p = names.s;
+	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+		if (proc_item(c, p, dd) != ST_OK)
+			worst = ST_TEMPFAIL;
+	}
+	dedupe_close(dd);
+	str_free(&names);
+	return worst;
+}
