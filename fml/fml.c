@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		fail(ST_TEMPFAIL, "4.3.0", str_c(&err));
 
 	config *cf = config_new();
-	config_args ca = {dir, search, nsearch, over, nover, NULL, home_exec_dir()};
+	config_args ca = {dir, search, nsearch, over, nover, home_etc_dir(), home_exec_dir()};
 	if (config_load(cf, &ca, &err) != ST_OK)
 		fail(ST_TEMPFAIL, "4.3.5", str_c(&err));
 	char logpath[4096];

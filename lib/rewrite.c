@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 /* Fields that fml sets itself: a poster's copies are dropped. */
 static const char *const own_fields[] = {
@@ -303,8 +302,7 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 		char stamp[32];
 		localtime_r(&ri->now, &tm);
 		strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-		add_field(out, eol, "Message-ID: <%s.%ld.%d.%s>", stamp, ri->article, (int)getpid(),
-			  ml);
+		add_field(out, eol, "Message-ID: <%s.%ld.%s>", stamp, ri->article, ml);
 	}
 	if (*reply_to)
 		add_field(out, eol, "Reply-To: %s", reply_to);

@@ -1,0 +1,51 @@
+#!/bin/sh
+# make demo: a demo list under ./demo, a post piped through fml exactly as
+# an /etc/aliases pipe would, and what came out of it.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+ML_DIR=$top/demo/ml
+rm -rf "$top/demo"
+mkdir -p "$ML_DIR"
+chmod 755 "$top/demo" "$ML_DIR"
+# fml never runs as root: when started as root it becomes the owner of the
+# list home, so the demo list belongs to an unprivileged user.
+if [ "$(id -u)" = 0 ]; then chown nobody "$ML_DIR"; fi
+
+echo "== makefml newml demo example.org"
+fml/makefml -D "$ML_DIR" newml demo example.org
+for a in alice@example.com bob@example.net carol@example.org; do
+	fml/makefml -D "$ML_DIR" add demo "$a"
+done
+fml/makefml -D "$ML_DIR" config demo SUBJECT_TAG_TYPE '[:]' >/dev/null
+fml/makefml -D "$ML_DIR" skip demo carol@example.org
+
+echo
+echo "== a post from alice, piped into: fml $ML_DIR/demo"
+cat > "$top/demo/post.eml" <<'MAIL'
+From: Alice Example <alice@example.com>
+To: demo@example.org
+Subject: Re: [demo:00000] Hello from the demo
+Message-ID: <demo-1@example.com>
+Date: Sat, 21 Nov 2026 10:00:00 +0000
+
+Hello, everyone.  This post went through fml's alias pipe.
+MAIL
+set +e
+SENDER=alice@example.com fml/fml "$ML_DIR/demo" < "$top/demo/post.eml"
+rc=$?
+set -e
+echo "exit status: $rc (0 = accepted)"
+
+echo
+echo "== the article as distributed: $ML_DIR/demo/spool/1"
+cat "$ML_DIR/demo/spool/1"
+echo
+echo "== summary, seq and log"
+cat "$ML_DIR/demo/summary"
+echo "seq: $(cat "$ML_DIR/demo/seq")"
+cat "$ML_DIR/demo/log"
+echo
+echo "== the queue item for delivery: var/queue/new/a1 (envelope part)"
+sed -n '1,/^$/p' "$ML_DIR/demo/var/queue/new/a1"
+echo "(carol is a member with s=skip: she may post but receives nothing)"
