@@ -246,8 +246,8 @@ static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char 
 			summary_subject(c, e, &subj);
 		str_printf(&line, "%s [%ld:%s] %s\n", stamp, n, from, str_c(&subj));
 		fml_status st = fs_path(path, sizeof path, "%s/summary", c->dir) == 0
-					? fs_append_line(path, line.s, line.len)
-					: ST_TEMPFAIL;
+				    ? fs_append_line(path, line.s, line.len)
+				    : ST_TEMPFAIL;
 		str_free(&line);
 		str_free(&subj);
 		if (st != ST_OK)

@@ -25,11 +25,24 @@
 #endif
 
 const char *const home_dirs[] = {
-	"spool",	     "etc",		  "var",		"var/incoming",
-	"var/queue",	     "var/queue/tmp",	  "var/queue/new",	"var/queue/active",
-	"var/queue/deferred", "var/queue/sent",	  "var/queue/drop",	"var/queue/corrupt",
-	"var/hold",	     "var/archive",	  "var/db",		"var/run",
-	"var/log",	     NULL,
+    "spool",
+    "etc",
+    "var",
+    "var/incoming",
+    "var/queue",
+    "var/queue/tmp",
+    "var/queue/new",
+    "var/queue/active",
+    "var/queue/deferred",
+    "var/queue/sent",
+    "var/queue/drop",
+    "var/queue/corrupt",
+    "var/hold",
+    "var/archive",
+    "var/db",
+    "var/run",
+    "var/log",
+    NULL,
 };
 
 fml_status home_create_dirs(const char *dir)
@@ -107,8 +120,7 @@ static const char *tree_or(const char *sub, const char *installed, char *buf, si
 {
 	char probe[PATH_MAX];
 	if (fs_path(probe, sizeof probe, "%s/../spool-skel", home_exec_dir()) == 0 &&
-	    access(probe, F_OK) == 0 &&
-	    fs_path(buf, size, "%s/../%s", home_exec_dir(), sub) == 0) {
+	    access(probe, F_OK) == 0 && fs_path(buf, size, "%s/../%s", home_exec_dir(), sub) == 0) {
 		char *real = realpath(buf, NULL);
 		if (real) {
 			snprintf(buf, size, "%s", real);

@@ -131,11 +131,13 @@ void keyword_scan_text(const char *body, size_t len, const char *content_type, c
 		if (state == PARTHDR) {
 			if (n == 0) {
 				if (depth < depth_limit &&
-				    keyword_boundary(ctype.s ? ctype.s : "", ctype.len, &bounds[depth])) {
+				    keyword_boundary(ctype.s ? ctype.s : "", ctype.len,
+						     &bounds[depth])) {
 					depth++;
 					state = PREAMBLE;
-				} else if (ctype.len && strncasecmp(ctype.s + strspn(ctype.s, " \t"),
-								    "text/", 5) != 0) {
+				} else if (ctype.len &&
+					   strncasecmp(ctype.s + strspn(ctype.s, " \t"), "text/",
+						       5) != 0) {
 					break; /* the first part is not text: no keywords */
 				} else {
 					state = BODY;
@@ -164,8 +166,7 @@ void keyword_scan_text(const char *body, size_t len, const char *content_type, c
 	str_free(&ctype);
 }
 
-fml_status keyword_scan(int fd, const envelope *e, const config *cf, int ctladdr,
-			keyword_result *r)
+fml_status keyword_scan(int fd, const envelope *e, const config *cf, int ctladdr, keyword_result *r)
 {
 	size_t want = (size_t)(e->end_off - e->body_off);
 	if (want > SCAN_BYTES)

@@ -263,14 +263,14 @@ static fml_status v7_acquire(fml_lock *lk, const char *dir, long timeout, long s
 	return ST_TEMPFAIL;
 }
 
-fml_status lock_acquire(fml_lock *lk, const char *dir, int use_flock, long timeout,
-			long stale_age)
+fml_status lock_acquire(fml_lock *lk, const char *dir, int use_flock, long timeout, long stale_age)
 {
 	lk->fd = -1;
 	lk->v7 = 0;
 	lk->cleanup = -1;
 	lk->path[0] = 0;
-	return use_flock ? flock_acquire(lk, dir, timeout) : v7_acquire(lk, dir, timeout, stale_age);
+	return use_flock ? flock_acquire(lk, dir, timeout)
+			 : v7_acquire(lk, dir, timeout, stale_age);
 }
 
 void lock_release(fml_lock *lk)

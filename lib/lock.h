@@ -17,15 +17,14 @@
 #include "status.h"
 
 typedef struct fml_lock {
-	int fd;		/* flock: the locked fd; -1 when not held */
-	int v7;		/* held through lockfile.v7 */
-	int cleanup;	/* msg clean-up handle removing lockfile.v7 on SIGTERM */
+	int fd;	     /* flock: the locked fd; -1 when not held */
+	int v7;	     /* held through lockfile.v7 */
+	int cleanup; /* msg clean-up handle removing lockfile.v7 on SIGTERM */
 	char path[4096];
 } fml_lock;
 
 /* TIMEOUT and STALE_AGE in seconds.  TIMEOUT 0 = try once. */
-fml_status lock_acquire(fml_lock *lk, const char *dir, int use_flock, long timeout,
-			long stale_age);
+fml_status lock_acquire(fml_lock *lk, const char *dir, int use_flock, long timeout, long stale_age);
 void lock_release(fml_lock *lk);
 
 #endif

@@ -23,7 +23,8 @@ fml_status privs_drop_to_owner(const char *path, str *err)
 		return ST_NOPERM;
 	}
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0) {
-		str_printf(err, "cannot switch to uid %u: %s", (unsigned)st.st_uid, strerror(errno));
+		str_printf(err, "cannot switch to uid %u: %s", (unsigned)st.st_uid,
+			   strerror(errno));
 		return ST_NOPERM;
 	}
 	if (setuid(0) == 0) {

@@ -16,6 +16,7 @@
 #include "safefile.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -162,7 +163,8 @@ static fml_status reject_post(proc_ctx *c, proc_mail *m)
 	if (strcmp(handler, "moderate") == 0)
 		return hold(c, m, "the sender is not a member");
 	str subj = STR_INIT, text = STR_INIT;
-	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from), cf_str(c->cf, CF_ML_FN));
+	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from),
+		   cf_str(c->cf, CF_ML_FN));
 	str_printf(&text, "A post from %s, who is not a member of %s, was not distributed.\n",
 		   str_c(&m->from), cf_str(c->cf, CF_MAIL_LIST));
 	fml_status st = reply_notice(c, m, NULL, NULL, 0, 1, str_c(&subj), str_c(&text));
@@ -263,8 +265,9 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 
 	addresses(m);
 	/* bounces: never distributed, never answered; kept for the bounce handler */
-	if (m->has_sender && (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
-			      !strcasecmp(str_c(&m->sender), "mailer-daemon")))
+	if (m->has_sender &&
+	    (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
+	     !strcasecmp(str_c(&m->sender), "mailer-daemon")))
 		return drop(c, m, "bounce", "a bounce (envelope sender <> or MAILER-DAEMON)");
 	if ((why = loop_reason(c, m)) != NULL)
 		return drop(c, m, "loop", why);
@@ -279,7 +282,8 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	const hfield *mid = envelope_get(e, "Message-ID", 0);
 	if (cf_int(c->cf, CF_CHECK_MESSAGE_ID) && mid &&
 	    (dup = dedupe_seen_msgid(dd, mid->value.s, mid->value.len)) != 0)
-		return drop(c, m, "duplicate", "a mail with this Message-ID was already distributed");
+		return drop(c, m, "duplicate",
+			    "a mail with this Message-ID was already distributed");
 
 	int ctl = m->it->mode == IN_CTL;
 	keyword_result kw;
@@ -369,8 +373,49 @@ out:
 	return st;
 }
 
+/*
+ * Poison guard (Mailman's shunt): var/run/current names the item being
+ * processed and how many runs started on it.  A run that dies on an item
+ * (crash, panic) leaves the file; after POISON_TRIES such starts the item is
+ * moved to var/log/poison.ID and the maintainer told, so one bad mail
+ * cannot stop a list.  A normal return, even a temporary failure, removes
+ * the file.
+ */
+#define POISON_TRIES 3
+
+static int poison_check(proc_ctx *c, const char *id, char *path, size_t size)
+{
+	str cur = STR_INIT;
+	char buf[160];
+	int tries = 1;
+	if (fs_path(path, size, "%s/var/run/current", c->dir) < 0)
+		return 0;
+	if (fs_read(path, &cur, 256) == ST_OK) {
+		size_t l = strlen(id);
+		if (cur.len > l && strncmp(cur.s, id, l) == 0 && cur.s[l] == ' ')
+			tries = atoi(cur.s + l + 1) + 1;
+	}
+	str_free(&cur);
+	int n = snprintf(buf, sizeof buf, "%s %d\n", id, tries);
+	fs_replace(path, buf, (size_t)n, 0);
+	return tries > POISON_TRIES;
+}
+
+static void poison(proc_ctx *c, const char *id)
+{
+	proc_mail m;
+	incoming_item it;
+	memset(&m, 0, sizeof m);
+	memset(&it, 0, sizeof it);
+	m.it = &it;
+	snprintf(it.id, sizeof it.id, "%s", id);
+	if (fs_path(it.path, sizeof it.path, "%s/var/incoming/%s", c->dir, id) == 0)
+		drop(c, &m, "poison", "processing this mail failed repeatedly (crash)");
+}
+
 fml_status proc_drain(proc_ctx *c)
 {
+	char current[4096];
 	str names = STR_INIT;
 	int n = incoming_list(c->dir, &names);
 	if (n < 0) {
@@ -381,8 +426,12 @@ fml_status proc_drain(proc_ctx *c)
 	fml_status worst = ST_OK;
 	const char *p = names.s;
 	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
-		if (proc_item(c, p, dd) != ST_OK)
+		if (poison_check(c, p, current, sizeof current)) {
+			poison(c, p);
+		} else if (proc_item(c, p, dd) != ST_OK) {
 			worst = ST_TEMPFAIL;
+		}
+		unlink(current);
 	}
 	dedupe_close(dd);
 	str_free(&names);

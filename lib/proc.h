@@ -21,21 +21,21 @@
 typedef struct proc_ctx {
 	const char *dir; /* list home */
 	config *cf;
-	int debug;	/* -d: process, but write no queue item */
+	int debug; /* -d: process, but write no queue item */
 	time_t now;
-	long articles;	/* articles made by this run */
-	int processed;	/* items handled by this run */
+	long articles; /* articles made by this run */
+	int processed; /* items handled by this run */
 } proc_ctx;
 
 /* What the current item is, shared by the action modules. */
 typedef struct proc_mail {
 	incoming_item *it;
 	envelope *env;
-	str from;	 /* From: addr-spec, normalized; "" if none or bad */
-	str reply;	 /* where answers go: Reply-To, else From */
-	str sender;	 /* envelope sender; "" for <> or unknown */
+	str from;   /* From: addr-spec, normalized; "" if none or bad */
+	str reply;  /* where answers go: Reply-To, else From */
+	str sender; /* envelope sender; "" for <> or unknown */
 	int has_sender;
-	int member;	 /* from is in members */
+	int member; /* from is in members */
 } proc_mail;
 
 fml_status proc_drain(proc_ctx *c);

@@ -49,8 +49,8 @@ fml_status qitem_write(qitem_writer *w, const void *p, size_t n)
 	return safefile_write(&w->sf, p, n);
 }
 
-fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name,
-			  long article, const char *rcpts, size_t n)
+fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
+			  const char *rcpts, size_t n)
 {
 	str s = STR_INIT;
 	str_printf(&s, "FMLQ 1\nsender %s\ncreated %lld\nlist %s\n", sender, (long long)time(NULL),

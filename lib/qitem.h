@@ -43,8 +43,8 @@ typedef struct qitem_writer {
 fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name);
 /* Recipients are NUL-separated in RCPTS (N of them); each must already
  * have passed addr_check().  ARTICLE 0 = none. */
-fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name,
-			  long article, const char *rcpts, size_t n);
+fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
+			  const char *rcpts, size_t n);
 fml_status qitem_write(qitem_writer *w, const void *p, size_t n);
 fml_status qitem_commit(qitem_writer *w);
 void qitem_abort(qitem_writer *w);

@@ -99,8 +99,8 @@ const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to)
 		}
 		if (get(m, "X-Auto-Response-Suppress"))
 			return "the mail has X-Auto-Response-Suppress";
-		if (get(m, "List-Id") && strstr(str_c(&get(m, "List-Id")->value),
-						cf_str(c->cf, CF_LIST_ID)))
+		if (get(m, "List-Id") &&
+		    strstr(str_c(&get(m, "List-Id")->value), cf_str(c->cf, CF_LIST_ID)))
 			return "the mail came from this list";
 	}
 	if (!rate_ok(c, to))
@@ -171,7 +171,8 @@ static void common_header(proc_ctx *c, proc_mail *m, str *h, const char *to, con
 	str_printf(h, "Message-ID: <%s.%d.%u.fml@%s>\n", stamp, (int)getpid(), ++seq,
 		   cf_str(c->cf, CF_DOMAINNAME));
 	const hfield *mid = get(m, "Message-ID");
-	if (mid && !mid->bad && mid->value.len < 900 && !bytes_has_ctl(mid->value.s, mid->value.len))
+	if (mid && !mid->bad && mid->value.len < 900 &&
+	    !bytes_has_ctl(mid->value.s, mid->value.len))
 		str_printf(h, "In-Reply-To: %s\nReferences: %s\n", str_c(&mid->value),
 			   str_c(&mid->value));
 	str_printf(h, "Auto-Submitted: auto-replied\nX-Loop: %s\n%s\nList-Id: %s <%s>\n",
@@ -211,8 +212,8 @@ static fml_status enqueue(proc_ctx *c, const char *rcpts, size_t n, const str *m
 		char buf[65536];
 		for (off_t o = it->mail_start; st == ST_OK && o < it->mail_end;) {
 			size_t want = (size_t)(it->mail_end - o) < sizeof buf
-					      ? (size_t)(it->mail_end - o)
-					      : sizeof buf;
+					  ? (size_t)(it->mail_end - o)
+					  : sizeof buf;
 			ssize_t r = pread(it->fd, buf, want, o);
 			if (r <= 0) {
 				msg_error("read %s: %s", it->path, r < 0 ? strerror(errno) : "EOF");

@@ -13,9 +13,9 @@
 
 /* Fields that fml sets itself: a poster's copies are dropped. */
 static const char *const own_fields[] = {
-	"X-ML-Name",	 "X-MLServer",	   "X-ML-Info",	  "List-Id",	 "List-Post",
-	"List-Help",	 "List-Subscribe", "List-Unsubscribe", "List-Owner", "List-Software",
-	"List-Archive", NULL,
+    "X-ML-Name",  "X-MLServer",	   "X-ML-Info",	     "List-Id",
+    "List-Post",  "List-Help",	   "List-Subscribe", "List-Unsubscribe",
+    "List-Owner", "List-Software", "List-Archive",   NULL,
 };
 
 static int in_bar_list(const char *list, const char *name, size_t nlen)
@@ -174,7 +174,7 @@ int rewrite_subject(const char *raw, size_t len, const char *tag_type, const cha
 }
 
 static void add_field(str *out, const char *eol, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void add_field(str *out, const char *eol, const char *fmt, ...)
 {
 	va_list ap;
@@ -271,9 +271,10 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 		if (len == 0 || raw[len - 1] != '\n')
 			tail = eol;
 		if (name_is(e, f, "Subject") && !have_subject++) {
-			rewrite_subject(raw + nlen + 1, len - nlen - 1, cf_str(cf, CF_SUBJECT_TAG_TYPE),
-					cf_str(cf, CF_BRACKET), (int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID),
-					ri->article, eol, &tmp);
+			rewrite_subject(raw + nlen + 1, len - nlen - 1,
+					cf_str(cf, CF_SUBJECT_TAG_TYPE), cf_str(cf, CF_BRACKET),
+					(int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, eol,
+					&tmp);
 			str_append(out, raw, nlen + 1);
 			str_append(out, tmp.s, tmp.len);
 			if (tmp.len == 0 || tmp.s[tmp.len - 1] != '\n')

@@ -23,9 +23,9 @@
 #include "str.h"
 
 typedef struct rewrite_info {
-	long article;	 /* N */
-	time_t now;	 /* distribution time */
-	time_t arrival;	 /* when the mail was accepted */
+	long article;	/* N */
+	time_t now;	/* distribution time */
+	time_t arrival; /* when the mail was accepted */
 } rewrite_info;
 
 /* The whole new header, ending with the empty line before the body. */

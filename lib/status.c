@@ -29,7 +29,7 @@ int status_exit_code(fml_status st)
 
 const char *status_name(fml_status st)
 {
-	static const char *const names[] = {"ok", "tempfail", "toobig", "dataerr",
-					    "usage", "noinput", "noperm"};
+	static const char *const names[] = {"ok",    "tempfail", "toobig", "dataerr",
+					    "usage", "noinput",	 "noperm"};
 	return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "unknown";
 }

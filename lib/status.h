@@ -7,13 +7,13 @@
 #define FML_STATUS_H
 
 typedef enum fml_status {
-	ST_OK = 0,	/* done */
-	ST_TEMPFAIL,	/* local transient trouble: lock, disk, I/O, config -> 75 */
-	ST_TOOBIG,	/* deliberate permanent refusal: over the size limit -> 65 */
-	ST_DATAERR,	/* other deliberate permanent refusal of the input -> 65 */
-	ST_USAGE,	/* bad command line of an admin tool -> 64 */
-	ST_NOINPUT,	/* unknown list or missing file (admin tools) -> 66 */
-	ST_NOPERM,	/* refused for permissions (admin tools) -> 77 */
+	ST_OK = 0,   /* done */
+	ST_TEMPFAIL, /* local transient trouble: lock, disk, I/O, config -> 75 */
+	ST_TOOBIG,   /* deliberate permanent refusal: over the size limit -> 65 */
+	ST_DATAERR,  /* other deliberate permanent refusal of the input -> 65 */
+	ST_USAGE,    /* bad command line of an admin tool -> 64 */
+	ST_NOINPUT,  /* unknown list or missing file (admin tools) -> 66 */
+	ST_NOPERM,   /* refused for permissions (admin tools) -> 77 */
 } fml_status;
 
 int status_exit_code(fml_status st);

@@ -13,12 +13,15 @@
 #include <stddef.h>
 
 typedef struct str {
-	char *s;	/* bytes, NUL-terminated at s[len] */
+	char *s;    /* bytes, NUL-terminated at s[len] */
 	size_t len; /* bytes in use */
 	size_t cap; /* allocated, > len */
 } str;
 
-#define STR_INIT {0, 0, 0}
+#define STR_INIT                                                                                   \
+	{                                                                                          \
+		0, 0, 0                                                                            \
+	}
 
 void str_init(str *s);
 void str_free(str *s);

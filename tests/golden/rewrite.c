@@ -25,7 +25,8 @@ int main(void)
 		str_append(&in, buf, n);
 	setenv("TZ", "UTC", 1);
 	config *cf = config_new();
-	config_args ca = {"/nonexistent/ml/elena", NULL, 0, NULL, 0, "/nonexistent", "/nonexistent"};
+	config_args ca = {"/nonexistent/ml/elena", NULL,	  0, NULL, 0,
+			  "/nonexistent",	   "/nonexistent"};
 	if (config_load(cf, &ca, &err) != ST_OK ||
 	    config_set(cf, "DOMAINNAME", "example.org", &err) != ST_OK) {
 		printf("config: %s\n", str_c(&err));
