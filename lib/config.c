@@ -62,6 +62,7 @@ typedef struct cf_var {
 	char *source;	  /* "default", "FILE:LINE", "command line", "built-in" */
 	long long num;	  /* converted value of a declared variable */
 	unsigned char state;
+	unsigned char level; /* 0: no $NAME in it; else 1 + the deepest reference */
 } cf_var;
 
 struct config {
@@ -222,8 +223,9 @@ static void set_builtin(config *cf, int b, const char *value, size_t n)
 	v->state = X_DONE;
 }
 
-/* The host name as the kernel knows it; no DNS, ever.  A name that is
- * empty or not [A-Za-z0-9._-] gives "localhost". */
+/* The host name as the kernel knows it (trailing dots dropped); no DNS,
+ * ever.  A name that is empty, not [A-Za-z0-9._-] or has an empty label
+ * gives "localhost", so the default addresses always check. */
 static void set_fqdn(config *cf)
 {
 	char host[256];
@@ -234,7 +236,9 @@ static void set_fqdn(config *cf)
 	for (size_t i = 0; i < n; i++)
 		if (!ident_char((unsigned char)host[i]) && host[i] != '.' && host[i] != '-')
 			n = 0;
-	if (n == 0)
+	while (n > 0 && host[n - 1] == '.')
+		host[--n] = 0;
+	if (n == 0 || host[0] == '.' || strstr(host, ".."))
 		snprintf(host, sizeof host, "localhost");
 	set_builtin(cf, B_FQDN, host, strlen(host));
 }
@@ -266,6 +270,7 @@ static int expand_var(config *cf, size_t i, int depth, str *err)
 	if (depth > CONFIG_DEPTH_MAX)
 		return var_fail(cf, i, err, "variables nested more than %d deep", CONFIG_DEPTH_MAX);
 	cf->var[i].state = X_BUSY;
+	cf->var[i].level = 0;
 	str out = STR_INIT;
 	const char *p = cf->var[i].raw;
 	const char *end = p + strlen(p);
@@ -312,6 +317,13 @@ static int expand_var(config *cf, size_t i, int depth, str *err)
 			str_free(&out);
 			return -1;
 		}
+		if (cf->var[j].level >= CONFIG_DEPTH_MAX) {
+			str_free(&out);
+			return var_fail(cf, i, err, "variables nested more than %d deep",
+					CONFIG_DEPTH_MAX);
+		}
+		if (cf->var[j].level >= cf->var[i].level)
+			cf->var[i].level = cf->var[j].level + 1;
 		size_t jn = strlen(cf->var[j].val);
 		if (out.len + jn > CONFIG_VALUE_MAX || jn > cf->budget) {
 			str_free(&out);
@@ -511,10 +523,14 @@ static fml_status finish(config *cf, str *err)
 	for (size_t i = 0; i < cf->nvar; i++)
 		if (cf->var[i].raw && expand_var(cf, i, 0, err) < 0)
 			return ST_TEMPFAIL;
+	/* Convert every declared value even after a bad one (the first error
+	 * is reported): a fresh config_new(), whose default addresses cannot
+	 * check, still has every number. */
+	fml_status st = ST_OK;
 	for (size_t i = 0; i < CF__COUNT; i++)
-		if (check_type(cf, i, err) < 0)
-			return ST_TEMPFAIL;
-	return ST_OK;
+		if (check_type(cf, i, st == ST_OK ? err : NULL) < 0)
+			st = ST_TEMPFAIL;
+	return st;
 }
 
 /* ---- syntax */
@@ -716,7 +732,7 @@ fml_status config_load(config *cf, const config_args *args, str *err)
 	if (fs_path(mletc, sizeof mletc, "%s/etc/fml", cf->var[BUILTIN(B_ML_DIR)].val) < 0)
 		return fail(err, "%s/etc/fml: path too long", cf->var[BUILTIN(B_ML_DIR)].val);
 
-	int nsearch = args->nsearch > 0 ? args->nsearch : 0;
+	int nsearch = args->search && args->nsearch > 0 ? args->nsearch : 0;
 	const char **dirs = xcalloc((size_t)nsearch + 3, sizeof *dirs);
 	dirs[0] = dir;
 	dirs[1] = mletc;
@@ -730,7 +746,7 @@ fml_status config_load(config *cf, const config_args *args, str *err)
 	if (st == ST_OK)
 		st = load_first(cf, dirs, nsearch + 3, "sitedef.cf", err);
 	free(dirs);
-	for (int i = 0; st == ST_OK && i < args->noverrides; i++)
+	for (int i = 0; st == ST_OK && args->overrides && i < args->noverrides; i++)
 		st =
 		    assign(cf, args->overrides[i], strlen(args->overrides[i]), "command line", err);
 	if (st == ST_OK)

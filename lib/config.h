@@ -45,6 +45,9 @@ typedef struct config_args {
 	const char *exec_dir; /* directory of the running program */
 } config_args;
 
+/* A configuration holding the defaults, expanded with DIR, ML_DIR, ML_NAME
+ * and EXEC_DIR empty: every number and string is there (the addresses,
+ * "@host", do not check until config_load()). */
 config *config_new(void);
 void config_free(config *cf);
 /* Load the cascade.  On error, ERR holds "file:line: reason". */
