@@ -105,6 +105,11 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 	if (safefile_open(&sf, idir, "tmp") != ST_OK)
 		return ST_TEMPFAIL;
 
+	if (sender && strlen(sender) > INCOMING_SENDER_MAX) {
+		msg_warn("envelope sender longer than %d bytes: recorded as unknown",
+			 INCOMING_SENDER_MAX);
+		sender = NULL;
+	}
 	if (!sender) {
 		str_sets(&esc, "-");
 	} else {
@@ -218,7 +223,8 @@ int incoming_list(const char *dir, str *names)
 		v[n++] = xstrdup(name);
 	}
 	closedir(d);
-	qsort(v, n, sizeof *v, cmp_names);
+	if (n > 1) /* v is NULL when the directory is empty */
+		qsort(v, n, sizeof *v, cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		str_append(names, v[i], strlen(v[i]) + 1);
 		free(v[i]);
@@ -239,7 +245,7 @@ fml_status incoming_open(const char *dir, const char *id, incoming_item *it)
 	if (it->fd < 0)
 		return errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
 	struct stat st;
-	char head[1200], trailer[INCOMING_TRAILER_LEN + 1];
+	char head[INCOMING_SENDER_MAX * 3 + 64], trailer[INCOMING_TRAILER_LEN + 1];
 	if (fstat(it->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return ST_TEMPFAIL;
 	ssize_t n = pread(it->fd, head, sizeof head - 1, 0);
@@ -250,16 +256,28 @@ fml_status incoming_open(const char *dir, const char *id, incoming_item *it)
 	if (!nl)
 		return ST_DATAERR;
 	*nl = 0;
-	char mode[8], snd[1100];
-	if (sscanf(head, "fml-incoming 1 %7s %1099s", mode, snd) != 2)
+	/* "fml-incoming 1 post|ctl -|<escaped>" exactly */
+	const char *p = head;
+	if (strncmp(p, "fml-incoming 1 ", 15) != 0)
 		return ST_DATAERR;
-	it->mode = strcmp(mode, "ctl") == 0 ? IN_CTL : IN_POST;
-	size_t sl = strlen(snd);
-	if (strcmp(snd, "-") != 0) {
-		if (sl < 2 || snd[0] != '<' || snd[sl - 1] != '>')
+	p += 15;
+	if (strncmp(p, "post ", 5) == 0) {
+		it->mode = IN_POST;
+		p += 5;
+	} else if (strncmp(p, "ctl ", 4) == 0) {
+		it->mode = IN_CTL;
+		p += 4;
+	} else {
+		return ST_DATAERR;
+	}
+	size_t sl = strlen(p);
+	if (sl == 0 || strpbrk(p, " \t\r") != NULL)
+		return ST_DATAERR;
+	if (strcmp(p, "-") != 0) {
+		if (sl < 2 || p[0] != '<' || p[sl - 1] != '>')
 			return ST_DATAERR;
 		it->has_sender = 1;
-		unescape(snd + 1, sl - 2, &it->sender);
+		unescape(p + 1, sl - 2, &it->sender);
 	}
 	it->mail_start = nl - head + 1;
 	if (st.st_size < it->mail_start + INCOMING_TRAILER_LEN)
@@ -268,10 +286,16 @@ fml_status incoming_open(const char *dir, const char *id, incoming_item *it)
 	if (pread(it->fd, trailer, INCOMING_TRAILER_LEN, toff) != INCOMING_TRAILER_LEN)
 		return ST_DATAERR;
 	trailer[INCOMING_TRAILER_LEN] = 0;
-	long long len;
-	if (sscanf(trailer, "\nfml-trailer %lld %64s", &len, it->sha256) != 2 ||
-	    strlen(it->sha256) != 64 || len != (long long)(toff - it->mail_start))
+	/* "\nfml-trailer " 20 digits ' ' 64 lower-case hex "\n" */
+	if (memcmp(trailer, "\nfml-trailer ", 13) != 0 || trailer[33] != ' ' ||
+	    trailer[98] != '\n' || strspn(trailer + 13, "0123456789") != 20 ||
+	    strspn(trailer + 34, "0123456789abcdef") != 64)
 		return ST_DATAERR;
+	long long len = strtoll(trailer + 13, NULL, 10);
+	if (len != (long long)(toff - it->mail_start))
+		return ST_DATAERR;
+	memcpy(it->sha256, trailer + 34, 64);
+	it->sha256[64] = 0;
 	it->mail_end = toff;
 	return ST_OK;
 }

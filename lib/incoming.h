@@ -23,6 +23,7 @@
 #include "str.h"
 
 #define INCOMING_TRAILER_LEN 99
+#define INCOMING_SENDER_MAX 512 /* longer SENDER values are recorded as unknown */
 
 typedef enum incoming_mode { IN_POST = 0, IN_CTL = 1 } incoming_mode;
 

@@ -14,6 +14,8 @@
 #define SCAN_BYTES 65536
 #define MAX_DEPTH 100
 
+/* Parameters are parsed in order, quoted strings whole, so a "boundary="
+ * inside another parameter's quoted value is not taken for the boundary. */
 int keyword_boundary(const char *ctype, size_t len, str *out)
 {
 	size_t i = 0;
@@ -21,24 +23,41 @@ int keyword_boundary(const char *ctype, size_t len, str *out)
 		i++;
 	if (len - i < 10 || strncasecmp(ctype + i, "multipart/", 10) != 0)
 		return 0;
-	for (; i + 9 <= len; i++) {
-		if (strncasecmp(ctype + i, "boundary=", 9) != 0 ||
-		    (i > 0 && !(ctype[i - 1] == ';' || isspace((unsigned char)ctype[i - 1]))))
+	while (i < len && ctype[i] != ';')
+		i++;
+	while (i < len) {
+		i++; /* the ';' */
+		while (i < len && isspace((unsigned char)ctype[i]))
+			i++;
+		size_t name = i;
+		while (i < len && ctype[i] != '=' && ctype[i] != ';' &&
+		       !isspace((unsigned char)ctype[i]))
+			i++;
+		int is_boundary = i - name == 8 && strncasecmp(ctype + name, "boundary", 8) == 0;
+		while (i < len && isspace((unsigned char)ctype[i]))
+			i++;
+		if (i >= len || ctype[i] != '=')
 			continue;
-		size_t j = i + 9, k;
+		i++;
+		while (i < len && isspace((unsigned char)ctype[i]))
+			i++;
 		str_clear(out);
-		if (j < len && ctype[j] == '"') {
-			for (k = j + 1; k < len && ctype[k] != '"'; k++) {
-				if (ctype[k] == '\\' && k + 1 < len)
-					k++;
-				str_putc(out, ctype[k]);
+		if (i < len && ctype[i] == '"') {
+			for (i++; i < len && ctype[i] != '"'; i++) {
+				if (ctype[i] == '\\' && i + 1 < len)
+					i++;
+				str_putc(out, ctype[i]);
 			}
+			if (i < len)
+				i++; /* closing quote */
 		} else {
-			for (k = j; k < len && ctype[k] != ';' && !isspace((unsigned char)ctype[k]);
-			     k++)
-				str_putc(out, ctype[k]);
+			for (; i < len && ctype[i] != ';' && !isspace((unsigned char)ctype[i]); i++)
+				str_putc(out, ctype[i]);
 		}
-		return out->len > 0 && out->len <= 200;
+		if (is_boundary)
+			return out->len > 0 && out->len <= 200;
+		while (i < len && ctype[i] != ';')
+			i++;
 	}
 	return 0;
 }
@@ -100,7 +119,7 @@ void keyword_scan_text(const char *body, size_t len, const char *content_type, c
 	long depth_limit = cf_int(cf, CF_MIME_DEPTH_LIMIT);
 	const char *kw = cf_str(cf, CF_GUIDE_KEYWORD);
 	str bounds[MAX_DEPTH];
-	int depth = 0, state = BODY;
+	int depth = 0, state = BODY, in_ctype = 0;
 	long seen = 0;
 	str ctype = STR_INIT; /* Content-Type of the part being read */
 
@@ -125,6 +144,7 @@ void keyword_scan_text(const char *body, size_t len, const char *content_type, c
 			if (is_delim(p, n, &bounds[depth - 1])) {
 				state = PARTHDR;
 				str_clear(&ctype);
+				in_ctype = 0;
 			}
 			continue;
 		}
@@ -142,10 +162,14 @@ void keyword_scan_text(const char *body, size_t len, const char *content_type, c
 				} else {
 					state = BODY;
 				}
-			} else if (n > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
+			} else if (n >= 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
 				str_set(&ctype, p + 13, n - 13);
-			} else if ((p[0] == ' ' || p[0] == '\t') && ctype.len) {
-				str_append(&ctype, p, n);
+				in_ctype = 1;
+			} else if (p[0] == ' ' || p[0] == '\t') {
+				if (in_ctype)
+					str_append(&ctype, p, n);
+			} else {
+				in_ctype = 0;
 			}
 			continue;
 		}

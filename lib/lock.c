@@ -189,6 +189,14 @@ static int try_link(const char *tok, const char *target)
 	return -1;
 }
 
+/* A link token must not outlive a signal (SIGTERM while waiting). */
+static void unlink_token(void *arg)
+{
+	const char *tok = arg;
+	if (tok[0])
+		unlink(tok); /* async-signal-safe */
+}
+
 /* Break TARGET if it is still the inode STALE_INO, serialised by a break lock. */
 static void v7_break(const char *dir, const char *target, ino_t stale_ino)
 {
@@ -197,6 +205,7 @@ static void v7_break(const char *dir, const char *target, ino_t stale_ino)
 	if (fs_path(brk, sizeof brk, "%s.break", target) < 0 ||
 	    make_token(dir, "break", tok, sizeof tok) < 0)
 		return;
+	int h = msg_cleanup_push(unlink_token, tok);
 	int got = try_link(tok, brk);
 	if (got == 0 && lstat(brk, &st) == 0 && v7_stale(brk, &st, BREAK_STALE_AGE)) {
 		/* a breaker died holding the break lock: move it aside, keep it
@@ -219,6 +228,7 @@ static void v7_break(const char *dir, const char *target, ino_t stale_ino)
 		unlink(brk);
 	}
 	unlink(tok);
+	msg_cleanup_pop(h);
 }
 
 static void unlink_lock(void *arg)
@@ -234,12 +244,16 @@ static fml_status v7_acquire(fml_lock *lk, const char *dir, long timeout, long s
 	if (fs_path(lk->path, sizeof lk->path, "%s/var/run/lockfile.v7", dir) < 0 ||
 	    make_token(dir, "lockfile", tok, sizeof tok) < 0)
 		return ST_TEMPFAIL;
+	int h = msg_cleanup_push(unlink_token, tok);
 	double deadline = mono_now() + (double)timeout;
 	useconds_t nap = 10000;
 	for (;;) {
 		int got = try_link(tok, lk->path);
 		if (got == 1) {
+			struct stat mine;
+			lk->ino = lstat(tok, &mine) == 0 ? (unsigned long long)mine.st_ino : 0;
 			unlink(tok);
+			msg_cleanup_pop(h);
 			lk->v7 = 1;
 			lk->cleanup = msg_cleanup_push(unlink_lock, lk);
 			return ST_OK;
@@ -260,6 +274,7 @@ static fml_status v7_acquire(fml_lock *lk, const char *dir, long timeout, long s
 			nap *= 2;
 	}
 	unlink(tok);
+	msg_cleanup_pop(h);
 	return ST_TEMPFAIL;
 }
 
@@ -280,8 +295,14 @@ void lock_release(fml_lock *lk)
 		lk->fd = -1;
 	}
 	if (lk->v7) {
+		/* Only our own: if it was broken as stale (we held it longer than
+		 * LOCK_STALE_AGE on another host's view), the file is someone else's. */
+		struct stat st;
 		msg_cleanup_pop(lk->cleanup);
-		unlink(lk->path);
+		if (lstat(lk->path, &st) == 0 && (unsigned long long)st.st_ino == lk->ino)
+			unlink(lk->path);
+		else
+			msg_warn("%s is no longer ours: left alone", lk->path);
 		lk->v7 = 0;
 	}
 }
