@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 		msg_debug("accepted %s", id.s);
 
 	/* ---- process everything waiting, under the list lock */
-	proc_ctx c = {dir, cf, debug, time(NULL), 0, 0};
+	/* a debug run (-d) never touches mail that other runs left waiting */
+	proc_ctx c = {dir, cf, debug, debug ? str_c(&id) : NULL, time(NULL), 0, 0};
 	fml_lock lk;
 	if (lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK), cf_int(cf, CF_LOCK_TIMEOUT),
 			 cf_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {

@@ -15,11 +15,14 @@
 #include "reply.h"
 #include "safefile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 fml_status proc_save(proc_ctx *c, proc_mail *m, const char *area, const char *kind, str *path)
@@ -413,10 +416,90 @@ static void poison(proc_ctx *c, const char *id)
 		drop(c, &m, "poison", "processing this mail failed repeatedly (crash)");
 }
 
+/*
+ * Orphans: temp files whose writer was killed (kill -9, power loss) before
+ * it could remove them; nothing else finishes them.
+ *
+ * spool/.tmp.ID goes as soon as var/incoming/ID is gone: a run killed
+ * between removing its item and the spool temp (distribute.h, step 5) left
+ * var/run/current naming ID.  Everything else goes once older than
+ * ORPHAN_AGE, as its writers need not hold the list lock (none takes that
+ * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of fs_replace and of member
+ * file rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the
+ * member index (var/db/.NAME.db.*) and the link lock's tokens
+ * (var/run/lockfile.PID.*, var/run/break.PID.*).  var/incoming/tmp.* are
+ * incoming_list()'s.
+ */
+#define ORPHAN_AGE 3600
+
+static void finish_dead_run(proc_ctx *c)
+{
+	char path[4096];
+	str cur = STR_INIT;
+	incoming_item it;
+	memset(&it, 0, sizeof it);
+	if (fs_path(path, sizeof path, "%s/var/run/current", c->dir) == 0 &&
+	    fs_read(path, &cur, 256) == ST_OK) {
+		size_t l = strcspn(cur.s, " \n");
+		if (l > 0 && l < sizeof it.id && cur.s[0] >= '0' && cur.s[0] <= '9' &&
+		    !memchr(cur.s, '/', l)) {
+			memcpy(it.id, cur.s, l);
+			if (fs_path(path, sizeof path, "%s/var/incoming/%s", c->dir, it.id) == 0 &&
+			    !fs_exists(path))
+				distribute_done(c, &it);
+		}
+	}
+	str_free(&cur);
+}
+
+static int orphan_name(int area, const char *n)
+{
+	switch (area) {
+	case 0: /* DIR */
+		return n[0] == '.' && strstr(n, ".tmp.") != NULL;
+	case 1: /* var/run */
+		return strncmp(n, ".tmp.", 5) == 0 || strncmp(n, "break.", 6) == 0 ||
+		       (strncmp(n, "lockfile.", 9) == 0 && strncmp(n, "lockfile.v7", 11) != 0);
+	case 2: /* var/db */
+		return n[0] == '.' && strstr(n, ".db.") != NULL;
+	default: /* QUEUE_DIR/tmp: anything (regular files only, below) */
+		return 1;
+	}
+}
+
+static void sweep_orphans(proc_ctx *c)
+{
+	char dirs[4][4096], path[4096];
+	time_t now = time(NULL);
+	finish_dead_run(c);
+	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->dir) < 0 ||
+	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->dir) < 0 ||
+	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->dir) < 0 ||
+	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", cf_str(c->cf, CF_QUEUE_DIR)) < 0)
+		return;
+	for (int a = 0; a < 4; a++) {
+		DIR *d = opendir(dirs[a]);
+		struct dirent *de;
+		struct stat st;
+		while (d && (de = readdir(d)) != NULL) {
+			if (!orphan_name(a, de->d_name) ||
+			    fs_path(path, sizeof path, "%s/%s", dirs[a], de->d_name) < 0 ||
+			    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    now - st.st_mtime <= ORPHAN_AGE)
+				continue;
+			msg_warn("removing orphaned temp file %s", path);
+			unlink(path);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
 fml_status proc_drain(proc_ctx *c)
 {
 	char current[4096];
 	str names = STR_INIT;
+	sweep_orphans(c);
 	int n = incoming_list(c->dir, &names);
 	if (n < 0) {
 		str_free(&names);
@@ -426,6 +509,8 @@ fml_status proc_drain(proc_ctx *c)
 	fml_status worst = ST_OK;
 	const char *p = names.s;
 	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+		if (c->only && strcmp(p, c->only) != 0)
+			continue;
 		if (poison_check(c, p, current, sizeof current)) {
 			poison(c, p);
 		} else if (proc_item(c, p, dd) != ST_OK) {

@@ -21,7 +21,8 @@
 typedef struct proc_ctx {
 	const char *dir; /* list home */
 	config *cf;
-	int debug; /* -d: process, but write no queue item */
+	int debug;	  /* -d: process, but write no queue item */
+	const char *only; /* process only this item (a debug run leaves others be) */
 	time_t now;
 	long articles; /* articles made by this run */
 	int processed; /* items handled by this run */
