@@ -2,18 +2,25 @@
  * members: fml's member files (members, actives, members-admin, moderators)
  * and their gdbm index.  See members.h for the line format.
  *
- * Index.  DIR/var/db/FILE.db maps the normalized address (addr_normalize:
- * domain lower-cased, local part exact) of every entry that is not ##BYE to
- * its line number; with a fuzzy N > 0 a second key " f:" + lower-cased local
- * part + '@' + the last N domain labels (lower-cased) serves fml's
- * ADDR_CHECK_MAX match.  A '+' line is the key " plus".  The key " stamp"
- * records the text file (device, inode, size, mtime in ns) and N the index
- * was built from: keys starting with a space cannot be addresses (an address
- * is one blank-free token).  A lookup whose stamp does not match the stat of
- * the text file rebuilds the index into a temp file in var/db, fsyncs it and
- * renames it over the old one, so a concurrent reader sees the old or the
- * new index, never half of one.  Rebuilds take no lock: two racing
- * rebuilders both write a correct index and the last rename wins.
+ * Index.  DIR/var/db/FILE.db holds a key (with an empty value) for every
+ * entry that is not ##BYE.  The key is the normalized address
+ * (addr_normalize: domain lower-cased, local part exact); with a fuzzy N > 0
+ * it is instead " f:" + the lower-cased local part + '@' + the last N domain
+ * labels, lower-cased, which serves fml's ADDR_CHECK_MAX match: two
+ * addresses have the same fuzzy key exactly when addr_match(a, b, N), and
+ * addresses equal under addr_equal always do, so one key per entry is
+ * enough (one gdbm record per member halves the build time).  A '+' line is
+ * the key " plus".  The key " stamp" records the text file (device, inode,
+ * size, mtime in ns) and the N the index was built for.  Keys starting with
+ * a space cannot be addresses: an address is one blank-free token.
+ *
+ * A lookup whose stamp does not match the stat of the text file rebuilds the
+ * index into a temp file in var/db, fsyncs it and renames it over the old
+ * one, so a concurrent reader sees the old or the new index, never half of
+ * one.  Rebuilds take no lock: two racing rebuilders both write a correct
+ * index and the last rename wins.  The builder does not use mmap: gdbm
+ * remaps the whole file each time it grows, which makes a million-entry
+ * build several times slower.
  *
  * Racy stamps.  A file modified in place within the same clock tick with the
  * same size would keep its stamp; so an index built from a file modified less
@@ -29,6 +36,10 @@
  * Edits read the whole file, change the lines of the entry concerned and
  * write the rest back byte for byte through safefile (temp + fsync + rename
  * + directory fsync).  The caller holds the list lock.
+ *
+ * A '#' line is an "off" entry when its first word after the '#' and any
+ * blanks has an '@' (fml4 strips one '#' when it looks members up); other
+ * '#' lines are comments, so a comment should not start with an address.
  */
 #include "members.h"
 #include "addr.h"
@@ -36,6 +47,7 @@
 #include "safefile.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
@@ -55,6 +67,7 @@
 #define INDEX_VERSION 1
 #define FUZZY_MAX 10	     /* edits escalate N up to this (fml4) */
 #define RACY_NS 1000000000LL /* mtime this recent: stamp not trusted */
+#define STALE_TMP 3600	     /* a temp index this old has no live builder */
 
 /* ------------------------------------------------------------------ */
 /* entries                                                             */
@@ -409,6 +422,38 @@ fml_status members_count(const char *path, long *n)
 	return scan_path(path, count_cb, n);
 }
 
+fml_status members_foreach_line(const char *path,
+				int (*fn)(const char *line, size_t len, long lineno, void *arg),
+				void *arg)
+{
+	FILE *fp;
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long lineno = 0;
+	fml_status s = open_text(path, &fp, &st);
+	if (s != ST_OK || !fp)
+		return s;
+	errno = 0;
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		size_t len = (size_t)n;
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		if (len > 0 && line[len - 1] == '\r' && (size_t)n > len)
+			len--;
+		if (fn(line, len, ++lineno, arg))
+			break;
+	}
+	if (ferror(fp)) {
+		msg_error("read %s: %s", path, strerror(errno));
+		s = ST_TEMPFAIL;
+	}
+	free(line);
+	fclose(fp);
+	return s;
+}
+
 /* ------------------------------------------------------------------ */
 /* keys                                                                */
 
@@ -516,11 +561,10 @@ static int index_query(GDBM_FILE db, const char *addr, int fuzzy)
 	str key = STR_INIT;
 	int r = has_key(db, datc(KEY_PLUS));
 	if (r == 0) {
-		key_exact(&key, addr, strlen(addr));
+		if (!key_fuzzy(&key, addr, strlen(addr), fuzzy))
+			key_exact(&key, addr, strlen(addr));
 		r = has_key(db, dat(&key));
 	}
-	if (r == 0 && key_fuzzy(&key, addr, strlen(addr), fuzzy))
-		r = has_key(db, dat(&key));
 	str_free(&key);
 	return r;
 }
@@ -533,9 +577,11 @@ struct build {
 	int failed;
 };
 
+/* Values are empty (one write less per entry in gdbm) but for the stamp. */
 static int store(struct build *b, datum k)
 {
-	if (gdbm_store(b->db, k, dat(&b->val), GDBM_REPLACE) != 0) {
+	datum v = {b->val.len ? b->val.s : (char *)"", (int)b->val.len};
+	if (gdbm_store(b->db, k, v, GDBM_REPLACE) != 0) {
 		msg_warn("gdbm store: %s", gdbm_strerror(gdbm_errno));
 		b->failed = 1;
 		return 1;
@@ -546,18 +592,13 @@ static int store(struct build *b, datum k)
 static int build_cb(const member_entry *e, int plus, void *arg)
 {
 	struct build *b = arg;
-	str_clear(&b->val);
-	str_printf(&b->val, "%ld", e->lineno);
 	if (plus)
 		return store(b, datc(KEY_PLUS));
 	if (e->bye)
 		return 0;
-	key_exact(&b->key, e->addr.s, e->addr.len);
-	if (store(b, dat(&b->key)))
-		return 1;
-	if (key_fuzzy(&b->key, e->addr.s, e->addr.len, b->fuzzy))
-		return store(b, dat(&b->key));
-	return 0;
+	if (!key_fuzzy(&b->key, e->addr.s, e->addr.len, b->fuzzy))
+		key_exact(&b->key, e->addr.s, e->addr.len);
+	return store(b, dat(&b->key));
 }
 
 static void unlink_path(void *arg)
@@ -572,6 +613,30 @@ static long long now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Remove the temp files of builders that died (SIGKILL, power loss) more
+ * than STALE_TMP seconds ago: ".members.db.PID.RAND" in var/db. */
+static void sweep_tmp(const char *dbdir, const char *base)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(base);
+	DIR *d = opendir(dbdir);
+	struct dirent *de;
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] != '.' || strncmp(de->d_name + 1, base, n) != 0 ||
+		    de->d_name[n + 1] != '.' ||
+		    fs_path(path, sizeof path, "%s/%s", dbdir, de->d_name) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || now - st.st_mtime < STALE_TMP)
+			continue;
+		if (unlink(path) == 0)
+			msg_info("removed %s, left by a dead index builder", path);
+	}
+	closedir(d);
 }
 
 /*
@@ -601,6 +666,7 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 		fclose(fp);
 		return NULL;
 	}
+	sweep_tmp(dbdir, strrchr(dbpath, '/') + 1);
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		msg_warn("create %s: %s", tmp, strerror(errno));
@@ -614,6 +680,8 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 		msg_warn("gdbm create %s: %s", tmp, gdbm_strerror(gdbm_errno));
 		goto fail;
 	}
+	int off = 0; /* gdbm_fd_open does not honour GDBM_NOMMAP */
+	(void)gdbm_setopt(b.db, GDBM_SETMMAP, &off, sizeof off);
 	*st = scan_fp(fp, txt, build_cb, &b);
 	if (*st != ST_OK || b.failed)
 		goto fail;
@@ -675,6 +743,26 @@ fml_status members_reindex(const char *dir, const char *file, int fuzzy)
 	return st != ST_OK ? st : (fs_exists(txt) ? ST_TEMPFAIL : ST_OK);
 }
 
+int members_index_fresh(const char *dir, const char *file, int fuzzy)
+{
+	char txt[PATH_MAX], dbpath[PATH_MAX];
+	struct stat st;
+	str want = STR_INIT;
+	int fresh = 0;
+	if (paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath) != ST_OK)
+		return 0;
+	if (stat(txt, &st) < 0)
+		return errno == ENOENT;
+	make_stamp(&want, &st, fuzzy < 0 ? 0 : fuzzy, 0);
+	GDBM_FILE db = index_open(dbpath);
+	if (db) {
+		fresh = index_stamp_ok(db, &want);
+		gdbm_close(db);
+	}
+	str_free(&want);
+	return fresh;
+}
+
 struct linear {
 	const char *addr;
 	int fuzzy;
@@ -701,6 +789,8 @@ fml_status members_lookup(const char *dir, const char *file, const char *addr, i
 	*found = 0;
 	if (fuzzy < 0)
 		fuzzy = 0;
+	if (!addr || !*addr)
+		return ST_OK;
 	if ((s = paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath)) != ST_OK)
 		return s;
 	if (stat(txt, &st) < 0) {
@@ -1024,7 +1114,7 @@ static fml_status plan(cands *c, members_op op, const char *addr, const char *ar
 	if (op == MEM_ADD) {
 		for (size_t i = 0; i < c->n; i++)
 			if (!c->v[i].bye)
-				return refuse(err, "already a member");
+				return refuse(err, MEMBERS_ALREADY);
 		for (size_t i = 0; i < c->n; i++)
 			if (c->v[i].bye && c->v[i].exact) {
 				*replace_bye = c->v[i].lineno;
@@ -1036,7 +1126,7 @@ static fml_status plan(cands *c, members_op op, const char *addr, const char *ar
 	if (n < 0)
 		return refuse(err, "ambiguous address: it matches several members");
 	if (n == 0)
-		return refuse(err, "not a member");
+		return refuse(err, MEMBERS_NOT_MEMBER);
 	if (op == MEM_CHADDR) {
 		for (size_t i = 0; i < c->n; i++)
 			if (c->v[i].which == 1 && !c->v[i].bye && !is_target(c, c->v[i].lineno))

@@ -20,13 +20,13 @@
 #include "str.h"
 
 typedef struct member_entry {
-	str addr;    /* as written (domain case kept) */
-	str opts;    /* option words, space separated, as written */
-	str comment; /* text after " # ", if any */
-	int off;     /* "#<blank>addr" line */
-	int bye;     /* "##BYE addr" line */
-	int skip;    /* s=skip or "skip" */
-	int digest;  /* m=N: N > 0 */
+	str addr;	      /* as written (domain case kept) */
+	str opts;	      /* option words, space separated, as written */
+	str comment;	      /* text after " # ", if any */
+	int off;	      /* "#<blank>addr" line */
+	int bye;	      /* "##BYE addr" line */
+	int skip;	      /* s=skip or "skip" */
+	int digest;	      /* m=N: N > 0 */
 	char digest_mode[16]; /* mode suffix of m=N[mode], "" for the default */
 	long lineno;
 } member_entry;
@@ -59,19 +59,31 @@ fml_status members_reindex(const char *dir, const char *file, int fuzzy);
 
 /* Edits (caller holds the list lock).  Return ST_DATAERR with a one-line
  * reason in ERR for "already a member", "not a member", a bad address. */
+#define MEMBERS_ALREADY "already a member"
+#define MEMBERS_NOT_MEMBER "not a member"
 typedef enum members_op {
-	MEM_ADD,     /* append "addr [ARG]"; a ##BYE line for addr is replaced */
-	MEM_BYE,     /* entry -> "##BYE addr" */
-	MEM_OFF,     /* entry -> "#\taddr opts" */
-	MEM_ON,	     /* "#\taddr" -> "addr" */
-	MEM_SKIP,    /* add s=skip */
-	MEM_NOSKIP,  /* remove s=skip */
-	MEM_DIGEST,  /* set m=ARG ("0" removes it) */
-	MEM_CHADDR,  /* replace addr by ARG, options kept */
+	MEM_ADD,    /* append "addr [ARG]"; a ##BYE line for addr is replaced */
+	MEM_BYE,    /* entry -> "##BYE addr" */
+	MEM_OFF,    /* entry -> "#\taddr opts" */
+	MEM_ON,	    /* "#\taddr" -> "addr" */
+	MEM_SKIP,   /* add s=skip */
+	MEM_NOSKIP, /* remove s=skip */
+	MEM_DIGEST, /* set m=ARG ("0" removes it) */
+	MEM_CHADDR, /* replace addr by ARG, options kept */
 } members_op;
 fml_status members_edit(const char *dir, const char *file, members_op op, const char *addr,
 			const char *arg, int fuzzy, str *err);
 /* Number of entries that are not ##BYE. */
 fml_status members_count(const char *path, long *n);
+
+/* Call FN for every line of PATH as it is in the file (terminator "\n" or
+ * "\r\n" not included), with its number; FN returns non-zero to stop.  A
+ * missing file has no lines.  For makefml members/actives and check. */
+fml_status members_foreach_line(const char *path,
+				int (*fn)(const char *line, size_t len, long lineno, void *arg),
+				void *arg);
+/* Is the index of DIR/FILE built for the file as it is now and for FUZZY?
+ * 1 yes (or there is no text file), 0 no (missing, stale, unreadable). */
+int members_index_fresh(const char *dir, const char *file, int fuzzy);
 
 #endif

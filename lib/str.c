@@ -89,6 +89,7 @@ void str_reserve(str *s, size_t extra)
 		cap *= 2;
 	s->s = xrealloc(s->s, cap);
 	s->cap = cap;
+	s->s[s->len] = 0;
 }
 
 void str_append(str *s, const void *p, size_t n)

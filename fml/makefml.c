@@ -1,0 +1,602 @@
+/*
+ * makefml: the list administrator's tool.
+ *
+ *   makefml [-D ML_DIR] [-d] [--NAME=value]... CMD LIST [ARGS]
+ *
+ *   newml LIST [DOMAIN]          make ML_DIR/LIST; print the aliases lines
+ *   add LIST ADDR [OPTS...]      members and actives (OPTS go to actives)
+ *   bye LIST ADDR                both files: the line becomes "##BYE addr"
+ *   on|off|skip|noskip LIST ADDR actives
+ *   digest LIST ADDR N[mode]     actives: m=N[mode], 0 stops the digest
+ *   chaddr LIST OLD NEW          both files
+ *   members|actives LIST         the entries that are not ##BYE
+ *   config LIST [NAME [VALUE]]   effective values and their source; set one
+ *   check LIST                   list home sanity (exit 65 with a report)
+ *   destructml LIST              rename the home aside (never deletes)
+ *
+ * Run as root, makefml becomes the owner of ML_DIR (newml) or of the list
+ * home before touching anything.  Member files and config.cf are changed
+ * under the list lock and replaced atomically; each change is logged in the
+ * list's log as "makefml CMD ARGS".  Exit statuses (sysexits): 0 done, 64 bad
+ * usage, 65 refused (bad address, already a member, a bad value, check found
+ * problems), 66 no such list, 75 local trouble (lock, I/O, broken config),
+ * 77 refused for privileges.  The logic lives in lib/ (members, newml,
+ * cfedit, homecheck); this file is options and dispatch.
+ */
+#include "addr.h"
+#include "cfedit.h"
+#include "config.h"
+#include "home.h"
+#include "homecheck.h"
+#include "lock.h"
+#include "members.h"
+#include "msg.h"
+#include "newml.h"
+#include "privs.h"
+#include "safefile.h"
+#include "status.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_OVER 64
+
+typedef struct ctx {
+	const char *cmd;
+	const char *ml_dir;
+	const char *name;
+	char dir[PATH_MAX];
+	char **args;
+	int nargs;
+	config *cf;
+	config_args ca;
+	int fuzzy;
+	str err;
+} ctx;
+
+typedef fml_status (*cmd_fn)(ctx *c);
+
+static fml_status cmd_newml(ctx *c);
+static fml_status cmd_add(ctx *c);
+static fml_status cmd_bye(ctx *c);
+static fml_status cmd_actives_op(ctx *c);
+static fml_status cmd_chaddr(ctx *c);
+static fml_status cmd_print(ctx *c);
+static fml_status cmd_config(ctx *c);
+static fml_status cmd_check(ctx *c);
+static fml_status cmd_destructml(ctx *c);
+
+static const struct command {
+	const char *name;
+	int min, max; /* ARGS after LIST */
+	int lock;     /* changes the home: under the list lock */
+	cmd_fn fn;
+	const char *args;
+} commands[] = {
+    {"newml", 0, 1, 0, cmd_newml, "[DOMAIN]"},
+    {"add", 1, 8, 1, cmd_add, "ADDR [OPTS...]"},
+    {"bye", 1, 1, 1, cmd_bye, "ADDR"},
+    {"on", 1, 1, 1, cmd_actives_op, "ADDR"},
+    {"off", 1, 1, 1, cmd_actives_op, "ADDR"},
+    {"skip", 1, 1, 1, cmd_actives_op, "ADDR"},
+    {"noskip", 1, 1, 1, cmd_actives_op, "ADDR"},
+    {"digest", 2, 2, 1, cmd_actives_op, "ADDR N[mode]"},
+    {"chaddr", 2, 2, 1, cmd_chaddr, "OLD NEW"},
+    {"members", 0, 0, 0, cmd_print, ""},
+    {"actives", 0, 0, 0, cmd_print, ""},
+    {"config", 0, 2, 0, cmd_config, "[NAME [VALUE]]"},
+    {"check", 0, 0, 0, cmd_check, ""},
+    {"destructml", 0, 0, 1, cmd_destructml, ""},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: makefml [-D ML_DIR] [-d] [--NAME=value]... CMD LIST [ARGS]\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "       makefml %s LIST%s%s\n", commands[i].name,
+			*commands[i].args ? " " : "", commands[i].args);
+}
+
+static void std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
+/* One line for the list's log (not echoed: the caller prints its own). */
+static void log_change(ctx *c, const char *what)
+{
+	msg_set_stderr(0);
+	msg_info("makefml %s", what);
+	msg_set_stderr(1);
+}
+
+static fml_status refuse(ctx *c, fml_status st)
+{
+	if (c->nargs > 0 && strcmp(c->cmd, "newml") != 0 && strcmp(c->cmd, "config") != 0)
+		msg_error("%s %s %s: %s", c->cmd, c->name, c->args[0], str_c(&c->err));
+	else
+		msg_error("%s %s: %s", c->cmd, c->name, str_c(&c->err));
+	return st;
+}
+
+/* ---- members and actives */
+
+static int already(const str *err)
+{
+	return strcmp(str_c(err), MEMBERS_ALREADY) == 0;
+}
+
+static int not_member(const str *err)
+{
+	return strcmp(str_c(err), MEMBERS_NOT_MEMBER) == 0;
+}
+
+static fml_status check_limit(ctx *c)
+{
+	char path[PATH_MAX];
+	long n = 0, limit = (long)cf_int(c->cf, CF_MAX_MEMBER_LIMIT);
+	if (limit <= 0 || fs_path(path, sizeof path, "%s/members", c->dir) < 0)
+		return ST_OK;
+	if (members_count(path, &n) != ST_OK)
+		return ST_TEMPFAIL;
+	if (n < limit)
+		return ST_OK;
+	str_clear(&c->err);
+	str_printf(&c->err, "the list is full (MAX_MEMBER_LIMIT %ld)", limit);
+	return ST_DATAERR;
+}
+
+static fml_status cmd_add(ctx *c)
+{
+	const char *addr = c->args[0], *why;
+	str opts = STR_INIT, e2 = STR_INIT, line = STR_INIT;
+	fml_status st;
+
+	if ((why = addr_check(addr, strlen(addr)))) {
+		str_printf(&c->err, "bad address: %s", why);
+		return refuse(c, ST_DATAERR);
+	}
+	for (int i = 1; i < c->nargs; i++) {
+		if (opts.len)
+			str_putc(&opts, ' ');
+		str_puts(&opts, c->args[i]);
+	}
+	if ((st = check_limit(c)) != ST_OK)
+		return refuse(c, st);
+	/* actives first: it also judges the options, before anything changes */
+	fml_status sa = members_edit(c->dir, "actives", MEM_ADD, addr, opts.s, c->fuzzy, &c->err);
+	if (sa != ST_OK && !(sa == ST_DATAERR && already(&c->err))) {
+		str_free(&opts);
+		return refuse(c, sa);
+	}
+	fml_status sm = members_edit(c->dir, "members", MEM_ADD, addr, NULL, c->fuzzy, &e2);
+	if (sm != ST_OK && !(sm == ST_DATAERR && already(&e2))) {
+		str_set(&c->err, e2.s, e2.len);
+		st = refuse(c, sm);
+	} else if (sa != ST_OK && sm != ST_OK) {
+		st = refuse(c, ST_DATAERR); /* already a member of both */
+	} else {
+		str_printf(&line, "add %s%s%s", addr, opts.len ? " " : "", str_c(&opts));
+		log_change(c, line.s);
+		printf("%s: added to %s%s%s\n", addr, sm == ST_OK ? "members" : "",
+		       sm == ST_OK && sa == ST_OK ? " and " : "", sa == ST_OK ? "actives" : "");
+		st = ST_OK;
+	}
+	str_free(&opts);
+	str_free(&e2);
+	str_free(&line);
+	return st;
+}
+
+/* OP on both member files: done when either changed; refused with the
+ * first file's reason when neither did. */
+static fml_status both_files(ctx *c, members_op op, const char *addr, const char *arg)
+{
+	str e2 = STR_INIT, line = STR_INIT;
+	fml_status sm = members_edit(c->dir, "members", op, addr, arg, c->fuzzy, &c->err);
+	if (sm != ST_OK && !(sm == ST_DATAERR && not_member(&c->err)))
+		return refuse(c, sm);
+	fml_status sa = members_edit(c->dir, "actives", op, addr, arg, c->fuzzy, &e2);
+	fml_status st = ST_OK;
+	if (sa != ST_OK && !(sa == ST_DATAERR && not_member(&e2))) {
+		str_set(&c->err, e2.s, e2.len);
+		st = refuse(c, sa);
+	} else if (sm != ST_OK && sa != ST_OK) {
+		st = refuse(c, ST_DATAERR);
+	} else {
+		str_printf(&line, "%s %s%s%s", c->cmd, addr, arg ? " " : "", arg ? arg : "");
+		log_change(c, line.s);
+		printf("%s: %s in %s%s%s\n", addr, c->cmd, sm == ST_OK ? "members" : "",
+		       sm == ST_OK && sa == ST_OK ? " and " : "", sa == ST_OK ? "actives" : "");
+	}
+	str_free(&e2);
+	str_free(&line);
+	return st;
+}
+
+static fml_status cmd_bye(ctx *c)
+{
+	return both_files(c, MEM_BYE, c->args[0], NULL);
+}
+
+static fml_status cmd_chaddr(ctx *c)
+{
+	const char *why = addr_check(c->args[1], strlen(c->args[1]));
+	if (why) {
+		str_printf(&c->err, "bad new address: %s", why);
+		return refuse(c, ST_DATAERR);
+	}
+	return both_files(c, MEM_CHADDR, c->args[0], c->args[1]);
+}
+
+static fml_status cmd_actives_op(ctx *c)
+{
+	static const struct {
+		const char *cmd;
+		members_op op;
+	} ops[] = {{"on", MEM_ON},
+		   {"off", MEM_OFF},
+		   {"skip", MEM_SKIP},
+		   {"noskip", MEM_NOSKIP},
+		   {"digest", MEM_DIGEST}};
+	members_op op = MEM_ON;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(c->cmd, ops[i].cmd) == 0)
+			op = ops[i].op;
+	const char *arg = c->nargs > 1 ? c->args[1] : NULL;
+	fml_status st = members_edit(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
+	if (st != ST_OK)
+		return refuse(c, st);
+	str line = STR_INIT;
+	str_printf(&line, "%s %s%s%s", c->cmd, c->args[0], arg ? " " : "", arg ? arg : "");
+	log_change(c, line.s);
+	printf("%s: %s%s%s in actives\n", c->args[0], c->cmd, arg ? " " : "", arg ? arg : "");
+	str_free(&line);
+	return ST_OK;
+}
+
+static int print_entry(const char *line, size_t len, long lineno, void *arg)
+{
+	member_entry *e = arg;
+	if (members_parse_line(line, len, e, NULL) && !e->bye) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+	}
+	return 0;
+}
+
+static fml_status cmd_print(ctx *c)
+{
+	char path[PATH_MAX];
+	member_entry e;
+	if (fs_path(path, sizeof path, "%s/%s", c->dir, c->cmd) < 0)
+		return ST_TEMPFAIL;
+	member_entry_init(&e);
+	fml_status st = members_foreach_line(path, print_entry, &e);
+	member_entry_free(&e);
+	if (fflush(stdout) != 0)
+		st = ST_TEMPFAIL;
+	return st;
+}
+
+/* ---- config */
+
+static void print_var(const char *name, const char *value, const char *source, void *arg)
+{
+	printf("%s = %s  # %s\n", name, value, source);
+}
+
+static fml_status show_var(ctx *c, const char *name)
+{
+	const char *v = config_get(c->cf, name);
+	if (!v) {
+		str_printf(&c->err, "unknown variable %s", name);
+		return refuse(c, ST_DATAERR);
+	}
+	print_var(name, v, config_source(c->cf, name), NULL);
+	return ST_OK;
+}
+
+static fml_status set_var(ctx *c, const char *name, const char *value)
+{
+	char path[PATH_MAX];
+	str old = STR_INIT, why = STR_INIT;
+	fml_status st;
+
+	if (config_id(name) < 0) {
+		if (config_get(c->cf, name))
+			str_printf(&c->err, "%s is not a variable config.cf may set", name);
+		else
+			str_printf(&c->err, "unknown variable %s (see fml.cf(5))", name);
+		return refuse(c, ST_DATAERR);
+	}
+	if (config_set(c->cf, name, value, &why) != ST_OK) {
+		const char *w = str_c(&why);
+		if (strncmp(w, "command line: ", 14) == 0)
+			w += 14;
+		str_printf(&c->err, "%s", w);
+		str_free(&why);
+		return refuse(c, ST_DATAERR);
+	}
+	if (fs_path(path, sizeof path, "%s/config.cf", c->dir) < 0)
+		return ST_TEMPFAIL;
+	st = fs_read(path, &old, 0);
+	int had = st == ST_OK;
+	if (st != ST_OK && st != ST_NOINPUT)
+		return refuse(c, ST_TEMPFAIL);
+	if ((st = cfedit_set(path, name, value, &c->err)) != ST_OK) {
+		str_free(&old);
+		return refuse(c, st);
+	}
+	/* the whole cascade must still load; else put the old file back */
+	if (config_load(c->cf, &c->ca, &why) != ST_OK) {
+		if (had)
+			fs_replace(path, old.s ? old.s : "", old.len, 1);
+		else
+			unlink(path);
+		str_printf(&c->err, "config.cf no longer loads (%s): left as it was", str_c(&why));
+		str_free(&old);
+		str_free(&why);
+		return refuse(c, ST_DATAERR);
+	}
+	str line = STR_INIT;
+	str_printf(&line, "config %s %s", name, value);
+	log_change(c, line.s);
+	str_free(&line);
+	show_var(c, name);
+	const char *src = config_source(c->cf, name);
+	if (!strstr(src, "/config.cf:"))
+		msg_warn("%s is set by %s, which overrides config.cf", name, src);
+	str_free(&old);
+	str_free(&why);
+	return ST_OK;
+}
+
+static fml_status cmd_config(ctx *c)
+{
+	if (c->nargs == 0) {
+		config_foreach(c->cf, print_var, NULL);
+		return fflush(stdout) == 0 ? ST_OK : ST_TEMPFAIL;
+	}
+	if (c->nargs == 1)
+		return show_var(c, c->args[0]);
+	fml_lock lk;
+	fml_status st = lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
+				     (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
+				     (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
+	if (st != ST_OK) {
+		str_sets(&c->err, "the list is locked; try again later");
+		return refuse(c, st);
+	}
+	st = set_var(c, c->args[0], c->args[1]);
+	lock_release(&lk);
+	return st;
+}
+
+/* ---- check, destructml, newml */
+
+static fml_status cmd_check(ctx *c)
+{
+	str report = STR_INIT;
+	int problems = homecheck_run(&c->ca, &report);
+	fputs(str_c(&report), stdout);
+	if (problems)
+		printf("%s: %d problem%s\n", c->name, problems, problems == 1 ? "" : "s");
+	else
+		printf("%s: ok\n", c->name);
+	str_free(&report);
+	return problems ? ST_DATAERR : ST_OK;
+}
+
+static fml_status cmd_destructml(ctx *c)
+{
+	str where = STR_INIT, names = STR_INIT;
+	fml_status st = newml_destruct(c->ml_dir, c->name, &where, &c->err);
+	if (st != ST_OK)
+		return refuse(c, st);
+	str line = STR_INIT;
+	str_printf(&line, "destructml %s", c->name);
+	log_change(c, line.s);
+	str_free(&line);
+	newml_alias_names(c->name, &names);
+	printf("%s: moved to %s (remove it when you no longer need its files)\n"
+	       "remove these aliases and run newaliases: %s\n",
+	       c->name, where.s, names.s);
+	str_free(&where);
+	str_free(&names);
+	return ST_OK;
+}
+
+static fml_status cmd_newml(ctx *c)
+{
+	str aliases = STR_INIT, err = STR_INIT;
+	const char *admin = NULL;
+	struct stat st;
+	uid_t uid = getuid();
+
+	if (uid != 0) {
+		struct passwd *pw = getpwuid(uid);
+		if (pw && pw->pw_name && *pw->pw_name)
+			admin = pw->pw_name;
+	}
+	if (stat(c->ml_dir, &st) < 0) {
+		if (uid == 0) {
+			str_printf(&c->err, "%s does not exist: create it, owned by the list user",
+				   c->ml_dir);
+			return refuse(c, ST_NOINPUT);
+		}
+		if (fs_mkdirs(c->ml_dir, 0755) != ST_OK || chmod(c->ml_dir, 0755) < 0) {
+			str_printf(&c->err, "cannot create %s", c->ml_dir);
+			return refuse(c, ST_TEMPFAIL);
+		}
+	}
+	if (privs_drop_to_owner(c->ml_dir, &err) != ST_OK) {
+		str_set(&c->err, err.s, err.len);
+		str_free(&err);
+		return refuse(c, ST_NOPERM);
+	}
+	char *owner = admin ? xstrdup(admin) : NULL;
+	newml_args a = {c->ml_dir, c->name, c->nargs ? c->args[0] : NULL, owner, NULL, NULL};
+	fml_status s = newml_create(&a, &aliases, &c->err);
+	free(owner);
+	if (s != ST_OK)
+		return refuse(c, s);
+	char logpath[PATH_MAX];
+	if (fs_path(logpath, sizeof logpath, "%s/%s/log", c->ml_dir, c->name) == 0)
+		msg_set_logfile(logpath);
+	str line = STR_INIT;
+	str_printf(&line, "newml %s %s", c->name, c->nargs ? c->args[0] : "(the host's domain)");
+	log_change(c, line.s);
+	str_free(&line);
+	fputs(aliases.s, stdout);
+	str_free(&aliases);
+	str_free(&err);
+	return fflush(stdout) == 0 ? ST_OK : ST_TEMPFAIL;
+}
+
+/* ---- start-up */
+
+/* DIR, owner, config and log of an existing list. */
+static fml_status open_list(ctx *c)
+{
+	struct stat st;
+	str err = STR_INIT;
+	if (!home_valid_name(c->name)) {
+		str_sets(&c->err, "bad list name");
+		return refuse(c, ST_USAGE);
+	}
+	if (fs_path(c->dir, sizeof c->dir, "%s/%s", c->ml_dir, c->name) < 0)
+		return ST_USAGE;
+	if (stat(c->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		str_printf(&c->err, "no such list in %s", c->ml_dir);
+		return refuse(c, ST_NOINPUT);
+	}
+	if (privs_drop_to_owner(c->dir, &err) != ST_OK) {
+		str_set(&c->err, err.s, err.len);
+		str_free(&err);
+		return refuse(c, ST_NOPERM);
+	}
+	c->ca.dir = c->dir;
+	c->cf = config_new();
+	if (config_load(c->cf, &c->ca, &err) != ST_OK) {
+		str_set(&c->err, err.s, err.len);
+		str_free(&err);
+		/* check reports it among the rest; the others cannot go on */
+		return strcmp(c->cmd, "check") == 0 ? ST_OK : refuse(c, ST_TEMPFAIL);
+	}
+	c->fuzzy = (int)cf_int(c->cf, CF_ADDR_CHECK_MAX);
+	char logpath[PATH_MAX];
+	if (fs_path(logpath, sizeof logpath, "%s/log", c->dir) == 0)
+		msg_set_logfile(logpath);
+	str_free(&err);
+	return ST_OK;
+}
+
+static fml_status run(ctx *c, const struct command *cmd)
+{
+	if (cmd->fn == cmd_newml)
+		return cmd_newml(c);
+	fml_status st = open_list(c);
+	if (st != ST_OK)
+		return st;
+	if (!cmd->lock)
+		return cmd->fn(c);
+	fml_lock lk;
+	st = lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
+			  (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
+			  (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
+	if (st != ST_OK) {
+		str_sets(&c->err, "the list is locked; try again later");
+		return refuse(c, st);
+	}
+	st = cmd->fn(c);
+	lock_release(&lk);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	const char *opt_dir = NULL, *over[MAX_OVER];
+	char *pos[MAX_OVER];
+	int nover = 0, npos = 0, dashdash = 0;
+	ctx c;
+
+	std_fds();
+	umask(077);
+	msg_open("makefml");
+	msg_set_stderr(1);
+	msg_catch_signals();
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (dashdash || a[0] != '-' || a[1] == 0) {
+			if (npos >= MAX_OVER)
+				goto bad_usage;
+			pos[npos++] = a;
+		} else if (strcmp(a, "--") == 0) {
+			dashdash = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return status_exit_code(ST_OK);
+		} else if (strcmp(a, "-D") == 0 && i + 1 < argc) {
+			opt_dir = argv[++i];
+		} else if (strncmp(a, "-D", 2) == 0 && a[2]) {
+			opt_dir = a + 2;
+		} else if (strcmp(a, "-d") == 0) {
+			msg_set_verbose(1);
+		} else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') && nover < MAX_OVER) {
+			over[nover++] = a + 2;
+		} else {
+			goto bad_usage;
+		}
+	}
+	if (npos < 2)
+		goto bad_usage;
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(pos[0], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		msg_error("unknown command %s", pos[0]);
+		goto bad_usage;
+	}
+	if (npos - 2 < cmd->min || npos - 2 > cmd->max) {
+		msg_error("%s: wrong number of arguments: makefml %s LIST %s", cmd->name, cmd->name,
+			  cmd->args);
+		return status_exit_code(ST_USAGE);
+	}
+	memset(&c, 0, sizeof c);
+	c.cmd = cmd->name;
+	c.ml_dir = home_ml_dir(opt_dir);
+	c.name = pos[1];
+	c.args = pos + 2;
+	c.nargs = npos - 2;
+	c.ca.overrides = over;
+	c.ca.noverrides = nover;
+	c.ca.etc_dir = home_etc_dir();
+	c.ca.exec_dir = home_exec_dir();
+	str_init(&c.err);
+	fml_status st = run(&c, cmd);
+	config_free(c.cf);
+	str_free(&c.err);
+	return status_exit_code(st);
+
+bad_usage:
+	usage(stderr);
+	return status_exit_code(ST_USAGE);
+}
