@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -170,11 +172,19 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 		st = ST_TEMPFAIL;
 		goto out;
 	}
+	/* The commit and the exit status a signal gives change together:
+	 * SIGTERM before the rename exits 75 with nothing left, after it 0. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	st = safefile_commit(&sf, final);
-	if (st == ST_OK)
+	if (st == ST_OK) {
 		str_sets(id, strrchr(final, '/') + 1);
-	else if (fs_exists(final))
+		msg_set_fatal_exit(EX_OK); /* the mail is ours now */
+	} else if (fs_exists(final)) {
 		unlink(final); /* the directory fsync failed: not committed */
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	str_free(&line);
 	str_free(&esc);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,27 @@ static void unlink_tmp(void *arg)
 	safefile *sf = arg;
 	if (sf->tmp[0])
 		unlink(sf->tmp);
+}
+
+/*
+ * A name and its clean-up handler change together: msg_catch_signals()'
+ * handler (SIGTERM, SIGINT, ...) must not run between creating the temp file
+ * and registering it (the file would be left), nor between linking it to
+ * its final name and unregistering it (the handler would unlink a temp
+ * that recovery needs, and the article would be made twice).
+ */
+static void hold_signals(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, old);
+}
+
+static void release_signals(const sigset_t *old)
+{
+	int err = errno;
+	sigprocmask(SIG_SETMASK, old, NULL);
+	errno = err;
 }
 
 int fs_path(char *buf, size_t size, const char *fmt, ...)
@@ -60,13 +82,17 @@ fml_status safefile_open_path(safefile *sf, const char *tmppath)
 	if (fs_path(sf->tmp, sizeof sf->tmp, "%s", tmppath) < 0)
 		return ST_TEMPFAIL;
 	dirname_of(tmppath, sf->dir, sizeof sf->dir);
+	sigset_t old;
+	hold_signals(&old);
 	sf->fd = open(sf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (sf->fd < 0) {
+		release_signals(&old);
 		msg_error("create %s: %s", sf->tmp, strerror(errno));
 		sf->tmp[0] = 0;
 		return ST_TEMPFAIL;
 	}
 	sf->cleanup = msg_cleanup_push(unlink_tmp, sf);
+	release_signals(&old);
 	sf->buf = xmalloc(SAFEFILE_BUF);
 	return ST_OK;
 }
@@ -167,13 +193,17 @@ fml_status safefile_commit(safefile *sf, const char *final)
 		safefile_abort(sf);
 		return ST_TEMPFAIL;
 	}
+	sigset_t old;
+	hold_signals(&old);
 	if (rename(sf->tmp, final) < 0) {
+		release_signals(&old);
 		msg_error("rename %s to %s: %s", sf->tmp, final, strerror(errno));
 		safefile_abort(sf);
 		return ST_TEMPFAIL;
 	}
 	forget(sf);
 	sf->tmp[0] = 0;
+	release_signals(&old);
 	return fs_fsync_dir(sf->dir);
 }
 
@@ -183,7 +213,10 @@ fml_status safefile_link(safefile *sf, const char *final)
 		safefile_abort(sf);
 		return ST_TEMPFAIL;
 	}
+	sigset_t old;
+	hold_signals(&old);
 	if (link(sf->tmp, final) < 0) {
+		release_signals(&old);
 		if (errno == EEXIST)
 			return ST_DATAERR;
 		msg_error("link %s to %s: %s", sf->tmp, final, strerror(errno));
@@ -191,6 +224,7 @@ fml_status safefile_link(safefile *sf, const char *final)
 		return ST_TEMPFAIL;
 	}
 	forget(sf);
+	release_signals(&old);
 	return fs_fsync_dir(sf->dir);
 }
 
