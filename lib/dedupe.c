@@ -8,6 +8,7 @@
 
 #include <gdbm.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,8 +98,20 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 	dedupe *d = xcalloc(1, sizeof *d);
 	d->now = now;
 	d->expire = expire > 0 ? expire : 30 * 86400;
-	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) == 0)
-		d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)
+		return d;
+	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+	if (!d->db && fs_exists(path)) {
+		/* A damaged cache must not switch duplicate suppression off for
+		 * good: keep it aside for inspection and start a new one. */
+		char aside[4096];
+		if (fs_path(aside, sizeof aside, "%s.damaged.%lld", path, (long long)now) == 0 &&
+		    rename(path, aside) == 0) {
+			msg_warn("duplicate cache %s damaged (%s): moved to %s, starting afresh",
+				 path, gdbm_strerror(gdbm_errno), aside);
+			d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+		}
+	}
 	if (!d->db)
 		msg_warn("duplicate cache %s unavailable: %s", path, gdbm_strerror(gdbm_errno));
 	else

@@ -231,12 +231,14 @@ static int summary_has(proc_ctx *c, long n)
 }
 
 /* Steps after the link; each one idempotent. */
+enum { AL_NEW, AL_RECOVER, AL_ABANDON };
+
 static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char *from,
-			     const incoming_item *it, dedupe *dd, int recovering)
+			     const incoming_item *it, dedupe *dd, int how)
 {
 	const hfield *mid = e ? envelope_get(e, "Message-ID", 0) : NULL;
 	dedupe_record(dd, it->sha256, mid ? mid->value.s : NULL, mid ? mid->value.len : 0, n);
-	if (!recovering || !summary_has(c, n)) {
+	if (how == AL_NEW || !summary_has(c, n)) {
 		char path[4096], stamp[32];
 		str line = STR_INIT, subj = STR_INIT;
 		struct tm tm;
@@ -253,11 +255,17 @@ static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char 
 		if (st != ST_OK)
 			return st;
 	}
+	if (how == AL_ABANDON) {
+		write_seq(c, n);
+		msg_error("article %ld from %s is in the spool but was NOT queued for delivery", n,
+			  from);
+		return ST_OK;
+	}
 	if (enqueue_article(c, n) != ST_OK)
 		return ST_TEMPFAIL;
 	write_seq(c, n);
 	c->articles++;
-	msg_info("article %ld from %s%s", n, from, recovering ? " (recovered)" : "");
+	msg_info("article %ld from %s%s", n, from, how == AL_RECOVER ? " (recovered)" : "");
 	return ST_OK;
 }
 
@@ -298,13 +306,14 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
 		}
 		str_free(&hdr);
 		*article = n;
-		return after_link(c, n, e, str_c(&m->from), it, dd, 0);
+		return after_link(c, n, e, str_c(&m->from), it, dd, AL_NEW);
 	}
 	str_free(&hdr);
 	return ST_TEMPFAIL;
 }
 
-fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article)
+fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
+			      int abandon)
 {
 	char tmp[4096], path[4096];
 	struct stat ts, ss;
@@ -329,7 +338,8 @@ fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *
 			if (!f || addr_parse_first(f->value.s, f->value.len, &from) != ST_OK)
 				str_clear(&from);
 			*article = n;
-			st = after_link(c, n, &e, str_c(&from), it, dd, 1);
+			st = after_link(c, n, &e, str_c(&from), it, dd,
+					abandon ? AL_ABANDON : AL_RECOVER);
 		}
 		if (fd >= 0)
 			close(fd);

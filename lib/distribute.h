@@ -20,8 +20,11 @@
 
 fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article);
 /* ST_NOINPUT: no article was started for this item; ST_OK: finished the
- * article whose number is in *ARTICLE. */
-fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article);
+ * article whose number is in *ARTICLE.  ABANDON (the poison guard gave up
+ * on the item): only the summary line and seq, no queue item, so that the
+ * steps that kept crashing are not tried again. */
+fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
+			      int abandon);
 /* Remove spool/.tmp.ID after the incoming item is gone. */
 void distribute_done(proc_ctx *c, const incoming_item *it);
 /* Recipients of articles: actives entries not off, skip, digest or bye,

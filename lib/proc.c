@@ -153,7 +153,9 @@ static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *
 		   "(Further %s notices are suppressed for an interval.)\n",
 		   cf_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
 		   str_c(&m->sender), str_c(&saved), kind);
-	reply_notice(c, NULL, kind, NULL, 0, 0, why, str_c(&text));
+	/* loops, bounces, duplicates come in bursts: one notice an interval */
+	reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
+		     str_c(&text));
 out:
 	str_free(&text);
 	str_free(&saved);
@@ -349,7 +351,7 @@ static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
 	if (st != ST_OK)
 		goto out;
 	long n = 0;
-	st = distribute_recover(c, &it, dd, &n);
+	st = distribute_recover(c, &it, dd, &n, 0);
 	if (st == ST_OK) {
 		st = finish(c, &m);
 		if (st == ST_OK)
@@ -412,8 +414,22 @@ static void poison(proc_ctx *c, const char *id)
 	memset(&it, 0, sizeof it);
 	m.it = &it;
 	snprintf(it.id, sizeof it.id, "%s", id);
-	if (fs_path(it.path, sizeof it.path, "%s/var/incoming/%s", c->dir, id) == 0)
-		drop(c, &m, "poison", "processing this mail failed repeatedly (crash)");
+	if (fs_path(it.path, sizeof it.path, "%s/var/incoming/%s", c->dir, id) < 0)
+		return;
+	/* An article already made from it stays in the spool and the summary;
+	 * the maintainer is told it was not queued. */
+	long n = 0;
+	str why = STR_INIT;
+	if (distribute_recover(c, &it, NULL, &n, 1) == ST_OK)
+		str_printf(&why,
+			   "processing this mail failed repeatedly (crash); it is article %ld "
+			   "in the spool, NOT delivered",
+			   n);
+	else
+		str_sets(&why, "processing this mail failed repeatedly (crash)");
+	if (drop(c, &m, "poison", why.s) == ST_OK)
+		distribute_done(c, &it);
+	str_free(&why);
 }
 
 /*

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -252,17 +254,27 @@ fml_status reply_send(proc_ctx *c, proc_mail *m, const char *to, const char *sub
 	return st;
 }
 
-/* Once per NOTIFY_INTERVAL per KIND: the mtime of var/run/notified.KIND. */
+/* Once per NOTIFY_INTERVAL per KIND: the mtime of var/run/notified.KIND,
+ * checked and renewed under a non-blocking flock so that runs racing on
+ * the same event (20 lock timeouts at once) send one notice, not several. */
 static int notice_due(proc_ctx *c, const char *kind)
 {
 	char path[4096];
 	struct stat st;
 	if (fs_path(path, sizeof path, "%s/var/run/notified.%s", c->dir, kind) < 0)
 		return 1;
-	if (stat(path, &st) == 0 && c->now - st.st_mtime < cf_int(c->cf, CF_NOTIFY_INTERVAL))
-		return 0;
-	fs_replace(path, "", 0, 0);
-	return 1;
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 1;
+	int due = 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0) {
+		/* a new file has size 0; a stamped one holds "1" */
+		due = st.st_size == 0 || c->now - st.st_mtime >= cf_int(c->cf, CF_NOTIFY_INTERVAL);
+		if (due && (pwrite(fd, "1", 1, 0) != 1 || futimens(fd, NULL) < 0))
+			msg_warn("cannot stamp %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return due;
 }
 
 fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char *rcpts,

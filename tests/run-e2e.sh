@@ -4,8 +4,9 @@
 # when an MTA runs it as root.  Prints "RESULT e2e PASSED FAILED".
 cd "$(dirname "$0")/.." || exit 75
 PY=/usr/bin/python3
-out=build/e2e.log
 mkdir -p build
+out=$(mktemp build/e2e.XXXXXX.log)
+trap 'rm -f "$out"' EXIT
 $PY -m pytest -q -p no:cacheprovider tests/e2e "$@" 2>&1 | tee "$out" | grep -v '^RESULT'
 passed=$(grep -Eo '[0-9]+ passed' "$out" | tail -1 | grep -Eo '[0-9]+')
 failed=$(grep -Eo '[0-9]+ (failed|error)' "$out" | grep -Eo '[0-9]+' | awk '{s+=$1} END{print s+0}')

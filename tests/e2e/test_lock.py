@@ -153,9 +153,6 @@ def test_lock_timeout_waits_notifies_once_then_drains_in_order(make_list):
     assert temp_files(ml) == []
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "lib/reply.c notice_due() checks var/run/notified.KIND and then replaces it: "
-    "runs that time out together can each send the notice"))
 def test_lock_timeout_concurrent_waiters_one_notice(make_list):
     """Several runs timing out together still tell the maintainer once."""
     ml = make_list(members=MEMBERS, LOCK_TIMEOUT=2)
