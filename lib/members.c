@@ -667,13 +667,16 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 		return NULL;
 	}
 	sweep_tmp(dbdir, strrchr(dbpath, '/') + 1);
+	/* the clean-up first: a signal right after open() must not leave the
+	 * file (unlinking a name that was never made is harmless) */
+	int cleanup = msg_cleanup_push(unlink_path, tmp);
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		msg_warn("create %s: %s", tmp, strerror(errno));
+		msg_cleanup_pop(cleanup);
 		fclose(fp);
 		return NULL;
 	}
-	int cleanup = msg_cleanup_push(unlink_path, tmp);
 	b.db =
 	    gdbm_fd_open(fd, tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR, NULL);
 	if (!b.db) {

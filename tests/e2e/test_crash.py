@@ -624,10 +624,6 @@ def test_sigterm_at_every_point(make_list, ml_dir, crashshim, kind):
     assert not any(r["problems"] for r in recs), report(sc, trace, recs)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "lib/members.c index_build(): the temp index is opened before its clean-up "
-    "handler is pushed; SIGTERM in between leaves var/db/.members.db.PID.RAND "
-    "(swept only after an hour)"))
 def test_sigterm_right_after_member_index_temp_is_created(make_list, ml_dir, crashshim):
     sc = prepare(make_list, "plain")
     work = os.path.join(ml_dir, "runs")
