@@ -198,7 +198,8 @@ static void summary_subject(proc_ctx *c, const envelope *e, str *out)
 	if (!gmime_ready++)
 		g_mime_init();
 	str clean = STR_INIT;
-	rewrite_subject(f->value.s, f->value.len, "", cf_str(c->cf, CF_BRACKET), 0, 0, "", &clean);
+	rewrite_subject(f->value.s, f->value.len, cf_str(c->cf, CF_SUBJECT_TAG_TYPE),
+			cf_str(c->cf, CF_BRACKET), 0, -1, "", &clean);
 	char *dec = g_mime_utils_header_decode_text(NULL, str_c(&clean));
 	const char *s = dec ? dec : str_c(&clean);
 	while (*s == ' ')

@@ -138,6 +138,17 @@ static fml_status hold(proc_ctx *c, proc_mail *m, const char *why)
 	return st;
 }
 
+/* The envelope sender as it may appear in a log line or a notice: only an
+ * address that passes the policy, never raw bytes from the MTA. */
+static const char *shown_sender(const proc_mail *m)
+{
+	if (!m->has_sender)
+		return "(unknown)";
+	if (m->sender.len == 0)
+		return "";
+	return addr_check(m->sender.s, m->sender.len) ? "(invalid)" : str_c(&m->sender);
+}
+
 /* Not distributed, logged, saved under var/log, maintainer told (rate-limited). */
 static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *why)
 {
@@ -146,13 +157,13 @@ static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *
 	if (st != ST_OK)
 		goto out;
 	msg_warn("%s: %s from %s (sender <%s>): not distributed, saved as %s", kind, why,
-		 m->from.len ? str_c(&m->from) : "?", str_c(&m->sender), str_c(&saved));
+		 m->from.len ? str_c(&m->from) : "?", shown_sender(m), str_c(&saved));
 	str_printf(&text,
 		   "fml did not distribute a mail to %s:\n  %s\n"
 		   "From: %s, envelope sender <%s>.\nIt is saved as %s.\n"
 		   "(Further %s notices are suppressed for an interval.)\n",
 		   cf_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
-		   str_c(&m->sender), str_c(&saved), kind);
+		   shown_sender(m), str_c(&saved), kind);
 	/* loops, bounces, duplicates come in bursts: one notice an interval */
 	reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
 		     str_c(&text));

@@ -152,7 +152,8 @@ int rewrite_subject(const char *raw, size_t len, const char *tag_type, const cha
 		}
 	}
 	str tag = STR_INIT;
-	rewrite_tag(tag_type, bracket, digits, article, &tag);
+	if (article >= 0)
+		rewrite_tag(tag_type, bracket, digits, article, &tag);
 	str_clear(out);
 	if (tag.len == 0 && tags == 0 && res <= 1) {
 		str_append(out, raw, len);

@@ -32,7 +32,8 @@ typedef struct rewrite_info {
 void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out);
 /* Subject value rewrite on raw bytes (after "Subject:", up to and
  * including the final line ending); OUT gets the new raw value.  Returns
- * 0 when nothing changes (OUT then equals the input). */
+ * 0 when nothing changes (OUT then equals the input).  ARTICLE < 0 strips
+ * old tags (of TAG_TYPE's forms) and collapses Re: without adding a tag. */
 int rewrite_subject(const char *raw, size_t len, const char *tag_type, const char *bracket,
 		    int digits, long article, const char *eol, str *out);
 /* The tag text for ARTICLE ("" when TAG_TYPE is empty). */

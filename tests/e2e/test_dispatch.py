@@ -666,10 +666,6 @@ def test_reply_texts_expand_list_variables(elena):
                           b" $NO_SUCH stays.\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG proc.c drop(): the envelope sender (SENDER or the "
-                   "From_ line) is copied raw into the maintainer notice, so CR/LF from it reach "
-                   "a queue file (CONVENTIONS: nothing with CR, LF or NUL reaches a queue file; "
-                   "an SMTP-smuggling '\\r\\n.\\r\\n' sits in the item)")
 def test_envelope_sender_control_bytes_never_reach_a_queue_file(elena):
     sender = "MAILER-DAEMON@mx.example.net\r\n.\r\nMAIL FROM:<evil@example.net>"
     run(elena, mail(frm=ALICE), env={"SENDER": sender})

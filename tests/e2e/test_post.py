@@ -173,14 +173,10 @@ def test_subject_tag_types(elena, tag_type, old, want):
     assert field_value(spool, "Subject") == want
     assert ("Subject: %s\n" % want).encode() in spool
     assert split_message(spool)[1] == BODY.encode()
-    # the summary shows the subject without any tag ([ID] forms: see below)
-    if "ID" not in tag_type:
-        assert elena.text("summary").endswith("] Re: hello\n")
+    # the summary shows the subject without any tag
+    assert elena.text("summary").endswith("] Re: hello\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG distribute.c summary_subject(): strips old tags "
-                   "with tag type \"\", so an old [00012]/(00012) tag of the [ID]/(ID) forms "
-                   "stays in the summary while the article's subject drops it")
 @pytest.mark.parametrize("tag_type,old", [("[ID]", "[00012]"), ("(ID)", "(00012)")])
 def test_summary_strips_old_id_tag(elena, tag_type, old):
     elena.set_config(SUBJECT_TAG_TYPE=tag_type)
