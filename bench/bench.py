@@ -1,0 +1,866 @@
+#!/usr/bin/python3
+"""fml beside mlmmj: one run, one machine, one loopback sink.  See bench/README.md.
+
+Called by bench/run.sh (which starts Postfix's smtp-sink and stops it):
+
+    bench.py ROOT WORK SINK_PORT SINK_LOG TREE
+
+TREE holds a copy of fml/fml and fml/makefml taken at the start (with etc/ and
+spool-skel/ linked beside them), so a rebuild during the run changes nothing.
+
+Every program is started the same way: fork, stdin = the post (a file, as
+Postfix local(8) hands it over: "From " line, Return-Path, X-Original-To,
+Delivered-To prepended), environment as local(8) sets it, exec.  The clock
+runs from just before fork() to the wait4() that reaps it ("return"), and,
+for mlmmj, on to the moment the last process it left behind has exited
+("done"): this process is a child subreaper (prctl PR_SET_CHILD_SUBREAPER),
+so mlmmj's background mlmmj-process/mlmmj-send are reparented to us and we
+reap them.  smtp-sink is started by run.sh, so it is not our child.
+"""
+import ctypes
+import datetime
+import json
+import math
+import os
+import platform
+import pwd
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT, WORK, SINK_PORT, SINK_LOG, TREE = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
+                                         sys.argv[4], sys.argv[5])
+FML = os.path.join(TREE, "fml", "fml")
+MAKEFML = os.path.join(TREE, "fml", "makefml")
+MLMMJ_BIN = "/usr/bin"
+GNU_TIME = "/usr/bin/time"
+
+N = int(os.environ.get("BENCH_N", "20"))                  # fast runs (no delivery)
+N_COLD = int(os.environ.get("BENCH_N_COLD", "5"))         # fml, index rebuilt
+N_DELIVER = int(os.environ.get("BENCH_N_DELIVER", "10"))  # mlmmj runs that deliver 10,000
+N_BIG = int(os.environ.get("BENCH_N_BIG", "3"))           # 100 MB posts
+TPUT = int(os.environ.get("BENCH_TPUT", "1000"))          # throughput posts; 0 = skip
+SAMPLE = int(os.environ.get("BENCH_SAMPLE", "200"))       # mlmmj per-recipient mode sample
+FULL = os.environ.get("BENCH_FULL", "0") == "1"           # also one full per-recipient run
+MEMBERS = int(os.environ.get("BENCH_MEMBERS", "10000"))
+POST_SIZE = 4096
+BIG_SIZE = 100 * 1024 * 1024
+LOAD0 = []
+GROUP = 100  # mlmmj's maxverprecips default: recipients per SMTP transaction
+
+OWNER = "nobody"
+PW = pwd.getpwnam(OWNER)
+LIST = "bench"
+DOMAIN = "example.org"
+LISTADDR = "%s@%s" % (LIST, DOMAIN)
+
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def die(msg):
+    print("bench: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def chown_tree(path):
+    for dp, dns, fns in os.walk(path):
+        os.chown(dp, PW.pw_uid, PW.pw_gid)
+        for f in fns:
+            os.lchown(os.path.join(dp, f), PW.pw_uid, PW.pw_gid)
+
+
+def write(path, data, mode=0o644):
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+# ---------------------------------------------------------------- inputs
+
+def addresses(n):
+    """N distinct, plausible, lower-case addresses; same set for both lists."""
+    rnd = random.Random(20240601)
+    first = ("alice bob carol dave erin frank grace heidi ivan judy kevin laura mallory "
+             "nick olivia peggy quentin rupert sybil trent ursula victor walter xavier "
+             "yolanda zoe").split()
+    last = "smith jones tanaka suzuki mueller rossi garcia kim nguyen silva".split()
+    doms = ["d%d.example.%s" % (i, ("com", "net", "org")[i % 3]) for i in range(400)]
+    out, seen = [], set()
+    i = 0
+    while len(out) < n:
+        a = "%s.%s%d@%s" % (rnd.choice(first), rnd.choice(last), i, rnd.choice(doms))
+        i += 1
+        if a not in seen:
+            seen.add(a)
+            out.append(a)
+    return out
+
+
+def postfix_envelope(sender):
+    """What Postfix local(8) prepends before piping a mail to a command."""
+    return ("From %s  Sat Jun  1 12:00:00 2024\nReturn-Path: <%s>\nX-Original-To: %s\n"
+            "Delivered-To: %s\n" % (sender, sender, LISTADDR, LISTADDR)).encode()
+
+
+def make_post(path, tag, sender, size):
+    """A post of exactly SIZE bytes (before the local(8) lines), unique by TAG."""
+    date = "Sat, 01 Jun 2024 12:00:00 +0000"
+    head = ("Received: from mx.example.net (mx.example.net [192.0.2.7])\n"
+            "\tby mail.example.org (Postfix) with ESMTPS id 4Vx%s\n"
+            "\tfor <%s>; %s\n"
+            "Date: %s\nFrom: Bench Poster <%s>\nTo: %s\n"
+            "Subject: benchmark post %s\nMessage-ID: <%s.bench@example.net>\n"
+            "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+            "Content-Transfer-Encoding: 7bit\n\n"
+            "Post %s of the fml/mlmmj benchmark.\n" %
+            (tag, LISTADDR, date, date, sender, LISTADDR, tag, tag, tag)).encode()
+    line = (b"The quick brown fox jumps over the lazy dog; pack my box with five dozen"
+            b" jugs.\n")
+    with open(path, "wb") as f:
+        f.write(postfix_envelope(sender))
+        f.write(head)
+        left = size - len(head)
+        block = line * 8192
+        while left > 0:
+            chunk = block[:left]
+            if left <= len(block):  # end on a newline
+                chunk = chunk[:-1] + b"\n"
+            f.write(chunk)
+            left -= len(chunk)
+
+
+# ---------------------------------------------------------------- running
+
+ENV = {"PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "USER": OWNER, "LOGNAME": OWNER,
+       "HOME": "/", "RECIPIENT": LISTADDR, "LOCAL": LIST, "DOMAIN": DOMAIN,
+       "ORIGINAL_RECIPIENT": LISTADDR}
+
+
+class Run:
+    __slots__ = ("ret", "done", "rc", "stragglers", "cpu")
+
+
+def spawn(argv, infile, as_owner, sender, logf):
+    """Start ARGV with INFILE on stdin; time to its exit, then to the last descendant."""
+    env = dict(ENV, SENDER=sender)
+    fd = os.open(infile, os.O_RDONLY)
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(fd, 0)
+            os.dup2(logf, 1)
+            os.dup2(logf, 2)
+            if as_owner:
+                os.setgroups([])
+                os.setgid(PW.pw_gid)
+                os.setuid(PW.pw_uid)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    _, status, ru = os.wait4(pid, 0)
+    t1 = time.perf_counter()
+    r = Run()
+    r.ret = t1 - t0
+    r.rc = os.waitstatus_to_exitcode(status)
+    r.stragglers = 0
+    r.cpu = ru.ru_utime + ru.ru_stime  # user + system CPU, this process and its waited-for
+    while True:  # orphans reparented to us (subreaper): mlmmj's background work
+        try:
+            _, _, ru2 = os.wait4(-1, 0)
+            r.cpu += ru2.ru_utime + ru2.ru_stime
+            r.stragglers += 1
+        except ChildProcessError:
+            break
+    r.done = time.perf_counter() - t0
+    os.close(fd)
+    return r
+
+
+def gnu_time(argv, infile, as_owner, sender, logf, out):
+    """Peak RSS as /usr/bin/time -v reports it ("Maximum resident set size")."""
+    if os.path.exists(out):
+        os.unlink(out)
+    r = spawn([GNU_TIME, "-v", "-o", out] + argv, infile, as_owner, sender, logf)
+    if not os.path.exists(out):
+        die("GNU time wrote no %s (see %s/programs.log)" % (out, WORK))
+    txt = open(out).read()
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt)
+    st = re.search(r"Exit status: (\d+)", txt)
+    if not m:
+        die("no RSS in %s" % out)
+    return int(m.group(1)), r, int(st.group(1)) if st else -1
+
+
+# ---------------------------------------------------------------- sink
+
+def sink_count():
+    """smtp-sink -c: messages received so far (its last "mesg=" counter)."""
+    try:
+        with open(SINK_LOG, "rb") as f:
+            f.seek(max(0, os.path.getsize(SINK_LOG) - 200))
+            tail = f.read()
+    except OSError:
+        return 0
+    m = re.findall(rb"mesg=(\d+)", tail)
+    return int(m[-1]) if m else 0
+
+
+def sink_wait(want, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if sink_count() >= want:
+            return True
+        time.sleep(0.01)
+    return sink_count() >= want
+
+
+# ---------------------------------------------------------------- lists
+
+def fml_list(ml_dir, addrs, extra_cf):
+    d = os.path.join(ml_dir, LIST)
+    os.makedirs(ml_dir, exist_ok=True)
+    os.chmod(ml_dir, 0o755)  # traversable by the owner; makefml drops to its owner
+    os.chown(ml_dir, PW.pw_uid, PW.pw_gid)
+    if os.path.exists(MAKEFML):
+        p = subprocess.run([MAKEFML, "-D", ml_dir, "newml", LIST, DOMAIN],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            die("makefml newml: exit %d: %s" % (p.returncode, p.stderr.strip()))
+        how = "`fml/makefml -D ML_DIR newml %s %s`" % (LIST, DOMAIN)
+    else:  # makefml not there yet: the list home by hand (doc/fml-list.5)
+        for sub in ("spool etc var var/incoming var/queue var/queue/tmp var/queue/new "
+                    "var/queue/active var/queue/deferred var/queue/sent var/queue/drop "
+                    "var/queue/corrupt var/hold var/archive var/db var/run var/log").split():
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        write(os.path.join(d, "config.cf"), "DOMAINNAME = %s\n" % DOMAIN)
+        write(os.path.join(d, "seq"), "0\n")
+        how = "by hand (fml/makefml not built yet): the directories of doc/fml-list.5"
+    with open(os.path.join(d, "config.cf"), "a") as f:
+        f.write("\n# bench/bench.py\n" + "".join("%s = %s\n" % kv for kv in extra_cf))
+    text = "".join(a + "\n" for a in addrs)  # written directly: 10,000 "makefml add" is slow
+    write(os.path.join(d, "members"), text, 0o600)
+    write(os.path.join(d, "actives"), text, 0o600)
+    past = time.time() - 60  # older than fml's 1 s "racy" window: the stamp is trusted
+    for f in ("members", "actives"):
+        os.utime(os.path.join(d, f), (past, past))
+    os.chmod(ml_dir, 0o755)
+    chown_tree(ml_dir)
+    os.chmod(ml_dir, 0o755)
+    return d, how
+
+
+def mlmmj_list(spool, name, addrs, port, verp):
+    os.makedirs(spool, exist_ok=True)
+    subprocess.run(["/usr/bin/mlmmj-make-ml", "-L", name, "-s", spool],
+                   input=("%s\nowner@%s\nen\n" % (DOMAIN, DOMAIN)).encode(), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    d = os.path.join(spool, name)
+    ctl = os.path.join(d, "control")
+    write(os.path.join(ctl, "listaddress"), LISTADDR + "\n")  # same address as fml's list
+    write(os.path.join(ctl, "relayhost"), "127.0.0.1\n")
+    write(os.path.join(ctl, "smtpport"), "%d\n" % port)
+    write(os.path.join(ctl, "subonlypost"), "")  # members only, like fml's default
+    write(os.path.join(ctl, "prefix"), "[bench]\n")  # a subject tag, like fml's [bench:N]
+    if verp:
+        write(os.path.join(ctl, "verp"), "postfix\n")  # GROUP recipients per transaction
+    by_letter = {}
+    for a in addrs:
+        by_letter.setdefault(a[0], []).append(a)
+    for c, v in by_letter.items():
+        write(os.path.join(d, "subscribers.d", c), "".join(x + "\n" for x in v))
+    chown_tree(spool)
+    os.chmod(spool, 0o755)
+    return d
+
+
+def clear_dir(path, keep=()):
+    for f in os.listdir(path):
+        p = os.path.join(path, f)
+        if f not in keep and os.path.isfile(p):
+            os.unlink(p)
+
+
+# ---------------------------------------------------------------- statistics
+
+def median(v):
+    s = sorted(v)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def p90(v):
+    s = sorted(v)
+    return s[max(0, math.ceil(0.9 * len(s)) - 1)]
+
+
+def ms(x):
+    return "%.1f" % (x * 1000) if x < 10 else "%.0f" % (x * 1000)
+
+
+# ---------------------------------------------------------------- the bench
+
+def main():
+    if os.geteuid() != 0:
+        die("run as root (fml drops to the list owner; mlmmj is run as the owner)")
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    t_start = time.time()
+    global LOAD0
+    LOAD0 = open("/proc/loadavg").read().split()[:3]
+    tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp)
+    os.chmod(tmp, 0o1777)
+    logf = os.open(os.path.join(WORK, "programs.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                   0o666)
+    os.chmod(os.path.join(WORK, "programs.log"), 0o666)
+
+    addrs = addresses(MEMBERS)
+    sender = addrs[1]  # a member posts (both lists check membership)
+    say("lists: %d members, 4 KB posts from %s" % (MEMBERS, sender))
+
+    fml_ml = os.path.join(WORK, "fml")
+    fdir, fml_how = fml_list(fml_ml, addrs, [("INCOMING_MAIL_SIZE_LIMIT", "200M"),
+                                             ("SUBJECT_TAG_TYPE", "[:]"),
+                                             ("DELIVERY_MODE", "queue")])
+    mlmmj_spool = os.path.join(WORK, "mlmmj")
+    mdir = mlmmj_list(mlmmj_spool, LIST, addrs, SINK_PORT, verp=True)
+    sdir = mlmmj_list(mlmmj_spool, "sample", addrs[:SAMPLE], SINK_PORT, verp=False)
+    # mlmmj's own chain with mlmmj-send replaced by /bin/true: receive -> process -> stop
+    nosend = os.path.join(WORK, "mlmmj-nosend")
+    os.makedirs(nosend)
+    for b in ("mlmmj-receive", "mlmmj-process"):
+        os.symlink(os.path.join(MLMMJ_BIN, b), os.path.join(nosend, b))
+    os.symlink("/bin/true", os.path.join(nosend, "mlmmj-send"))
+
+    posts = os.path.join(WORK, "posts")
+    os.makedirs(posts)
+    seq = [0]
+
+    def post(size=POST_SIZE):
+        seq[0] += 1
+        p = os.path.join(posts, "p%06d" % seq[0])
+        make_post(p, "%06d.%d" % (seq[0], os.getpid()), sender, size)
+        return p
+
+    fqueue_new = os.path.join(fdir, "var", "queue", "new")
+    mqueue = os.path.join(mdir, "queue")
+    R = {}  # results: key -> list of Run
+
+    def fml_once(check_rcpts=False):
+        before = set(os.listdir(fqueue_new))
+        r = spawn([FML, fdir], post(), False, sender, logf)
+        if r.rc != 0:
+            die("fml exited %d (see %s/programs.log, %s/log)" % (r.rc, WORK, fdir))
+        if r.stragglers:  # DELIVERY_MODE = queue: fml must not leave work behind
+            die("fml left %d process(es) running after its exit" % r.stragglers)
+        new = set(os.listdir(fqueue_new)) - before
+        if len(new) != 1:
+            die("fml made %d queue items, want 1 (see %s/log)" % (len(new), fdir))
+        if check_rcpts:
+            with open(os.path.join(fqueue_new, new.pop()), "rb") as f:
+                n = sum(1 for line in f if line.startswith(b"rcpt "))
+            if n != MEMBERS:
+                die("fml queue item has %d recipients, want %d" % (n, MEMBERS))
+        clear_dir(fqueue_new)  # the runner (not built yet) would take it away
+        return r
+
+    def bin_of(chain):
+        return os.path.join(nosend if chain == "nosend" else MLMMJ_BIN, "mlmmj-receive")
+
+    def mlmmj_once(d, chain, fork, want_mesg):
+        argv = [bin_of(chain), "-L", d + "/"] + ([] if fork else ["-F"])
+        c0 = sink_count()
+        arch0 = len(os.listdir(os.path.join(d, "archive")))
+        r = spawn(argv, post(), True, sender, logf)
+        if r.rc != 0:
+            die("%s exited %d (see %s/programs.log)" % (argv[0], r.rc, WORK))
+        if chain == "nosend":
+            q = [f for f in os.listdir(os.path.join(d, "queue")) if f != "discarded"]
+            if len(q) != 1:
+                die("mlmmj-process left %d queue files, want 1" % len(q))
+            clear_dir(os.path.join(d, "queue"))
+        else:
+            if not sink_wait(c0 + want_mesg):
+                die("the sink got %d messages, want %d" % (sink_count() - c0, want_mesg))
+            if len(os.listdir(os.path.join(d, "archive"))) != arch0 + 1:
+                die("mlmmj did not archive the post (not delivered?)")
+        if os.listdir(os.path.join(d, "queue", "discarded")):
+            die("mlmmj discarded the post: see %s/queue/discarded" % d)
+        return r
+
+    groups = math.ceil(MEMBERS / GROUP)
+
+    # ---- (a) time, 4 KB post, 10,000 members
+    say("(a) fml: first post, then %d cold-index runs" % N_COLD)
+    fml_once(check_rcpts=True)  # first post ever: also checks the queue item's recipients
+    cold = []
+    mpath = os.path.join(fdir, "members")
+    for i in range(N_COLD):
+        data = open(mpath, "rb").read()  # "members changed": rewritten as makefml does
+        tmpm = mpath + ".new"
+        write(tmpm, data)
+        past = time.time() - 5
+        os.utime(tmpm, (past, past))
+        os.chown(tmpm, PW.pw_uid, PW.pw_gid)
+        os.rename(tmpm, mpath)
+        dbp = os.path.join(fdir, "var", "db", "members.db")
+        m0 = os.stat(dbp).st_mtime_ns if os.path.exists(dbp) else 0
+        cold.append(fml_once())
+        if os.stat(dbp).st_mtime_ns == m0:
+            die("members.db was not rebuilt after members changed")
+    R["fml_cold"] = cold
+
+    # fml and mlmmj's like-for-like chain in turn, so both see the same disk
+    say("(a) fml and mlmmj without delivery, interleaved: %d runs each" % N)
+    mlmmj_once(mdir, "nosend", False, 0)  # warm-up: page cache, as fml's first post
+    os.sync()
+    R["fml"], R["m_nosend"], R["m_nosend_fork"], R["true"] = [], [], [], []
+    for _ in range(N):
+        R["true"].append(spawn(["/bin/true"], post(), False, sender, logf))
+        R["fml"].append(fml_once())
+        R["m_nosend"].append(mlmmj_once(mdir, "nosend", False, 0))
+        R["m_nosend_fork"].append(mlmmj_once(mdir, "nosend", True, 0))
+
+    say("(a) mlmmj delivering to the sink, %d recipients per transaction: 2 x %d runs" %
+        (GROUP, N_DELIVER))
+    R["m_fork"], R["m_F"] = [], []
+    for _ in range(N_DELIVER):
+        R["m_fork"].append(mlmmj_once(mdir, "real", True, groups))
+        R["m_F"].append(mlmmj_once(mdir, "real", False, groups))
+
+    say("(a) mlmmj default (one SMTP transaction per recipient): %d-subscriber list" % SAMPLE)
+    R["m_sample"] = [mlmmj_once(sdir, "real", False, SAMPLE) for _ in range(2)]
+    if FULL:
+        full = mlmmj_list(mlmmj_spool, "full", addrs, SINK_PORT, verp=False)
+        say("(a) BENCH_FULL=1: mlmmj default mode, all %d subscribers (minutes)" % MEMBERS)
+        R["m_full"] = [mlmmj_once(full, "real", False, MEMBERS)]
+
+
+    # ---- (b) peak RSS, 100 MB post
+    say("(b) peak RSS, 100 MB post: %d runs each" % N_BIG)
+    one = mlmmj_list(mlmmj_spool, "one", addrs[1:2], SINK_PORT, verp=False)
+    rss = {"fml": [], "m_nosend": [], "m_one": [], "m_P": []}
+    wall = {k: [] for k in rss}
+    big_posts = []
+    for i in range(N_BIG):
+        bp = post(BIG_SIZE)
+        big_posts.append(bp)
+        out = os.path.join(tmp, "time.%d" % i)
+        kb, r, st = gnu_time([FML, fdir], bp, False, sender, logf, out)
+        if st != 0 or r.rc != 0:
+            die("fml, 100 MB post: exit %d" % st)
+        clear_dir(fqueue_new)
+        rss["fml"].append(kb)
+        wall["fml"].append(r.ret)
+        kb, r, st = gnu_time([bin_of("nosend"), "-F", "-L", mdir + "/"], bp, True, sender,
+                             logf, out)
+        if st != 0:
+            die("mlmmj chain, 100 MB post: exit %d" % st)
+        clear_dir(mqueue)
+        rss["m_nosend"].append(kb)
+        wall["m_nosend"].append(r.ret)
+        c0 = sink_count()
+        kb, r, st = gnu_time([bin_of("real"), "-F", "-L", one + "/"], bp, True, sender, logf,
+                             out)
+        if st != 0 or not sink_wait(c0 + 1):
+            die("mlmmj, 100 MB post to one subscriber: exit %d, not delivered" % st)
+        rss["m_one"].append(kb)
+        wall["m_one"].append(r.ret)
+        kb, r, st = gnu_time([bin_of("real"), "-P", "-L", mdir + "/"], bp, True, sender, logf,
+                             out)
+        if st != 0:
+            die("mlmmj-receive -P, 100 MB post: exit %d" % st)
+        clear_dir(os.path.join(mdir, "incoming"))
+        rss["m_P"].append(kb)
+        wall["m_P"].append(r.ret)
+        os.unlink(bp)
+    # the 4 KB post, for scale (GNU time too: wait4's ru_maxrss of a child forked
+    # from this Python process keeps Python's own pre-exec RSS)
+    rss4 = {}
+    out = os.path.join(tmp, "time.small.fml")
+    rss4["fml"], r, st = gnu_time([FML, fdir], post(), False, sender, logf, out)
+    clear_dir(fqueue_new)
+    out = os.path.join(tmp, "time.small.nosend")
+    rss4["m_nosend"], r, st = gnu_time([bin_of("nosend"), "-F", "-L", mdir + "/"], post(),
+                                       True, sender, logf, out)
+    clear_dir(mqueue)
+    out = os.path.join(tmp, "time.small.real")
+    c0 = sink_count()
+    rss4["m_F"], r, st = gnu_time([bin_of("real"), "-F", "-L", mdir + "/"], post(), True,
+                                  sender, logf, out)
+    if not sink_wait(c0 + groups):
+        die("mlmmj -F under GNU time: not delivered")
+
+    # ---- (c) throughput
+    tput = {}
+    if TPUT:
+        say("(c) throughput: %d posts one after another into each" % TPUT)
+        for key in ("fml", "m_nosend"):
+            files = [post() for _ in range(TPUT)]
+            busy = cpu = 0.0
+            t0 = time.perf_counter()
+            for i, p in enumerate(files):
+                if key == "fml":
+                    r = spawn([FML, fdir], p, False, sender, logf)
+                else:
+                    r = spawn([bin_of("nosend"), "-F", "-L", mdir + "/"], p, True, sender, logf)
+                if r.rc != 0:
+                    die("%s: exit %d during the throughput run" % (key, r.rc))
+                busy += r.done
+                cpu += r.cpu
+                if i % 100 == 99:  # the queue runner's part, outside the clock
+                    clear_dir(fqueue_new)
+                    clear_dir(mqueue)
+            total = time.perf_counter() - t0
+            clear_dir(fqueue_new)
+            clear_dir(mqueue)
+            tput[key] = (TPUT / busy, total, cpu / TPUT)
+            for p in files:
+                os.unlink(p)
+
+    # ---- one fml run and one mlmmj run under strace -c and perf stat
+    say("profile: strace -c -f and perf stat of one run each")
+    prof = {}
+    for key, argv, owner in (("fml", [FML, fdir], False),
+                             ("mlmmj", [bin_of("nosend"), "-F", "-L", mdir + "/"], True)):
+        out = os.path.join(tmp, "strace.%s" % key)
+        spawn(["/usr/bin/strace", "-c", "-f", "-o", out] + argv, post(), owner, sender, logf)
+        prof[key] = parse_strace(out)
+        tout = os.path.join(tmp, "fsync.%s" % key)
+        spawn(["/usr/bin/strace", "-f", "-T", "-e", "trace=fsync,fdatasync", "-o", tout] + argv,
+              post(), owner, sender, logf)
+        prof[key + "_fsync"] = [float(x) * 1000 for x in
+                                re.findall(r"<([\d.]+)>", open(tout).read())]
+        pout = os.path.join(tmp, "perf.%s" % key)
+        if shutil.which("perf"):
+            spawn([shutil.which("perf"), "stat", "-o", pout, "--"] + argv, post(), owner,
+                  sender, logf)
+            prof[key + "_perf"] = parse_perf(pout)
+        clear_dir(fqueue_new)
+        clear_dir(mqueue)
+
+    with open(os.path.join(WORK, "raw.json"), "w") as f:  # every run, for a closer look
+        json.dump({k: [{"return": r.ret, "done": r.done, "rc": r.rc, "cpu": r.cpu} for r in v]
+                   for k, v in R.items()}, f, indent=1)
+    report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, time.time() - t_start)
+
+
+def parse_strace(path):
+    calls = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 5 and f[0][0].isdigit() and not line.startswith("100.00"):
+            name = f[-1]
+            try:
+                calls[name] = int(f[3])
+            except ValueError:
+                pass
+    return calls
+
+
+def parse_perf(path):
+    out = {}
+    if not os.path.exists(path):
+        return out
+    for line in open(path):
+        m = re.match(r"\s*([\d.,]+)\s+(msec task-clock|context-switches|cpu-migrations|"
+                     r"page-faults)", line)
+        if m:
+            out[m.group(2)] = m.group(1)
+        m = re.match(r"\s*([\d.]+) seconds (time elapsed|user|sys)", line)
+        if m:
+            out[m.group(2)] = m.group(1)
+    return out
+
+
+def say(msg):
+    print("bench: " + msg, flush=True)
+
+
+# ---------------------------------------------------------------- report
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+NOTES = """\
+- **What fml's exit means.** `fml` returns 0 once the post is in var/incoming
+  (file fsync'd, renamed, directory fsync'd) *and* processed under the list lock:
+  spool/N written (temp, fsync, link, directory fsync), summary and log lines, and
+  one queue item in var/queue/new with the envelope for every active member
+  (fsync, rename, directory fsync).  Delivery belongs to the queue runner, which
+  is not built yet (DELIVERY_MODE = queue), so no fml row includes delivery.
+- **What mlmmj's return means.** Without -F, mlmmj-receive returns as soon as the
+  mail is in incoming/ (written in place under its final name, fsync'd, no
+  directory fsync) and a child is forked: nothing is processed yet.  With -F it
+  execs mlmmj-process, which execs mlmmj-send: the return comes after delivery to
+  every subscriber.  The like-for-like row is mlmmj's real chain with mlmmj-send
+  replaced by /bin/true (a symlink farm in bench/work; mlmmj finds its helpers
+  next to argv[0]): mail accepted, rewritten into queue/ and fsync'd.  It still
+  does less than fml: mlmmj does not expand the recipients into the queue file
+  (mlmmj-send reads subscribers.d/ while sending) and allocates the article
+  number and archives only in mlmmj-send, after delivery.
+- **Membership checks on both sides:** fml's default members_only (gdbm index of
+  `members`), mlmmj's control/subonlypost (scan of subscribers.d/).
+- **mlmmj's delivery cost.** In its default mode (no control/verp) mlmmj-send makes
+  one SMTP transaction per recipient (its own VERP).  Each one waits about 40 ms on
+  Linux loopback: strace shows mlmmj writing the end of the message (".") as a
+  separate small write on a socket without TCP_NODELAY, then waiting ~40 ms for
+  the reply, the signature of Nagle meeting the peer's delayed ACK.  That
+  is why the 10,000-recipient figure for that mode is extrapolated from a sample
+  (BENCH_FULL=1 measures it: about 7.5 minutes).  With control/verp the same stall
+  is paid once per transaction of 100 recipients.
+- **Peak RSS.** GNU time's "Maximum resident set size" is the largest RSS of the
+  process and the children it waited for, across exec.  mlmmj-send mmaps the
+  whole mail, so with delivery its RSS follows the size of the mail (file-backed
+  page cache, not heap).
+- Medians and p90 (nearest rank) over the runs; "fml/this" divides fml's warm
+  median (or p90) by the row's.  "CPU ms" is user + system time of every process
+  of the run (wait4 rusage, background processes included).  The /bin/true row
+  is this harness's own cost of fork + exec + wait, included in every row.
+- The machine is shared: with other work on its 2 CPUs, a program that needs more
+  CPU (fml) loses more wall time than one that needs less; the CPU column does
+  not depend on that load.
+"""
+
+
+def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed):
+    fml_med = median([r.ret for r in R["fml"]])
+    fml_p90 = p90([r.ret for r in R["fml"]])
+    rows = []
+
+    def row(key, label, what, field="ret", comparable=""):
+        v = [getattr(r, field) for r in R[key]]
+        cpu = median([r.cpu for r in R[key]])
+        rows.append((label, what, len(v), median(v), p90(v), min(v), comparable, cpu))
+
+    row("fml", "fml (warm index)", "exit: accepted, article spooled, queue item for all "
+        "recipients, each fsync'd + dir fsync", comparable="**the fml number**")
+    row("fml_cold", "fml (cold index)", "same, first post after `members` changed: "
+        "var/db/members.db rebuilt")
+    row("m_nosend", "mlmmj chain, no delivery (-F)", "receive -> process -> (mlmmj-send "
+        "replaced by /bin/true): mail fsync'd in incoming/, rewritten into queue/ and "
+        "fsync'd", comparable="like for like with fml's exit")
+    row("m_nosend_fork", "mlmmj-receive (forks), no delivery: return", "return to the MTA: "
+        "incoming/ file written + fsync'd (no dir fsync), child forked",
+        comparable="what the MTA waits for")
+    row("m_nosend_fork", "mlmmj-receive (forks), no delivery: done", "until the forked "
+        "mlmmj-process has finished", field="done")
+    row("m_fork", "mlmmj-receive (forks): return", "return to the MTA; %d SMTP "
+        "transactions of %d recipients follow in the background" % (groups, GROUP))
+    row("m_fork", "mlmmj-receive (forks): done", "until mlmmj-send has delivered to all "
+        "%d subscribers (sink) and archived" % MEMBERS, field="done")
+    row("m_F", "mlmmj-receive -F", "return = processing + delivery to all %d (sink) "
+        "complete" % MEMBERS)
+    per = [r.done / SAMPLE for r in R["m_sample"]]
+    rows.append(("mlmmj default mode, per recipient", "one SMTP transaction per recipient "
+                 "(mlmmj's default): %d-subscriber list, time / %d" % (SAMPLE, SAMPLE),
+                 len(per), median(per), p90(per), min(per), "",
+                 median([r.cpu for r in R["m_sample"]]) / SAMPLE))
+    rows.append(("  the same, x %d (extrapolated)" % MEMBERS, "what a %d-subscriber post "
+                 "costs in mlmmj's default mode" % MEMBERS, len(per), median(per) * MEMBERS,
+                 p90(per) * MEMBERS, min(per) * MEMBERS, "extrapolated, not measured",
+                 median([r.cpu for r in R["m_sample"]]) / SAMPLE * MEMBERS))
+    if "m_full" in R:
+        row("m_full", "mlmmj -F default mode, %d" % MEMBERS, "measured (BENCH_FULL=1)",
+            field="done")
+    row("true", "/bin/true", "spawn overhead of this harness (fork, exec, wait)")
+
+    lines = []
+    P = lines.append
+    P("| run | n | median ms | p90 ms | min ms | fml/this (median) | fml/this (p90) | "
+      "CPU ms (median) | what the clock covers |")
+    P("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for label, what, n, med, q90, mn, comp, cpu in rows:
+        if (label.startswith("fml (") or label == "/bin/true" or
+                label.endswith("per recipient")):
+            ratio = ratio90 = ""
+        else:
+            ratio = "%.3g" % (fml_med / med)
+            ratio90 = "%.3g" % (fml_p90 / q90)
+        note = what + (" — *%s*" % comp if comp else "")
+        P("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" %
+          (label, n, ms(med), ms(q90), ms(mn), ratio, ratio90, ms(cpu), note))
+    time_table = "\n".join(lines)
+
+    lines = []
+    P = lines.append
+    P("| program, 100 MB post | runs | peak RSS MB (max) | wall s (median) | goal |")
+    P("|---|---:|---:|---:|---|")
+    names = {"fml": "fml, %d-member list" % MEMBERS,
+             "m_nosend": "mlmmj-receive -F, chain without delivery, %d subscribers" % MEMBERS,
+             "m_one": "mlmmj-receive -F, chain with delivery, 1 subscriber (sink)",
+             "m_P": "mlmmj-receive -P (accept only)"}
+    for k in ("fml", "m_nosend", "m_one", "m_P"):
+        mb = max(rss[k]) / 1024
+        goal = ""
+        if k == "fml":
+            goal = "< 32 MB: **%s**" % ("met" if mb < 32 else "NOT met")
+        P("| %s | %d | %.1f | %.2f | %s |" % (names[k], len(rss[k]), mb, median(wall[k]), goal))
+    P("| *for scale, 4 KB post:* fml | 1 | %.1f | | |" % (rss4["fml"] / 1024))
+    P("| *for scale, 4 KB post:* mlmmj chain without delivery | 1 | %.1f | | |" %
+      (rss4["m_nosend"] / 1024))
+    P("| *for scale, 4 KB post:* mlmmj-receive -F with delivery to %d | 1 | %.1f | | |" %
+      (MEMBERS, rss4["m_F"] / 1024))
+    rss_table = "\n".join(lines)
+
+    lines = []
+    P = lines.append
+    if tput:
+        P("| %d posts one after another | posts/s (sum of start-to-exit) | wall s incl. "
+          "harness | CPU ms per post | fml/mlmmj (posts/s) |" % TPUT)
+        P("|---|---:|---:|---:|---:|")
+        f, m = tput["fml"], tput["m_nosend"]
+        P("| fml | %.1f | %.1f | %.1f | %.2f |" % (f[0], f[1], f[2] * 1000, f[0] / m[0]))
+        P("| mlmmj chain without delivery | %.1f | %.1f | %.1f | |" % (m[0], m[1], m[2] * 1000))
+        dm = median([r.done for r in R["m_fork"]])
+        P("| mlmmj with delivery to %d (from the 'done' median) | %.2f | | | |" %
+          (MEMBERS, 1 / dm))
+    tput_table = "\n".join(lines)
+
+    keys = ["fsync", "fdatasync", "sync_file_range", "openat", "open", "read", "pread64",
+            "write", "pwrite64", "rename", "link", "unlink", "mkdir", "flock", "fcntl",
+            "newfstatat", "fstat", "stat", "lstat", "getdents64", "mmap", "brk", "execve",
+            "clone", "clone3", "fork", "vfork", "wait4", "socket", "connect"]
+    lines = []
+    P = lines.append
+    sf, sm = prof.get("fml", {}), prof.get("mlmmj", {})
+    P("| syscall | fml (4 KB, %d members) | mlmmj chain without delivery |" % MEMBERS)
+    P("|---|---:|---:|")
+    for k in keys:
+        if k in sf or k in sm:
+            P("| %s | %s | %s |" % (k, sf.get(k, 0), sm.get(k, 0)))
+    P("| **total** | %d | %d |" % (sum(sf.values()), sum(sm.values())))
+    for k, name in (("fml", "fml"), ("mlmmj", "mlmmj chain without delivery")):
+        fs_ms = prof.get(k + "_fsync", [])
+        P("")
+        P("fsync, %s (strace -T, in order): %s ms; sum %.1f ms" %
+          (name, ", ".join("%.1f" % x for x in fs_ms), sum(fs_ms)))
+    for k, name in (("fml_perf", "fml"), ("mlmmj_perf", "mlmmj chain without delivery")):
+        pf = prof.get(k)
+        if pf:
+            P("")
+            P("perf stat, %s: %s" % (name, ", ".join("%s %s" % (v, kk) for kk, v in pf.items())))
+    prof_table = "\n".join(lines)
+
+    fs = sh("df -T %s | tail -1" % WORK).split()
+    dev = os.path.basename(fs[0]) if fs else "?"
+    journal = "?"
+    if fs and len(fs) > 1 and fs[1].startswith("ext"):
+        jb = [j for j in (os.listdir("/proc/fs/jbd2") if os.path.isdir("/proc/fs/jbd2") else [])
+              if j.startswith(dev + "-")]
+        journal = "with a journal (jbd2)" if jb else "without a journal (no jbd2 for %s)" % dev
+    load1 = open("/proc/loadavg").read().split()[:3]
+    mnt = sh("findmnt -n -o OPTIONS --target %s" % WORK)
+    commit = sh("cd %s && git rev-parse --short HEAD 2>/dev/null" % ROOT) or "?"
+    fml_sum = sh("sha256sum %s | cut -c1-12" % FML)
+    dirty = sh("cd %s && git status --porcelain 2>/dev/null | head -1" % ROOT)
+    env = " ".join("%s=%s" % (k, os.environ[k]) for k in sorted(os.environ)
+                   if k.startswith("BENCH_"))
+    machine = [
+        "- date: %s" % datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z"),
+        "- command: `%smake bench` (= `make deps all && sh bench/run.sh`), %.0f s in all" %
+        (env + " " if env else "", elapsed),
+        "- machine: %s CPUs (`nproc`), %s, %s MB RAM, kernel %s" %
+        (sh("nproc"), sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+         sh("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo"), platform.release()),
+        "- file system of bench/work (`df -T`): %s on %s, %s, mount options %s" %
+        (fs[1] if len(fs) > 1 else "?", fs[0] if fs else "?", journal, mnt),
+        "- other load: load average %s at the start, %s at the end (the machine is shared; "
+        "fml and mlmmj runs are interleaved so both see it)" %
+        (" ".join(LOAD0), " ".join(load1)),
+        "- fml: commit %s%s, binary sha256 %s..., list made %s; config.cf adds "
+        "INCOMING_MAIL_SIZE_LIMIT = 200M, SUBJECT_TAG_TYPE = [:], DELIVERY_MODE = queue" %
+        (commit, " (work tree with uncommitted changes)" if dirty else "", fml_sum, fml_how),
+        "- mlmmj: Debian %s; list made with mlmmj-make-ml, control/: relayhost 127.0.0.1, "
+        "smtpport (the sink), subonlypost, prefix [bench], verp postfix (%d recipients per "
+        "transaction, maxverprecips default) except the per-recipient sample list" %
+        (sh("dpkg-query -W -f='${Version}' mlmmj"), GROUP),
+        "- sink: Postfix %s `smtp-sink -c -u nobody 127.0.0.1:%d 1000`; every delivering run "
+        "is checked against the sink's message counter and mlmmj's archive/" %
+        (sh("postconf -d -h mail_version 2>/dev/null"), SINK_PORT),
+        "- posts: %d bytes as submitted, plus the 4 lines Postfix local(8) prepends for a "
+        "command (From_, Return-Path, X-Original-To, Delivered-To); unique Message-ID and "
+        "body each run; From: a member; same %d addresses in both lists" % (POST_SIZE, MEMBERS),
+    ]
+
+    def med(key, field="ret"):
+        return median([getattr(r, field) for r in R[key]])
+
+    summary = (
+        "**Summary.** A 4 KB post to %d members: fml exits after %s ms (median; p90 %s), "
+        "accepted, spooled and queued durably.  mlmmj's chain doing the like-for-like work "
+        "(accept, process, queue file; no delivery) takes %s ms: **fml/mlmmj = %.2f**, and "
+        "fml uses %s ms of CPU to mlmmj's %s.  mlmmj-receive itself returns to the MTA after "
+        "%s ms, before anything is processed.  Delivering to all %d through the sink takes "
+        "mlmmj %.1f s with 100 recipients per transaction, and about %.0f minutes in its "
+        "default one-transaction-per-recipient mode (extrapolated).  A 100 MB post: fml "
+        "peaks at %.1f MB RSS (goal < 32 MB: %s), mlmmj's chain without delivery at %.1f MB%s."
+        % (MEMBERS, ms(fml_med), ms(fml_p90), ms(med("m_nosend")), fml_med / med("m_nosend"),
+           ms(med("fml", "cpu")), ms(med("m_nosend", "cpu")), ms(med("m_nosend_fork")),
+           MEMBERS, med("m_fork", "done"),
+           median([r.done / SAMPLE for r in R["m_sample"]]) * MEMBERS / 60,
+           max(rss["fml"]) / 1024, "met" if max(rss["fml"]) / 1024 < 32 else "NOT met",
+           max(rss["m_nosend"]) / 1024,
+           (", %.1f / %.1f posts/s one after another (fml / mlmmj without delivery)" %
+            (tput["fml"][0], tput["m_nosend"][0])) if tput else ""))
+
+    md = "\n".join([
+        "# fml beside mlmmj: results",
+        "",
+        summary,
+        "",
+        "Written by `bench/run.sh` (see bench/README.md for the method).  Numbers are from "
+        "one run on the machine below; rerun `make bench` to reproduce.",
+        "",
+        "\n".join(machine),
+        "",
+        "## (a) Time for a 4 KB post to a %d-member list" % MEMBERS,
+        "",
+        "fml/this < 1 means fml is faster.  fml's exit means *accepted, spooled, queued "
+        "durably*: its delivery is a separate queue runner, not built yet.  The like-for-like "
+        "mlmmj number is the chain without delivery; mlmmj-receive's own return (forking) "
+        "is what an MTA waits for, but at that point only the incoming file is written "
+        "(fsync'd, directory not), nothing is processed yet.",
+        "",
+        time_table,
+        "",
+        "## (b) Peak RSS for a 100 MB post (GNU time -v, \"Maximum resident set size\")",
+        "",
+        rss_table,
+        "",
+        "## (c) Throughput" if tput else "",
+        "",
+        tput_table,
+        "",
+        "## One run under `strace -c -f` (syscall counts) and `perf stat`",
+        "",
+        prof_table,
+        "",
+        "## Reading the numbers",
+        "",
+        NOTES,
+    ])
+    with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
+        f.write(md)
+    print()
+    print(time_table)
+    print()
+    print(rss_table)
+    print()
+    print(tput_table)
+    print()
+    print(prof_table)
+    print()
+    print("bench: wrote bench/RESULTS.md (%.0f s)" % elapsed)
+
+
+if __name__ == "__main__":
+    main()

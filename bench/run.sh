@@ -1,0 +1,53 @@
+#!/bin/sh
+# make bench: fml beside mlmmj (Debian) in the same run, on the same
+# loopback sink (Postfix smtp-sink).  Prints the tables and writes
+# bench/RESULTS.md.  Method: bench/README.md.  Everything it makes is under
+# bench/work/ (gitignored) and is removed at the start of the next run.
+#
+# Knobs (environment): BENCH_N=20 BENCH_N_COLD=5 BENCH_N_DELIVER=10
+# BENCH_N_BIG=3 BENCH_TPUT=1000 BENCH_SAMPLE=200 BENCH_MEMBERS=10000
+# BENCH_FULL=1 (adds one mlmmj run in its default per-recipient mode to all
+# members: about 7 minutes on a 2-CPU VM).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+WORK=$ROOT/bench/work/run
+PY=/usr/bin/python3
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: run as root (fml drops to the list owner; mlmmj is run as it)" >&2
+	exit 1
+fi
+for f in fml/fml /usr/bin/mlmmj-receive /usr/bin/mlmmj-process /usr/bin/mlmmj-send \
+	/usr/bin/mlmmj-make-ml /usr/sbin/smtp-sink /usr/bin/time /usr/bin/strace; do
+	[ -x "$f" ] || { echo "bench: $f missing (make deps all)" >&2; exit 1; }
+done
+
+rm -rf "$ROOT/bench/work"
+mkdir -p "$WORK"
+chmod 755 "$ROOT/bench/work" "$WORK"
+
+# A snapshot of the programs: others may rebuild fml/ while the bench runs.
+# fml finds etc/ and spool-skel/ beside the directory of its binary.
+TREE=$WORK/tree
+mkdir -p "$TREE/fml"
+cp fml/fml "$TREE/fml/fml"
+[ ! -x fml/makefml ] || cp fml/makefml "$TREE/fml/makefml"
+ln -s "$ROOT/etc" "$TREE/etc"
+ln -s "$ROOT/spool-skel" "$TREE/spool-skel"
+chmod -R a+rX "$TREE"
+
+# a free loopback port for the sink
+PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SINKLOG=$WORK/smtp-sink.out
+/usr/sbin/smtp-sink -c -u nobody "127.0.0.1:$PORT" 1000 >"$SINKLOG" 2>&1 &
+SINK=$!
+trap 'kill "$SINK" 2>/dev/null || :' EXIT INT TERM
+i=0
+until $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1).close()" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { echo "bench: smtp-sink did not start" >&2; exit 1; }
+	sleep 0.1
+done
+
+$PY "$ROOT/bench/bench.py" "$ROOT" "$WORK" "$PORT" "$SINKLOG" "$TREE"
