@@ -19,8 +19,10 @@
  *
  * Failure policy: malformed input (unterminated quote/comment/literal,
  * comments nested over 32, more than ADDR_TOKEN_LIMIT tokens, a mailbox that
- * is not local-part["@"domain], a NUL byte in a mailbox) is ST_DATAERR or -1; memory is bounded by the token
- * count; nothing here logs or exits.
+ * is not local-part["@"domain], a NUL byte in a mailbox) anywhere in the
+ * value is ST_DATAERR or -1, also for addr_parse_first(): a From: that is
+ * malformed after its first mailbox (a@b;reboot) names no sender.  Memory
+ * is bounded by the token count; nothing here logs or exits.
  */
 #include "addr.h"
 
@@ -339,6 +341,8 @@ static size_t skip_route(const toklist *tl, size_t a)
 {
 	for (size_t i = a; i < tl->n; i++) {
 		const tok *t = &tl->v[i];
+		if (i > a && is_sp(tl, i - 1, '@') && t->type != T_ATOM && t->type != T_DLIT)
+			return 0; /* "@" without a domain */
 		if (is_sp(tl, i, ':'))
 			return i + 1;
 		if (t->type == T_ATOM || t->type == T_DLIT || is_sp(tl, i, '@') ||
@@ -349,10 +353,10 @@ static size_t skip_route(const toklist *tl, size_t a)
 	return 0;
 }
 
-typedef int (*mbox_fn)(void *arg, const str *addr); /* nonzero: stop */
+typedef void (*mbox_fn)(void *arg, const str *addr);
 
 /* Walk an address list; call FN for each mailbox.  Returns the number of
- * mailboxes (up to a stop) or -1 when malformed. */
+ * mailboxes or -1 when malformed. */
 static int walk_list(const char *value, size_t len, mbox_fn fn, void *arg)
 {
 	toklist tl = {0};
@@ -414,8 +418,7 @@ static int walk_list(const char *value, size_t len, mbox_fn fn, void *arg)
 		}
 		if (found) {
 			n++;
-			if (fn(arg, &addr))
-				break;
+			fn(arg, &addr);
 		}
 	}
 	count = n; /* a group left open at the end is tolerated */
@@ -425,24 +428,29 @@ out:
 	return count;
 }
 
-static int take_first(void *arg, const str *addr)
+/* The first mailbox; the rest of the list is still walked, so that a
+ * value malformed anywhere (a@b;reboot) gives no sender at all. */
+static void take_first(void *arg, const str *addr)
 {
-	str_set((str *)arg, addr->s, addr->len);
-	return 1;
+	str *out = arg;
+	if (!out->len)
+		str_set(out, addr->s, addr->len);
 }
 
-static int take_all(void *arg, const str *addr)
+static void take_all(void *arg, const str *addr)
 {
 	str *out = arg;
 	str_append(out, addr->s, addr->len);
 	str_putc(out, 0);
-	return 0;
 }
 
 fml_status addr_parse_first(const char *value, size_t len, str *out)
 {
 	str_clear(out);
-	return walk_list(value, len, take_first, out) > 0 ? ST_OK : ST_DATAERR;
+	if (walk_list(value, len, take_first, out) > 0)
+		return ST_OK;
+	str_clear(out);
+	return ST_DATAERR;
 }
 
 int addr_parse_list(const char *value, size_t len, str *out)
@@ -626,9 +634,8 @@ int addr_match(const char *a, const char *b, int n_labels)
 			as--;
 		while (bs > ba + 1 && bs[-1] != '.')
 			bs--;
-		if (ae == as || be == bs ||
-		    ascii_casecmp(as, (size_t)(ae - as), bs, (size_t)(be - bs)) != 0)
-			break;
+		if (ascii_casecmp(as, (size_t)(ae - as), bs, (size_t)(be - bs)) != 0)
+			break; /* an empty label (x..y) is a label too, as in members' key */
 		same++;
 		if (as == aa + 1 && bs == ba + 1)
 			return 1; /* whole domains equal */

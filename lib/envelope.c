@@ -69,6 +69,10 @@ enum {
 
 enum { K_FROM, K_FIELD, K_CONT };
 
+/* ISO-2022-JP designations allowed in a value: ESC ( [BJI], ESC $ [@B],
+ * ESC $ ( [DOPQ].  Any other ESC is a bad control byte. */
+enum { E_NONE, E_ESC, E_DOLLAR, E_DOLLAR_PAREN, E_PAREN };
+
 typedef struct parser {
 	envelope *e;
 	size_t max_bytes, max_fields;
@@ -82,6 +86,8 @@ typedef struct parser {
 	int crlf_set;	/* e->crlf decided by a header line */
 	int from_crlf;	/* the From_ line ended in CRLF */
 	int from_trunc; /* the From_ line was cut at the byte limit */
+	int name_over;	/* a name so far went over the byte limit */
+	int esc;	/* where in an ISO-2022 escape the value is (E_*) */
 	size_t from_k;	/* bytes of "From " matched */
 	size_t name_len;
 	size_t mark;	/* e->header.len at the start of the line */
@@ -139,6 +145,13 @@ static void over_limit(parser *p)
 		str_free(&f->value);
 		e->nfields--;
 		p->cur = -1;
+		p->esc = E_NONE;
+		if (f->bad) { /* only stored fields count (happens once) */
+			e->flags &= ~(unsigned)ENV_BAD_FIELD;
+			for (size_t i = 0; i < e->nfields; i++)
+				if (e->fields[i].bad)
+					e->flags |= ENV_BAD_FIELD;
+		}
 	} else {
 		str_truncate(&e->header, p->mark);
 	}
@@ -161,30 +174,74 @@ static void raw(parser *p, const void *s, size_t n)
 		str_append(&p->e->header, s, n);
 }
 
-/* Body starts at the current line (no blank line before it). */
-static void body_here(parser *p)
+/* Bytes of a line not yet known to be a field: over the limit only counts
+ * once the colon shows it is one (field_start). */
+static void name_raw(parser *p, const void *s, size_t n)
 {
 	envelope *e = p->e;
-	if (p->storing)
-		str_truncate(&e->header, p->mark);
-	e->flags |= ENV_NO_BLANK_LINE;
-	e->body_off = p->line_off;
-	p->state = S_DONE;
-}
 
-static void set_crlf(parser *p, int crlf)
-{
-	if (!p->crlf_set) {
-		p->e->crlf = crlf;
-		p->crlf_set = 1;
+	if (!p->storing || p->name_over)
+		return;
+	if (e->header.len + e->from_line.len + n > p->max_bytes) {
+		p->name_over = 1;
+		return;
 	}
+	str_append(&e->header, s, n);
 }
 
 /* From_ line bytes, within the byte limit. */
 static void from_put(parser *p, const void *s, size_t n)
 {
-	if (n && !p->from_trunc && room(p, n))
-		str_append(&p->e->from_line, s, n);
+	envelope *e = p->e;
+
+	if (n == 0 || p->from_trunc || !p->storing)
+		return;
+	size_t used = e->header.len + e->from_line.len;
+	size_t fit = used < p->max_bytes ? p->max_bytes - used : 0;
+	str_append(&e->from_line, s, n < fit ? n : fit);
+	if (n > fit)
+		over_limit(p); /* the same cut however the line was read */
+}
+
+/* Whether value byte C is fine: not a control byte, except TAB and the
+ * ESC of an ISO-2022-JP designation (raw JIS headers are common and kept). */
+static int value_byte_ok(parser *p, unsigned char c)
+{
+	int ok = 1;
+
+	switch (p->esc) {
+	case E_ESC:
+		p->esc = c == '$' ? E_DOLLAR : c == '(' ? E_PAREN : E_NONE;
+		if (p->esc != E_NONE)
+			return 1;
+		ok = 0;
+		break;
+	case E_DOLLAR:
+		if (c == '@' || c == 'B') {
+			p->esc = E_NONE;
+			return 1;
+		}
+		if (c == '(') {
+			p->esc = E_DOLLAR_PAREN;
+			return 1;
+		}
+		ok = 0;
+		break;
+	case E_DOLLAR_PAREN:
+	case E_PAREN:
+		if (c && strchr(p->esc == E_PAREN ? "BJI" : "DOPQ", c)) {
+			p->esc = E_NONE;
+			return 1;
+		}
+		ok = 0;
+		break;
+	}
+	p->esc = E_NONE;
+	if (c == 0x1b) {
+		p->esc = E_ESC;
+		return ok;
+	}
+	return ok && !is_bad(c);
 }
 
 /* Value bytes of field F: leading blanks skipped, bad bytes noted. */
@@ -198,11 +255,23 @@ static void value_put(parser *p, hfield *f, const unsigned char *s, size_t n)
 		return;
 	p->leading = 0;
 	for (size_t i = k; i < n && !f->bad; i++)
-		if (is_bad(s[i]))
+		if (!value_byte_ok(p, s[i]))
 			f->bad = 1;
 	if (f->bad)
 		p->e->flags |= ENV_BAD_FIELD;
 	str_append(&f->value, s + k, n - k);
+}
+
+/* The field being read is complete: an escape left open makes it bad. */
+static void close_field(parser *p)
+{
+	hfield *f = cur_field(p);
+
+	if (f && p->esc != E_NONE) {
+		f->bad = 1;
+		p->e->flags |= ENV_BAD_FIELD;
+	}
+	p->esc = E_NONE;
 }
 
 /* Bytes S[0..N) of a From_, field or continuation line, no LF among them.
@@ -214,7 +283,7 @@ static void value_bytes(parser *p, const unsigned char *s, size_t n)
 
 	if (n == 0)
 		return;
-	if (p->kind != K_FROM)
+	if (p->kind != K_FROM && cur_field(p))
 		raw(p, s, n);
 	p->pending_cr = s[n - 1] == '\r';
 	n -= (size_t)p->pending_cr;
@@ -226,6 +295,27 @@ static void value_bytes(parser *p, const unsigned char *s, size_t n)
 		if (cr_data)
 			value_put(p, f, (const unsigned char *)"\r", 1);
 		value_put(p, f, s, n);
+	}
+}
+
+/* Body starts at the current line (no blank line before it). */
+static void body_here(parser *p)
+{
+	envelope *e = p->e;
+
+	close_field(p);
+	if (p->storing)
+		str_truncate(&e->header, p->mark);
+	e->flags |= ENV_NO_BLANK_LINE;
+	e->body_off = p->line_off;
+	p->state = S_DONE;
+}
+
+static void set_crlf(parser *p, int crlf)
+{
+	if (!p->crlf_set) {
+		p->e->crlf = crlf;
+		p->crlf_set = 1;
 	}
 }
 
@@ -264,7 +354,8 @@ static void end_of_line(parser *p)
 		parse_from_line(p);
 		e->header_off = p->pos + 1;
 	} else {
-		raw(p, "\n", 1);
+		if (cur_field(p))
+			raw(p, "\n", 1);
 		set_crlf(p, crlf);
 		if ((f = cur_field(p)) != NULL)
 			f->len = e->header.len - f->off;
@@ -280,6 +371,11 @@ static void field_start(parser *p)
 {
 	envelope *e = p->e;
 
+	close_field(p);
+	if (p->name_over) {
+		p->name_over = 0;
+		over_limit(p);
+	}
 	raw(p, ":", 1);
 	p->have_field = 1;
 	p->cur = -1;
@@ -318,6 +414,7 @@ static void feed(parser *p, const unsigned char *buf, size_t n)
 		switch (p->state) {
 		case S_LS:
 			if (c == '\n') {
+				close_field(p);
 				set_crlf(p, 0);
 				p->e->body_off = p->pos + 1;
 				p->state = S_DONE;
@@ -335,7 +432,7 @@ static void feed(parser *p, const unsigned char *buf, size_t n)
 				p->from_k = 1;
 				p->state = S_FROM;
 			} else if (is_ftext(c)) {
-				raw(p, &c, 1);
+				name_raw(p, &c, 1);
 				p->name_len = 1;
 				p->state = S_NAME;
 			} else {
@@ -353,18 +450,18 @@ static void feed(parser *p, const unsigned char *buf, size_t n)
 				break;
 			}
 			/* not a From_ line: what matched is the start of a name */
-			raw(p, "From", p->from_k);
+			name_raw(p, "From", p->from_k);
 			p->name_len = p->from_k;
 			p->state = S_NAME;
 			continue;
 		case S_NAME:
 			if (is_ftext(c)) {
-				raw(p, &c, 1);
+				name_raw(p, &c, 1);
 				p->name_len++;
 			} else if (c == ':') {
 				field_start(p);
 			} else if (c == ' ' || c == '\t') {
-				raw(p, &c, 1);
+				name_raw(p, &c, 1);
 				p->state = S_NAMEWS;
 			} else {
 				body_here(p);
@@ -375,7 +472,7 @@ static void feed(parser *p, const unsigned char *buf, size_t n)
 			if (c == ':') {
 				field_start(p);
 			} else if (c == ' ' || c == '\t') {
-				raw(p, &c, 1);
+				name_raw(p, &c, 1);
 			} else {
 				body_here(p);
 				continue;
@@ -383,6 +480,7 @@ static void feed(parser *p, const unsigned char *buf, size_t n)
 			break;
 		case S_CR:
 			if (c == '\n') {
+				close_field(p);
 				set_crlf(p, 1);
 				p->e->body_off = p->pos + 1;
 				p->state = S_DONE;
@@ -433,8 +531,10 @@ static void finish(parser *p)
 		} else if ((f = cur_field(p)) != NULL) {
 			f->len = e->header.len - f->off;
 		}
+		close_field(p);
 		break;
 	case S_LS:
+		close_field(p);
 		break;
 	default: /* a partial line that is no field */
 		body_here(p);
@@ -568,12 +668,22 @@ size_t envelope_count(const envelope *e, const char *name)
 /* Printable ASCII as is, '\' and everything else as \xNN. */
 static void put_escaped(str *out, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			str_putc(out, c);
-		else
-			str_printf(out, "\\x%02x", c);
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7f &&
+		       s[j] != '\\')
+			j++;
+		str_append(out, s + i, j - i);
+		if (j < n) {
+			unsigned char c = (unsigned char)s[j];
+			char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			str_append(out, esc, 4);
+			j++;
+		}
+		i = j;
 	}
 }
 

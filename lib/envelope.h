@@ -23,7 +23,7 @@
 #include "str.h"
 
 typedef struct hfield {
-	size_t off;	 /* raw bytes: header.s + off, including the final line ending */
+	size_t off; /* raw bytes: header.s + off, including the final line ending */
 	size_t len;
 	size_t name_len; /* the name is header.s + off, name_len bytes */
 	str value;	 /* unfolded value: leading blanks and line endings removed,
@@ -46,14 +46,14 @@ typedef struct envelope_limits {
 } envelope_limits;
 
 typedef struct envelope {
-	str from_line;	/* the mbox "From " line without line ending, or empty */
-	str sender;	/* envelope sender ("" for <>) when has_sender */
+	str from_line; /* the mbox "From " line without line ending, or empty */
+	str sender;    /* envelope sender ("" for <>) when has_sender */
 	int has_sender;
-	str header;	/* raw header bytes (fields only: no From_ line, no blank line) */
+	str header; /* raw header bytes (fields only: no From_ line, no blank line) */
 	hfield *fields;
 	size_t nfields, cap;
-	int crlf;	/* the first header line ended in CRLF */
-	unsigned flags; /* ENV_* */
+	int crlf;	  /* the first header line ended in CRLF */
+	unsigned flags;	  /* ENV_* */
 	off_t header_off; /* file offset where the header starts (after From_) */
 	off_t body_off;	  /* file offset of the first body byte */
 	off_t end_off;	  /* file offset just past the mail */
@@ -68,8 +68,7 @@ fml_status envelope_parse_fd(envelope *e, int fd, off_t start, off_t end,
 			     const envelope_limits *lim);
 /* The same on a memory buffer (golden tests, fuzzing); offsets are relative
  * to BUF. */
-fml_status envelope_parse_mem(envelope *e, const char *buf, size_t len,
-			      const envelope_limits *lim);
+fml_status envelope_parse_mem(envelope *e, const char *buf, size_t len, const envelope_limits *lim);
 
 /* The NTH (0-based) field named NAME (case-insensitive), or NULL. */
 const hfield *envelope_get(const envelope *e, const char *name, size_t nth);
