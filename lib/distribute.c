@@ -38,9 +38,9 @@ static void write_seq(proc_ctx *c, long n)
 	if (read_seq(c) >= n)
 		return;
 	int l = snprintf(buf, sizeof buf, "%ld\n", n);
-	/* seq is a hint (spool/N is the truth): atomic, not fsynced */
+	/* seq is a hint (spool/N is the truth): in place, not fsynced */
 	if (fs_path(path, sizeof path, "%s/seq", c->dir) == 0)
-		fs_replace(path, buf, (size_t)l, 0);
+		fs_overwrite(path, buf, (size_t)l);
 }
 
 static int spool_path(proc_ctx *c, long n, char *buf, size_t size)
@@ -138,7 +138,83 @@ fml_status distribute_recipients(proc_ctx *c, str *rcpts, size_t *n)
 	return st;
 }
 
-/* The queue item aN: a copy of spool/N for the actives. */
+/*
+ * The recipients of articles, as queue-item rcpt lines, are cached in
+ * var/db/recipients and rebuilt only when actives changes (its size, mtime
+ * and inode head the file), so a post to a big list copies a file instead
+ * of parsing and sorting the actives each time.  A cache built less than
+ * RCPT_SETTLE seconds after a change of actives is used once but not kept:
+ * two edits within one clock tick could look alike.
+ */
+#define RCPT_SETTLE 2
+
+typedef struct rcpt_block {
+	str lines; /* built now: the rcpt lines */
+	int fd;	   /* or read from the cache: fd, offset, size */
+	off_t off, end;
+	size_t count;
+} rcpt_block;
+
+static fml_status rcpt_block_get(proc_ctx *c, rcpt_block *b)
+{
+	char actives[4096], cache[4096], stamp[1200], head[1300];
+	struct stat st;
+	memset(b, 0, sizeof *b);
+	b->fd = -1;
+	if (fs_path(actives, sizeof actives, "%s/actives", c->dir) < 0 ||
+	    fs_path(cache, sizeof cache, "%s/var/db/recipients", c->dir) < 0)
+		return ST_TEMPFAIL;
+	if (stat(actives, &st) < 0)
+		memset(&st, 0, sizeof st);
+	/* the list's own addresses are left out of the recipients: part of the key */
+	if (fs_path(stamp, sizeof stamp, "fml-rcpt 1 %lld %lld %ld %llu %s %s ",
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (unsigned long long)st.st_ino, cf_str(c->cf, CF_MAIL_LIST),
+		    cf_str(c->cf, CF_CONTROL_ADDRESS)) < 0)
+		return ST_TEMPFAIL;
+	int fd = open(cache, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat cst;
+	if (fd >= 0 && fstat(fd, &cst) == 0) {
+		ssize_t r = pread(fd, head, sizeof head - 1, 0);
+		head[r > 0 ? r : 0] = 0;
+		char *nl = strchr(head, '\n');
+		size_t sl = strlen(stamp);
+		if (nl && strncmp(head, stamp, sl) == 0) {
+			b->count = strtoul(head + sl, NULL, 10);
+			b->fd = fd;
+			b->off = nl - head + 1;
+			b->end = cst.st_size;
+			return ST_OK;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	str rcpts = STR_INIT;
+	if (distribute_recipients(c, &rcpts, &b->count) != ST_OK) {
+		str_free(&rcpts);
+		return ST_TEMPFAIL;
+	}
+	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
+		qitem_rcpt_line(&b->lines, rcpts.s + i, strlen(rcpts.s + i));
+	str_free(&rcpts);
+	if (c->now - st.st_mtim.tv_sec >= RCPT_SETTLE) {
+		str file = STR_INIT;
+		str_printf(&file, "%s%zu\n", stamp, b->count);
+		str_append(&file, b->lines.s, b->lines.len);
+		fs_replace(cache, file.s, file.len, 0); /* a cache: no fsync */
+		str_free(&file);
+	}
+	return ST_OK;
+}
+
+static void rcpt_block_free(rcpt_block *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	str_free(&b->lines);
+}
+
+/* The queue item aN: the actives, then a copy of spool/N. */
 static fml_status enqueue_article(proc_ctx *c, long n)
 {
 	char name[64], path[4096];
@@ -146,20 +222,13 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 	const char *qdir = cf_str(c->cf, CF_QUEUE_DIR);
 	if (qitem_exists(qdir, name))
 		return ST_OK;
-	str rcpts = STR_INIT;
-	size_t nr = 0;
-	if (distribute_recipients(c, &rcpts, &nr) != ST_OK) {
-		str_free(&rcpts);
+	rcpt_block b;
+	if (rcpt_block_get(c, &b) != ST_OK)
 		return ST_TEMPFAIL;
-	}
-	if (c->debug) {
-		msg_info("debug: article %ld would go to %zu recipient(s)", n, nr);
-		str_free(&rcpts);
-		return ST_OK;
-	}
-	if (nr == 0) {
-		msg_info("article %ld: no recipients", n);
-		str_free(&rcpts);
+	if (c->debug || b.count == 0) {
+		msg_info("%sarticle %ld: %zu recipient(s)", c->debug ? "debug: not queued: " : "",
+			 n, b.count);
+		rcpt_block_free(&b);
 		return ST_OK;
 	}
 	int fd = -1;
@@ -170,8 +239,13 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		msg_error("open %s: %s", path, strerror(errno));
 	} else if (qitem_begin(&w, qdir, name) == ST_OK) {
-		rc = qitem_envelope(&w, cf_str(c->cf, CF_MAINTAINER), config_get(c->cf, "ML_NAME"),
-				    n, rcpts.s, nr);
+		rc = qitem_envelope_head(&w, cf_str(c->cf, CF_MAINTAINER),
+					 config_get(c->cf, "ML_NAME"), n);
+		if (rc == ST_OK)
+			rc = b.fd >= 0 ? copy_range(b.fd, b.off, b.end, NULL, &w)
+				       : qitem_write(&w, b.lines.s, b.lines.len);
+		if (rc == ST_OK)
+			rc = qitem_write(&w, "\n", 1);
 		if (rc == ST_OK)
 			rc = copy_range(fd, 0, st.st_size, NULL, &w);
 		if (rc == ST_OK)
@@ -182,8 +256,8 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 	if (fd >= 0)
 		close(fd);
 	if (rc == ST_OK)
-		msg_debug("queued a%ld for %zu recipient(s)", n, nr);
-	str_free(&rcpts);
+		msg_debug("queued a%ld for %zu recipient(s)", n, b.count);
+	rcpt_block_free(&b);
 	return rc;
 }
 

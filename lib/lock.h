@@ -17,9 +17,9 @@
 #include "status.h"
 
 typedef struct fml_lock {
-	int fd;	     /* flock: the locked fd; -1 when not held */
-	int v7;	     /* held through lockfile.v7 */
-	int cleanup; /* msg clean-up handle removing lockfile.v7 on SIGTERM */
+	int fd;			/* flock: the locked fd; -1 when not held */
+	int v7;			/* held through lockfile.v7 */
+	int cleanup;		/* msg clean-up handle removing lockfile.v7 on SIGTERM */
 	unsigned long long ino; /* lockfile.v7's inode while we hold it */
 	char path[4096];
 } fml_lock;

@@ -413,7 +413,7 @@ static int poison_check(proc_ctx *c, const char *id, char *path, size_t size)
 	}
 	str_free(&cur);
 	int n = snprintf(buf, sizeof buf, "%s %d\n", id, tries);
-	fs_replace(path, buf, (size_t)n, 0);
+	fs_overwrite(path, buf, (size_t)n);
 	return tries > POISON_TRIES;
 }
 
@@ -454,7 +454,8 @@ static void poison(proc_ctx *c, const char *id)
  * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of fs_replace and of member
  * file rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the
  * member index (var/db/.NAME.db.*) and the link lock's tokens
- * (var/run/lockfile.PID.*, var/run/break.PID.*).  var/incoming/tmp.* are
+ * (var/run/lockfile.PID.*, var/run/break.PID.*), and var/db/.tmp.* (the
+ * recipients cache).  var/incoming/tmp.* are
  * incoming_list()'s.
  */
 #define ORPHAN_AGE 3600
@@ -487,18 +488,26 @@ static int orphan_name(int area, const char *n)
 	case 1: /* var/run */
 		return strncmp(n, ".tmp.", 5) == 0 || strncmp(n, "break.", 6) == 0 ||
 		       (strncmp(n, "lockfile.", 9) == 0 && strncmp(n, "lockfile.v7", 11) != 0);
-	case 2: /* var/db */
-		return n[0] == '.' && strstr(n, ".db.") != NULL;
+	case 2: /* var/db: index builds and the recipients cache */
+		return n[0] == '.' && (strstr(n, ".db.") != NULL || strncmp(n, ".tmp.", 5) == 0);
 	default: /* QUEUE_DIR/tmp: anything (regular files only, below) */
 		return 1;
 	}
 }
 
+#define SWEEP_INTERVAL 600
+
 static void sweep_orphans(proc_ctx *c)
 {
 	char dirs[4][4096], path[4096];
+	struct stat st;
 	time_t now = time(NULL);
 	finish_dead_run(c);
+	/* the directory scans at most every SWEEP_INTERVAL: not on every post */
+	if (fs_path(path, sizeof path, "%s/var/run/swept", c->dir) < 0 ||
+	    (stat(path, &st) == 0 && now - st.st_mtime < SWEEP_INTERVAL && st.st_mtime <= now) ||
+	    fs_overwrite(path, "", 0) != ST_OK)
+		return;
 	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->dir) < 0 ||
 	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->dir) < 0 ||
 	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->dir) < 0 ||
@@ -507,7 +516,6 @@ static void sweep_orphans(proc_ctx *c)
 	for (int a = 0; a < 4; a++) {
 		DIR *d = opendir(dirs[a]);
 		struct dirent *de;
-		struct stat st;
 		while (d && (de = readdir(d)) != NULL) {
 			if (!orphan_name(a, de->d_name) ||
 			    fs_path(path, sizeof path, "%s/%s", dirs[a], de->d_name) < 0 ||
@@ -543,7 +551,7 @@ fml_status proc_drain(proc_ctx *c)
 		} else if (proc_item(c, p, dd) != ST_OK) {
 			worst = ST_TEMPFAIL;
 		}
-		unlink(current);
+		fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
 	}
 	dedupe_close(dd);
 	str_free(&names);

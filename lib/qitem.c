@@ -49,8 +49,8 @@ fml_status qitem_write(qitem_writer *w, const void *p, size_t n)
 	return safefile_write(&w->sf, p, n);
 }
 
-fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
-			  const char *rcpts, size_t n)
+fml_status qitem_envelope_head(qitem_writer *w, const char *sender, const char *list_name,
+			       long article)
 {
 	str s = STR_INIT;
 	str_printf(&s, "FMLQ 1\nsender %s\ncreated %lld\nlist %s\n", sender, (long long)time(NULL),
@@ -58,18 +58,31 @@ fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_
 	if (article > 0)
 		str_printf(&s, "article %ld\n", article);
 	fml_status st = qitem_write(w, s.s, s.len);
+	str_free(&s);
+	return st;
+}
+
+void qitem_rcpt_line(str *out, const char *addr, size_t len)
+{
+	str_puts(out, "rcpt - ");
+	str_append(out, addr, len);
+	str_putc(out, '\n');
+}
+
+fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
+			  const char *rcpts, size_t n)
+{
+	str s = STR_INIT;
+	fml_status st = qitem_envelope_head(w, sender, list_name, article);
 	const char *p = rcpts;
 	for (size_t i = 0; i < n && st == ST_OK; i++) {
 		size_t l = strlen(p);
-		str_clear(&s);
-		str_puts(&s, "rcpt - ");
-		str_append(&s, p, l);
-		str_putc(&s, '\n');
-		st = qitem_write(w, s.s, s.len);
+		qitem_rcpt_line(&s, p, l);
 		p += l + 1;
 	}
+	str_putc(&s, '\n');
 	if (st == ST_OK)
-		st = qitem_write(w, "\n", 1);
+		st = qitem_write(w, s.s, s.len);
 	str_free(&s);
 	return st;
 }

@@ -45,6 +45,11 @@ fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name)
  * have passed addr_check().  ARTICLE 0 = none. */
 fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
 			  const char *rcpts, size_t n);
+/* The same in parts: the head lines, then the caller writes the rcpt
+ * lines (qitem_rcpt_line) and the blank line with qitem_write(). */
+fml_status qitem_envelope_head(qitem_writer *w, const char *sender, const char *list_name,
+			       long article);
+void qitem_rcpt_line(str *out, const char *addr, size_t len);
 fml_status qitem_write(qitem_writer *w, const void *p, size_t n);
 fml_status qitem_commit(qitem_writer *w);
 void qitem_abort(qitem_writer *w);

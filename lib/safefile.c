@@ -289,6 +289,22 @@ fml_status fs_replace(const char *path, const void *p, size_t n, int durable)
 	return ST_OK;
 }
 
+fml_status fs_overwrite(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		msg_error("open %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	int ok = pwrite(fd, p, n, 0) == (ssize_t)n && ftruncate(fd, (off_t)n) == 0 &&
+		 futimens(fd, NULL) == 0;
+	if (close(fd) < 0 || !ok) {
+		msg_error("overwrite %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
 fml_status fs_read(const char *path, str *out, size_t limit)
 {
 	str_clear(out);

@@ -47,6 +47,11 @@ void safefile_abort(safefile *sf); /* close and unlink the temp file */
 /* File-system helpers with the same policy. */
 fml_status fs_fsync_dir(const char *dir);
 fml_status fs_replace(const char *path, const void *p, size_t n, int durable);
+/* Overwrite PATH in place (created if need be), mtime set to now: for
+ * small hints that are rewritten often (seq, var/run/current), where a
+ * create-and-rename per post costs more than a torn write could (readers
+ * treat them as hints). */
+fml_status fs_overwrite(const char *path, const void *p, size_t n);
 fml_status fs_read(const char *path, str *out, size_t limit); /* ST_NOINPUT if absent */
 fml_status fs_append_line(const char *path, const char *line, size_t n);
 fml_status fs_mkdirs(const char *path, mode_t mode);

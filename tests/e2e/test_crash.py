@@ -318,7 +318,8 @@ def leftovers(d):
         if n.startswith("."):
             out["home_tmp"].append(os.path.join(d, n))
     for n in ls("var", "run"):
-        if n not in ("lock",) and not n.startswith("notified."):
+        # lock, current (poison guard) and swept (sweeper stamp) stay by design
+        if n not in ("lock", "current", "swept") and not n.startswith("notified."):
             out["run_tmp"].append(os.path.join(d, "var", "run", n))
     for n in ls("var", "db"):
         if n.startswith("."):
@@ -411,6 +412,11 @@ def check_home(sc, d, drain_token, since=None):
             os.utime(p, (old, old), follow_symlinks=False)
             aged.append(p)
     if aged:
+        # the sweeper scans at most every 10 minutes: age its stamp too
+        stamp = os.path.join(d, "var", "run", "swept")
+        if os.path.exists(stamp):
+            old = time.time() - 3600
+            os.utime(stamp, (old, old))
         p = run_fml(d, b"")  # an empty input: fml only drains (and sweeps)
         if p.returncode != 0:
             problems.append("sweep run exited %d" % p.returncode)

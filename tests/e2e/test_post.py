@@ -7,6 +7,7 @@ trailer).  Header rewrite variables (SUBJECT_TAG_TYPE, REWRITE_TO, DATE_TYPE,
 SKIP_FIELDS, REPLY_TO, PRECEDENCE) and the awkward inputs (CRLF, no blank
 line, truncated, NUL bytes, mbox From_ line) each have their own test.
 """
+import os
 import email.utils
 import re
 import time
@@ -630,3 +631,26 @@ def test_append_mail_count_off(elena):
     elena.set_config(APPEND_MAIL_COUNT="0")
     post_one(elena, mail())
     assert field_values(article(elena), "X-Mail-Count") == []
+
+
+def test_recipient_cache_follows_actives(make_list):
+    """The rcpt lines are cached in var/db/recipients, keyed by the actives
+    file's size, mtime and inode: an edit of actives (by an editor, in the
+    same size even) is seen by the next post."""
+    ml = make_list(members=["alice@example.com"],
+                   actives=["alice@example.com", "bob@example.net"])
+    old = time.time() - 60
+    os.utime(ml.path("actives"), (old, old))
+    assert ml.post(mail()).returncode == 0
+    assert ml.exists("var", "db", "recipients")
+    assert ml.queue_items()[0].rcpts == ["alice@example.com", "bob@example.net"]
+    # same size, other address, mtime moved on
+    ml.write("actives", "alice@example.com\ncarl@example.net\n")
+    os.utime(ml.path("actives"), (old + 10, old + 10))
+    assert ml.post(mail()).returncode == 0
+    items = {q.name: q for q in ml.queue_items()}
+    assert items["a2"].rcpts == ["alice@example.com", "carl@example.net"]
+    # a third post reads the rebuilt cache
+    assert ml.post(mail()).returncode == 0
+    items = {q.name: q for q in ml.queue_items()}
+    assert items["a3"].rcpts == items["a2"].rcpts
