@@ -28,7 +28,7 @@ CFLAGS   ?= $(OPT)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
 	     -DFML_ETCDIR='"$(ETCDIR)"' -DFML_ML_DIR='"$(ML_DIR)"' \
 	     -DFML_SHAREDIR='"$(SHAREDIR)"' -DFML_LIBEXEC='"$(LIBEXEC)"'
-LDHARDEN  = -pie -Wl,-z,relro,-z,now
+LDHARDEN  = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt
 
 LIB_SRC   = $(sort $(wildcard lib/*.c))

@@ -10,11 +10,11 @@
 #include "msg.h"
 #include "qitem.h"
 #include "rewrite.h"
+#include "rfc2047.h"
 #include "safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gmime/gmime.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,23 +264,21 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 /* Decoded, single-line subject without tags for the summary. */
 static void summary_subject(proc_ctx *c, const envelope *e, str *out)
 {
-	static int gmime_ready;
 	str_clear(out);
 	const hfield *f = envelope_get(e, "Subject", 0);
 	if (!f)
 		return;
-	if (!gmime_ready++)
-		g_mime_init();
 	str clean = STR_INIT;
 	rewrite_subject(f->value.s, f->value.len, cf_str(c->cf, CF_SUBJECT_TAG_TYPE),
 			cf_str(c->cf, CF_BRACKET), 0, -1, "", &clean);
-	char *dec = g_mime_utils_header_decode_text(NULL, str_c(&clean));
-	const char *s = dec ? dec : str_c(&clean);
+	str dec = STR_INIT;
+	rfc2047_decode(clean.s, clean.len, &dec);
+	const char *s = str_c(&dec);
 	while (*s == ' ')
 		s++;
 	for (; *s && out->len < 500; s++)
 		str_putc(out, ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s);
-	g_free(dec);
+	str_free(&dec);
 	str_free(&clean);
 }
 
