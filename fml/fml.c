@@ -46,29 +46,13 @@ static void __attribute__((noreturn)) fail(fml_status st, const char *dsn, const
 	exit(status_exit_code(st));
 }
 
-static void std_fds(void)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		if (fcntl(fd, F_GETFD) < 0) {
-			int n = open("/dev/null", O_RDWR);
-			if (n >= 0 && n != fd) {
-				dup2(n, fd);
-				close(n);
-			}
-		}
-	}
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *search[MAX_ARGS], *over[MAX_ARGS];
 	int nsearch = 0, nover = 0, ctladdr = 0, debug = 0;
 	str err = STR_INIT, id = STR_INIT;
 
-	std_fds();
-	umask(077);
-	msg_open("fml");
-	msg_catch_signals();
+	msg_startup("fml");
 	const char *env_sender = getenv("SENDER");
 	char *sender = env_sender ? xstrdup(env_sender) : NULL;
 	clearenv();

@@ -104,19 +104,6 @@ static void usage(FILE *fp)
 			*commands[i].args ? " " : "", commands[i].args);
 }
 
-static void std_fds(void)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		if (fcntl(fd, F_GETFD) < 0) {
-			int n = open("/dev/null", O_RDWR);
-			if (n >= 0 && n != fd) {
-				dup2(n, fd);
-				close(n);
-			}
-		}
-	}
-}
-
 /* One line for the list's log (not echoed: the caller prints its own). */
 static void log_change(ctx *c, const char *what)
 {
@@ -536,11 +523,8 @@ int main(int argc, char **argv)
 	int nover = 0, npos = 0, dashdash = 0;
 	ctx c;
 
-	std_fds();
-	umask(077);
-	msg_open("makefml");
+	msg_startup("makefml");
 	msg_set_stderr(1);
-	msg_catch_signals();
 
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];

@@ -9,6 +9,7 @@
 #include <gdbm.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,7 +106,8 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 		/* A damaged cache must not switch duplicate suppression off for
 		 * good: keep it aside for inspection and start a new one. */
 		char aside[4096];
-		if (fs_path(aside, sizeof aside, "%s.damaged.%lld", path, (long long)now) == 0 &&
+		if (fs_path(aside, sizeof aside, "%s.damaged.%lld.%d", path, (long long)now,
+			    (int)getpid()) == 0 &&
 		    rename(path, aside) == 0) {
 			msg_warn("duplicate cache %s damaged (%s): moved to %s, starting afresh",
 				 path, gdbm_strerror(gdbm_errno), aside);

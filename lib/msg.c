@@ -34,6 +34,23 @@ static struct {
 } cleanups[MAX_CLEANUP];
 static volatile sig_atomic_t ncleanup;
 
+void msg_startup(const char *name)
+{
+	/* fds 0-2 open, so no file we open later becomes stdout by accident */
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+	umask(077);
+	msg_open(name);
+	msg_catch_signals();
+}
+
 void msg_open(const char *name)
 {
 	progname = name;

@@ -11,6 +11,9 @@
 
 #define MSG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+/* Start-up hygiene for every main: fds 0-2 open (else /dev/null), umask
+ * 077, logging as PROGNAME, SIGTERM & co. turned into clean exits. */
+void msg_startup(const char *progname);
 void msg_open(const char *progname);
 const char *msg_progname(void);
 void msg_set_logfile(const char *path); /* NULL closes it */
