@@ -111,23 +111,26 @@ static int add_addr(const member_entry *e, void *arg)
 	return 0;
 }
 
-static fml_status hold(proc_ctx *c, proc_mail *m, const char *why)
+/* Hold M in var/hold: for the moderators (MODERATE), else as a quarantine
+ * of a suspicious mail, for the maintainer. */
+static fml_status hold(proc_ctx *c, proc_mail *m, const char *why, int moderate)
 {
 	char path[4096];
 	str rcpts = STR_INIT, text = STR_INIT;
 	size_t n = 0;
-	if (fs_path(path, sizeof path, "%s/moderators", c->dir) == 0)
+	if (moderate && fs_path(path, sizeof path, "%s/moderators", c->dir) == 0)
 		members_foreach(path, add_addr, &rcpts);
 	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
 		n++;
 	str_printf(&text,
-		   "A post to %s from %s is held for moderation (%s).\n"
+		   "A post to %s from %s is held (%s).\n"
 		   "Hold ID: %s\n\nThe post is attached.\n",
 		   cf_str(c->cf, CF_MAIL_LIST), m->from.len ? str_c(&m->from) : "(no valid From)",
 		   why, m->it->id);
 	fml_status st = ST_OK;
 	if (cf_int(c->cf, CF_MODERATOR_NOTIFY))
-		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1, "post held for moderation",
+		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1,
+				  moderate ? "post held for moderation" : "suspicious mail held",
 				  str_c(&text));
 	if (st == ST_OK)
 		st = proc_save(c, m, "var/hold", NULL, NULL);
@@ -177,7 +180,7 @@ static fml_status reject_post(proc_ctx *c, proc_mail *m)
 {
 	const char *handler = cf_str(c->cf, CF_REJECT_POST_HANDLER);
 	if (strcmp(handler, "moderate") == 0)
-		return hold(c, m, "the sender is not a member");
+		return hold(c, m, "the sender is not a member", 1);
 	str subj = STR_INIT, text = STR_INIT;
 	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from),
 		   cf_str(c->cf, CF_ML_FN));
@@ -288,9 +291,9 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	if ((why = loop_reason(c, m)) != NULL)
 		return drop(c, m, "loop", why);
 	if (e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS))
-		return hold(c, m, "the header is over the size or field limit");
+		return hold(c, m, "the header is over the size or field limit", 0);
 	if (bad_subject_or_from(e))
-		return hold(c, m, "From: or Subject: holds control bytes");
+		return hold(c, m, "From: or Subject: holds control bytes", 0);
 
 	long dup = dedupe_seen_sha(dd, m->it->sha256);
 	if (dup)
@@ -310,7 +313,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 			msg_info("command mail without a valid From: ignored");
 			return finish(c, m);
 		}
-		return hold(c, m, "no valid From: address");
+		return hold(c, m, "no valid From: address", 0);
 	}
 	if ((m->member = is_member(c, "members", str_c(&m->from))) < 0)
 		return ST_TEMPFAIL;
@@ -326,7 +329,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 
 	const char *policy = cf_str(c->cf, CF_PERMIT_POST_FROM);
 	if (strcmp(policy, "moderator") == 0)
-		return hold(c, m, "the list is moderated");
+		return hold(c, m, "the list is moderated", 1);
 	if (strcmp(policy, "anyone") != 0 && !m->member)
 		return reject_post(c, m);
 	long n = 0;

@@ -508,12 +508,17 @@ def test_hostile_from_guide_request_no_reply(elena, frm):
 
 
 def test_1100_header_fields_held(elena):
+    # a quarantine, not moderation: the maintainer is told, not the moderators
+    elena.write("moderators", "mod1@example.org\n")
     extra = "\n".join("X-Filler-%d: %d" % (i, i) for i in range(1100))
     raw = mail(frm=ALICE, extra=extra)
     run(elena, raw)
     assert elena.articles() == []
     (hid,) = held(elena)
     assert raw in elena.read("var", "hold", hid)
+    notices = [q for q in elena.queue_items() if q.name.startswith("r.")]
+    assert [q.rcpts for q in notices] == [["elena-admin@example.org"]]
+    assert b"Subject: suspicious mail held" in notices[0].message
 
 
 def test_header_over_size_limit_held(elena):
