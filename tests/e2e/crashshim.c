@@ -72,7 +72,8 @@ static int open_out(const char *name)
 	const char *p = getenv(name);
 	if (!p || !*p)
 		return -1;
-	return (int)syscall(SYS_openat, AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	return (int)syscall(SYS_openat, AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    0644);
 }
 
 static void raw_write(int fd, const char *s, size_t n)
@@ -222,8 +223,7 @@ static int creating(int flags)
 	}
 
 FD_CALL(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n), fd, regular(fd))
-FD_CALL(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o), fd,
-	regular(fd))
+FD_CALL(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o), fd, regular(fd))
 FD_CALL(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o), fd,
 	regular(fd))
 FD_CALL(ssize_t, writev, (int fd, const struct iovec *v, int c), (fd, v, c), fd, regular(fd))
@@ -259,8 +259,7 @@ PATH_CALL(int, renameat, (int da, const char *a, int db, const char *b), (da, a,
 PATH_CALL(int, renameat2, (int da, const char *a, int db, const char *b, unsigned f),
 	  (da, a, db, b, f), a)
 PATH_CALL(int, link, (const char *a, const char *b), (a, b), b)
-PATH_CALL(int, linkat, (int da, const char *a, int db, const char *b, int f), (da, a, db, b, f),
-	  b)
+PATH_CALL(int, linkat, (int da, const char *a, int db, const char *b, int f), (da, a, db, b, f), b)
 PATH_CALL(int, unlink, (const char *a), (a), a)
 PATH_CALL(int, unlinkat, (int d, const char *a, int f), (d, a, f), a)
 PATH_CALL(int, mkdir, (const char *a, mode_t m), (a, m), a)
