@@ -97,6 +97,7 @@ void msg_set_fatal_exit(int code)
 
 static void emit(int prio, const char *tag, const char *fmt, va_list ap)
 {
+	int saved_errno = errno; /* callers read errno after logging */
 	char text[2048];
 	vsnprintf(text, sizeof text, fmt, ap);
 	for (char *p = text; *p; p++)
@@ -115,6 +116,7 @@ static void emit(int prio, const char *tag, const char *fmt, va_list ap)
 	}
 	if (to_stderr)
 		fprintf(stderr, "%s: %s%s\n", progname, tag, text);
+	errno = saved_errno;
 }
 
 #define EMIT(prio, tag)                                                                            \

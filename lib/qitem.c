@@ -100,22 +100,7 @@ fml_status qitem_commit(qitem_writer *w)
 		safefile_abort(&w->sf);
 		return ST_TEMPFAIL;
 	}
-	/* rename tmp/ -> new/ and fsync new/ */
-	if (safefile_sync(&w->sf) != ST_OK) {
-		safefile_abort(&w->sf);
-		return ST_TEMPFAIL;
-	}
-	char newdir[4096];
-	snprintf(newdir, sizeof newdir, "%s", w->final);
-	*strrchr(newdir, '/') = 0;
-	if (rename(w->sf.tmp, w->final) < 0) {
-		msg_error("rename %s: %m", w->final);
-		safefile_abort(&w->sf);
-		return ST_TEMPFAIL;
-	}
-	w->sf.tmp[0] = 0;
-	safefile_abort(&w->sf); /* drops the clean-up handler; nothing to unlink */
-	return fs_fsync_dir(newdir);
+	return safefile_commit(&w->sf, w->final); /* tmp/ -> new/, new/ fsynced */
 }
 
 void qitem_abort(qitem_writer *w)

@@ -204,7 +204,12 @@ fml_status safefile_commit(safefile *sf, const char *final)
 	forget(sf);
 	sf->tmp[0] = 0;
 	release_signals(&old);
-	return fs_fsync_dir(sf->dir);
+	/* the new name must be durable: fsync the directory that holds it (a
+	 * temp name left behind in another directory is an orphan for the
+	 * sweeper, never a second copy) */
+	char dir[PATH_MAX];
+	dirname_of(final, dir, sizeof dir);
+	return fs_fsync_dir(dir);
 }
 
 fml_status safefile_link(safefile *sf, const char *final)

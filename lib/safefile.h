@@ -37,7 +37,8 @@ fml_status safefile_write(safefile *sf, const void *p, size_t n);
 fml_status safefile_puts(safefile *sf, const char *s);
 /* Flush, fsync and close; the file stays under its temp name. */
 fml_status safefile_sync(safefile *sf);
-/* sync, rename to FINAL, fsync the directory (FINAL must be in DIR). */
+/* sync, rename to FINAL (any directory of the same file system), fsync
+ * FINAL's directory. */
 fml_status safefile_commit(safefile *sf, const char *final);
 /* sync, link to FINAL (EEXIST -> ST_DATAERR, temp kept), fsync the
  * directory.  The temp name is kept: the caller unlinks it later. */

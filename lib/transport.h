@@ -23,10 +23,10 @@
 #include "str.h"
 
 typedef struct tp_opts {
-	const char *helo;	 /* our name in EHLO/LHLO */
-	long connect_timeout;	 /* seconds */
-	long command_timeout;	 /* MAIL, RCPT, RSET, greeting (RFC 5321: 5 min) */
-	long data_timeout;	 /* DATA block / final dot (RFC 5321: 3 / 10 min) */
+	const char *helo;     /* our name in EHLO/LHLO */
+	long connect_timeout; /* seconds */
+	long command_timeout; /* MAIL, RCPT, RSET, greeting (RFC 5321: 5 min) */
+	long data_timeout;    /* DATA block / final dot (RFC 5321: 3 / 10 min) */
 } tp_opts;
 
 typedef struct tp_message {
@@ -64,8 +64,8 @@ extern const tp_ops tp_smtp_ops, tp_lmtp_ops, tp_qmqp_ops, tp_maildir_ops;
 
 /* Connect to URI ("smtp:127.0.0.1:2525"; a bare "host[:port]" is smtp). */
 tp_conn *tp_connect(const char *uri, const tp_opts *o, str *err);
-int tp_send(tp_conn *c, const char *sender, const char *const *rcpts, size_t n,
-	    const tp_message *m, tp_result *res);
+int tp_send(tp_conn *c, const char *sender, const char *const *rcpts, size_t n, const tp_message *m,
+	    tp_result *res);
 void tp_close(tp_conn *c);
 
 #endif
