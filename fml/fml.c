@@ -17,6 +17,7 @@
 #include "privs.h"
 #include "proc.h"
 #include "reply.h"
+#include "runner.h"
 #include "safefile.h"
 #include "status.h"
 
@@ -114,6 +115,8 @@ int main(int argc, char **argv)
 	}
 	proc_drain(&c);
 	lock_release(&lk);
+	if (!debug)
+		runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
 	free(sender);
 	str_free(&err);
 	str_free(&id);

@@ -37,6 +37,7 @@ const char *const home_dirs[] = {
     "var/queue/sent",
     "var/queue/drop",
     "var/queue/corrupt",
+    "var/queue/journal",
     "var/hold",
     "var/archive",
     "var/db",

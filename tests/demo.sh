@@ -19,6 +19,12 @@ for a in alice@example.com bob@example.net carol@example.org; do
 done
 fml/makefml -D "$ML_DIR" config demo SUBJECT_TAG_TYPE '[:]' >/dev/null
 fml/makefml -D "$ML_DIR" skip demo carol@example.org
+# The demo delivers into local maildirs instead of a relay, before fml exits.
+MAILDIRS=$top/demo/maildirs
+mkdir -p "$MAILDIRS"
+if [ "$(id -u)" = 0 ]; then chown nobody "$MAILDIRS"; fi
+fml/makefml -D "$ML_DIR" config demo SMTP_SERVERS "maildir:$MAILDIRS" >/dev/null
+fml/makefml -D "$ML_DIR" config demo DELIVERY_MODE foreground >/dev/null
 
 echo
 echo "== a post from alice, piped into: fml $ML_DIR/demo"
@@ -46,6 +52,17 @@ cat "$ML_DIR/demo/summary"
 echo "seq: $(cat "$ML_DIR/demo/seq")"
 cat "$ML_DIR/demo/log"
 echo
-echo "== the queue item for delivery: var/queue/new/a1 (envelope part)"
-sed -n '1,/^$/p' "$ML_DIR/demo/var/queue/new/a1"
+echo "== the queue item, delivered: var/queue/sent/a1 (envelope part)"
+sed -n '1,/^$/p' "$ML_DIR/demo/var/queue/sent/a1"
 echo "(carol is a member with s=skip: she may post but receives nothing)"
+echo
+echo "== delivered into the maildirs under $MAILDIRS"
+for f in "$MAILDIRS"/*/new/*; do
+	echo "$f"
+done
+echo
+echo "== what bob received"
+cat "$MAILDIRS"/bob@example.net/new/*
+echo
+echo "== fmlqueue stats $ML_DIR/demo"
+fml/fmlqueue stats "$ML_DIR/demo"

@@ -153,6 +153,9 @@ def make_list(ml_dir):
     """make_list(name='elena', members=[...], actives=None, **config)"""
 
     def make(name="elena", members=(), actives=None, domain="example.org", **config):
+        # tests of the pipe look at var/queue/new: fml only queues unless a
+        # test asks for delivery (the default, background, kicks fmlqueue)
+        config.setdefault("DELIVERY_MODE", "queue")
         ml = MailList(ml_dir, name, domain)
         ml.makefml("newml", name, domain)
         for m in members:

@@ -170,6 +170,7 @@ def test_smtp_post_through_makefml_alias_lines(ml_dir, private_postfix):
     aliases.update({"postmaster": "/dev/null", "mailer-daemon": "/dev/null"})
     ml.makefml("add", "elena", ALICE)
     ml.makefml("add", "elena", BOB)
+    ml.makefml("config", "elena", "DELIVERY_MODE", "queue")  # look at the queue item
     pf = private_postfix(aliases)
 
     raw = mail(frm=ALICE, subject="via include", msgid="<smtp-include-1@example.com>")

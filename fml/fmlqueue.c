@@ -1,0 +1,224 @@
+/*
+ * fmlqueue: deliver, inspect and repair the outgoing queues (fmlqueue(8)).
+ *
+ *   fmlqueue CMD [ARG] [-D ML_DIR] [-v] [DIR|LIST...] [--NAME=value]...
+ *   CMD: run [--loop N] | list [SENDER] | flush [ID|SENDER] | show ID |
+ *        delete ID | recover | expire | stats
+ *
+ * A word with a '/' is a list home; any other word is the command's
+ * argument (the first one, for list/flush/show/delete) or a list name under
+ * ML_DIR.  Without lists, every list home under ML_DIR.  The work is in
+ * lib/runner.c; exit statuses come from status_exit_code() only.
+ */
+#include "config.h"
+#include "home.h"
+#include "lock.h"
+#include "msg.h"
+#include "privs.h"
+#include "proc.h"
+#include "runner.h"
+#include "safefile.h"
+#include "status.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 256
+#define DRAIN_LOCK_WAIT 10
+
+static const char *const cmds[] = {"run",     "list",	"flush", "show", "delete",
+				   "recover", "expire", "stats", NULL};
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fprintf(stderr, "usage: fmlqueue run [--loop N] | list [SENDER] | flush [ID|SENDER] | "
+			"show ID | delete ID | recover | expire | stats\n"
+			"                [-D ML_DIR] [-v] [DIR...] [--NAME=value]...\n");
+	exit(status_exit_code(ST_USAGE));
+}
+
+/* Mail left in var/incoming (a lock timeout of fml): process it as fml does. */
+static fml_status drain_incoming(const char *dir, config *cf)
+{
+	char path[4096];
+	int waiting = 0;
+	if (fs_path(path, sizeof path, "%s/var/incoming", dir) < 0)
+		return ST_TEMPFAIL;
+	DIR *d = opendir(path);
+	struct dirent *de;
+	while (d && !waiting && (de = readdir(d)) != NULL)
+		waiting = de->d_name[0] != '.' && strncmp(de->d_name, "tmp.", 4) != 0;
+	if (d)
+		closedir(d);
+	if (!waiting)
+		return ST_OK;
+	fml_lock lk;
+	long wait = (long)cf_int(cf, CF_LOCK_TIMEOUT);
+	if (lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK),
+			 wait < DRAIN_LOCK_WAIT ? wait : DRAIN_LOCK_WAIT,
+			 cf_int(cf, CF_LOCK_STALE_AGE)) != ST_OK)
+		return ST_OK; /* fml holds it and drains itself */
+	proc_ctx c = {dir, cf, 0, NULL, time(NULL), 0, 0};
+	fml_status st = proc_drain(&c);
+	lock_release(&lk);
+	return st;
+}
+
+static fml_status one_list(const char *cmd, const char *arg, const char *dir,
+			   const char *const *over, int nover)
+{
+	str err = STR_INIT;
+	config *cf = config_new();
+	config_args ca = {dir, NULL, 0, over, nover, home_etc_dir(), home_exec_dir()};
+	fml_status st = config_load(cf, &ca, &err);
+	if (st != ST_OK) {
+		msg_error("%s: %s", dir, str_c(&err));
+		config_free(cf);
+		str_free(&err);
+		return ST_TEMPFAIL;
+	}
+	char logpath[4096];
+	if (fs_path(logpath, sizeof logpath, "%s/log", dir) == 0)
+		msg_set_logfile(logpath);
+	runner_opts o = {0, 0, arg, isatty(2)};
+	if (strcmp(cmd, "run") == 0) {
+		runner_recover(dir, cf);
+		drain_incoming(dir, cf);
+		st = runner_deliver(dir, cf, &o);
+		runner_expire(dir, cf);
+	} else if (strcmp(cmd, "flush") == 0) {
+		o.flush = 1;
+		st = runner_deliver(dir, cf, &o);
+	} else if (strcmp(cmd, "list") == 0) {
+		st = runner_list(dir, cf, arg, stdout);
+	} else if (strcmp(cmd, "show") == 0) {
+		st = runner_show(dir, cf, arg, stdout);
+	} else if (strcmp(cmd, "delete") == 0) {
+		st = runner_delete(dir, cf, arg);
+	} else if (strcmp(cmd, "recover") == 0) {
+		st = runner_recover(dir, cf);
+		if (st == ST_OK)
+			st = drain_incoming(dir, cf);
+	} else if (strcmp(cmd, "expire") == 0) {
+		st = runner_expire(dir, cf);
+	} else {
+		st = runner_stats(dir, cf, stdout);
+	}
+	msg_set_logfile(NULL);
+	config_free(cf);
+	str_free(&err);
+	return st;
+}
+
+/* Every list home under ML_DIR, NUL-separated. */
+static int all_lists(const char *ml_dir, str *out)
+{
+	char path[4096];
+	struct stat st;
+	int n = 0;
+	DIR *d = opendir(ml_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		if (!home_valid_name(de->d_name) ||
+		    fs_path(path, sizeof path, "%s/%s/config.cf", ml_dir, de->d_name) < 0 ||
+		    stat(path, &st) < 0)
+			continue;
+		fs_path(path, sizeof path, "%s/%s", ml_dir, de->d_name);
+		str_append(out, path, strlen(path) + 1);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *over[MAX_ARGS], *words[MAX_ARGS], *opt_d = NULL, *arg = NULL;
+	int nover = 0, nwords = 0;
+	long loop = 0;
+	str err = STR_INIT, lists = STR_INIT;
+
+	msg_startup("fmlqueue");
+	if (argc < 2)
+		usage();
+	const char *cmd = argv[1];
+	int known = 0;
+	for (int i = 0; cmds[i]; i++)
+		known |= strcmp(cmd, cmds[i]) == 0;
+	if (!known)
+		usage();
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-D") == 0 && i + 1 < argc)
+			opt_d = argv[++i];
+		else if (strcmp(a, "--loop") == 0 && i + 1 < argc && strcmp(cmd, "run") == 0)
+			loop = strtol(argv[++i], NULL, 10);
+		else if (strcmp(a, "-v") == 0 || strcmp(a, "-d") == 0)
+			msg_set_verbose(1), msg_set_stderr(1);
+		else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') && nover < MAX_ARGS)
+			over[nover++] = a + 2;
+		else if (a[0] == '-' && a[1])
+			usage();
+		else if (nwords < MAX_ARGS)
+			words[nwords++] = a;
+	}
+	int wants_arg = strcmp(cmd, "list") == 0 || strcmp(cmd, "flush") == 0 ||
+			strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0;
+	char *ml_dir = xstrdup(home_ml_dir(opt_d));
+	clearenv();
+	setenv("PATH", "/usr/bin:/bin", 1);
+	for (int i = 0; i < nwords; i++) {
+		char path[4096];
+		if (strchr(words[i], '/')) {
+			str_append(&lists, words[i], strlen(words[i]) + 1);
+		} else if (wants_arg && !arg) {
+			arg = words[i];
+		} else if (home_valid_name(words[i]) &&
+			   fs_path(path, sizeof path, "%s/%s", ml_dir, words[i]) == 0) {
+			str_append(&lists, path, strlen(path) + 1);
+		} else {
+			usage();
+		}
+	}
+	if ((strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0) && !arg)
+		usage();
+	if (privs_drop_to_owner(lists.len ? lists.s : ml_dir, &err) != ST_OK) {
+		msg_error("%s", str_c(&err));
+		return status_exit_code(ST_NOPERM);
+	}
+	if (!lists.len && all_lists(ml_dir, &lists) == 0) {
+		msg_info("no list under %s", ml_dir);
+		free(ml_dir);
+		return status_exit_code(ST_OK);
+	}
+	fml_status worst = ST_OK;
+	int found = 0;
+	for (;;) {
+		for (const char *p = lists.s; p < lists.s + lists.len; p += strlen(p) + 1) {
+			fml_status st = one_list(cmd, arg, p, over, nover);
+			if (st == ST_NOINPUT &&
+			    (strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0))
+				continue; /* the item is in another list's queue */
+			found |= st == ST_OK;
+			if (st != ST_OK && worst == ST_OK)
+				worst = st;
+		}
+		if (loop <= 0)
+			break;
+		sleep((unsigned)loop); /* run --loop N: a systemd service */
+	}
+	if ((strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0) && !found) {
+		msg_error("%s: no such item", arg);
+		worst = ST_NOINPUT;
+	}
+	str_free(&err);
+	str_free(&lists);
+	free(ml_dir);
+	return status_exit_code(worst);
+}
