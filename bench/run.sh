@@ -8,6 +8,9 @@
 # BENCH_N_BIG=3 BENCH_TPUT=1000 BENCH_SAMPLE=200 BENCH_MEMBERS=10000
 # BENCH_FULL=1 (adds one mlmmj run in its default per-recipient mode to all
 # members: about 7 minutes on a 2-CPU VM).
+# (d) delivery: BENCH_DELIVERY="1000 10000 100000" (list sizes; empty = skip),
+# BENCH_DELIVERY_RUNS=3; BENCH_ONLY=delivery runs only (d) and writes
+# bench/work/run/delivery.md instead of bench/RESULTS.md.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,7 +22,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 for f in fml/fml /usr/bin/mlmmj-receive /usr/bin/mlmmj-process /usr/bin/mlmmj-send \
-	/usr/bin/mlmmj-make-ml /usr/sbin/smtp-sink /usr/bin/time /usr/bin/strace; do
+	/usr/bin/mlmmj-make-ml /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time \
+	/usr/bin/strace; do
 	[ -x "$f" ] || { echo "bench: $f missing (make deps all)" >&2; exit 1; }
 done
 
@@ -32,22 +36,47 @@ chmod 755 "$ROOT/bench/work" "$WORK"
 TREE=$WORK/tree
 mkdir -p "$TREE/fml"
 cp fml/fml "$TREE/fml/fml"
+[ ! -x fml/fmlqueue ] || cp fml/fmlqueue "$TREE/fml/fmlqueue"
 [ ! -x fml/makefml ] || cp fml/makefml "$TREE/fml/makefml"
 ln -s "$ROOT/etc" "$TREE/etc"
 ln -s "$ROOT/spool-skel" "$TREE/spool-skel"
 chmod -R a+rX "$TREE"
 
-# a free loopback port for the sink
-PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() {
+	i=0
+	until $PY -c "import socket; socket.create_connection(('127.0.0.1', $1), 1).close()" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || { echo "bench: smtp-sink on port $1 did not start" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+# (a)-(c): a loopback sink that only counts (-c: counters on stdout)
+PORT=$(free_port)
 SINKLOG=$WORK/smtp-sink.out
 /usr/sbin/smtp-sink -c -u nobody "127.0.0.1:$PORT" 1000 >"$SINKLOG" 2>&1 &
 SINK=$!
-trap 'kill "$SINK" 2>/dev/null || :' EXIT INT TERM
-i=0
-until $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1).close()" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || { echo "bench: smtp-sink did not start" >&2; exit 1; }
-	sleep 0.1
-done
+SINK2=
+DUMP=
+trap 'kill $SINK $SINK2 2>/dev/null || :; [ -z "$DUMP" ] || rm -rf "$DUMP"' EXIT INT TERM
+wait_port "$PORT"
 
-$PY "$ROOT/bench/bench.py" "$ROOT" "$WORK" "$PORT" "$SINKLOG" "$TREE"
+# (d) delivery: one sink for fml, mlmmj and smtp-source alike, which also
+# dumps every transaction (-d) so each run's recipients can be counted
+# exactly; the dumps go to tmpfs, so the sink does not wait on the disk.
+PORT2=$(free_port)
+SINKLOG2=$WORK/smtp-sink-delivery.out
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	DUMP=$(mktemp -d /dev/shm/fml-bench.XXXXXX)
+else
+	DUMP=$(mktemp -d "$WORK/dump.XXXXXX")
+fi
+chown nobody "$DUMP"
+/usr/sbin/smtp-sink -c -d "$DUMP/%H%M%S." -u nobody "127.0.0.1:$PORT2" 1000 >"$SINKLOG2" 2>&1 &
+SINK2=$!
+wait_port "$PORT2"
+
+$PY "$ROOT/bench/bench.py" "$ROOT" "$WORK" "$PORT" "$SINKLOG" "$TREE" "$PORT2" "$SINKLOG2" "$DUMP"
