@@ -391,14 +391,16 @@ class PrivatePostfix:
     """One Postfix instance under BASE: etc/ (main.cf, master.cf, aliases),
     queue/, data/, maillog."""
 
-    def __init__(self, base, aliases):
+    def __init__(self, base, aliases, mailboxes=()):
         self.base = base
         self.conf = os.path.join(base, "etc")
         self.queue = os.path.join(base, "queue")
         self.data = os.path.join(base, "data")
+        self.mail = os.path.join(base, "mail")
         self.maillog = os.path.join(base, "maillog")
         self.port = free_port()
-        self.aliases = aliases
+        self.aliases = dict(aliases)
+        self.mailboxes = list(mailboxes)
         self.started = False
 
     def _run(self, *argv):
@@ -418,6 +420,8 @@ class PrivatePostfix:
             os.makedirs(d, exist_ok=True)
         os.chmod(self.base, 0o755)
         os.chown(self.data, pw.pw_uid, pw.pw_gid)
+        if self.mailboxes:
+            self._make_mailboxes()
         alias_file = os.path.join(self.conf, "aliases")
         main_cf = "\n".join([
             "compatibility_level = 3.6",
@@ -462,6 +466,37 @@ class PrivatePostfix:
         for name in ("aliases", "aliases.db"):
             os.chown(os.path.join(self.conf, name), uid, gid)
         return None
+
+    # --- local mailboxes: NAME@example.org delivered by local(8) to the mbox
+    # file mail/mbox-NAME (an alias "NAME: /path"; allow_mail_to_files allows
+    # it for aliases by default).  The file is written as the owner of the
+    # alias database, "nobody", who owns mail/ and the files.
+    def mbox_path(self, name):
+        return os.path.join(self.mail, "mbox-" + name)
+
+    def _make_mailboxes(self):
+        uid, gid = owner_ids()
+        os.makedirs(self.mail, exist_ok=True)
+        os.chmod(self.mail, 0o755)
+        os.chown(self.mail, uid, gid)
+        for name in self.mailboxes:
+            path = self.mbox_path(name)
+            with open(path, "wb"):
+                pass
+            os.chmod(path, 0o600)
+            os.chown(path, uid, gid)
+            self.aliases.setdefault(name, path)
+
+    def mbox(self, name):
+        """The raw bytes of mail/mbox-NAME."""
+        with open(self.mbox_path(name), "rb") as f:
+            return f.read()
+
+    def mbox_messages(self, name):
+        """The messages of mail/mbox-NAME, each as the bytes after its From_
+        line, without the blank line local(8) ends it with.  Body lines that
+        began with "From " are ">From " here (mbox quoting)."""
+        return mbox_split(self.mbox(name))
 
     def start(self):
         """Start the instance; returns None or the reason it did not start."""
@@ -518,6 +553,15 @@ class PrivatePostfix:
             return s.sendmail(sender, rcpts, message)
 
 
+def mbox_split(raw):
+    """The messages of the mbox RAW (see PrivatePostfix.mbox_messages)."""
+    out = []
+    for chunk in re.split(rb"(?m)^From [^\n]*\n", raw)[1:]:
+        assert chunk.endswith(b"\n\n"), "mbox message without the closing blank line"
+        out.append(chunk[:-1])
+    return out
+
+
 def process_alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -538,16 +582,18 @@ def wait_for(cond, timeout=60, interval=0.2):
 
 @pytest.fixture
 def private_postfix():
-    """private_postfix({alias: target, ...}) -> a started PrivatePostfix,
-    stopped and removed when the test ends.  Skips (with the reason) when
-    Postfix cannot run here."""
+    """private_postfix({alias: target, ...}, mailboxes=()) -> a started
+    PrivatePostfix, stopped and removed when the test ends.  Each name in
+    MAILBOXES is a local recipient NAME@example.org with its own mbox file
+    (PrivatePostfix.mbox_path).  Skips (with the reason) when Postfix cannot
+    run here."""
     instances = []
 
-    def start(aliases):
+    def start(aliases, mailboxes=()):
         os.makedirs(TMP, exist_ok=True)
         base = os.path.join(TMP, "pf-" + uuid.uuid4().hex[:10])
         os.mkdir(base, 0o755)
-        pf = PrivatePostfix(base, aliases)
+        pf = PrivatePostfix(base, aliases, mailboxes)
         instances.append(pf)
         why = pf.setup() or pf.start()
         if why:
