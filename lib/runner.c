@@ -52,6 +52,7 @@ typedef struct run {
 	tp_opts tpo;
 	str report; /* lines for the maintainer */
 	str held;   /* names of dropped items in active/ waiting for the report */
+	str marks;  /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
 	long items, sent, dropped, deferred, corrupt, rcpt_ok, rcpt_fail;
 } run;
 
@@ -89,6 +90,7 @@ static void run_free(run *r)
 		free(r->relays[i]);
 	str_free(&r->report);
 	str_free(&r->held);
+	str_free(&r->marks);
 }
 
 /* One journal line; TEXT made safe for a line (no control bytes). */
@@ -271,30 +273,44 @@ static fml_status send_pending(run *r, queue_item *q)
 	return st;
 }
 
-/* Append the F lines of NAME's journal to the report. */
-static void report_failed(run *r, queue_item *q)
+/* Append to the report the F lines of Q's journal not reported yet (those
+ * after the last "P OFFSET" line: a report already covered what lies before
+ * OFFSET).  Returns how many; *JLEN gets the journal's length. */
+static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 {
 	char path[4096];
-	str j = STR_INIT;
-	str_printf(&r->report, "\nItem %s", q->name);
-	if (q->article)
-		str_printf(&r->report, " (article %ld)", q->article);
-	str_printf(&r->report, ", given up for:\n");
+	str j = STR_INIT, lines = STR_INIT;
+	size_t n = 0, from = 0;
+	*jlen = 0;
 	if (fs_path(path, sizeof path, "%s/journal/%s", r->qdir, q->name) < 0 ||
 	    fs_read(path, &j, 0) != ST_OK)
-		return;
+		return 0;
 	const char *p = j.s, *end = j.s + j.len;
-	while (p < end) {
+	for (; p < end; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : end)
+		if (p[0] == 'P' && p[1] == ' ')
+			from = strtoul(p + 2, NULL, 10);
+	for (p = j.s + (from < j.len ? from : j.len); p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			break;
 		if (p[0] == 'F' && p[1] == ' ') {
-			str_puts(&r->report, "  ");
-			str_append(&r->report, p + 2, (size_t)(nl - p - 1));
+			str_puts(&lines, "  ");
+			str_append(&lines, p + 2, (size_t)(nl - p - 1));
+			n++;
 		}
 		p = nl + 1;
 	}
+	if (n) {
+		str_printf(&r->report, "\nItem %s", q->name);
+		if (q->article)
+			str_printf(&r->report, " (article %ld)", q->article);
+		str_puts(&r->report, ", given up for:\n");
+		str_append(&r->report, lines.s, lines.len);
+	}
+	*jlen = j.len;
 	str_free(&j);
+	str_free(&lines);
+	return n;
 }
 
 /* Every recipient final, or the next try set, or given up. */
@@ -342,6 +358,14 @@ static fml_status finish_item(run *r, queue_item *q)
 		str_free(&line);
 		msg_info("%s: %zu delivered, %zu deferred (attempt %d, next in %lds), %zu failed",
 			 q->name, done, pending, attempt, wait, failed);
+		/* given-up recipients are reported in this run's report, not when
+		 * the item is final days later; a "P" line marks them reported */
+		size_t jlen;
+		if (failed && q->sender[0] && report_failed(r, q, &jlen)) {
+			str_append(&r->marks, q->name, strlen(q->name) + 1);
+			str_printf(&r->marks, "%zu", jlen);
+			str_putc(&r->marks, 0);
+		}
 		r->deferred++;
 		fml_status rs = queue_release(r->qdir, q, "deferred");
 		return st != ST_OK ? st : rs;
@@ -355,7 +379,8 @@ static fml_status finish_item(run *r, queue_item *q)
 			return queue_release(r->qdir, q, "drop");
 		/* held in active/ until the report is queued: a crash before
 		 * that puts it back and a later run reports it again */
-		report_failed(r, q);
+		size_t jlen;
+		report_failed(r, q, &jlen);
 		str_append(&r->held, q->name, strlen(q->name) + 1);
 		fml_status st = fsync(q->fd) < 0 ? ST_TEMPFAIL : ST_OK;
 		queue_close(q);
@@ -456,6 +481,25 @@ static void release_held(run *r)
 	str_clear(&r->held);
 }
 
+/* The report is queued: deferred items it covered get their "P" line. */
+static void mark_reported(run *r)
+{
+	for (const char *p = r->marks.s; p && p < r->marks.s + r->marks.len;) {
+		const char *name = p, *off = p + strlen(p) + 1;
+		p = off + strlen(off) + 1;
+		str line = STR_INIT;
+		str_printf(&line, "P %s\n", off);
+		int fd = queue_journal_open(r->qdir, name, -1);
+		if (fd < 0 || queue_journal_append(fd, &line) != ST_OK)
+			msg_warn(
+			    "%s: cannot mark its failures reported; they may be reported again",
+			    name);
+		if (fd >= 0)
+			close(fd);
+		str_free(&line);
+	}
+}
+
 /* The one report of this pass, queued to the maintainer with <> as sender. */
 static void send_report(run *r)
 {
@@ -464,6 +508,7 @@ static void send_report(run *r)
 	const char *list = config_get(r->cf, "ML_NAME");
 	if (!r->report.len || !*maint) {
 		release_held(r); /* nobody to tell */
+		str_clear(&r->marks);
 		return;
 	}
 	qitem_unique_name("r", name, sizeof name);
@@ -494,9 +539,11 @@ static void send_report(run *r)
 	str_free(&msg);
 	str_clear(&r->report);
 	if (st == ST_OK) {
+		mark_reported(r);
 		release_held(r);
 		deliver_one(r, "new", name);
 	}
+	str_clear(&r->marks);
 }
 
 fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o)
