@@ -342,6 +342,21 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	return st;
 }
 
+/* An MTA that frames the mail as mbox (a "From " line first) may end it
+ * with the mbox separator, an empty line (Postfix local(8) 3.7 does for
+ * commands): it is not the poster's, so one trailing empty line goes. */
+static void drop_mbox_blank(envelope *e, int fd)
+{
+	char tail[4];
+	if (!e->from_line.len || e->end_off - e->body_off < 2 ||
+	    pread(fd, tail, sizeof tail, e->end_off - 4) != (ssize_t)sizeof tail)
+		return;
+	if (memcmp(tail, "\r\n\r\n", 4) == 0)
+		e->end_off -= 2;
+	else if (tail[2] == '\n' && tail[3] == '\n')
+		e->end_off -= 1;
+}
+
 static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
 {
 	incoming_item it;
@@ -377,6 +392,8 @@ static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
 	envelope_limits lim = {(size_t)cf_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
 			       (size_t)cf_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
 	st = envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim);
+	if (st == ST_OK)
+		drop_mbox_blank(&e, it.fd);
 	if (st == ST_OK)
 		st = dispatch(c, &m, dd);
 out:

@@ -654,3 +654,17 @@ def test_recipient_cache_follows_actives(make_list):
     assert ml.post(mail()).returncode == 0
     items = {q.name: q for q in ml.queue_items()}
     assert items["a3"].rcpts == items["a2"].rcpts
+
+
+def test_mbox_separator_dropped_only_with_a_from_line(make_list):
+    """Postfix local(8) frames a mail for a command as mbox: a From_ line
+    first and an empty line last.  That empty line is not the poster's: it
+    goes (once); without a From_ line a trailing empty line is the poster's
+    and stays."""
+    ml = make_list(members=["alice@example.com"])
+    framed = b"From alice@example.com Sat Nov 21 10:00:00 2026\n" + \
+        mail(body="last line\n") + b"\n"
+    assert ml.post(framed).returncode == 0
+    assert ml.read("spool", "1").endswith(b"\n\nlast line\n")
+    assert ml.post(mail(body="last line\n\n")).returncode == 0
+    assert ml.read("spool", "2").endswith(b"\n\nlast line\n\n")
