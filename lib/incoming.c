@@ -40,24 +40,13 @@ void incoming_escape(const char *in, str *out)
 	}
 }
 
-static int unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void unescape(const char *in, size_t n, str *out)
 {
 	str_clear(out);
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
-		if (in[i] == '%' && i + 2 < n && (hi = unhex(in[i + 1])) >= 0 &&
-		    (lo = unhex(in[i + 2])) >= 0) {
+		if (in[i] == '%' && i + 2 < n && (hi = hex_value(in[i + 1])) >= 0 &&
+		    (lo = hex_value(in[i + 2])) >= 0) {
 			str_putc(out, hi * 16 + lo);
 			i += 2;
 		} else {

@@ -10,14 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = toupper(c);
-	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 static int b64val(int c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -38,8 +30,8 @@ static int decode_text(int enc, const char *p, size_t n, str *bytes)
 			int hi, lo;
 			if (p[i] == '_')
 				str_putc(bytes, ' ');
-			else if (p[i] == '=' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
-				 (lo = hexval(p[i + 2])) >= 0) {
+			else if (p[i] == '=' && i + 2 < n && (hi = hex_value(p[i + 1])) >= 0 &&
+				 (lo = hex_value(p[i + 2])) >= 0) {
 				str_putc(bytes, hi * 16 + lo);
 				i += 2;
 			} else if (p[i] == '=')

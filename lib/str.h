@@ -48,5 +48,6 @@ char *xstrndup(const char *s, size_t n);
 /* Small byte helpers used across the mail layers. */
 int str_casecmp_n(const char *a, size_t alen, const char *b, size_t blen);
 int bytes_has_ctl(const char *p, size_t n); /* CR, LF, NUL, other C0 but TAB, DEL */
+int hex_value(int c);			    /* 0..15 for [0-9A-Fa-f], else -1 */
 
 #endif
