@@ -28,13 +28,6 @@ static char host[256];
 #define EXEC_DIR "/opt/fml/libexec"
 
 /* snprintf into a fixed buffer; truncation fails the test. */
-#define PATHF(buf, ...)                                                                            \
-	do {                                                                                       \
-		int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                   \
-		if (n_ < 0 || (size_t)n_ >= sizeof buf)                                            \
-			fail_msg("%s: truncated", #buf);                                           \
-	} while (0)
-
 /* ---- fixture */
 
 static void mkdir_p(const char *path)
@@ -58,12 +51,6 @@ static void write_file(const char *path, const char *text)
 	assert_non_null(fp);
 	fputs(text, fp);
 	assert_int_equal(fclose(fp), 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 /* Remove every *.cf under ROOT (and anything else a test made), keep dirs. */

@@ -25,25 +25,12 @@
 static char root[PATH_MAX];   /* the list directory */
 static char dbpath[PATH_MAX]; /* ROOT/var/db/dedupe.db */
 
-#define PATHF(buf, ...)                                                                            \
-	do {                                                                                       \
-		int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                   \
-		if (n_ < 0 || (size_t)n_ >= sizeof buf)                                            \
-			fail_msg("%s: truncated", #buf);                                           \
-	} while (0)
-
 #define T0 1700000000L /* a fixed "now" */
 #define DAY 86400L
 #define EXPIRE (30 * DAY)
 
 static const char sha_a[] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 static const char sha_b[] = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {

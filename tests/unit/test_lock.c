@@ -33,29 +33,6 @@ static char root[PATH_MAX];   /* the list directory */
 static char rundir[PATH_MAX]; /* ROOT/var/run */
 static char v7path[PATH_MAX]; /* ROOT/var/run/lockfile.v7 */
 
-#define PATHF(buf, ...)                                                                            \
-	do {                                                                                       \
-		int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                   \
-		if (n_ < 0 || (size_t)n_ >= sizeof buf)                                            \
-			fail_msg("%s: truncated", #buf);                                           \
-	} while (0)
-
-#define WANT_ST(what, got, want)                                                                   \
-	do {                                                                                       \
-		fml_status g_ = (got);                                                             \
-		if (g_ != (want)) {                                                                \
-			print_error("%s: got %s, want %s\n", what, status_name(g_),                \
-				    status_name(want));                                            \
-			bad++;                                                                     \
-		}                                                                                  \
-	} while (0)
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");

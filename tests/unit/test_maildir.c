@@ -22,19 +22,6 @@
 
 static char root[PATH_MAX];
 
-#define PATHF(buf, ...)                                                                            \
-	do {                                                                                       \
-		int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                   \
-		if (n_ < 0 || (size_t)n_ >= sizeof buf)                                            \
-			fail_msg("%s: truncated", #buf);                                           \
-	} while (0)
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;

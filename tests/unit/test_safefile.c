@@ -21,19 +21,6 @@
 
 static char root[PATH_MAX];
 
-#define PATHF(buf, ...)                                                                            \
-	do {                                                                                       \
-		int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                   \
-		if (n_ < 0 || (size_t)n_ >= sizeof buf)                                            \
-			fail_msg("%s: truncated", #buf);                                           \
-	} while (0)
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -120,20 +107,6 @@ static int check_file(const char *what, const char *path, const void *want, size
 	str_free(&got);
 	return bad;
 }
-
-static const char *st_name(fml_status st)
-{
-	return status_name(st);
-}
-
-#define WANT_ST(what, got, want)                                                                   \
-	do {                                                                                       \
-		fml_status g_ = (got);                                                             \
-		if (g_ != (want)) {                                                                \
-			print_error("%s: got %s, want %s\n", what, st_name(g_), st_name(want));    \
-			bad++;                                                                     \
-		}                                                                                  \
-	} while (0)
 
 /* ---- open / write / commit */
 

@@ -12,6 +12,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ftw.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "status.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* snprintf into a fixed buffer; truncation fails the test. */
+#define PATHF(buf, ...)                                                                            \
+	do {                                                                                       \
+		int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                   \
+		if (n_ < 0 || (size_t)n_ >= sizeof buf)                                            \
+			fail_msg("%s: truncated", #buf);                                           \
+	} while (0)
+
+/* In a table test with a local "int bad": count a wrong status. */
+#define WANT_ST(what, got, want)                                                                   \
+	do {                                                                                       \
+		fml_status g_ = (got);                                                             \
+		if (g_ != (want)) {                                                                \
+			print_error("%s: got %s, want %s\n", what, status_name(g_),                \
+				    status_name(want));                                            \
+			bad++;                                                                     \
+		}                                                                                  \
+	} while (0)
+
+/* nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) removes a temp tree. */
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+    __attribute__((unused));
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
 
 #endif
