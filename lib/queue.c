@@ -488,15 +488,43 @@ fml_status queue_release(const char *qdir, queue_item *q, const char *area)
 	return st;
 }
 
+/* The state bytes are a cache of the journal: written back with one
+ * pread and one pwrite of the span that changed (the bytes between are
+ * rewritten as the file holds them), not one system call per recipient.
+ * q->env cannot be written back as it is: the parser cut it into strings. */
 void queue_cache_states(queue_item *q)
 {
+	off_t lo = -1, hi = -1;
 	for (size_t i = 0; i < q->nrcpt; i++) {
-		char s = q->state[i];
-		if (q->env.s[q->state_off[i]] == s)
+		off_t o = q->state_off[i];
+		if (q->env.s[o] == q->state[i])
 			continue;
-		if (pwrite(q->fd, &s, 1, q->state_off[i]) == 1)
-			q->env.s[q->state_off[i]] = s;
+		if (lo < 0 || o < lo)
+			lo = o;
+		if (o > hi)
+			hi = o;
 	}
+	if (lo < 0)
+		return;
+	size_t n = (size_t)(hi - lo + 1);
+	char *span = xmalloc(n);
+	if (pread(q->fd, span, n, lo) != (ssize_t)n) {
+		msg_warn("%s: cannot cache recipient states: %m (the journal has them)", q->name);
+		free(span);
+		return;
+	}
+	for (size_t i = 0; i < q->nrcpt; i++) {
+		off_t o = q->state_off[i];
+		if (o >= lo && o <= hi)
+			span[o - lo] = q->state[i];
+	}
+	if (pwrite(q->fd, span, n, lo) == (ssize_t)n) {
+		for (size_t i = 0; i < q->nrcpt; i++)
+			q->env.s[q->state_off[i]] = q->state[i];
+	} else {
+		msg_warn("%s: cannot cache recipient states: %m (the journal has them)", q->name);
+	}
+	free(span);
 }
 
 /* ---- listing */
