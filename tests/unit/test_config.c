@@ -69,9 +69,7 @@ static void clean_files(void)
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	PATHF(root, "%s/fml-test-config.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "config") < 0)
 		return -1;
 	PATHF(ml_dir, "%s/ml", root);
 	PATHF(dir_home, "%s/ml/elena", root);

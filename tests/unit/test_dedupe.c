@@ -34,10 +34,8 @@ static const char sha_b[] = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076db
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	char path[PATH_MAX];
-	PATHF(root, "%s/fml-test-dedupe.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "dedupe") < 0)
 		return -1;
 	PATHF(path, "%s/var", root);
 	if (mkdir(path, 0700) != 0)

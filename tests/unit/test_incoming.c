@@ -27,9 +27,7 @@ static char idir[PATH_MAX]; /* ROOT/var/incoming */
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	PATHF(root, "%s/fml-test-incoming.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "incoming") < 0)
 		return -1;
 	PATHF(idir, "%s/var/incoming", root);
 	char var[PATH_MAX];

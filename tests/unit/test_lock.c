@@ -35,10 +35,8 @@ static char v7path[PATH_MAX]; /* ROOT/var/run/lockfile.v7 */
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	char var[PATH_MAX];
-	PATHF(root, "%s/fml-test-lock.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "lock") < 0)
 		return -1;
 	PATHF(var, "%s/var", root);
 	PATHF(rundir, "%s/var/run", root);

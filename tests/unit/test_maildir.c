@@ -25,9 +25,7 @@ static char root[PATH_MAX];
 static int setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("TMPDIR");
-	PATHF(root, "%s/fml-test-maildir.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "maildir") < 0)
 		return -1;
 	chmod(root, 0755); /* the read-only case runs as nobody when we are root */
 	msg_set_stderr(0);

@@ -61,9 +61,7 @@ static const char skel_config[] = "# config of $ML_NAME\n"
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	PATHF(root, "%s/fml-test-newml.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "newml") < 0)
 		return -1;
 	msg_set_stderr(0);
 	/* a skeleton: a template, a plain text, a sub-directory, junk to skip */

@@ -41,9 +41,7 @@ static void make_areas(void)
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	PATHF(root, "%s/fml-test-qitem.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "qitem") < 0)
 		return -1;
 	PATHF(qdir, "%s/queue", root);
 	msg_set_stderr(0);

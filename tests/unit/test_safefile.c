@@ -23,9 +23,7 @@ static char root[PATH_MAX];
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	PATHF(root, "%s/fml-test-safefile.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
+	if (unit_tmpdir(root, sizeof root, "safefile") < 0)
 		return -1;
 	msg_set_stderr(0);
 	return 0;

@@ -39,6 +39,17 @@
 		}                                                                                  \
 	} while (0)
 
+/* A fresh directory $TMPDIR/fml-test-NAME.XXXXXX in BUF; -1 on failure. */
+static int unit_tmpdir(char *buf, size_t size, const char *name) __attribute__((unused));
+static int unit_tmpdir(char *buf, size_t size, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(buf, size, "%s/fml-test-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (n < 0 || (size_t)n >= size || !mkdtemp(buf))
+		return -1;
+	return 0;
+}
+
 /* nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) removes a temp tree. */
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     __attribute__((unused));
