@@ -165,7 +165,7 @@ static void common_header(proc_ctx *c, proc_mail *m, str *h, const char *to, con
 	char date[64], stamp[32];
 	struct tm tm;
 	localtime_r(&c->now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	date_rfc5322(c->now, date, sizeof date);
 	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
 	static unsigned seq;
 	str_printf(h, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n", cf_str(c->cf, CF_MAINTAINER), to,

@@ -185,13 +185,6 @@ static void add_field(str *out, const char *eol, const char *fmt, ...)
 	str_puts(out, eol);
 }
 
-static void rfc5322_date(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
-}
-
 /* DATE_TYPE "received-date+x-posted" -> base "received", keep field name
  * for the original Date ("Posted", "X-Posted", "X-Original-Date" or NULL). */
 static const char *date_keep_as(const char *type)
@@ -293,7 +286,7 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 		add_field(out, eol, "Subject: %s", str_c(&tmp));
 	}
 	if (!keep_date || !have_date) {
-		rfc5322_date(strncmp(date_type, "received", 8) == 0 ? ri->arrival : ri->now, date,
+		date_rfc5322(strncmp(date_type, "received", 8) == 0 ? ri->arrival : ri->now, date,
 			     sizeof date);
 		add_field(out, eol, "Date: %s", date);
 	}

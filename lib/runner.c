@@ -457,13 +457,6 @@ static void deliver_area(run *r, const char *area)
 	str_free(&names);
 }
 
-static void rfc5322_date(char *buf, size_t size, time_t t)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
-}
-
 /* The report is queued: the dropped items it covers go to drop/. */
 static void release_held(run *r)
 {
@@ -512,7 +505,7 @@ static void send_report(run *r)
 		return;
 	}
 	qitem_unique_name("r", name, sizeof name);
-	rfc5322_date(date, sizeof date, time(NULL));
+	date_rfc5322(time(NULL), date, sizeof date);
 	str msg = STR_INIT;
 	str_printf(&msg,
 		   "From: %s\nTo: %s\nSubject: fml: undeliverable mail of %s\nDate: %s\n"
@@ -766,14 +759,14 @@ fml_status runner_show(const char *dir, config *cf, const char *id, FILE *out)
 		snprintf(q.name, sizeof q.name, "%s", id);
 		queue_journal_load(qdir, &q);
 		char date[64];
-		rfc5322_date(date, sizeof date, q.created);
+		date_rfc5322(q.created, date, sizeof date);
 		fprintf(out, "sender: <%s>\ncreated: %s\nlist: %s\n", q.sender, date, q.list);
 		if (q.article)
 			fprintf(out, "article: %ld\n", q.article);
 		fprintf(out, "size: %lld (message %lld)\nattempts: %d\n", (long long)q.size,
 			(long long)(q.msg_end - q.msg_start), q.attempts);
 		if (q.next_try) {
-			rfc5322_date(date, sizeof date, q.next_try);
+			date_rfc5322(q.next_try, date, sizeof date);
 			fprintf(out, "next try: %s\n", date);
 		}
 		for (size_t i = 0; i < q.nrcpt; i++)

@@ -186,3 +186,11 @@ int hex_value(int c)
 		return c - 'a' + 10;
 	return -1;
 }
+
+void date_rfc5322(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	if (!strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm) && size)
+		buf[0] = 0;
+}

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 typedef struct str {
 	char *s;    /* bytes, NUL-terminated at s[len] */
@@ -48,6 +49,8 @@ char *xstrndup(const char *s, size_t n);
 /* Small byte helpers used across the mail layers. */
 int str_casecmp_n(const char *a, size_t alen, const char *b, size_t blen);
 int bytes_has_ctl(const char *p, size_t n); /* CR, LF, NUL, other C0 but TAB, DEL */
-int hex_value(int c);			    /* 0..15 for [0-9A-Fa-f], else -1 */
+int hex_value(int c);
+/* "Sat, 21 Nov 2026 10:00:00 +0000" (RFC 5322 date-time, local time) */
+void date_rfc5322(time_t t, char *buf, size_t size); /* 0..15 for [0-9A-Fa-f], else -1 */
 
 #endif
