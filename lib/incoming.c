@@ -70,14 +70,23 @@ static fml_status check_space(const char *dir, long long limit)
 	return ST_OK;
 }
 
-static ssize_t read_some(int fd, char *buf, size_t n)
+/* Fill BUF up to N bytes or end of input: whole chunks make the number of
+ * writes a function of the size alone, not of how the pipe happened to
+ * deliver the bytes (the crash tests count them). */
+static ssize_t read_fill(int fd, char *buf, size_t n)
 {
-	for (;;) {
-		ssize_t r = read(fd, buf, n);
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
 		if (r < 0 && errno == EINTR)
 			continue;
-		return r;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
 	}
+	return (ssize_t)got;
 }
 
 fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
@@ -117,7 +126,7 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 	char *buf = xmalloc(CHUNK);
 	long long total = 0;
 	for (;;) {
-		ssize_t n = read_some(fd_in, buf, CHUNK);
+		ssize_t n = read_fill(fd_in, buf, CHUNK);
 		if (n < 0) {
 			msg_error("read standard input: %s", strerror(errno));
 			break;
