@@ -125,13 +125,14 @@ check-format:
 
 install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \
-		$(DESTDIR)$(SHAREDIR)/spool-skel $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(SHAREDIR)/spool-skel $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 fml/fml $(DESTDIR)$(LIBEXEC)/fml
 	install -m 755 fml/makefml $(DESTDIR)$(BINDIR)/makefml
 	install -m 755 fml/fmlqueue $(DESTDIR)$(BINDIR)/fmlqueue
 	install -m 644 etc/*.cf etc/fmlqueue.service etc/fmlqueue.timer etc/fmlqueue.cron $(DESTDIR)$(ETCDIR)/
 	cp -R spool-skel/. $(DESTDIR)$(SHAREDIR)/spool-skel/
 	install -m 644 doc/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 doc/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 doc/*.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:

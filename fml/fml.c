@@ -104,7 +104,11 @@ int main(int argc, char **argv)
 
 	/* ---- process everything waiting, under the list lock */
 	/* a debug run (-d) never touches mail that other runs left waiting */
-	proc_ctx c = {dir, cf, debug, debug ? str_c(&id) : NULL, time(NULL), 0, 0};
+	proc_ctx c = {.dir = dir,
+		      .cf = cf,
+		      .debug = debug,
+		      .only = debug ? str_c(&id) : NULL,
+		      .now = time(NULL)};
 	fml_lock lk;
 	if (lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK), cf_int(cf, CF_LOCK_TIMEOUT),
 			 cf_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {

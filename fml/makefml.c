@@ -9,6 +9,9 @@
  *   on|off|skip|noskip LIST ADDR actives
  *   digest LIST ADDR N[mode]     actives: m=N[mode], 0 stops the digest
  *   chaddr LIST OLD NEW          both files
+ *   addadmin|byeadmin LIST ADDR  members-admin (byeadmin drops the password)
+ *   passwd LIST ADDR             admin password from stdin -> etc/passwd
+ *   command LIST ADDR CMD...     run a mail command as ADDR (report printed)
  *   members|actives LIST         the entries that are not ##BYE
  *   config LIST [NAME [VALUE]]   effective values and their source; set one
  *   check LIST                   list home sanity (exit 65 with a report)
@@ -21,9 +24,10 @@
  * usage, 65 refused (bad address, already a member, a bad value, check found
  * problems), 66 no such list, 75 local trouble (lock, I/O, broken config),
  * 77 refused for privileges.  The logic lives in lib/ (members, newml,
- * cfedit, homecheck); this file is options and dispatch.
+ * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
 #include "addr.h"
+#include "adminpw.h"
 #include "cfedit.h"
 #include "config.h"
 #include "home.h"
@@ -31,7 +35,11 @@
 #include "lock.h"
 #include "members.h"
 #include "msg.h"
+#include "incoming.h"
 #include "newml.h"
+#include "proc.h"
+#include "runner.h"
+#include "roster.h"
 #include "privs.h"
 #include "safefile.h"
 #include "status.h"
@@ -42,7 +50,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define MAX_OVER 64
@@ -67,10 +79,13 @@ static fml_status cmd_add(ctx *c);
 static fml_status cmd_bye(ctx *c);
 static fml_status cmd_actives_op(ctx *c);
 static fml_status cmd_chaddr(ctx *c);
+static fml_status cmd_admin(ctx *c);
+static fml_status cmd_passwd(ctx *c);
 static fml_status cmd_print(ctx *c);
 static fml_status cmd_config(ctx *c);
 static fml_status cmd_check(ctx *c);
 static fml_status cmd_destructml(ctx *c);
+static fml_status cmd_command(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -88,6 +103,10 @@ static const struct command {
     {"noskip", 1, 1, 1, cmd_actives_op, "ADDR"},
     {"digest", 2, 2, 1, cmd_actives_op, "ADDR N[mode]"},
     {"chaddr", 2, 2, 1, cmd_chaddr, "OLD NEW"},
+    {"addadmin", 1, 1, 1, cmd_admin, "ADDR"},
+    {"byeadmin", 1, 1, 1, cmd_admin, "ADDR"},
+    {"passwd", 1, 1, 0, cmd_passwd, "ADDR"},		      /* locks after reading stdin */
+    {"command", 2, 16, 0, cmd_command, "ADDR CMD [ARGS...]"}, /* locks in proc_drain's caller */
     {"members", 0, 0, 0, cmd_print, ""},
     {"actives", 0, 0, 0, cmd_print, ""},
     {"config", 0, 2, 0, cmd_config, "[NAME [VALUE]]"},
@@ -123,102 +142,42 @@ static fml_status refuse(ctx *c, fml_status st)
 
 /* ---- members and actives */
 
-static int already(const str *err)
+/* What roster_add/roster_both did, or why not. */
+static fml_status report_roster(ctx *c, fml_status st, const char *addr, const char *arg,
+				const str *where)
 {
-	return strcmp(str_c(err), MEMBERS_ALREADY) == 0;
-}
-
-static int not_member(const str *err)
-{
-	return strcmp(str_c(err), MEMBERS_NOT_MEMBER) == 0;
-}
-
-static fml_status check_limit(ctx *c)
-{
-	char path[PATH_MAX];
-	long n = 0, limit = (long)cf_int(c->cf, CF_MAX_MEMBER_LIMIT);
-	if (limit <= 0 || fs_path(path, sizeof path, "%s/members", c->dir) < 0)
-		return ST_OK;
-	if (members_count(path, &n) != ST_OK)
-		return ST_TEMPFAIL;
-	if (n < limit)
-		return ST_OK;
-	str_clear(&c->err);
-	str_printf(&c->err, "the list is full (MAX_MEMBER_LIMIT %ld)", limit);
-	return ST_DATAERR;
+	if (st != ST_OK)
+		return refuse(c, st);
+	str line = STR_INIT;
+	str_printf(&line, "%s %s%s%s", c->cmd, addr, arg && *arg ? " " : "", arg ? arg : "");
+	log_change(c, line.s);
+	if (strcmp(c->cmd, "add") == 0)
+		printf("%s: added to %s\n", addr, str_c(where));
+	else
+		printf("%s: %s in %s\n", addr, c->cmd, str_c(where));
+	str_free(&line);
+	return ST_OK;
 }
 
 static fml_status cmd_add(ctx *c)
 {
-	const char *addr = c->args[0], *why;
-	str opts = STR_INIT, e2 = STR_INIT, line = STR_INIT;
-	fml_status st;
-
-	if ((why = addr_check(addr, strlen(addr)))) {
-		str_printf(&c->err, "bad address: %s", why);
-		return refuse(c, ST_DATAERR);
-	}
-	for (int i = 1; i < c->nargs; i++) {
-		if (opts.len)
-			str_putc(&opts, ' ');
-		str_puts(&opts, c->args[i]);
-	}
-	if ((st = check_limit(c)) != ST_OK)
-		return refuse(c, st);
-	/* actives first: it also judges the options, before anything changes */
-	fml_status sa = members_edit(c->dir, "actives", MEM_ADD, addr, opts.s, c->fuzzy, &c->err);
-	if (sa != ST_OK && !(sa == ST_DATAERR && already(&c->err))) {
-		str_free(&opts);
-		return refuse(c, sa);
-	}
-	fml_status sm = members_edit(c->dir, "members", MEM_ADD, addr, NULL, c->fuzzy, &e2);
-	if (sm != ST_OK && !(sm == ST_DATAERR && already(&e2))) {
-		str_set(&c->err, e2.s, e2.len);
-		st = refuse(c, sm);
-	} else if (sa != ST_OK && sm != ST_OK) {
-		st = refuse(c, ST_DATAERR); /* already a member of both */
-	} else {
-		str_printf(&line, "add %s%s%s", addr, opts.len ? " " : "", str_c(&opts));
-		log_change(c, line.s);
-		printf("%s: added to %s%s%s\n", addr, sm == ST_OK ? "members" : "",
-		       sm == ST_OK && sa == ST_OK ? " and " : "", sa == ST_OK ? "actives" : "");
-		st = ST_OK;
-	}
+	str opts = STR_INIT, where = STR_INIT;
+	for (int i = 1; i < c->nargs; i++)
+		str_printf(&opts, "%s%s", opts.len ? " " : "", c->args[i]);
+	fml_status st = roster_add(c->dir, c->cf, c->args[0], str_c(&opts), &c->err, &where);
+	st = report_roster(c, st, c->args[0], str_c(&opts), &where);
 	str_free(&opts);
-	str_free(&e2);
-	str_free(&line);
-	return st;
-}
-
-/* OP on both member files: done when either changed; refused with the
- * first file's reason when neither did. */
-static fml_status both_files(ctx *c, members_op op, const char *addr, const char *arg)
-{
-	str e2 = STR_INIT, line = STR_INIT;
-	fml_status sm = members_edit(c->dir, "members", op, addr, arg, c->fuzzy, &c->err);
-	if (sm != ST_OK && !(sm == ST_DATAERR && not_member(&c->err)))
-		return refuse(c, sm);
-	fml_status sa = members_edit(c->dir, "actives", op, addr, arg, c->fuzzy, &e2);
-	fml_status st = ST_OK;
-	if (sa != ST_OK && !(sa == ST_DATAERR && not_member(&e2))) {
-		str_set(&c->err, e2.s, e2.len);
-		st = refuse(c, sa);
-	} else if (sm != ST_OK && sa != ST_OK) {
-		st = refuse(c, ST_DATAERR);
-	} else {
-		str_printf(&line, "%s %s%s%s", c->cmd, addr, arg ? " " : "", arg ? arg : "");
-		log_change(c, line.s);
-		printf("%s: %s in %s%s%s\n", addr, c->cmd, sm == ST_OK ? "members" : "",
-		       sm == ST_OK && sa == ST_OK ? " and " : "", sa == ST_OK ? "actives" : "");
-	}
-	str_free(&e2);
-	str_free(&line);
+	str_free(&where);
 	return st;
 }
 
 static fml_status cmd_bye(ctx *c)
 {
-	return both_files(c, MEM_BYE, c->args[0], NULL);
+	str where = STR_INIT;
+	fml_status st = roster_both(c->dir, c->cf, MEM_BYE, c->args[0], NULL, &c->err, &where);
+	st = report_roster(c, st, c->args[0], NULL, &where);
+	str_free(&where);
+	return st;
 }
 
 static fml_status cmd_chaddr(ctx *c)
@@ -228,7 +187,12 @@ static fml_status cmd_chaddr(ctx *c)
 		str_printf(&c->err, "bad new address: %s", why);
 		return refuse(c, ST_DATAERR);
 	}
-	return both_files(c, MEM_CHADDR, c->args[0], c->args[1]);
+	str where = STR_INIT;
+	fml_status st =
+	    roster_both(c->dir, c->cf, MEM_CHADDR, c->args[0], c->args[1], &c->err, &where);
+	st = report_roster(c, st, c->args[0], c->args[1], &where);
+	str_free(&where);
+	return st;
 }
 
 static fml_status cmd_actives_op(ctx *c)
@@ -254,6 +218,107 @@ static fml_status cmd_actives_op(ctx *c)
 	log_change(c, line.s);
 	printf("%s: %s%s%s in actives\n", c->args[0], c->cmd, arg ? " " : "", arg ? arg : "");
 	str_free(&line);
+	return ST_OK;
+}
+
+/* ---- remote administrators: members-admin and etc/passwd */
+
+static fml_status cmd_admin(ctx *c)
+{
+	const char *addr = c->args[0], *why;
+	int add = strcmp(c->cmd, "addadmin") == 0;
+	if (add && (why = addr_check(addr, strlen(addr)))) {
+		str_printf(&c->err, "bad address: %s", why);
+		return refuse(c, ST_DATAERR);
+	}
+	/* the password goes first: a failure half-way leaves less power, not more */
+	if (!add && adminpw_remove(c->dir, addr) != ST_OK) {
+		str_sets(&c->err, "cannot remove the password from etc/passwd");
+		return refuse(c, ST_TEMPFAIL);
+	}
+	fml_status st = members_edit(c->dir, "members-admin", add ? MEM_ADD : MEM_BYE, addr, NULL,
+				     c->fuzzy, &c->err);
+	if (st != ST_OK)
+		return refuse(c, st);
+	str line = STR_INIT;
+	str_printf(&line, "%s %s", c->cmd, addr);
+	log_change(c, line.s);
+	str_free(&line);
+	printf("%s: %s members-admin%s\n", addr, add ? "added to" : "bye in",
+	       add ? "" : " (password removed)");
+	return ST_OK;
+}
+
+/* The first line of stdin, without echo on a terminal. */
+static fml_status read_password(ctx *c, char **pw)
+{
+	struct termios old, quiet;
+	int tty = isatty(0) && tcgetattr(0, &old) == 0;
+	char *line = NULL;
+	size_t cap = 0;
+	if (tty) {
+		fputs("Password: ", stderr);
+		fflush(stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	ssize_t n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = 0;
+	fml_status st = ST_OK;
+	if (n <= 0)
+		str_sets(&c->err, "empty password");
+	else if ((size_t)n != strlen(line))
+		str_sets(&c->err, "NUL byte in the password");
+	if (n <= 0 || (size_t)n != strlen(line)) {
+		st = ST_DATAERR;
+		if (line)
+			explicit_bzero(line, cap);
+		free(line);
+		line = NULL;
+	}
+	*pw = line;
+	return st;
+}
+
+static fml_status cmd_passwd(ctx *c)
+{
+	const char *addr = c->args[0], *why;
+	char *pw = NULL;
+	if ((why = addr_check(addr, strlen(addr)))) {
+		str_printf(&c->err, "bad address: %s", why);
+		return refuse(c, ST_DATAERR);
+	}
+	fml_status st = read_password(c, &pw);
+	if (st != ST_OK)
+		return refuse(c, st);
+	/* the terminal is read before the lock is taken, not while holding it */
+	fml_lock lk;
+	st = lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
+			  (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
+			  (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
+	if (st != ST_OK) {
+		str_sets(&c->err, "the list is locked; try again later");
+	} else {
+		st = adminpw_set(c->dir, addr, pw);
+		lock_release(&lk);
+		if (st != ST_OK)
+			str_sets(&c->err, "cannot write etc/passwd");
+	}
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	if (st != ST_OK)
+		return refuse(c, st);
+	str line = STR_INIT;
+	str_printf(&line, "passwd %s", addr); /* never the password */
+	log_change(c, line.s);
+	str_free(&line);
+	printf("%s: password set\n", addr);
 	return ST_OK;
 }
 
@@ -459,6 +524,63 @@ static fml_status cmd_newml(ctx *c)
 /* ---- start-up */
 
 /* DIR, owner, config and log of an existing list. */
+/* ---- a mail command run as ADDR */
+
+/* The command goes the way of a mail to the ctl address: accepted into
+ * var/incoming, processed under the list lock with the same checks and
+ * the same reply by mail; the report is printed as well. */
+static fml_status cmd_command(ctx *c)
+{
+	const char *addr = c->args[0], *why;
+	char date[64];
+	str mail = STR_INIT, id = STR_INIT, report = STR_INIT;
+	fml_status st = ST_TEMPFAIL;
+	if ((why = addr_check(addr, strlen(addr)))) {
+		str_printf(&c->err, "bad address: %s", why);
+		return refuse(c, ST_DATAERR);
+	}
+	date_rfc5322(time(NULL), date, sizeof date);
+	str_printf(&mail,
+		   "From: %s\nTo: %s\nSubject: makefml command\nDate: %s\n"
+		   "Message-ID: <makefml.%lld.%d@%s>\n\n",
+		   addr, cf_str(c->cf, CF_CONTROL_ADDRESS), date, (long long)time(NULL),
+		   (int)getpid(), cf_str(c->cf, CF_DOMAINNAME));
+	for (int i = 1; i < c->nargs; i++)
+		str_printf(&mail, "%s%s", c->args[i], i + 1 < c->nargs ? " " : "\n");
+	int fd = memfd_create("makefml-command", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, mail.s, mail.len) != (ssize_t)mail.len || lseek(fd, 0, SEEK_SET))
+		goto out;
+	if (incoming_accept(c->dir, fd, IN_CTL, addr, 0, &id) != ST_OK)
+		goto out;
+	msg_set_fatal_exit(EX_TEMPFAIL); /* accepting made it 0, as for fml */
+	fml_lock lk;
+	if (lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
+			 (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
+			 (long)cf_int(c->cf, CF_LOCK_STALE_AGE)) != ST_OK) {
+		str_sets(&c->err, "the list is locked; the command waits in var/incoming");
+		goto out;
+	}
+	proc_ctx p = {
+	    .dir = c->dir, .cf = c->cf, .now = time(NULL), .only = str_c(&id), .report = &report};
+	st = proc_drain(&p);
+	lock_release(&lk);
+	if (st == ST_OK) {
+		fwrite(report.s ? report.s : "", 1, report.len, stdout);
+		if (!report.len)
+			printf("(no report: the command was not run; see the list's log)\n");
+		runner_kick(c->dir, c->cf);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (st != ST_OK && !c->err.len)
+		str_sets(&c->err, "the command could not be run");
+	str_free(&mail);
+	str_free(&id);
+	str_free(&report);
+	return st == ST_OK ? ST_OK : refuse(c, st);
+}
+
 static fml_status open_list(ctx *c)
 {
 	struct stat st;

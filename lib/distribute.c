@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static long read_seq(proc_ctx *c)
+long distribute_seq(proc_ctx *c)
 {
 	char path[4096];
 	str s = STR_INIT;
@@ -35,7 +35,7 @@ static long read_seq(proc_ctx *c)
 static void write_seq(proc_ctx *c, long n)
 {
 	char path[4096], buf[32];
-	if (read_seq(c) >= n)
+	if (distribute_seq(c) >= n)
 		return;
 	int l = snprintf(buf, sizeof buf, "%ld\n", n);
 	/* seq is a hint (spool/N is the truth): in place, not fsynced */
@@ -350,7 +350,7 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
 		return ST_TEMPFAIL;
 	unlink(tmp); /* a leftover that never got linked: not an article */
-	long n = read_seq(c) + 1;
+	long n = distribute_seq(c) + 1;
 	str hdr = STR_INIT;
 	for (int tries = 0;; tries++) {
 		while (spool_path(c, n, final, sizeof final) == 0 && fs_exists(final))
@@ -396,7 +396,7 @@ fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *
 		unlink(tmp); /* never linked: no article was made */
 		return ST_NOINPUT;
 	}
-	long seq = read_seq(c);
+	long seq = distribute_seq(c);
 	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + 2; n++) {
 		if (spool_path(c, n, path, sizeof path) < 0 || lstat(path, &ss) < 0 ||
 		    ss.st_ino != ts.st_ino || ss.st_dev != ts.st_dev)

@@ -25,6 +25,8 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
  * steps that kept crashing are not tried again. */
 fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
 			      int abandon);
+/* The last article number (seq; 0 for none). */
+long distribute_seq(proc_ctx *c);
 /* Remove spool/.tmp.ID after the incoming item is gone. */
 void distribute_done(proc_ctx *c, const incoming_item *it);
 /* Recipients of articles: actives entries not off, skip, digest or bye,

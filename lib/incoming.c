@@ -243,9 +243,14 @@ int incoming_list(const char *dir, str *names)
 
 fml_status incoming_open(const char *dir, const char *id, incoming_item *it)
 {
+	return incoming_open_in(dir, "var/incoming", id, it);
+}
+
+fml_status incoming_open_in(const char *dir, const char *area, const char *id, incoming_item *it)
+{
 	memset(it, 0, sizeof *it);
 	it->fd = -1;
-	if (fs_path(it->path, sizeof it->path, "%s/var/incoming/%s", dir, id) < 0 ||
+	if (fs_path(it->path, sizeof it->path, "%s/%s/%s", dir, area, id) < 0 ||
 	    snprintf(it->id, sizeof it->id, "%s", id) >= (int)sizeof it->id)
 		return ST_DATAERR;
 	it->arrival = strtoll(id, NULL, 10);

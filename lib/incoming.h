@@ -56,6 +56,8 @@ int incoming_list(const char *dir, str *names);
 /* Open and validate one item.  ST_DATAERR if malformed (trailer missing or
  * lengths disagree), ST_NOINPUT if gone. */
 fml_status incoming_open(const char *dir, const char *id, incoming_item *it);
+/* The same for an item moved to another AREA of DIR (var/hold). */
+fml_status incoming_open_in(const char *dir, const char *area, const char *id, incoming_item *it);
 void incoming_close(incoming_item *it);
 
 /* Hex-escape / unescape the SENDER token. */

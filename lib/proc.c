@@ -9,6 +9,7 @@
 #include "command.h"
 #include "dedupe.h"
 #include "distribute.h"
+#include "hold.h"
 #include "keyword.h"
 #include "members.h"
 #include "msg.h"
@@ -102,45 +103,6 @@ static int is_member(proc_ctx *c, const char *file, const char *addr)
 	return found;
 }
 
-/* Collect DIR/FILE's deliverable addresses (moderators). */
-static int add_addr(const member_entry *e, void *arg)
-{
-	str *out = arg;
-	if (!e->off && !e->bye && !addr_check(e->addr.s, e->addr.len))
-		str_append(out, e->addr.s, e->addr.len + 1);
-	return 0;
-}
-
-/* Hold M in var/hold: for the moderators (MODERATE), else as a quarantine
- * of a suspicious mail, for the maintainer. */
-static fml_status hold(proc_ctx *c, proc_mail *m, const char *why, int moderate)
-{
-	char path[4096];
-	str rcpts = STR_INIT, text = STR_INIT;
-	size_t n = 0;
-	if (moderate && fs_path(path, sizeof path, "%s/moderators", c->dir) == 0)
-		members_foreach(path, add_addr, &rcpts);
-	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
-		n++;
-	str_printf(&text,
-		   "A post to %s from %s is held (%s).\n"
-		   "Hold ID: %s\n\nThe post is attached.\n",
-		   cf_str(c->cf, CF_MAIL_LIST), m->from.len ? str_c(&m->from) : "(no valid From)",
-		   why, m->it->id);
-	fml_status st = ST_OK;
-	if (cf_int(c->cf, CF_MODERATOR_NOTIFY))
-		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1,
-				  moderate ? "post held for moderation" : "suspicious mail held",
-				  str_c(&text));
-	if (st == ST_OK)
-		st = proc_save(c, m, "var/hold", NULL, NULL);
-	if (st == ST_OK)
-		msg_info("held %s from %s: %s", m->it->id, str_c(&m->from), why);
-	str_free(&rcpts);
-	str_free(&text);
-	return st;
-}
-
 /* The envelope sender as it may appear in a log line or a notice: only an
  * address that passes the policy, never raw bytes from the MTA. */
 static const char *shown_sender(const proc_mail *m)
@@ -180,7 +142,7 @@ static fml_status reject_post(proc_ctx *c, proc_mail *m)
 {
 	const char *handler = cf_str(c->cf, CF_REJECT_POST_HANDLER);
 	if (strcmp(handler, "moderate") == 0)
-		return hold(c, m, "the sender is not a member", 1);
+		return hold_post(c, m, "the sender is not a member", 1);
 	str subj = STR_INIT, text = STR_INIT;
 	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from),
 		   cf_str(c->cf, CF_ML_FN));
@@ -232,8 +194,7 @@ static fml_status send_guide(proc_ctx *c, proc_mail *m)
 	return st;
 }
 
-/* Fill M's addresses from the envelope. */
-static void addresses(proc_mail *m)
+void proc_addresses(proc_mail *m)
 {
 	const envelope *e = m->env;
 	str tmp = STR_INIT;
@@ -282,7 +243,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	envelope *e = m->env;
 	const char *why;
 
-	addresses(m);
+	proc_addresses(m);
 	/* bounces: never distributed, never answered; kept for the bounce handler */
 	if (m->has_sender &&
 	    (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
@@ -291,9 +252,9 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	if ((why = loop_reason(c, m)) != NULL)
 		return drop(c, m, "loop", why);
 	if (e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS))
-		return hold(c, m, "the header is over the size or field limit", 0);
+		return hold_post(c, m, "the header is over the size or field limit", 0);
 	if (bad_subject_or_from(e))
-		return hold(c, m, "From: or Subject: holds control bytes", 0);
+		return hold_post(c, m, "From: or Subject: holds control bytes", 0);
 
 	long dup = dedupe_seen_sha(dd, m->it->sha256);
 	if (dup)
@@ -305,22 +266,26 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 			    "a mail with this Message-ID was already distributed");
 
 	int ctl = m->it->mode == IN_CTL;
-	keyword_result kw;
-	if (keyword_scan(m->it->fd, e, c->cf, ctl, &kw) != ST_OK)
+	/* a moderator released it: a post, whatever the policy says */
+	int approved = !ctl && hold_approved(c, m->it->id);
+	keyword_result kw = {0, 0};
+	if (!approved && keyword_scan(m->it->fd, e, c->cf, ctl, &kw) != ST_OK)
 		return ST_TEMPFAIL;
 	if (m->from.len == 0) {
 		if (ctl || kw.command || kw.guide) {
 			msg_info("command mail without a valid From: ignored");
 			return finish(c, m);
 		}
-		return hold(c, m, "no valid From: address", 0);
+		return hold_post(c, m, "no valid From: address", 0);
 	}
 	if ((m->member = is_member(c, "members", str_c(&m->from))) < 0)
 		return ST_TEMPFAIL;
 	if (!m->member && (m->member = is_member(c, "members-admin", str_c(&m->from))) < 0)
 		return ST_TEMPFAIL;
 
-	if (kw.guide && !m->member)
+	/* fml's guide trap for a non-member's post; on the command address
+	 * "guide" is one command among others */
+	if (kw.guide && !m->member && !ctl)
 		return send_guide(c, m);
 	if (ctl || kw.command) {
 		fml_status st = command_process(c, m);
@@ -328,9 +293,9 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	}
 
 	const char *policy = cf_str(c->cf, CF_PERMIT_POST_FROM);
-	if (strcmp(policy, "moderator") == 0)
-		return hold(c, m, "the list is moderated", 1);
-	if (strcmp(policy, "anyone") != 0 && !m->member)
+	if (!approved && strcmp(policy, "moderator") == 0)
+		return hold_post(c, m, "the list is moderated", 1);
+	if (!approved && strcmp(policy, "anyone") != 0 && !m->member)
 		return reject_post(c, m);
 	long n = 0;
 	fml_status st = distribute_post(c, m, dd, &n);
@@ -548,6 +513,7 @@ static void sweep_orphans(proc_ctx *c)
 		if (d)
 			closedir(d);
 	}
+	hold_expire(c);
 }
 
 fml_status proc_drain(proc_ctx *c)
@@ -562,16 +528,23 @@ fml_status proc_drain(proc_ctx *c)
 	}
 	dedupe *dd = dedupe_open(c->dir, c->now, cf_int(c->cf, CF_DUPLICATE_CACHE_EXPIRE));
 	fml_status worst = ST_OK;
-	const char *p = names.s;
-	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
-		if (c->only && strcmp(p, c->only) != 0)
-			continue;
-		if (poison_check(c, p, current, sizeof current)) {
-			poison(c, p);
-		} else if (proc_item(c, p, dd) != ST_OK) {
-			worst = ST_TEMPFAIL;
+	/* a released post goes back to var/incoming: one more pass takes it
+	 * (bounded: a release needs a command mail, and this pass took it) */
+	for (int pass = 0; pass < 3 && n > 0; pass++) {
+		c->again = 0;
+		const char *p = names.s;
+		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+			if (c->only && strcmp(p, c->only) != 0)
+				continue;
+			if (poison_check(c, p, current, sizeof current)) {
+				poison(c, p);
+			} else if (proc_item(c, p, dd) != ST_OK) {
+				worst = ST_TEMPFAIL;
+			}
+			fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
 		}
-		fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
+		if (!c->again || c->only || (n = incoming_list(c->dir, &names)) < 0)
+			break;
 	}
 	dedupe_close(dd);
 	str_free(&names);

@@ -26,6 +26,8 @@ typedef struct proc_ctx {
 	time_t now;
 	long articles; /* articles made by this run */
 	int processed; /* items handled by this run */
+	int again;     /* a held post was released into var/incoming: list again */
+	str *report;   /* if set, command reports are copied here (makefml command) */
 } proc_ctx;
 
 /* What the current item is, shared by the action modules. */
@@ -44,5 +46,8 @@ fml_status proc_drain(proc_ctx *c);
 /* Move the current item out of var/incoming into var/log/KIND.ID (kept for
  * the bounce handler or the admin) or var/hold/ID. */
 fml_status proc_save(proc_ctx *c, proc_mail *m, const char *area, const char *kind, str *path);
+
+/* Fill M's from, reply and sender from its envelope and item. */
+void proc_addresses(proc_mail *m);
 
 #endif

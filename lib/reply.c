@@ -193,22 +193,65 @@ static void new_boundary(void)
 	snprintf(boundary, sizeof boundary, "=_fml_%llx_%lld", r, (long long)time(NULL));
 }
 
-static fml_status enqueue(proc_ctx *c, const char *rcpts, size_t n, const str *msg,
-			  proc_mail *attach_from)
+fml_status reply_begin(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n, const char *to_shown,
+		       const char *subject, reply_writer *rw)
 {
+	str h = STR_INIT;
+	memset(rw, 0, sizeof *rw);
+	rw->debug = c->debug;
 	if (c->debug) {
-		msg_info("debug: would send a %zu-byte message to %zu recipient(s)", msg->len, n);
+		msg_info("debug: would send \"%s\" to %zu recipient(s)", subject, n);
 		return ST_OK;
 	}
 	char name[128];
-	qitem_writer w;
 	qitem_unique_name("r", name, sizeof name);
-	if (qitem_begin(&w, cf_str(c->cf, CF_QUEUE_DIR), name) != ST_OK)
+	if (qitem_begin(&rw->w, cf_str(c->cf, CF_QUEUE_DIR), name) != ST_OK)
 		return ST_TEMPFAIL;
-	fml_status st = qitem_envelope(&w, "", config_get(c->cf, "ML_NAME"), 0, rcpts, n);
+	fml_status st = qitem_envelope(&rw->w, "", config_get(c->cf, "ML_NAME"), 0, rcpts, n);
+	common_header(c, m, &h, to_shown, subject);
 	if (st == ST_OK)
-		st = qitem_write(&w, msg->s, msg->len);
-	if (st == ST_OK && attach_from) {
+		st = reply_write(rw, h.s, h.len);
+	str_free(&h);
+	if (st != ST_OK)
+		qitem_abort(&rw->w);
+	return st;
+}
+
+fml_status reply_write(reply_writer *rw, const void *p, size_t len)
+{
+	rw->bytes += (long long)len;
+	return rw->debug ? ST_OK : qitem_write(&rw->w, p, len);
+}
+
+fml_status reply_sink(void *rw, const void *p, size_t len)
+{
+	return reply_write(rw, p, len);
+}
+
+fml_status reply_commit(reply_writer *rw)
+{
+	return rw->debug ? ST_OK : qitem_commit(&rw->w);
+}
+
+void reply_abort(reply_writer *rw)
+{
+	if (!rw->debug)
+		qitem_abort(&rw->w);
+}
+
+/* Queue HEAD_REST (the fields after the common header, the blank line and
+ * the text) to RCPTS, with the original of ATTACH_FROM streamed after it
+ * and the closing boundary. */
+static fml_status enqueue(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n,
+			  const char *to_shown, const char *subject, const str *rest,
+			  proc_mail *attach_from)
+{
+	reply_writer rw;
+	fml_status st = reply_begin(c, m, rcpts, n, to_shown, subject, &rw);
+	if (st != ST_OK)
+		return st;
+	st = reply_write(&rw, rest->s, rest->len);
+	if (st == ST_OK && attach_from && !c->debug) {
 		/* the original, streamed from the accepted file */
 		incoming_item *it = attach_from->it;
 		char buf[65536];
@@ -222,18 +265,18 @@ static fml_status enqueue(proc_ctx *c, const char *rcpts, size_t n, const str *m
 				st = ST_TEMPFAIL;
 				break;
 			}
-			st = qitem_write(&w, buf, (size_t)r);
+			st = reply_write(&rw, buf, (size_t)r);
 			o += r;
 		}
 		str tail = STR_INIT;
 		str_printf(&tail, "\n--%s--\n", boundary);
 		if (st == ST_OK)
-			st = qitem_write(&w, tail.s, tail.len);
+			st = reply_write(&rw, tail.s, tail.len);
 		str_free(&tail);
 	}
 	if (st == ST_OK)
-		return qitem_commit(&w);
-	qitem_abort(&w);
+		return reply_commit(&rw);
+	reply_abort(&rw);
 	return ST_TEMPFAIL;
 }
 
@@ -241,13 +284,12 @@ fml_status reply_send(proc_ctx *c, proc_mail *m, const char *to, const char *sub
 		      const char *body)
 {
 	str msg = STR_INIT;
-	common_header(c, m, &msg, to, subject);
 	str_printf(&msg, "Content-Type: text/plain; charset=%s\nContent-Transfer-Encoding: %s\n\n",
 		   is_8bit(body) ? "UTF-8" : "us-ascii", is_8bit(body) ? "8bit" : "7bit");
 	str_puts(&msg, body);
 	if (msg.len && msg.s[msg.len - 1] != '\n')
 		str_putc(&msg, '\n');
-	fml_status st = enqueue(c, to, 1, &msg, NULL);
+	fml_status st = enqueue(c, m, to, 1, to, subject, &msg, NULL);
 	if (st == ST_OK)
 		msg_info("reply \"%s\" to %s", subject, to);
 	str_free(&msg);
@@ -290,7 +332,6 @@ fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char 
 		nrcpts = 1;
 	}
 	str msg = STR_INIT;
-	common_header(c, m, &msg, nrcpts == 1 ? rcpts : maint, subject);
 	int with = attach && m && m->it;
 	new_boundary();
 	if (with)
@@ -307,7 +348,8 @@ fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char 
 		str_putc(&msg, '\n');
 	if (with)
 		str_printf(&msg, "\n--%s\nContent-Type: message/rfc822\n\n", boundary);
-	fml_status st = enqueue(c, rcpts, nrcpts, &msg, with ? m : NULL);
+	fml_status st = enqueue(c, m, rcpts, nrcpts, nrcpts == 1 ? rcpts : maint, subject, &msg,
+				with ? m : NULL);
 	if (st == ST_OK)
 		msg_info("notice \"%s\" to %s%s", subject, rcpts, nrcpts > 1 ? " and others" : "");
 	str_free(&msg);

@@ -12,6 +12,7 @@
 #define FML_REPLY_H
 
 #include "proc.h"
+#include "qitem.h"
 
 /* NULL when an automatic reply to M's sender is allowed, else why not. */
 const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to);
@@ -29,5 +30,25 @@ fml_status reply_send(proc_ctx *c, proc_mail *m, const char *to, const char *sub
  * it "at most once per NOTIFY_INTERVAL" for that kind. */
 fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char *rcpts,
 			size_t nrcpts, int attach, const char *subject, const char *text);
+
+/* A mail of ours written in parts: reply_begin() queues the header every
+ * mail of ours carries (From MAINTAINER, To TO_SHOWN, Subject, Date,
+ * Message-ID, In-Reply-To/References from M (may be NULL), Auto-Submitted,
+ * X-Loop, X-ML-Name, List-Id, MIME-Version) for the NUL-separated RCPTS
+ * (N of them); the caller writes the remaining header fields, the blank
+ * line and the body with reply_write(), then reply_commit() (the queue
+ * item's commit) or reply_abort().  A debug run (c->debug) writes nothing. */
+typedef struct reply_writer {
+	qitem_writer w;
+	int debug;
+	long long bytes;
+} reply_writer;
+fml_status reply_begin(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n, const char *to_shown,
+		       const char *subject, reply_writer *rw);
+fml_status reply_write(reply_writer *rw, const void *p, size_t len);
+/* reply_write() with the signature of a bundle_sink. */
+fml_status reply_sink(void *rw, const void *p, size_t len);
+fml_status reply_commit(reply_writer *rw);
+void reply_abort(reply_writer *rw);
 
 #endif

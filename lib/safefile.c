@@ -310,16 +310,18 @@ fml_status fs_overwrite(const char *path, const void *p, size_t n)
 	return ST_OK;
 }
 
-fml_status fs_read(const char *path, str *out, size_t limit)
+static int open_read(const char *path)
 {
-	str_clear(out);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return ST_NOINPUT;
+	if (fd < 0 && errno != ENOENT)
 		msg_error("open %s: %s", path, strerror(errno));
-		return ST_TEMPFAIL;
-	}
+	return fd;
+}
+
+/* Read FD from where it is to its end into OUT (appending); more than
+ * LIMIT bytes (0 = none) is ST_DATAERR.  Closes FD. */
+static fml_status read_rest(int fd, const char *path, str *out, size_t limit)
+{
 	for (;;) {
 		str_reserve(out, 8192);
 		ssize_t n = read(fd, out->s + out->len, out->cap - out->len - 1);
@@ -344,6 +346,39 @@ fml_status fs_read(const char *path, str *out, size_t limit)
 	return ST_OK;
 }
 
+fml_status fs_read(const char *path, str *out, size_t limit)
+{
+	str_clear(out);
+	int fd = open_read(path);
+	if (fd < 0)
+		return errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
+	return read_rest(fd, path, out, limit);
+}
+
+fml_status fs_read_tail(const char *path, str *out, size_t limit)
+{
+	struct stat st;
+	str_clear(out);
+	int fd = open_read(path);
+	if (fd < 0)
+		return errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
+	off_t from =
+	    fstat(fd, &st) == 0 && st.st_size > (off_t)limit ? st.st_size - (off_t)limit : 0;
+	if (from && lseek(fd, from - 1, SEEK_SET) < 0) {
+		msg_error("seek %s: %s", path, strerror(errno));
+		close(fd);
+		return ST_TEMPFAIL;
+	}
+	fml_status r = read_rest(fd, path, out, 0);
+	if (r == ST_OK && from) { /* drop the partial first line */
+		char *nl = memchr(out->s, '\n', out->len);
+		size_t cut = nl ? (size_t)(nl - out->s) + 1 : out->len;
+		memmove(out->s, out->s + cut, out->len - cut);
+		str_truncate(out, out->len - cut);
+	}
+	return r;
+}
+
 fml_status fs_append_line(const char *path, const char *line, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -356,6 +391,43 @@ fml_status fs_append_line(const char *path, const char *line, size_t n)
 	if (close(fd) < 0 || w != (ssize_t)n) {
 		msg_error("append %s: %s", path, w < 0 ? strerror(err) : "short write");
 		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+fml_status fs_append_sync(const char *path, const char *line, size_t n)
+{
+	int created = 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		created = fd >= 0;
+	}
+	if (fd < 0) {
+		msg_error("open %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	ssize_t w = write(fd, line, n);
+	int err = errno;
+	int ok = w == (ssize_t)n;
+	if (ok && fsync(fd) < 0) {
+		err = errno;
+		ok = 0;
+	}
+	if (close(fd) < 0 && ok) {
+		err = errno;
+		ok = 0;
+	}
+	if (!ok) {
+		msg_error("append %s: %s", path,
+			  w >= 0 && w != (ssize_t)n ? "short write" : strerror(err));
+		return ST_TEMPFAIL;
+	}
+	if (created) {
+		char dir[PATH_MAX];
+		dirname_of(path, dir, sizeof dir);
+		return fs_fsync_dir(dir);
 	}
 	return ST_OK;
 }

@@ -54,7 +54,12 @@ fml_status fs_replace(const char *path, const void *p, size_t n, int durable);
  * treat them as hints). */
 fml_status fs_overwrite(const char *path, const void *p, size_t n);
 fml_status fs_read(const char *path, str *out, size_t limit); /* ST_NOINPUT if absent */
+/* The whole lines within the last LIMIT bytes of PATH (ST_NOINPUT if absent). */
+fml_status fs_read_tail(const char *path, str *out, size_t limit);
 fml_status fs_append_line(const char *path, const char *line, size_t n);
+/* fs_append_line, then fsync the file (and its directory when the append
+ * created it): for records that must survive a crash once reported done. */
+fml_status fs_append_sync(const char *path, const char *line, size_t n);
 fml_status fs_mkdirs(const char *path, mode_t mode);
 int fs_exists(const char *path);
 /* snprintf into a fixed path buffer; a truncated path is fatal-free error. */

@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include "config.h"
+#include "envelope.h"
 #include "keyword.h"
 #include "msg.h"
 #include "str.h"
@@ -631,6 +632,119 @@ static void test_config_limits(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- keyword_text: the first text part, decoded */
+
+static void test_text(void **state)
+{
+	static const struct {
+		const char *name, *ctype, *body, *cte, *want; /* CTE: top level */
+	} c[] = {
+	    {"plain", NULL, "help\nget 1\n", NULL, "help\nget 1\n"},
+	    {"plain, text/plain", "text/plain; charset=us-ascii", "help\n", "7bit", "help\n"},
+	    {"plain, no final newline", NULL, "help", NULL, "help"},
+	    {"CRLF kept", NULL, "help\r\nget 1\r\n", NULL, "help\r\nget 1\r\n"},
+	    {"8bit as is", NULL, "caf\xc3\xa9\n", "8bit", "caf\xc3\xa9\n"},
+	    {"top-level QP", "text/plain",
+	     "# gu=\nide\nsubscribe Ren=C3=A9  \na=3Db=\n\n=ZZ end=\n", "quoted-printable",
+	     "# guide\nsubscribe Ren\xc3\xa9\na=b\n=ZZ end"},
+	    {"QP CRLF", NULL, "a=3D1=\r\nb\r\nc\r\n", "Quoted-Printable", "a=1b\r\nc\r\n"},
+	    {"top-level base64", "text/plain", "aGVscApnZXQg\nMQo=\n", " BASE64 ", "help\nget 1\n"},
+	    {"base64 CRLF", NULL, "aGVscApnZXQg\r\nMQo=\r\n", "base64", "help\nget 1\n"},
+	    {"top-level not text", "application/octet-stream", "help\n", NULL, ""},
+	    {"multipart", "multipart/mixed; boundary=XX",
+	     "preamble\n--XX\nContent-Type: text/plain\n\nhelp\n--XX\nContent-Type: "
+	     "text/plain\n\nget 1\n--XX--\n",
+	     NULL, "help\n"},
+	    {"multipart, no part header", "multipart/mixed; boundary=XX", "--XX\n\nhelp\n--XX--\n",
+	     NULL, "help\n"},
+	    {"multipart CRLF", "multipart/mixed; boundary=XX",
+	     "--XX\r\nContent-Type: text/plain\r\n\r\nhelp\r\n--XX--\r\n", NULL, "help\r\n"},
+	    {"multipart, QP part", "multipart/alternative; boundary=\"b 1\"",
+	     "--b 1\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+	     "# he=\nlp\n--b 1\nContent-Type: text/html\n\n<p>x</p>\n--b 1--\n",
+	     NULL, "# help\n"},
+	    {"multipart, base64 part, folded CTE", "multipart/mixed; boundary=XX",
+	     "--XX\nContent-Type: text/plain;\n charset=utf-8\nContent-Transfer-Encoding:\n "
+	     "base64\n\nIyBndWlkZQo=\n--XX--\n",
+	     NULL, "# guide\n"},
+	    {"multipart, top CTE not applied to parts", "multipart/mixed; boundary=XX",
+	     "--XX\n\naGVscAo=\n--XX--\n", "base64", "aGVscAo=\n"},
+	    {"nested", "multipart/mixed; boundary=A",
+	     "--A\nContent-Type: multipart/alternative; boundary=B\n\ninner preamble\n--B\n"
+	     "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVscAo=\n--B\n"
+	     "Content-Type: text/html\n\n<b>x</b>\n--B--\n--A\n\nlater\n--A--\n",
+	     NULL, "help\n"},
+	    {"first part image", "multipart/mixed; boundary=XX",
+	     "--XX\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\naGVscAo=\n"
+	     "--XX\nContent-Type: text/plain\n\nhelp\n--XX--\n",
+	     NULL, ""},
+	    {"no delimiter at all", "multipart/mixed; boundary=XX", "help\n", NULL, ""},
+	};
+	int bad = 0;
+	str out = STR_INIT;
+	for (size_t i = 0; i < N_ELEMS(c); i++) {
+		str_sets(&out, "junk");
+		keyword_text_mem(c[i].body, strlen(c[i].body), c[i].ctype, c[i].cte, cf, &out);
+		if (out.len != strlen(c[i].want) || memcmp(out.s, c[i].want, out.len) != 0) {
+			print_error("%s: got \"%s\", want \"%s\"\n", c[i].name, str_c(&out),
+				    c[i].want);
+			bad++;
+		}
+	}
+	str_free(&out);
+	assert_int_equal(bad, 0);
+}
+
+/* The traps see decoded text (base64 and QP used to be missed). */
+static void test_decoded_traps(void **state)
+{
+	static const kw_case c[] = {
+	    {"base64 part: # guide", "multipart/mixed; boundary=XX",
+	     "--XX\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nIyBndWlkZQo=\n"
+	     "--XX--\n",
+	     0, 1, 1},
+	    {"QP part: # he=lp", "multipart/mixed; boundary=XX",
+	     "--XX\nContent-Transfer-Encoding: quoted-printable\n\n# he=\nlp\n--XX--\n", 0, 0, 1},
+	    {"QP part: =23 help", "multipart/mixed; boundary=XX",
+	     "--XX\nContent-Transfer-Encoding: quoted-printable\n\n=23 help\n--XX--\n", 0, 0, 1},
+	};
+	assert_int_equal(run_cases(c, N_ELEMS(c)), 0);
+}
+
+/* keyword_text() and keyword_scan() on a mail in a file: the top-level
+ * Content-Transfer-Encoding is used for a single-part mail. */
+static void test_text_fd(void **state)
+{
+	static const char mail[] = "From: a@b.example\r\n"
+				   "Subject: x\r\n"
+				   "Content-Type: text/plain; charset=utf-8\r\n"
+				   "Content-Transfer-Encoding: base64\r\n"
+				   "\r\n"
+				   "IyBndWlkZQpnZXQgMQo=\r\n";
+	char path[PATH_MAX];
+	char dir[PATH_MAX];
+	assert_int_equal(unit_tmpdir(dir, sizeof dir, "keyword"), 0);
+	PATHF(path, "%s/mail", dir);
+	FILE *f = fopen(path, "w+");
+	assert_non_null(f);
+	assert_int_equal(fwrite(mail, 1, sizeof mail - 1, f), sizeof mail - 1);
+	assert_int_equal(fflush(f), 0);
+	envelope e;
+	envelope_init(&e);
+	assert_int_equal(envelope_parse_fd(&e, fileno(f), 0, -1, NULL), ST_OK);
+	str out = STR_INIT;
+	assert_int_equal(keyword_text(fileno(f), &e, cf, &out), ST_OK);
+	assert_string_equal(str_c(&out), "# guide\nget 1\n");
+	keyword_result r = {0, 0};
+	assert_int_equal(keyword_scan(fileno(f), &e, cf, 0, &r), ST_OK);
+	assert_int_equal(r.guide, 1);
+	assert_int_equal(r.command, 1);
+	str_free(&out);
+	envelope_free(&e);
+	fclose(f);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +757,9 @@ int main(void)
 	    cmocka_unit_test(test_boundary_in_quoted_value),
 	    cmocka_unit_test(test_config_limits),
 	    cmocka_unit_test(test_config_new_defaults),
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_decoded_traps),
+	    cmocka_unit_test(test_text_fd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

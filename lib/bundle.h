@@ -1,0 +1,90 @@
+/*
+ * bundle: articles sent back by mail: the article ranges of get/mget (and
+ * of digests), reading articles from the spool, and the formats
+ *
+ *   mp       multipart/digest (RFC 2046): a text/plain table of contents,
+ *            then one message/rfc822 part per article, its bytes untouched
+ *   uf       text/plain: each article after a "From " line, mboxrd-quoted
+ *            (RFC 4155: ">*From " lines get one more '>')
+ *   rfc1153  text/plain digest (RFC 1153): table of contents, a line of 70
+ *            '-', then per article Date/From/Subject/To/Cc/Message-ID and
+ *            the body, dash-stuffed ("- " before lines starting with '-'),
+ *            separated by lines of 30 '-', then "End of TITLE Digest"
+ *   rfc934   text/plain, RFC 934 encapsulation: whole articles,
+ *            dash-stuffed, between lines of 30 '-'
+ *   tgz      application/gzip attachment (base64): a tar.gz (libarchive,
+ *            ustar) of spool/N files
+ *   gz       application/gzip attachment (base64): a gzipped mboxrd file
+ *
+ * A request is split into parts of at most a size limit (at article
+ * boundaries; an article larger than the limit is a part of its own); each
+ * part is a mail of its own, and a tgz part is a complete archive.
+ */
+#ifndef FML_BUNDLE_H
+#define FML_BUNDLE_H
+
+#include <sys/types.h>
+
+#include "status.h"
+#include "str.h"
+
+/* ---------------------------------------------------------------- ranges */
+
+/* A set of article numbers as sorted, disjoint, non-adjacent intervals. */
+typedef struct artrange {
+	long (*iv)[2];
+	size_t n, cap;
+} artrange;
+
+void artrange_init(artrange *r);
+void artrange_free(artrange *r);
+/* Parse SPEC against the last article number LAST: comma-separated items
+ * "N", "A-B", "first", "first:N", "last", "last:N", "A-last", "first-B".
+ * Numbers are clipped to 1..LAST (so "1-99999999" is every article); a
+ * number that does not fit in a long, an empty item, B < A, trailing junk,
+ * or an empty result is ST_DATAERR with a reason in WHY; so is a result of
+ * more than MAX articles (MGET_LIMIT; 0 = no limit).  Never allocates more
+ * than the number of items in SPEC. */
+fml_status artrange_parse(const char *spec, long last, long max, artrange *r, str *why);
+long artrange_count(const artrange *r);
+
+/* ---------------------------------------------------------------- modes */
+
+typedef enum bundle_mode { BM_MP, BM_UF, BM_RFC1153, BM_RFC934, BM_TGZ, BM_GZ } bundle_mode;
+/* 1 and *M set when S names a mode ("mp", "uf", ...; case-insensitive). */
+int bundle_mode_parse(const char *s, bundle_mode *m);
+const char *bundle_mode_name(bundle_mode m);
+
+/* ---------------------------------------------------------------- articles */
+
+/* Open article N of the list whose spool is SPOOL_DIR (a regular file,
+ * O_NOFOLLOW).  ST_NOINPUT when it does not exist. */
+fml_status article_open(const char *spool_dir, long n, int *fd, off_t *size);
+
+/* ---------------------------------------------------------------- bundles */
+
+typedef struct bundle {
+	long *arts;   /* the requested articles that exist, in order */
+	off_t *sizes; /* their sizes */
+	size_t n;
+	size_t *part_end; /* part i is arts[part_end[i-1] .. part_end[i]) */
+	size_t nparts;
+	str missing; /* requested but not found: "3 7 9-12", "" if none */
+} bundle;
+
+/* Find the articles of R and split them into parts of at most LIMIT bytes
+ * (0 = one part). */
+fml_status bundle_plan(const char *spool_dir, const artrange *r, long long limit, bundle *b);
+void bundle_free(bundle *b);
+
+/* Where bundle_write() puts its bytes (e.g. reply_write on a queue item). */
+typedef fml_status (*bundle_sink)(void *arg, const void *p, size_t n);
+
+/* Write part I (0-based) in MODE: the MIME header fields ("Content-Type:",
+ * "Content-Transfer-Encoding:"), the blank line and the body.  The caller
+ * has written the other header fields (From, To, Subject, MIME-Version...).
+ * TITLE (e.g. "elena") names the digest in the table of contents. */
+fml_status bundle_write(const bundle *b, size_t part, bundle_mode mode, const char *spool_dir,
+			const char *title, bundle_sink sink, void *arg);
+
+#endif
