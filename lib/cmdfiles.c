@@ -86,10 +86,11 @@ static fml_status do_summary(cmd_run *r, const char *spec)
 		cmdrun_say(r, "Error: %s.\n", str_c(&why));
 		goto out;
 	}
-	if (!*spec) /* the whole summary, but at most the last lines of it */
-		artrange_parse("last:"
-			       "1000",
-			       last, 0, &a, &why);
+	if (!*spec) { /* the whole summary, but at most its newest lines */
+		char newest[32];
+		snprintf(newest, sizeof newest, "last:%d", SUMMARY_MAX_LINES);
+		artrange_parse(newest, last, 0, &a, &why);
+	}
 	if (a.n == 0) {
 		cmdrun_say(r, "There are no articles yet.\n");
 		goto out;

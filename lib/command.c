@@ -160,7 +160,7 @@ static fml_status welcome(cmd_run *r, const char *addr, const char *how)
 static fml_status tell_maintainer(cmd_run *r, const char *what)
 {
 	str subj = STR_INIT, text = STR_INIT;
-	str_printf(&subj, "%s %s", what, r->c->cf ? cf_str(r->c->cf, CF_ML_FN) : "");
+	str_printf(&subj, "%s %s", what, cf_str(r->c->cf, CF_ML_FN));
 	str_printf(&text, "%s (by a command mail from %s, confirmed).\n", what, r->from);
 	fml_status st = reply_notice(r->c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
 	str_free(&subj);

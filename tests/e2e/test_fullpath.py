@@ -216,3 +216,68 @@ def test_queue_mode_then_fmlqueue_run(ml_dir, private_postfix):
     """DELIVERY_MODE queue: nothing is delivered until `fmlqueue run DIR`."""
     ml, pf = setup_list(ml_dir, private_postfix, "queue", "pipe")
     post_and_check(ml, pf, "<fullpath-queue@example.org>", run_queue=True)
+
+
+def mbox_subjects(pf, name):
+    try:
+        return [field_value(m, "Subject") or "" for m in pf.mbox_messages(name)]
+    except AssertionError:  # a message not completely written yet
+        return []
+
+
+def mbox_find(pf, name, subject_start):
+    try:
+        return [m for m in pf.mbox_messages(name)
+                if (field_value(m, "Subject") or "").startswith(subject_start)]
+    except AssertionError:
+        return []
+
+
+def test_subscribe_and_confirm_by_smtp(ml_dir, private_postfix):
+    """issue 4: a subscribe request and its confirmation sent by SMTP end
+    with the new member receiving the next post, every step through the
+    real Postfix (the confirmation request, the welcome and the article
+    reach dave's mailbox by fml's queue and SMTP)."""
+    dave = "dave@example.org"
+    ml = MailList(ml_dir, "elena")
+    ml.makefml("newml", "elena", "example.org")
+    for m in MEMBERS:
+        ml.makefml("add", "elena", m)
+    pf = private_postfix(pipe_aliases(ml), mailboxes=MAILBOXES + ["dave"])
+    ml.set_config(DELIVERY_MODE="background", SMTP_SERVERS="smtp:127.0.0.1:%d" % pf.port)
+
+    raw = mail(frm=dave, to="elena-ctl@example.org", subject="join", body="subscribe Dave\n",
+               msgid="<sub-1@example.org>")
+    assert pf.submit(dave, ["elena-ctl@example.org"], raw) == {}
+    assert wait_for(lambda: mbox_find(pf, "dave", "Confirm subscribe"), timeout=60), \
+        diagnostics(pf, ml)
+    (request,) = mbox_find(pf, "dave", "Confirm subscribe")
+    (cid,) = re.findall(rb"confirm ([0-9a-f]{32})", request)
+    assert dave not in ml.text("members")
+
+    # the answer a mail client makes: Re: subject, the request quoted
+    answer = mail(frm=dave, to="elena-ctl@example.org",
+                  subject="Re: Confirm subscribe (elena ML)",
+                  body="> confirm %s\n>\n> You asked to join\n" % cid.decode(),
+                  msgid="<sub-2@example.org>")
+    assert pf.submit(dave, ["elena-ctl@example.org"], answer) == {}
+    assert wait_for(lambda: dave in ml.text("members") and dave in ml.text("actives"),
+                    timeout=60), diagnostics(pf, ml)
+    assert wait_for(lambda: mbox_find(pf, "dave", "Welcome to elena@example.org"),
+                    timeout=60), diagnostics(pf, ml)
+    assert wait_for(lambda: mbox_find(pf, "elena-admin", "New member: dave@example.org"),
+                    timeout=60), diagnostics(pf, ml)
+
+    msgid = "<after-subscribe@example.org>"
+    post = mail(frm=MEMBERS[0], to="elena@example.org", subject="hello dave",
+                body="Welcome, Dave.\n", msgid=msgid)
+    assert pf.submit(MEMBERS[0], ["elena@example.org"], post) == {}
+    assert wait_for(lambda: mbox_find(pf, "dave", "hello dave"), timeout=60), \
+        diagnostics(pf, ml)
+    (got,) = mbox_find(pf, "dave", "hello dave")
+    assert field_value(got, "Message-ID") == msgid
+    assert got.endswith(ml.spool(1))
+    # two status reports, one confirmation request, one welcome, one article
+    assert wait_for(lambda: len(mbox_subjects(pf, "dave")) == 5, timeout=30), \
+        mbox_subjects(pf, "dave")
+    assert "status=bounced" not in pf.log()
