@@ -66,6 +66,7 @@ static fml_status authenticate(cmd_run *r, const char *password)
 		return ST_OK;
 	}
 	r->admin_failed = 1;
+	r->admin_ok = 0; /* a wrong one cancels an earlier right one */
 	msg_warn("wrong admin password from %s", r->from);
 	cmdrun_say(r, "Refused: wrong password.\n");
 	if (adminpw_failed(c->dir, c->cf, c->now)) {
@@ -141,9 +142,10 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 	case CMD_ADMIN_ADDADMIN:
 	case CMD_ADMIN_BYEADMIN:
 		op = l->id == CMD_ADMIN_ADDADMIN ? MEM_ADD : MEM_BYE;
-		st = members_edit(c->dir, "members-admin", op, a0, NULL, fuzzy, &err);
-		if (st == ST_OK && op == MEM_BYE)
-			st = adminpw_remove(c->dir, a0);
+		/* the password first: a crash in between leaves less access */
+		st = op == MEM_BYE ? adminpw_remove(c->dir, a0) : ST_OK;
+		if (st == ST_OK)
+			st = members_edit(c->dir, "members-admin", op, a0, NULL, fuzzy, &err);
 		str_printf(&done, "%s %s members-admin", a0,
 			   op == MEM_ADD ? "added to" : "removed from");
 		break;
@@ -221,9 +223,7 @@ static fml_status moderate(cmd_run *r, const cmd_line *l)
 		return ST_OK;
 	}
 	fml_status st;
-	if (id[0] == '.') {
-		st = ST_NOINPUT;
-	} else if (l->id == CMD_APPROVE) {
+	if (l->id == CMD_APPROVE) {
 		st = hold_release(r->c, id);
 	} else {
 		str reason = STR_INIT;

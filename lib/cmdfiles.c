@@ -242,8 +242,13 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		cmdrun_say(r, "Error: no such article%s.\n", artrange_count(&a) == 1 ? "" : "s");
 		goto out;
 	}
-	for (size_t i = 0; i < b.nparts && st == ST_OK; i++) {
+	size_t i;
+	const char *stop = NULL;
+	for (i = 0; i < b.nparts && st == ST_OK; i++) {
 		reply_writer rw;
+		/* every mail counts against REPLY_LIMIT, not only the report */
+		if ((stop = reply_suppressed(c, NULL, r->to)) != NULL)
+			break;
 		str_clear(&subj);
 		str_printf(&subj, "result for %s %s %s", what, spec, bundle_mode_name(mode));
 		if (b.nparts > 1)
@@ -256,7 +261,11 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		    bundle_write(&b, i, mode, spool, config_get(c->cf, "ML_NAME"), reply_sink, &rw);
 		st = st == ST_OK ? reply_commit(&rw) : (reply_abort(&rw), st);
 	}
-	if (st == ST_OK) {
+	if (st == ST_OK && stop) {
+		cmdrun_say(r, "Stopped after %zu of %zu mails: %s.\n", i, b.nparts, stop);
+		msg_info("%s %s to %s: stopped after %zu of %zu mails: %s", what, spec, r->to, i,
+			 b.nparts, stop);
+	} else if (st == ST_OK) {
 		cmdrun_say(r, "Sent %zu article%s in %zu mail%s (mode %s).\n", b.n,
 			   b.n == 1 ? "" : "s", b.nparts, b.nparts == 1 ? "" : "s",
 			   bundle_mode_name(mode));
@@ -286,7 +295,12 @@ fml_status cmdfiles_run(cmd_run *r, const cmd_line *l)
 	case CMD_SUMMARY:
 		return do_summary(r, l->nargs ? str_c(&l->args[0]) : "");
 	case CMD_STATUS:
-		return do_status(r, l->nargs ? str_c(&l->args[0]) : r->from);
+		/* another address's status would tell who is a member */
+		if (l->nargs && !addr_equal(str_c(&l->args[0]), r->from)) {
+			cmdrun_say(r, "Refused: status tells only about your own address.\n");
+			return ST_OK;
+		}
+		return do_status(r, r->from);
 	case CMD_INDEX:
 		return do_index(r);
 	case CMD_GET:

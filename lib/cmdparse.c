@@ -224,7 +224,12 @@ static void find_password(line *l)
 		l->nmask++;
 		sub = 2;
 	}
-	if (sub && (tok_is(l, sub, "pass") || tok_is(l, sub, "password")) && l->nt > sub + 1) {
+	/* fml4's "admin passwd NEW" and "admin initpass" too: not commands
+	 * here, but their argument is a password all the same */
+	if (sub &&
+	    (tok_is(l, sub, "pass") || tok_is(l, sub, "password") || tok_is(l, sub, "passwd") ||
+	     tok_is(l, sub, "initpass")) &&
+	    l->nt > sub + 1) {
 		l->mask[l->nmask][0] = l->t[sub + 1].off;
 		l->mask[l->nmask][1] = l->n;
 		l->nmask++;

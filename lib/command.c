@@ -108,10 +108,12 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 		str_printf(&body, "You asked to join %s.\n", cf_str(c->cf, CF_MAIL_LIST));
 	else if (strcmp(action, "unsubscribe") == 0)
 		str_printf(&body, "You asked to leave %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+	else if (strcmp(action, "chaddr") == 0)
+		str_printf(&body, "You asked to change your address on %s from %s to %s.\n",
+			   cf_str(c->cf, CF_MAIL_LIST), addr, arg);
 	else
-		str_printf(&body,
-			   "You asked to change the address %s on %s (the other address: %s).\n",
-			   addr, cf_str(c->cf, CF_MAIL_LIST), arg);
+		str_printf(&body, "You asked to change an address on %s from %s to this one, %s.\n",
+			   cf_str(c->cf, CF_MAIL_LIST), arg, addr);
 	str_printf(&body,
 		   "To confirm, send the \"confirm\" line above, unchanged, to %s\n"
 		   "(replying to this mail does it).  It expires in %lld days.\n\n",
@@ -121,7 +123,8 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 	if (reply_template(c, "confirm", &text) == ST_OK)
 		str_append(&body, text.s, text.len);
 	str_free(&text);
-	str_printf(&subj, "Confirm %s %s", action, cf_str(c->cf, CF_ML_FN));
+	str_printf(&subj, "Confirm %s %s", strncmp(action, "chaddr", 6) ? action : "chaddr",
+		   cf_str(c->cf, CF_ML_FN));
 	/* the request goes to the address itself, never to a Reply-To: */
 	st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
@@ -220,7 +223,7 @@ static fml_status do_chaddr(cmd_run *r, const char *old, const char *new)
 	}
 	fml_status st = ask(r, "chaddr", old, new);
 	if (st == ST_OK)
-		st = ask(r, "chaddr", new, old);
+		st = ask(r, "chaddr-new", new, old);
 	if (st == ST_OK)
 		cmdrun_say(r, "The change is made when both addresses have confirmed.\n");
 	return st;
@@ -232,7 +235,10 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 	confirm_req q;
 	str why = STR_INIT, err = STR_INIT, where = STR_INIT, what = STR_INIT;
 	confirm_req_init(&q);
-	fml_status st = confirm_redeem(c->dir, c->cf, c->now, id, r->from, &q, &why);
+	/* the use is recorded once the action is done (or refused), so that a
+	 * crash or a failure in between leaves the ID for the rerun: every
+	 * action below can be repeated (it then finds itself done) */
+	fml_status st = confirm_check(c->dir, c->cf, c->now, id, r->from, &q, &why);
 	if (st == ST_DATAERR) {
 		cmdrun_say(r, "Refused: %s.\n", str_c(&why));
 		msg_info("confirm from %s refused: %s", r->from, str_c(&why));
@@ -263,17 +269,10 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		cmdrun_say(r, "Confirmed for %s; waiting for the confirmation of %s.\n", addr,
 			   str_c(&q.arg));
 	} else {
-		/* the pair is complete: which one is old is recorded with the first */
-		const char *old = addr, *new = str_c(&q.arg);
-		int o = cmdrun_listed(r, "members", old);
-		if (o < 0) {
-			st = ST_TEMPFAIL;
-			goto out;
-		}
-		if (!o) {
-			old = new;
-			new = addr;
-		}
+		/* "chaddr" went to the old address, "chaddr-new" to the new one */
+		int to_old = strcmp(action, "chaddr") == 0;
+		const char *old = to_old ? addr : str_c(&q.arg),
+			   *new = to_old ? str_c(&q.arg) : addr;
 		st = roster_both(c->dir, c->cf, MEM_CHADDR, old, new, &err, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "The address %s is now %s (in %s).\n", old, new,
@@ -282,6 +281,11 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 			str_printf(&what, "Address changed: %s -> %s", old, new);
 			st = tell_maintainer(r, str_c(&what));
 		}
+	}
+	if (st == ST_OK || st == ST_DATAERR) {
+		fml_status su = confirm_use(c->dir, c->cf, c->now, &q);
+		if (su != ST_OK)
+			st = su;
 	}
 	if (st == ST_DATAERR) {
 		cmdrun_say(r, "Refused: %s.\n", str_c(&err));

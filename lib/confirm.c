@@ -48,6 +48,7 @@ void confirm_req_init(confirm_req *r)
 	str_init(&r->action);
 	str_init(&r->addr);
 	str_init(&r->arg);
+	str_init(&r->id);
 	r->issued = 0;
 	r->pair_done = 0;
 }
@@ -57,6 +58,7 @@ void confirm_req_free(confirm_req *r)
 	str_free(&r->action);
 	str_free(&r->addr);
 	str_free(&r->arg);
+	str_free(&r->id);
 }
 
 int confirm_id_shape(const char *s, size_t len)
@@ -412,13 +414,23 @@ static const rec *find_issue(const store *s, const str *key, long long t, const 
 	return found;
 }
 
+/* The other half of a chaddr pair: "chaddr" went to the old address,
+ * "chaddr-new" to the new one; NULL for other actions. */
+static const char *partner(const char *action)
+{
+	return strcmp(action, "chaddr") == 0	   ? "chaddr-new"
+	       : strcmp(action, "chaddr-new") == 0 ? "chaddr"
+						   : NULL;
+}
+
 /* chaddr: has the other address's ID of the pair been used? */
 static int pair_used(const store *s, const rec *me, const char *my_arg)
 {
+	const char *other = partner(me->action);
 	for (size_t i = 0; i < s->n; i++) {
 		const rec *r = &s->r[i];
-		if (r->issue && r != me && r->time == me->time &&
-		    strcmp(r->action, "chaddr") == 0 && addr_equal(r->addr, my_arg)) {
+		if (other && r->issue && r != me && r->time == me->time &&
+		    strcmp(r->action, other) == 0 && addr_equal(r->addr, my_arg)) {
 			str arg = STR_INIT;
 			unescape_arg(r->arg, &arg);
 			int match = addr_equal(str_c(&arg), me->addr) && is_used(s, r->id);
@@ -430,8 +442,8 @@ static int pair_used(const store *s, const rec *me, const char *my_arg)
 	return 0;
 }
 
-fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const char *id,
-			  const char *sender, confirm_req *req, str *why)
+static fml_status redeem(const char *dir, const config *cf, time_t now, const char *id,
+			 const char *sender, confirm_req *req, str *why, int mark)
 {
 	char lid[CONFIRM_ID_LEN + 1], tpart[9];
 	store s;
@@ -476,17 +488,44 @@ fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const c
 		goto out;
 	}
 	str_printf(&line, "%lld used %s\n", (long long)now, r->id);
-	if ((st = store_add(&s, cf, now, &line)) != ST_OK)
+	if (mark && (st = store_add(&s, cf, now, &line)) != ST_OK)
 		goto out;
+	str_sets(&req->id, r->id);
 	str_sets(&req->action, r->action);
 	str_sets(&req->addr, r->addr);
 	unescape_arg(r->arg, &req->arg);
 	req->issued = (time_t)r->time;
-	req->pair_done = strcmp(r->action, "chaddr") == 0 && pair_used(&s, r, str_c(&req->arg));
+	req->pair_done = pair_used(&s, r, str_c(&req->arg));
 out:
 	if (key.s)
 		explicit_bzero(key.s, key.cap);
 	str_free(&key);
+	str_free(&line);
+	store_free(&s);
+	return st;
+}
+
+fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const char *id,
+			  const char *sender, confirm_req *req, str *why)
+{
+	return redeem(dir, cf, now, id, sender, req, why, 1);
+}
+
+fml_status confirm_check(const char *dir, const config *cf, time_t now, const char *id,
+			 const char *sender, confirm_req *req, str *why)
+{
+	return redeem(dir, cf, now, id, sender, req, why, 0);
+}
+
+fml_status confirm_use(const char *dir, const config *cf, time_t now, const confirm_req *req)
+{
+	store s;
+	str line = STR_INIT;
+	fml_status st = store_load(dir, &s);
+	if (st == ST_OK && !is_used(&s, str_c(&req->id))) {
+		str_printf(&line, "%lld used %s\n", (long long)now, str_c(&req->id));
+		st = store_add(&s, cf, now, &line);
+	}
 	str_free(&line);
 	store_free(&s);
 	return st;

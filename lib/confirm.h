@@ -14,9 +14,11 @@
  * CONFIRMATION_EXPIRE (plus a day) are dropped when the file is rewritten,
  * which happens when it grows past 64 KiB.
  *
- * chaddr asks both addresses: confirm_issue() is called once for each
- * (ADDR = the address asked, ARG = the other one); the change is made when
- * both IDs of the pair have been used (confirm_redeem() reports it).
+ * chaddr asks both addresses: confirm_issue() is called once for each,
+ * ACTION "chaddr" for the old address (ARG the new one) and "chaddr-new"
+ * for the new address (ARG the old one); the change is made when both IDs
+ * of the pair have been used (confirm_check() and confirm_redeem() report
+ * it in pair_done).
  */
 #ifndef FML_CONFIRM_H
 #define FML_CONFIRM_H
@@ -30,11 +32,12 @@
 #define CONFIRM_ID_LEN 32
 
 typedef struct confirm_req {
-	str action; /* "subscribe", "unsubscribe", "chaddr" */
+	str action; /* "subscribe", "unsubscribe", "chaddr", "chaddr-new" */
 	str addr;   /* the address the request was sent to */
 	str arg;    /* subscribe: name; chaddr: the other address; else "" */
 	time_t issued;
 	int pair_done; /* chaddr: the other address's ID was used too */
+	str id;	       /* the ID, lower-cased */
 } confirm_req;
 
 void confirm_req_init(confirm_req *r);
@@ -53,6 +56,13 @@ fml_status confirm_issue(const char *dir, const config *cf, time_t now, const ch
  * another address than SENDER.  ST_TEMPFAIL on I/O trouble. */
 fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const char *id,
 			  const char *sender, confirm_req *req, str *why);
+
+/* confirm_redeem() without recording the use (REQ->id names the ID);
+ * confirm_use() records it once the action is done, so that a failure or
+ * a crash in between leaves the ID usable for the rerun. */
+fml_status confirm_check(const char *dir, const config *cf, time_t now, const char *id,
+			 const char *sender, confirm_req *req, str *why);
+fml_status confirm_use(const char *dir, const config *cf, time_t now, const confirm_req *req);
 
 /* Is S (LEN bytes) shaped like an ID (32 hex digits)? */
 int confirm_id_shape(const char *s, size_t len);

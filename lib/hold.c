@@ -52,8 +52,9 @@ fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
 		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1,
 				  moderate ? "post held for moderation" : "suspicious mail held",
 				  str_c(&text));
+	/* a quarantined mail is "suspect.ID": no moderator can release it */
 	if (st == ST_OK)
-		st = proc_save(c, m, "var/hold", NULL, NULL);
+		st = proc_save(c, m, "var/hold", moderate ? NULL : "suspect", NULL);
 	if (st == ST_OK)
 		msg_info("held %s from %s: %s", m->it->id, str_c(&m->from), why);
 	str_free(&rcpts);
@@ -64,7 +65,9 @@ fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
 static int held_path(proc_ctx *c, const char *id, char *path, size_t size)
 {
 	struct stat st;
-	if (!*id || id[0] == '.' || strchr(id, '/') ||
+	/* an incoming item's name ("SSSSSSSSSS.UUUUUU.PID.RAND"), never
+	 * "suspect.ID", a dot file or a path */
+	if (id[0] < '0' || id[0] > '9' || strchr(id, '/') ||
 	    fs_path(path, size, "%s/var/hold/%s", c->dir, id) < 0)
 		return 0;
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);

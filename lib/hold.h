@@ -1,7 +1,9 @@
 /*
  * hold: posts held in var/hold/ID, for the moderators (PERMIT_POST_FROM
  * moderator, REJECT_POST_HANDLER moderate) or as a quarantine of suspicious
- * mail for the maintainer.  The ID is the incoming item's name.
+ * mail for the maintainer (var/hold/suspect.ID, which approve cannot
+ * release: the maintainer looks at it by hand).  The ID is the incoming
+ * item's name.
  *
  * Releasing a post ("approve ID") appends ID to var/db/approved (fsynced),
  * then renames var/hold/ID back to var/incoming/ID: the drain finds it

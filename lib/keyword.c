@@ -93,9 +93,11 @@ static int is_guide(const char *p, size_t n, const char *kw, int bare_ok)
 static int is_command(const char *p, size_t n)
 {
 	size_t i = 0;
-	if (n == 0 || p[0] != '#')
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i == n || p[i] != '#')
 		return 0;
-	i = 1;
+	i++;
 	while (i < n && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	size_t w = i;

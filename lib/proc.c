@@ -251,10 +251,24 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 		return drop(c, m, "bounce", "a bounce (envelope sender <> or MAILER-DAEMON)");
 	if ((why = loop_reason(c, m)) != NULL)
 		return drop(c, m, "loop", why);
-	if (e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS))
-		return hold_post(c, m, "the header is over the size or field limit", 0);
-	if (bad_subject_or_from(e))
-		return hold_post(c, m, "From: or Subject: holds control bytes", 0);
+	/* command mail (it may hold a password) is never kept nor forwarded */
+	const char *bad = e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS)
+			      ? "the header is over the size or field limit"
+			  : bad_subject_or_from(e) ? "From: or Subject: holds control bytes"
+						   : NULL;
+	if (bad) {
+		/* a post with "# cmd" lines is command mail too, if its body is
+		 * where the parser found it */
+		keyword_result k = {0, 0};
+		if (m->it->mode != IN_CTL && !(e->flags & ENV_HEADER_TOO_BIG) &&
+		    keyword_scan(m->it->fd, e, c->cf, 0, &k) != ST_OK)
+			return ST_TEMPFAIL;
+		if (m->it->mode != IN_CTL && !k.command)
+			return hold_post(c, m, bad, 0);
+		msg_warn("command mail from %s ignored: %s", m->from.len ? str_c(&m->from) : "?",
+			 bad);
+		return finish(c, m);
+	}
 
 	long dup = dedupe_seen_sha(dd, m->it->sha256);
 	if (dup)

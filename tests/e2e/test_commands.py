@@ -652,3 +652,105 @@ def test_held_posts_expire(moderated):
     assert_done(ml, ml.post(b""))
     assert ml.listdir("var", "hold") == []
     assert "held post %s expired" % hid in ml.log()
+
+
+# ---------------------------------------------------------------- failures, privacy, leaks
+
+
+def test_every_result_mail_counts_against_reply_limit(elena):
+    """50 "get" lines with a Reply-To of the sender's choice: no more than
+    REPLY_LIMIT mails reach that address in the hour."""
+    post(elena, 1)
+    elena.set_config(REPLY_LIMIT="3")
+    victim = "victim@example.net"
+    reps = send(elena, "get 1\n" * 50, extra="Reply-To: " + victim)
+    assert len([r for r in reps if r.rcpts == [victim]]) == 3
+    assert "Stopped after 0 of 1 mails: too many replies" in report(reps, to=victim)
+
+
+def test_confirm_kept_when_the_action_fails(elena):
+    """The ID is marked used only after the members are edited: a temporary
+    failure (or a crash) in between leaves it for the next run."""
+    cid = subscribe(elena, CAROL)
+    actives = elena.path("actives")
+    os.rename(actives, actives + ".save")
+    os.mkdir(actives)  # members_edit("actives") fails: ST_TEMPFAIL
+    p = elena.post(mail(frm=CAROL, to=CTL, subject="Re", body="confirm %s\n" % cid), ctl=True)
+    assert elena.incoming() != [], elena.log()[-600:]  # left for a later run
+    os.rmdir(actives)
+    os.rename(actives + ".save", actives)
+    assert_done(elena, elena.post(b""))  # the next run takes the mail again
+    assert CAROL in member_lines(elena, "members"), elena.log()[-800:]
+
+
+def test_suspicious_command_mail_is_dropped_not_held(admin_list):
+    """A command mail with a control byte in Subject: is not held like a
+    post: its password is neither stored in var/hold nor mailed."""
+    ml = admin_list
+    p = ml.post(mail(frm=ADMIN, to=CTL, subject="admin\x01", body="admin pass s3cret-pass\n"),
+                ctl=True)
+    assert_done(ml, p)
+    held = ml.listdir("var", "hold")
+    assert not any(b"s3cret" in ml.read("var", "hold", h) for h in held)
+    assert not any(b"s3cret" in r.body for r in ml.replies())
+    # the same as "# admin" lines in a mail to the posting address
+    p = ml.post(mail(frm=ADMIN, subject="admin\x01", body="# admin pass s3cret-pass\n"))
+    assert_done(ml, p)
+    assert ml.listdir("var", "hold") == held and ml.articles() == []
+    assert not any(b"s3cret" in r.body for r in ml.replies())
+
+
+def test_a_quarantined_mail_cannot_be_approved(admin_list):
+    """A post held for its header is suspect.ID: approve does not release
+    it (it would only be held again); the maintainer looks at it."""
+    ml = admin_list
+    assert_done(ml, ml.post(mail(frm=ALICE, subject="x\x01", body="hello\n")))
+    (held,) = ml.listdir("var", "hold")
+    assert held.startswith("suspect.")
+    for hid in (held, held[len("suspect."):]):
+        body = run(ml, "approve %s\n" % hid, frm=ADMIN)
+        assert "Error: no post is held with that ID" in body
+    assert ml.articles() == [] and ml.listdir("var", "hold") == [held]
+
+
+@pytest.mark.parametrize("line", ["admin passwd n3w-secret", "admin initpass n3w-secret",
+                                  "approve s3cret-pass passwd n3w-secret"])
+def test_fml4_password_commands_masked(admin_list, line):
+    """fml4's "admin passwd NEW" is unknown here: the new password must not
+    be echoed in the report nor logged."""
+    body = run(admin_list, line + "\n", frm=ADMIN)
+    assert "Error: unknown command" in body
+    assert "n3w-secret" not in body and "n3w-secret" not in admin_list.log()
+
+
+def test_chaddr_finished_by_the_rerun_after_a_failure(elena):
+    """Both confirmations given; the edit of actives fails after members
+    changed: the rerun finishes the change in the same direction."""
+    new = "alice@new.example.com"
+    reps = send(elena, "chaddr %s %s\n" % (ALICE, new))
+    (old_id,) = ID_RE.findall(text(to_addr(reps, ALICE, "Confirm chaddr")))
+    (new_id,) = ID_RE.findall(text(to_addr(reps, new, "Confirm chaddr")))
+    run(elena, "confirm %s\n" % old_id)
+    actives = elena.path("actives")
+    os.rename(actives, actives + ".save")
+    os.mkdir(actives)
+    elena.post(mail(frm=new, to=CTL, subject="Re", body="confirm %s\n" % new_id), ctl=True)
+    assert elena.incoming() != []
+    assert new in member_lines(elena, "members")
+    os.rmdir(actives)
+    os.rename(actives + ".save", actives)
+    assert_done(elena, elena.post(b""))
+    assert new in member_lines(elena, "members") and new in member_lines(elena, "actives")
+    assert ALICE not in elena.text("members") and ALICE not in elena.text("actives")
+
+
+def test_status_of_another_address_refused(elena):
+    body = run(elena, "status %s\nstatus %s\n" % (BOB, ALICE))
+    assert "Refused: status tells only about your own address." in body
+    assert "alice@example.com: a member" in body and "bob@example.net:" not in body
+
+
+def test_indented_hash_commands_in_a_post(elena):
+    reps = send(elena, "  # objective\n", ctl=False, to="elena@example.org")
+    assert ">>> objective" in report(reps)
+    assert elena.articles() == []

@@ -234,7 +234,7 @@ static void test_chaddr_pair(void **state)
 	fresh();
 	confirm_req_init(&req);
 	issue(T0, "chaddr", "old@example.org", "new@example.org", &old_id);
-	issue(T0, "chaddr", "new@example.org", "old@example.org", &new_id);
+	issue(T0, "chaddr-new", "new@example.org", "old@example.org", &new_id);
 	/* another pair at the same second for the same new address */
 	issue(T0, "chaddr", "x@example.org", "new@example.org", &other);
 	if (strcmp(old_id.s, new_id.s) == 0)
