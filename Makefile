@@ -118,10 +118,10 @@ bench: deps all
 	@sh bench/run.sh
 
 format:
-	clang-format -i lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/golden/*.c tests/e2e/*.c
+	clang-format -i lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
 
 check-format:
-	@clang-format --dry-run -Werror lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/golden/*.c tests/e2e/*.c
+	@clang-format --dry-run -Werror lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
 
 install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \

@@ -19,17 +19,8 @@
 #include <string.h>
 
 #include "addr.h"
+#include "fuzz.h"
 #include "str.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "property failed: %s (line %d)\n", #c, __LINE__);          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_safe(const char *a, size_t n)
 {

@@ -17,18 +17,9 @@
 #include <string.h>
 
 #include "addr.h"
+#include "fuzz.h"
 #include "cmdparse.h"
 #include "str.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "property failed: %s (line %d)\n", #c, __LINE__);          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Which arguments of ID are addresses: a bit per argument. */
 static unsigned addr_args(cmd_id id)

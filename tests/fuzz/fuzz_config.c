@@ -9,12 +9,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fuzz.h"
 #include "msg.h"
 #include "str.h"
 
 #define FUZZ_MAX (64 * 1024) /* bounded input: config files are small */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile size_t sink; /* keeps the accessors' results alive */
 

@@ -22,17 +22,8 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "fuzz.h"
 #include "str.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "property failed: %s (line %d)\n", #c, __LINE__);          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The unfolded value, computed from the raw bytes after the colon. */
 static void unfold(const char *p, size_t n, str *out)

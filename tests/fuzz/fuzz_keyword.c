@@ -13,18 +13,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "fuzz.h"
 #include "keyword.h"
 #include "str.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "property failed: %s (line %d)\n", #c, __LINE__);          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static config *cf;
 

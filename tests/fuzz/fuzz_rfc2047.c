@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "rfc2047.h"
+#include "fuzz.h"
 #include "str.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 65536)

@@ -15,19 +15,10 @@
 #include <string.h>
 
 #include "smtpreply.h"
+#include "fuzz.h"
 #include "str.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "property failed: %s (line %d)\n", #c, __LINE__);          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 #define MAX_REPLIES 64
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct reply {
 	int code;
