@@ -30,15 +30,8 @@ static config *cf;
 
 static int setup(void **state)
 {
-	char path[PATH_MAX];
-	if (unit_tmpdir(root, sizeof root, "adminpw") < 0)
+	if (unit_tmphome(root, sizeof root, "adminpw") < 0)
 		return -1;
-	static const char *const dirs[] = {"etc", "var", "var/db"};
-	for (size_t i = 0; i < N_ELEMS(dirs); i++) {
-		PATHF(path, "%s/%s", root, dirs[i]);
-		if (mkdir(path, 0700) != 0)
-			return -1;
-	}
 	PATHF(passwd, "%s/etc/passwd", root);
 	PATHF(authdb, "%s/var/db/adminauth", root);
 	msg_set_stderr(0);

@@ -30,15 +30,8 @@ static config *cf;
 
 static int setup(void **state)
 {
-	char path[PATH_MAX];
-	if (unit_tmpdir(root, sizeof root, "confirm") < 0)
+	if (unit_tmphome(root, sizeof root, "confirm") < 0)
 		return -1;
-	static const char *const dirs[] = {"etc", "var", "var/db"};
-	for (size_t i = 0; i < N_ELEMS(dirs); i++) {
-		PATHF(path, "%s/%s", root, dirs[i]);
-		if (mkdir(path, 0700) != 0)
-			return -1;
-	}
 	PATHF(store, "%s/var/db/confirm", root);
 	PATHF(secret, "%s/etc/secret", root);
 	msg_set_stderr(0);

@@ -50,6 +50,22 @@ static int unit_tmpdir(char *buf, size_t size, const char *name)
 	return 0;
 }
 
+/* unit_tmpdir() with the list home's etc/, var/ and var/db/ in it. */
+static int unit_tmphome(char *buf, size_t size, const char *name) __attribute__((unused));
+static int unit_tmphome(char *buf, size_t size, const char *name)
+{
+	static const char *const dirs[] = {"etc", "var", "var/db"};
+	char path[PATH_MAX];
+	if (unit_tmpdir(buf, size, name) < 0)
+		return -1;
+	for (size_t i = 0; i < N_ELEMS(dirs); i++) {
+		int n = snprintf(path, sizeof path, "%s/%s", buf, dirs[i]);
+		if (n < 0 || (size_t)n >= sizeof path || mkdir(path, 0700) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) removes a temp tree. */
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     __attribute__((unused));
