@@ -563,6 +563,11 @@ static fml_status cmd_command(ctx *c)
 	proc_ctx p = {
 	    .dir = c->dir, .cf = c->cf, .now = time(NULL), .only = str_c(&id), .report = &report};
 	st = proc_drain(&p);
+	if (st == ST_OK && p.again) { /* "approve": the released post too */
+		p.only = NULL;
+		p.report = NULL;
+		proc_drain(&p);
+	}
 	lock_release(&lk);
 	if (st == ST_OK) {
 		fwrite(report.s ? report.s : "", 1, report.len, stdout);

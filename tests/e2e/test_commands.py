@@ -632,6 +632,15 @@ def test_moderator_rejects_with_reason(moderated):
     assert "rejected.%s" % hid in ml.listdir("var", "log")
 
 
+def test_makefml_command_approve_distributes(moderated):
+    ml = moderated
+    assert_done(ml, ml.post(mail(frm=ALICE, subject="from the shell")))
+    hid = held_id(ml)
+    out = ml.makefml("command", "elena", MOD, "approve", hid).stdout.decode()
+    assert "Approved: the post is distributed." in out
+    assert ml.articles() == [1] and ml.incoming() == []
+
+
 def test_non_member_post_moderated_then_approved(make_list):
     ml = make_list("elena", members=[ALICE], REJECT_POST_HANDLER="moderate")
     ml.write("moderators", MOD + "\n")
