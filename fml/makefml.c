@@ -140,6 +140,17 @@ static fml_status refuse(ctx *c, fml_status st)
 	return st;
 }
 
+/* The list lock with the list's settings; ERR says why not. */
+static fml_status lock_list(ctx *c, fml_lock *lk, const char *why)
+{
+	fml_status st = lock_acquire(lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
+				     (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
+				     (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
+	if (st != ST_OK)
+		str_sets(&c->err, why);
+	return st;
+}
+
 /* ---- members and actives */
 
 /* What roster_add/roster_both did, or why not. */
@@ -299,12 +310,7 @@ static fml_status cmd_passwd(ctx *c)
 		return refuse(c, st);
 	/* the terminal is read before the lock is taken, not while holding it */
 	fml_lock lk;
-	st = lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
-			  (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
-			  (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
-	if (st != ST_OK) {
-		str_sets(&c->err, "the list is locked; try again later");
-	} else {
+	if ((st = lock_list(c, &lk, "the list is locked; try again later")) == ST_OK) {
 		st = adminpw_set(c->dir, addr, pw);
 		lock_release(&lk);
 		if (st != ST_OK)
@@ -428,13 +434,9 @@ static fml_status cmd_config(ctx *c)
 	if (c->nargs == 1)
 		return show_var(c, c->args[0]);
 	fml_lock lk;
-	fml_status st = lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
-				     (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
-				     (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
-	if (st != ST_OK) {
-		str_sets(&c->err, "the list is locked; try again later");
+	fml_status st = lock_list(c, &lk, "the list is locked; try again later");
+	if (st != ST_OK)
 		return refuse(c, st);
-	}
 	st = set_var(c, c->args[0], c->args[1]);
 	lock_release(&lk);
 	return st;
@@ -554,12 +556,8 @@ static fml_status cmd_command(ctx *c)
 		goto out;
 	msg_set_fatal_exit(EX_TEMPFAIL); /* accepting made it 0, as for fml */
 	fml_lock lk;
-	if (lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
-			 (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
-			 (long)cf_int(c->cf, CF_LOCK_STALE_AGE)) != ST_OK) {
-		str_sets(&c->err, "the list is locked; the command waits in var/incoming");
+	if (lock_list(c, &lk, "the list is locked; the command waits in var/incoming") != ST_OK)
 		goto out;
-	}
 	proc_ctx p = {
 	    .dir = c->dir, .cf = c->cf, .now = time(NULL), .only = str_c(&id), .report = &report};
 	st = proc_drain(&p);
@@ -631,13 +629,8 @@ static fml_status run(ctx *c, const struct command *cmd)
 	if (!cmd->lock)
 		return cmd->fn(c);
 	fml_lock lk;
-	st = lock_acquire(&lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
-			  (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
-			  (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
-	if (st != ST_OK) {
-		str_sets(&c->err, "the list is locked; try again later");
+	if ((st = lock_list(c, &lk, "the list is locked; try again later")) != ST_OK)
 		return refuse(c, st);
-	}
 	st = cmd->fn(c);
 	lock_release(&lk);
 	return st;

@@ -152,9 +152,7 @@ fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason)
 	}
 	envelope_free(&e);
 	incoming_close(&it);
-	str_free(&m.from);
-	str_free(&m.reply);
-	str_free(&m.sender);
+	proc_mail_free(&m);
 	return st;
 }
 

@@ -194,6 +194,13 @@ static fml_status send_guide(proc_ctx *c, proc_mail *m)
 	return st;
 }
 
+void proc_mail_free(proc_mail *m)
+{
+	str_free(&m->from);
+	str_free(&m->reply);
+	str_free(&m->sender);
+}
+
 void proc_addresses(proc_mail *m)
 {
 	const envelope *e = m->env;
@@ -382,9 +389,7 @@ out:
 		msg_warn("incoming item %s left for a later run (%s)", id, status_name(st));
 	envelope_free(&e);
 	incoming_close(&it);
-	str_free(&m.from);
-	str_free(&m.reply);
-	str_free(&m.sender);
+	proc_mail_free(&m);
 	return st;
 }
 

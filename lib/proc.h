@@ -49,5 +49,7 @@ fml_status proc_save(proc_ctx *c, proc_mail *m, const char *area, const char *ki
 
 /* Fill M's from, reply and sender from its envelope and item. */
 void proc_addresses(proc_mail *m);
+/* Free what proc_addresses() filled (not the item or the envelope). */
+void proc_mail_free(proc_mail *m);
 
 #endif
