@@ -33,7 +33,7 @@ LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt
 
 LIB_SRC   = $(sort $(wildcard lib/*.c))
 LIB_OBJ   = $(LIB_SRC:.c=.o)
-PROGS     = fml/fml fml/makefml fml/fmlqueue
+PROGS     = fml/fml fml/makefml fml/fmlqueue fml/fmldigest
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
@@ -50,7 +50,7 @@ lib/libfml.a: $(LIB_OBJ)
 fml/%.o: fml/%.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-fml/fml fml/makefml fml/fmlqueue fml/cfgen: fml/%: fml/%.o lib/libfml.a
+fml/fml fml/makefml fml/fmlqueue fml/fmldigest fml/cfgen: fml/%: fml/%.o lib/libfml.a
 	$(CC) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(wildcard fml/*.d)
@@ -129,7 +129,9 @@ install: all
 	install -m 755 fml/fml $(DESTDIR)$(LIBEXEC)/fml
 	install -m 755 fml/makefml $(DESTDIR)$(BINDIR)/makefml
 	install -m 755 fml/fmlqueue $(DESTDIR)$(BINDIR)/fmlqueue
-	install -m 644 etc/*.cf etc/fmlqueue.service etc/fmlqueue.timer etc/fmlqueue.cron $(DESTDIR)$(ETCDIR)/
+	install -m 755 fml/fmldigest $(DESTDIR)$(BINDIR)/fmldigest
+	install -m 644 etc/*.cf etc/fmlqueue.service etc/fmlqueue.timer etc/fmlqueue.cron \
+		etc/fmldigest.service etc/fmldigest.timer etc/fmldigest.cron $(DESTDIR)$(ETCDIR)/
 	cp -R spool-skel/. $(DESTDIR)$(SHAREDIR)/spool-skel/
 	install -m 644 doc/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 doc/*.7 $(DESTDIR)$(MANDIR)/man7/

@@ -115,28 +115,6 @@ static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 	return st;
 }
 
-/* Every list home under ML_DIR, NUL-separated. */
-static int all_lists(const char *ml_dir, str *out)
-{
-	char path[4096];
-	struct stat st;
-	int n = 0;
-	DIR *d = opendir(ml_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL) {
-		if (!home_valid_name(de->d_name) ||
-		    fs_path(path, sizeof path, "%s/%s/config.cf", ml_dir, de->d_name) < 0 ||
-		    stat(path, &st) < 0)
-			continue;
-		fs_path(path, sizeof path, "%s/%s", ml_dir, de->d_name);
-		str_append(out, path, strlen(path) + 1);
-		n++;
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	const char *over[MAX_ARGS], *words[MAX_ARGS], *opt_d = NULL, *arg = NULL;
@@ -192,7 +170,7 @@ int main(int argc, char **argv)
 		msg_error("%s", str_c(&err));
 		return status_exit_code(ST_NOPERM);
 	}
-	if (!lists.len && all_lists(ml_dir, &lists) == 0) {
+	if (!lists.len && home_all_lists(ml_dir, &lists) == 0) {
 		msg_info("no list under %s", ml_dir);
 		free(ml_dir);
 		return status_exit_code(ST_OK);

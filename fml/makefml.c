@@ -30,6 +30,7 @@
 #include "adminpw.h"
 #include "cfedit.h"
 #include "config.h"
+#include "digest.h"
 #include "home.h"
 #include "homecheck.h"
 #include "lock.h"
@@ -221,7 +222,14 @@ static fml_status cmd_actives_op(ctx *c)
 		if (strcmp(c->cmd, ops[i].cmd) == 0)
 			op = ops[i].op;
 	const char *arg = c->nargs > 1 ? c->args[1] : NULL;
-	fml_status st = members_edit(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
+	fml_status st;
+	if (op == MEM_DIGEST) { /* the digest state too, and "digest 0" mails what was pending */
+		proc_ctx pc = {.dir = c->dir, .cf = c->cf, .now = time(NULL)};
+		if ((st = digest_set(&pc, c->args[0], arg, &c->err)) == ST_OK)
+			runner_kick(c->dir, c->cf);
+	} else {
+		st = members_edit(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
+	}
 	if (st != ST_OK)
 		return refuse(c, st);
 	str line = STR_INIT;
@@ -518,6 +526,10 @@ static fml_status cmd_newml(ctx *c)
 	log_change(c, line.s);
 	str_free(&line);
 	fputs(aliases.s, stdout);
+	printf("# digests for members with m=N: run fmldigest every hour, e.g.\n"
+	       "#   cp %s/fmldigest.cron /etc/cron.d/fmldigest\n"
+	       "# or: systemctl enable --now fmldigest.timer\n",
+	       FML_ETCDIR);
 	str_free(&aliases);
 	str_free(&err);
 	return fflush(stdout) == 0 ? ST_OK : ST_TEMPFAIL;

@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "adminpw.h"
 #include "cmdrun.h"
+#include "digest.h"
 #include "hold.h"
 #include "members.h"
 #include "msg.h"
@@ -155,7 +156,8 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 		     : l->id == CMD_ADMIN_NOSKIP ? MEM_NOSKIP
 		     : l->id == CMD_ADMIN_DIGEST ? MEM_DIGEST
 						 : MEM_ON;
-		st = members_edit(c->dir, "actives", op, a0, a1, fuzzy, &err);
+		st = op == MEM_DIGEST ? digest_set(c, a0, a1, &err)
+				      : members_edit(c->dir, "actives", op, a0, a1, fuzzy, &err);
 		str_printf(&done, "%s %s%s%s in actives", l->name + 6, a0, a1 ? " " : "",
 			   a1 ? a1 : "");
 		break;

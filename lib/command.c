@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "cmdrun.h"
 #include "confirm.h"
+#include "digest.h"
 #include "keyword.h"
 #include "members.h"
 #include "msg.h"
@@ -304,8 +305,10 @@ out:
 static fml_status do_self(cmd_run *r, members_op op, const char *arg, const char *what)
 {
 	str err = STR_INIT;
-	fml_status st = members_edit(r->c->dir, "actives", op, r->from, arg,
-				     (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX), &err);
+	fml_status st = op == MEM_DIGEST
+			    ? digest_set(r->c, r->from, arg, &err)
+			    : members_edit(r->c->dir, "actives", op, r->from, arg,
+					   (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX), &err);
 	if (st == ST_OK) {
 		cmdrun_say(r, "Done: %s.\n", what);
 		msg_info("%s: %s", r->from, what);

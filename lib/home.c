@@ -5,10 +5,12 @@
 #include "msg.h"
 #include "safefile.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef FML_LIBEXEC
@@ -142,4 +144,26 @@ const char *home_etc_dir(void)
 {
 	static char buf[PATH_MAX];
 	return tree_or("etc", FML_ETCDIR, buf, sizeof buf);
+}
+
+/* Every list home under ML_DIR, NUL-separated. */
+int home_all_lists(const char *ml_dir, str *out)
+{
+	char path[4096];
+	struct stat st;
+	int n = 0;
+	DIR *d = opendir(ml_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		if (!home_valid_name(de->d_name) ||
+		    fs_path(path, sizeof path, "%s/%s/config.cf", ml_dir, de->d_name) < 0 ||
+		    stat(path, &st) < 0)
+			continue;
+		fs_path(path, sizeof path, "%s/%s", ml_dir, de->d_name);
+		str_append(out, path, strlen(path) + 1);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
 }

@@ -25,5 +25,8 @@ const char *home_exec_dir(void);
  * has spool-skel/), else the compiled FML_SHAREDIR / FML_ETCDIR. */
 const char *home_skel_dir(void);
 const char *home_etc_dir(void);
+/* Every list home under ML_DIR (a directory with a config.cf), as
+ * NUL-separated paths appended to OUT; returns their number. */
+int home_all_lists(const char *ml_dir, str *out);
 
 #endif

@@ -202,6 +202,23 @@ static const char *date_keep_as(const char *type)
 	return NULL;
 }
 
+void rewrite_list_fields(const config *cf, const char *eol, str *out)
+{
+	const char *ml = cf_str(cf, CF_MAIL_LIST);
+	const char *ctl = cf_str(cf, CF_CONTROL_ADDRESS);
+
+	if (cf_int(cf, CF_USE_RFC2919))
+		add_field(out, eol, "List-Id: %s <%s>", cf_str(cf, CF_ML_FN),
+			  cf_str(cf, CF_LIST_ID));
+	if (cf_int(cf, CF_USE_RFC2369)) {
+		add_field(out, eol, "List-Post: <mailto:%s>", ml);
+		add_field(out, eol, "List-Help: <mailto:%s?body=help>", ctl);
+		add_field(out, eol, "List-Subscribe: <mailto:%s?body=subscribe>", ctl);
+		add_field(out, eol, "List-Unsubscribe: <mailto:%s?body=unsubscribe>", ctl);
+		add_field(out, eol, "List-Owner: <mailto:%s>", cf_str(cf, CF_MAINTAINER));
+	}
+}
+
 void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out)
 {
 	const char *eol = e->crlf ? "\r\n" : "\n";
@@ -319,15 +336,7 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 			  "\t\"help\" (without quotes) to the address %s;%s"
 			  "\thelp=<mailto:%s?body=help>",
 			  eol, ctl, eol, ctl);
-	if (cf_int(cf, CF_USE_RFC2919))
-		add_field(out, eol, "List-Id: %s <%s>", ml_fn, cf_str(cf, CF_LIST_ID));
-	if (cf_int(cf, CF_USE_RFC2369)) {
-		add_field(out, eol, "List-Post: <mailto:%s>", ml);
-		add_field(out, eol, "List-Help: <mailto:%s?body=help>", ctl);
-		add_field(out, eol, "List-Subscribe: <mailto:%s?body=subscribe>", ctl);
-		add_field(out, eol, "List-Unsubscribe: <mailto:%s?body=unsubscribe>", ctl);
-		add_field(out, eol, "List-Owner: <mailto:%s>", cf_str(cf, CF_MAINTAINER));
-	}
+	rewrite_list_fields(cf, eol, out);
 	if (*precedence)
 		add_field(out, eol, "Precedence: %s", precedence);
 	str_puts(out, eol);

@@ -30,6 +30,9 @@ typedef struct rewrite_info {
 
 /* The whole new header, ending with the empty line before the body. */
 void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out);
+/* The RFC 2919 List-Id and RFC 2369 List-* fields (as USE_RFC2919 and
+ * USE_RFC2369 say), each line ended by EOL: for articles and digests. */
+void rewrite_list_fields(const config *cf, const char *eol, str *out);
 /* Subject value rewrite on raw bytes (after "Subject:", up to and
  * including the final line ending); OUT gets the new raw value.  Returns
  * 0 when nothing changes (OUT then equals the input).  ARTICLE < 0 strips
