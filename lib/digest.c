@@ -98,9 +98,9 @@ static int state_get(GHashTable *h, const char *addr, long *last)
 	return 1;
 }
 
-static int state_path(proc_ctx *c, const char *name, char *buf, size_t size)
+static int state_path(const char *dir, const char *name, char *buf, size_t size)
 {
-	return fs_path(buf, size, "%s/%s", c->dir, name);
+	return fs_path(buf, size, "%s/%s", dir, name);
 }
 
 /* Read a state or run file: "ADDR LAST" lines into STATE, "item NAME MODE
@@ -160,15 +160,16 @@ static gint by_str(gconstpointer a, gconstpointer b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Write STATE (and ITEMS, for a run file) as NAME, durably. */
-static fml_status state_write(proc_ctx *c, const char *name, GHashTable *state, GPtrArray *items)
+/* Write STATE (and ITEMS, for a run file) as DIR/NAME, durably. */
+static fml_status state_write(const char *home, const char *name, GHashTable *state,
+			      GPtrArray *items)
 {
 	char dir[4096], final[4096];
 	safefile sf;
 	str s = STR_INIT;
 
-	if (fs_path(dir, sizeof dir, "%s/var/db", c->dir) < 0 ||
-	    state_path(c, name, final, sizeof final) < 0 ||
+	if (fs_path(dir, sizeof dir, "%s/var/db", home) < 0 ||
+	    state_path(home, name, final, sizeof final) < 0 ||
 	    safefile_open(&sf, dir, ".tmp.digest") != ST_OK)
 		return ST_TEMPFAIL;
 	str_puts(&s, "# fmldigest: ADDR LAST (the last article sent to ADDR in a digest)\n");
@@ -305,8 +306,8 @@ static fml_status items_finish(proc_ctx *c, GPtrArray *items, int progress)
 		fputc('\n', stderr);
 	if (st != ST_OK)
 		return st;
-	if (state_path(c, RUN_FILE, run, sizeof run) < 0 ||
-	    state_path(c, STATE_FILE, state, sizeof state) < 0 ||
+	if (state_path(c->dir, RUN_FILE, run, sizeof run) < 0 ||
+	    state_path(c->dir, STATE_FILE, state, sizeof state) < 0 ||
 	    fs_path(dir, sizeof dir, "%s/var/db", c->dir) < 0)
 		return ST_TEMPFAIL;
 	if (rename(run, state) < 0) {
@@ -319,7 +320,7 @@ static fml_status items_finish(proc_ctx *c, GPtrArray *items, int progress)
 fml_status digest_recover(proc_ctx *c)
 {
 	char run[4096];
-	if (state_path(c, RUN_FILE, run, sizeof run) < 0)
+	if (state_path(c->dir, RUN_FILE, run, sizeof run) < 0)
 		return ST_TEMPFAIL;
 	if (!fs_exists(run))
 		return ST_OK;
@@ -425,8 +426,8 @@ fml_status digest_run(proc_ctx *c, const digest_opts *o, long *nitems)
 	pl.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pl.items = g_ptr_array_new_with_free_func(ditem_free);
 	/* a dry run after a crash shows the state the interrupted run made */
-	if (state_path(c, RUN_FILE, path, sizeof path) < 0 ||
-	    (!(o->dry && fs_exists(path)) && state_path(c, STATE_FILE, path, sizeof path) < 0) ||
+	if (state_path(c->dir, RUN_FILE, path, sizeof path) < 0 ||
+	    (!(o->dry && fs_exists(path)) && state_path(c->dir, STATE_FILE, path, sizeof path) < 0) ||
 	    (st = state_load(path, pl.state, NULL)) != ST_OK ||
 	    fs_path(path, sizeof path, "%s/actives", c->dir) < 0 ||
 	    (st = members_foreach(path, plan_member, &pl)) != ST_OK)
@@ -443,10 +444,10 @@ fml_status digest_run(proc_ctx *c, const digest_opts *o, long *nitems)
 			item_make(c, g_ptr_array_index(pl.items, i));
 	} else if (pl.items->len) {
 		/* the commit point: from here on the next run finishes this one */
-		if ((st = state_write(c, RUN_FILE, pl.next, pl.items)) == ST_OK)
+		if ((st = state_write(c->dir, RUN_FILE, pl.next, pl.items)) == ST_OK)
 			st = items_finish(c, pl.items, o->progress);
 	} else if (pl.changed) {
-		st = state_write(c, STATE_FILE, pl.next, NULL);
+		st = state_write(c->dir, STATE_FILE, pl.next, NULL);
 	}
 	if (nitems && st == ST_OK && !o->dry)
 		*nitems = pl.items->len;
@@ -505,7 +506,7 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 	if ((st = digest_recover(c)) != ST_OK ||
 	    fs_path(path, sizeof path, "%s/actives", c->dir) < 0 ||
 	    (st = members_foreach(path, find_member, &f)) != ST_OK ||
-	    state_path(c, STATE_FILE, path, sizeof path) < 0 ||
+	    state_path(c->dir, STATE_FILE, path, sizeof path) < 0 ||
 	    (st = state_load(path, state, NULL)) != ST_OK)
 		goto done;
 	const char *who = str_c(&f.e.addr);
@@ -513,7 +514,7 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 	if (f.found && n > 0 && !was && !c->debug) {
 		/* the state first: from now on, articles are this member's */
 		state_put(state, who, seq);
-		if ((st = state_write(c, STATE_FILE, state, NULL)) != ST_OK)
+		if ((st = state_write(c->dir, STATE_FILE, state, NULL)) != ST_OK)
 			goto done;
 	}
 	if (was && n == 0 && state_get(state, who, &last) && last < seq &&
@@ -522,9 +523,39 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 	st = members_edit(c->dir, "actives", MEM_DIGEST, addr, spec,
 			  (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), err);
 	if (st == ST_OK && was && n == 0 && !c->debug && g_hash_table_remove(state, who))
-		st = state_write(c, STATE_FILE, state, NULL);
+		st = state_write(c->dir, STATE_FILE, state, NULL);
 done:
 	g_hash_table_destroy(state);
 	member_entry_free(&f.e);
+	return st;
+}
+
+fml_status digest_chaddr(const char *dir, const char *from, const char *to)
+{
+	static const char *const files[] = {STATE_FILE, RUN_FILE};
+	char path[4096];
+	fml_status st = ST_OK;
+
+	for (size_t i = 0; i < 2 && st == ST_OK; i++) {
+		GHashTable *state = state_new();
+		GPtrArray *items = g_ptr_array_new_with_free_func(ditem_free);
+		GHashTableIter it;
+		gpointer key, val;
+		int found = 0;
+		if (state_path(dir, files[i], path, sizeof path) < 0)
+			st = ST_TEMPFAIL;
+		else if (fs_exists(path) && (st = state_load(path, state, items)) == ST_OK) {
+			g_hash_table_iter_init(&it, state);
+			while (!found && g_hash_table_iter_next(&it, &key, &val))
+				if ((found = strcasecmp(key, from) == 0))
+					g_hash_table_iter_remove(&it);
+		}
+		if (found) {
+			state_put(state, to, (long)GPOINTER_TO_SIZE(val));
+			st = state_write(dir, files[i], state, i ? items : NULL);
+		}
+		g_hash_table_destroy(state);
+		g_ptr_array_free(items, TRUE);
+	}
 	return st;
 }

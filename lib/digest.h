@@ -48,4 +48,7 @@ fml_status digest_recover(proc_ctx *c);
  * apply (not a member, bad spec). */
 fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err);
 
+/* ADDR changed to TO (chaddr): its state goes with it. */
+fml_status digest_chaddr(const char *dir, const char *from, const char *to);
+
 #endif

@@ -5,6 +5,7 @@
  */
 #include "roster.h"
 #include "addr.h"
+#include "digest.h"
 #include "safefile.h"
 
 #include <limits.h>
@@ -87,6 +88,8 @@ fml_status roster_both(const char *dir, const config *cf, members_op op, const c
 		st = ST_DATAERR;
 	} else {
 		set_where(where, sm, sa);
+		if (sa == ST_OK && op == MEM_CHADDR)
+			st = digest_chaddr(dir, addr, arg);
 	}
 	str_free(&e2);
 	return st;

@@ -349,6 +349,18 @@ def test_entering_digest_mode_starts_at_the_switch(make_list, sinks):
     assert [(a, b) for a, b, _ in got[RT]] == [(6, 6)]
 
 
+def test_chaddr_takes_the_digest_state_along(make_list, sinks):
+    sink = sinks().start()
+    ml = digest_list(make_list, sink, actives=[D1 + " m=1"])
+    fmldigest(ml)
+    post(ml, 2, frm=D1)
+    ml.makefml("chaddr", "elena", D1, "new@x.example")
+    assert state(ml) == {"new@x.example": 0}
+    fmldigest(ml, "--now", "1")
+    assert [(i.rcpts, i.message.count(b"Subject: article")) for i in ml.queue_items()
+            if i.name.startswith("dg")] == [(["new@x.example"], 2)]
+
+
 # ---------------------------------------------------------------- crashes
 
 @pytest.fixture(scope="module")
