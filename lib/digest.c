@@ -427,7 +427,8 @@ fml_status digest_run(proc_ctx *c, const digest_opts *o, long *nitems)
 	pl.items = g_ptr_array_new_with_free_func(ditem_free);
 	/* a dry run after a crash shows the state the interrupted run made */
 	if (state_path(c->dir, RUN_FILE, path, sizeof path) < 0 ||
-	    (!(o->dry && fs_exists(path)) && state_path(c->dir, STATE_FILE, path, sizeof path) < 0) ||
+	    (!(o->dry && fs_exists(path)) &&
+	     state_path(c->dir, STATE_FILE, path, sizeof path) < 0) ||
 	    (st = state_load(path, pl.state, NULL)) != ST_OK ||
 	    fs_path(path, sizeof path, "%s/actives", c->dir) < 0 ||
 	    (st = members_foreach(path, plan_member, &pl)) != ST_OK)
