@@ -5,7 +5,7 @@ Called by bench/run.sh (which starts Postfix's smtp-sink and stops it):
 
     bench.py ROOT WORK SINK_PORT SINK_LOG TREE [DSINK_PORT DSINK_LOG DUMP_DIR]
 
-TREE holds a copy of fml/fml, fml/makefml and fml/fmlqueue taken at the start
+TREE holds a copy of fml/fml, fml/makefml, fml/fmlqueue and fml/fmldigest taken at the start
 (with etc/ and
 spool-skel/ linked beside them), so a rebuild during the run changes nothing.
 
@@ -41,6 +41,7 @@ DSINK_PORT, DSINK_LOG, DUMP_DIR = ((int(sys.argv[6]), sys.argv[7], sys.argv[8])
 FML = os.path.join(TREE, "fml", "fml")
 MAKEFML = os.path.join(TREE, "fml", "makefml")
 FMLQUEUE = os.path.join(TREE, "fml", "fmlqueue")
+FMLDIGEST = os.path.join(TREE, "fml", "fmldigest")
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 MLMMJ_BIN = "/usr/bin"
 GNU_TIME = "/usr/bin/time"
@@ -55,7 +56,14 @@ FULL = os.environ.get("BENCH_FULL", "0") == "1"           # also one full per-re
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "10000"))
 DELIVERY = [int(x) for x in os.environ.get("BENCH_DELIVERY", "1000 10000 100000").split()]
 D_RUNS = int(os.environ.get("BENCH_DELIVERY_RUNS", "3"))  # per size (mlmmj >10,000: 1)
-ONLY = os.environ.get("BENCH_ONLY", "")                   # "delivery": (d) only
+ONLY = os.environ.get("BENCH_ONLY", "")                   # "delivery" / "digest": (d) / (e) only
+# (e) digests: BENCH_DIGEST=0 skips it in a full run
+DIGEST = os.environ.get("BENCH_DIGEST", "1") == "1"
+G_MEMBERS = int(os.environ.get("BENCH_DIGEST_MEMBERS", "10000"))
+G_ARTICLES = int(os.environ.get("BENCH_DIGEST_ARTICLES", "1000"))
+G_RUNS = int(os.environ.get("BENCH_DIGEST_RUNS", "3"))      # fmldigest, fmlqueue, mlmmj x1
+G_SAMPLE = int(os.environ.get("BENCH_DIGEST_SAMPLE", "200"))  # mlmmj digesters, measured
+G_ART_SIZE = 4096
 D_BATCH = 1000       # fml's SMTP_RECIPIENT_LIMIT default; smtp-source -r
 D_CONN = 4           # fml's SMTP_CONNECTIONS default; smtp-source -s
 D_VERP_MAX = 100     # mlmmj batched: control/maxverprecips
@@ -566,6 +574,336 @@ def delivery_report(D):
 
 
 
+# ---------------------------------------------------------------- (e) digests
+
+def digest_article(n, sender):
+    """Article N as both keep it (fml's spool/N, mlmmj's archive/N): the
+    headers a post has after the list handled it, a text body; G_ART_SIZE bytes."""
+    date = "Sat, 01 Jun 2024 %02d:%02d:00 +0000" % (n // 60 % 24, n % 60)
+    head = ("Return-Path: <%s>\nReceived: from mx.example.net (mx.example.net "
+            "[192.0.2.7])\n\tby mail.example.org (Postfix) with ESMTPS id 4Vd%06d\n"
+            "\tfor <%s>; %s\nDate: %s\nFrom: Bench Poster <%s>\nTo: %s\n"
+            "Subject: [bench:%d] digest article %d\nMessage-ID: <d%06d.bench@example.net>\n"
+            "X-ML-Name: bench\nX-Mail-Count: %d\nList-Id: bench.example.org\n"
+            "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+            "Content-Transfer-Encoding: 7bit\n\nArticle %d of the digest benchmark.\n" %
+            (sender, n, LISTADDR, date, date, sender, LISTADDR, n, n, n, n, n)).encode()
+    line = (b"The quick brown fox jumps over the lazy dog; pack my box with five dozen"
+            b" jugs.\n")
+    body = (line * (G_ART_SIZE // len(line) + 1))[:G_ART_SIZE - len(head)]
+    return head + body[:-1] + b"\n"
+
+
+def header_rcpts(path, key=b"X-Rcpt-Args: "):
+    """Recipients named in the header of a sink dump (stops at the blank line)."""
+    out = []
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line in (b"\n", b"\r\n"):
+                break
+            if line.startswith(key):
+                out.append(line[len(key):].split()[0].strip(b"<>").lower().decode())
+    return out
+
+
+class GRun:
+    __slots__ = ("wall", "rss", "cpu", "items", "bytes", "rcpts", "trans", "msgs")
+
+
+def digests(addrs, sender, logf, tmp):
+    """(e): G_MEMBERS members in digest mode, G_ARTICLES articles of 4 KB
+    pending for each; fml's `fmldigest --force` (then `fmlqueue run` into the
+    dump sink) beside mlmmj's `mlmmj-maintd -F -L` (one run: one digest of all
+    articles, mailed to every digester, one SMTP transaction each)."""
+    G = {}
+    timef = os.path.join(tmp, "time.digest")
+    addrs = addrs[:G_MEMBERS]
+    arts = [digest_article(n, sender) for n in range(1, G_ARTICLES + 1)]
+
+    say("(e) digests: fml list, %d members m=1 (mp), %d articles of %d bytes" %
+        (G_MEMBERS, G_ARTICLES, G_ART_SIZE))
+    fdir, _ = fml_list(os.path.join(WORK, "e-fml"), addrs, [
+        ("SUBJECT_TAG_TYPE", "[:]"), ("DELIVERY_MODE", "queue"),
+        ("SMTP_SERVERS", "smtp:127.0.0.1:%d" % DSINK_PORT),
+        ("SMTP_RECIPIENT_LIMIT", str(D_BATCH)), ("SMTP_CONNECTIONS", str(D_CONN))])
+    write(os.path.join(fdir, "actives"), "".join("%s m=1\n" % a for a in addrs), 0o600)
+    past = time.time() - 60
+    os.utime(os.path.join(fdir, "actives"), (past, past))
+    spool = os.path.join(fdir, "spool")
+    for n, a in enumerate(arts, 1):
+        write(os.path.join(spool, str(n)), a)
+    write(os.path.join(fdir, "seq"), "%d\n" % G_ARTICLES)
+    chown_tree(fdir)
+    state = os.path.join(fdir, "var", "db", "digest")
+    qnew = os.path.join(fdir, "var", "queue", "new")
+    qsent = os.path.join(fdir, "var", "queue", "sent")
+
+    def fml_reset():
+        write(state, "".join("%s 0\n" % a for a in addrs), 0o600)
+        os.chown(state, PW.pw_uid, PW.pw_gid)
+        if os.listdir(qnew):
+            die("(e) fml: queue/new not empty before a run")
+
+    def fml_digest():
+        fml_reset()
+        kb, r, st = gnu_time([FMLDIGEST, "--force", fdir], "/dev/null", False, sender, logf,
+                             timef)
+        if st != 0 or r.rc != 0:
+            die("(e) fmldigest: exit %d (see %s/programs.log, %s/log)" % (st, WORK, fdir))
+        items = sorted(os.listdir(qnew))
+        if not items:
+            die("(e) fmldigest made no queue item (see %s/log)" % fdir)
+        nbytes = 0
+        per = {}
+        for it in items:
+            p = os.path.join(qnew, it)
+            nbytes += os.path.getsize(p)
+            with open(p, "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"rcpt "):
+                        a = line.split()[2].decode().lower()
+                        per[a] = per.get(a, 0) + 1
+                    elif line in (b"\n", b"From: %s\n" % LISTADDR.encode()):
+                        break
+        want = {a.lower() for a in addrs}
+        if set(per) != want or set(per.values()) != {len(items)}:
+            die("(e) fmldigest: %d queue items name %d distinct recipients (want %d, each "
+                "in every item)" % (len(items), len(per), len(want)))
+        done = {}  # "ADDR LAST" lines (the file also keeps the run's "item"/"to" lines)
+        for ln in open(state):
+            x = ln.split()
+            if len(x) == 2 and "@" in x[0] and x[0] != "to" and x[1].isdigit():
+                done[x[0].lower()] = int(x[1])
+        if set(done) != want or set(done.values()) != {G_ARTICLES}:
+            die("(e) fmldigest: var/db/digest not advanced to %d for everyone" % G_ARTICLES)
+        g = GRun()
+        g.wall, g.rss, g.cpu, g.items, g.bytes = r.done, kb, r.cpu, len(items), nbytes
+        g.rcpts = sum(per.values())
+        g.trans = g.msgs = 0
+        G.setdefault("fmldigest", []).append(g)
+        return items
+
+    def fml_deliver(items):
+        c0 = sink_count(DSINK_LOG)
+        kb, r, st = gnu_time([FMLQUEUE, "run", fdir], "/dev/null", False, sender, logf, timef)
+        if st != 0 or r.rc != 0:
+            die("(e) fmlqueue run: exit %d (see %s/log)" % (st, fdir))
+        want_total = len(items) * len(addrs)
+        end = time.time() + 30
+        while True:
+            files = sorted(os.listdir(DUMP_DIR))
+            got = {}
+            for f in files:
+                for a in header_rcpts(os.path.join(DUMP_DIR, f)):
+                    got[a] = got.get(a, 0) + 1
+            mesg = sink_count(DSINK_LOG) - c0
+            if (mesg == len(files) and sum(got.values()) >= want_total) or time.time() > end:
+                break
+            time.sleep(0.05)
+        for f in files:
+            os.unlink(os.path.join(DUMP_DIR, f))
+        want = {a.lower(): len(items) for a in addrs}
+        if got != want or mesg != len(files):
+            die("(e) fmlqueue: the sink got %d recipients in %d transactions (counter %d), "
+                "want each of %d members %d times" % (sum(got.values()), len(files), mesg,
+                                                     len(addrs), len(items)))
+        if not set(items) <= set(os.listdir(qsent)):
+            die("(e) fmlqueue: not every digest item is in var/queue/sent")
+        g = GRun()
+        g.wall, g.rss, g.cpu, g.items, g.bytes = r.done, kb, r.cpu, len(items), 0
+        g.rcpts, g.trans, g.msgs = sum(got.values()), len(files), len(items)
+        G.setdefault("fmlqueue", []).append(g)
+
+    # mlmmj: digesters.d/ (by first letter, as mlmmj-sub writes it), archive/N
+    # and index (the last archive number, as mlmmj-send keeps it)
+    def m_list(name, digesters, port):
+        d = mlmmj_list(os.path.join(WORK, "e-mlmmj"), name, [], port, verp=None)
+        by_letter = {}
+        for a in digesters:
+            by_letter.setdefault(a[0], []).append(a)
+        for c, v in by_letter.items():
+            write(os.path.join(d, "digesters.d", c), "".join(x + "\n" for x in v))
+        for n, a in enumerate(arts, 1):
+            write(os.path.join(d, "archive", str(n)), a)
+        write(os.path.join(d, "index"), "%d\n" % G_ARTICLES)
+        # one maintenance run sends at most digestmaxmails articles (default 50,
+        # and one digest per run): all of them in one digest
+        write(os.path.join(d, "control", "digestmaxmails"), "%d\n" % G_ARTICLES)
+        chown_tree(d)
+        return d
+
+    say("(e) mlmmj lists: 1 digester (into the dump sink, content checked) and %d "
+        "digesters (counting sink)" % G_SAMPLE)
+    m_one = m_list("digest1", addrs[:1], DSINK_PORT)
+    m_many = m_list("digestn", addrs[:G_SAMPLE], SINK_PORT)
+
+    def mlmmj_digest(key, d, n):
+        ld = os.path.join(d, "lastdigest")
+        if os.path.exists(ld):
+            os.unlink(ld)
+        log = os.path.join(DSINK_LOG if n == 1 else SINK_LOG)
+        c0 = sink_count(log)
+        kb, r, st = gnu_time([os.path.join(MLMMJ_BIN, "mlmmj-maintd"), "-F", "-L", d],
+                             "/dev/null", True, sender, logf, timef)
+        if st != 0 or r.rc != 0:
+            die("(e) mlmmj-maintd: exit %d" % st)
+        end = time.time() + 10
+        while sink_count(log) - c0 < n and time.time() < end:
+            time.sleep(0.02)
+        mesg = sink_count(log) - c0
+        last = open(ld).read().split(":") if os.path.exists(ld) else ["?"]
+        if mesg != n or last[0] != str(G_ARTICLES):
+            die("(e) mlmmj-maintd, %d digesters: the sink got %d messages, lastdigest %s "
+                "(want %d messages, %d)" % (n, mesg, ":".join(last).strip(), n, G_ARTICLES))
+        q = [f for f in os.listdir(os.path.join(d, "queue")) if f != "discarded"]
+        if q:
+            die("(e) mlmmj-maintd left %s in queue/" % q)
+        nbytes = 0
+        if n == 1:  # the dumped digest: one recipient, every article in it
+            files = sorted(os.listdir(DUMP_DIR))
+            if len(files) != 1:
+                die("(e) mlmmj digest: %d dumps, want 1" % len(files))
+            p = os.path.join(DUMP_DIR, files[0])
+            data = open(p, "rb").read()
+            nbytes = len(data)
+            parts = data.count(b"\nContent-Type: message/rfc822")
+            rc = header_rcpts(p)
+            os.unlink(p)
+            if parts != G_ARTICLES or rc != [addrs[0].lower()]:
+                die("(e) mlmmj digest: %d message/rfc822 parts to %s, want %d to %s" %
+                    (parts, rc, G_ARTICLES, addrs[0]))
+        g = GRun()
+        g.wall, g.rss, g.cpu, g.items, g.bytes = r.done, kb, r.cpu, 1, nbytes
+        g.rcpts = g.trans = g.msgs = n
+        G.setdefault(key, []).append(g)
+
+    say("(e) %d runs each, interleaved: fmldigest, fmlqueue run, mlmmj-maintd (1 "
+        "digester); then mlmmj-maintd with %d digesters once" % (G_RUNS, G_SAMPLE))
+    for i in range(G_RUNS):
+        fml_deliver(fml_digest())
+        mlmmj_digest("mlmmj 1", m_one, 1)
+    mlmmj_digest("mlmmj sample", m_many, G_SAMPLE)
+    G["part_sizes"] = sorted(os.path.getsize(os.path.join(qsent, f))
+                             for f in os.listdir(qsent))[-1:]
+    return G
+
+
+def digest_raw(G):
+    return {k: [{"wall": g.wall, "rss_kb": g.rss, "cpu": g.cpu, "items": g.items,
+                 "bytes": g.bytes, "recipients": g.rcpts, "transactions": g.trans}
+                for g in v] for k, v in G.items() if k != "part_sizes"}
+
+
+def digest_report(G):
+    """(e) as markdown, and a sentence for the summary."""
+    def med(key, field):
+        return median([getattr(g, field) for g in G[key]])
+
+    fd, fq = G["fmldigest"], G["fmlqueue"]
+    m1, ms_ = G["mlmmj 1"], G["mlmmj sample"]
+    items = fd[0].items
+    m1w = med("mlmmj 1", "wall")
+    per_rcpt = (med("mlmmj sample", "wall") - m1w) / max(1, G_SAMPLE - 1)
+    m_est = m1w + per_rcpt * (G_MEMBERS - 1)
+    f_total = med("fmldigest", "wall") + med("fmlqueue", "wall")
+    m_rss = max(g.rss for g in m1 + ms_)
+    f_rss = max(g.rss for g in fd)
+    fq_rss = max(g.rss for g in fq)
+    mbytes = m1[0].bytes
+    lines = []
+    P = lines.append
+    P("| step | runs | wall s (median) | min s | peak RSS MB | CPU s (median) | digest mails "
+      "| recipients | SMTP transactions | bytes |")
+    P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    P("| fml: `fmldigest --force` (queue the digests) | %d | %.3f | %.3f | %.1f | %.3f | %d "
+      "queue items | %d (%d x %d) | | %.1f MB in queue/new |" %
+      (len(fd), med("fmldigest", "wall"), min(g.wall for g in fd), f_rss / 1024,
+       med("fmldigest", "cpu"), items, fd[0].rcpts, G_MEMBERS, items, fd[0].bytes / 1e6))
+    P("| fml: `fmlqueue run` (deliver them to the sink) | %d | %.3f | %.3f | %.1f | %.3f | "
+      "%d | %d | %d | |" %
+      (len(fq), med("fmlqueue", "wall"), min(g.wall for g in fq), fq_rss / 1024,
+       med("fmlqueue", "cpu"), fq[0].msgs, fq[0].rcpts, fq[0].trans))
+    P("| fml: both | | %.3f | | %.1f | | | | | |" % (f_total, max(f_rss, fq_rss) / 1024))
+    P("| mlmmj: `mlmmj-maintd -F -L`, 1 digester | %d | %.3f | %.3f | %.1f | %.3f | 1 | 1 | 1 "
+      "| %.1f MB as dumped |" % (len(m1), m1w, min(g.wall for g in m1),
+                                 max(g.rss for g in m1) / 1024, med("mlmmj 1", "cpu"),
+                                 mbytes / 1e6))
+    P("| mlmmj: `mlmmj-maintd -F -L`, %d digesters | %d | %.3f | %.3f | %.1f | %.3f | %d | %d "
+      "| %d | |" % (G_SAMPLE, len(ms_), med("mlmmj sample", "wall"),
+                    min(g.wall for g in ms_), max(g.rss for g in ms_) / 1024,
+                    med("mlmmj sample", "cpu"), G_SAMPLE, G_SAMPLE, G_SAMPLE))
+    P("| mlmmj: the same, %d digesters (*extrapolated*: 1-digester time + %d x %.1f ms) | "
+      "| %.0f | | | | %d | %d | %d | |" %
+      (G_MEMBERS, G_MEMBERS - 1, per_rcpt * 1000, m_est, G_MEMBERS, G_MEMBERS, G_MEMBERS))
+    table = "\n".join(lines)
+
+    r_gen = m1w / med("fmldigest", "wall")
+    r_all = m_est / f_total
+    lines = ["| ratio (> 1: fml is faster / smaller) | value |", "|---|---:|"]
+    lines.append("| time to all %d members served: mlmmj (extrapolated) / fml (fmldigest + "
+                 "fmlqueue) | %.0f |" % (G_MEMBERS, r_all))
+    lines.append("| making the digest: mlmmj with 1 digester (build + one send) / fmldigest "
+                 "for %d members | %.2f |" % (G_MEMBERS, r_gen))
+    lines.append("| peak RSS: mlmmj-maintd (largest run) / fmldigest | %.2f |" %
+                 (m_rss / f_rss))
+    lines.append("| peak RSS: mlmmj-maintd (largest run) / fmlqueue run | %.2f |" %
+                 (m_rss / fq_rss))
+    ratios = "\n".join(lines)
+
+    summary = ("  Digests (%d members, %d articles of 4 KB pending): `fmldigest` queues "
+               "them in %.2f s at %.1f MB peak RSS (%d queue item%s of up to ~1 MB, each to all "
+               "%d), `fmlqueue run` delivers them in %.2f s; mlmmj-maintd needs %.2f s for "
+               "one digester and about %.0f s for %d (extrapolated from %d), one %.1f MB "
+               "mail per digester, at %.1f MB: **mlmmj/fml (time to all delivered) = %.0f**." %
+               (G_MEMBERS, G_ARTICLES, med("fmldigest", "wall"), f_rss / 1024, items,
+                "" if items == 1 else "s", G_MEMBERS, med("fmlqueue", "wall"), m1w, m_est, G_MEMBERS, G_SAMPLE,
+                mbytes / 1e6, m_rss / 1024, r_all))
+    md = "\n".join([
+        "Command: `make bench` (this section alone: `BENCH_ONLY=digest sh bench/run.sh`, "
+        "which writes bench/work/run/digest.md).  %d members, all `m=1` (fml's default "
+        "mode, mp: multipart/digest, like mlmmj's), %d articles of %d bytes (same bytes in "
+        "fml's spool/N and mlmmj's archive/N), every member owed all of them." %
+        (G_MEMBERS, G_ARTICLES, G_ART_SIZE),
+        "",
+        "- fml: spool/1..%d and seq written directly, var/db/digest = \"ADDR 0\" for every "
+        "member before each run (outside the clock); `/usr/bin/time -v fmldigest --force "
+        "DIR` timed, then its queue items counted and read (every member in every item, "
+        "state advanced to %d), then `/usr/bin/time -v fmlqueue run DIR` into the dump sink "
+        "(`smtp-sink -c -d`, tmpfs; every member must get every part exactly once).  "
+        "DIGEST_SIZE_LIMIT = 1M (default) splits the digest into parts, one queue item "
+        "each; SMTP_RECIPIENT_LIMIT = %d, SMTP_CONNECTIONS = %d." %
+        (G_ARTICLES, G_ARTICLES, D_BATCH, D_CONN),
+        "- mlmmj: the same addresses in digesters.d/, archive/1..%d and index = %d, "
+        "control/digestmaxmails = %d (a maintenance run sends at most one digest of at most "
+        "digestmaxmails articles; the default 50 would need %d runs); lastdigest removed "
+        "before each run.  `/usr/bin/time -v mlmmj-maintd -F -L LIST` as `nobody`: one "
+        "digest, mailed by mlmmj-send to each digester in a transaction of its own (VERP "
+        "envelope per digester; control/verp does not batch digests).  With 1 digester into "
+        "the dump sink (checked: %d message/rfc822 parts, the right recipient), and once "
+        "with %d digesters into the counting sink (message count checked); %d digesters "
+        "would take over %.0f minutes, so that figure is *extrapolated* from the two." %
+        (G_ARTICLES, G_ARTICLES, G_ARTICLES, math.ceil(G_ARTICLES / 50), G_ARTICLES,
+         G_SAMPLE, G_MEMBERS, m_est / 60),
+        "- wall = fork to exit of the program (mlmmj-maintd waits for mlmmj-send; the "
+        "harness also reaps anything left behind); peak RSS = GNU time's \"Maximum resident "
+        "set size\" (largest of the process and the children it waited for); CPU = user + "
+        "system of all of them.",
+        "",
+        table,
+        "",
+        ratios,
+        "",
+        "Not the same work: fml sends %d mails of ~1 MB, each to all %d members in "
+        "transactions of %d recipients (%d SMTP transactions); mlmmj sends one %.1f MB mail "
+        "per digester (%d transactions, %.0f GB in all for %d).  mlmmj's digest has a "
+        "thread summary (text/plain) and the articles as message/rfc822 parts; fml's mp "
+        "digest a table of contents and the same parts, split at 1 MB." %
+        (items, G_MEMBERS, D_BATCH, fq[0].trans, mbytes / 1e6, G_MEMBERS,
+         mbytes * G_MEMBERS / 1e9, G_MEMBERS),
+    ])
+    return md, summary, table + "\n\n" + ratios
+
+
 # ---------------------------------------------------------------- statistics
 
 def median(v):
@@ -647,6 +985,38 @@ def main():
         print(tables)
         print(summary)
         say("wrote %s/delivery.md (%.0f s)" % (WORK, time.time() - t_start))
+        return
+
+    if ONLY == "digest" or (DIGEST and not ONLY):
+        if not (DSINK_PORT and os.path.exists(FMLDIGEST) and os.path.exists(FMLQUEUE)):
+            die("(e) needs fml/fmldigest, fml/fmlqueue and the delivery sink (run bench/run.sh)")
+    if ONLY == "digest":
+        G = digests(addresses(max(G_MEMBERS, G_SAMPLE)), sender, logf, tmp)
+        md, summary, tables = digest_report(G)
+        env = " ".join("%s=%s" % (k, os.environ[k]) for k in sorted(os.environ)
+                       if k.startswith("BENCH_"))
+        head = "\n".join([
+            "- date: %s; command: `%s sh bench/run.sh` (as root), %.0f s in all" %
+            (datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z"), env,
+             time.time() - t_start),
+            "- machine: %s CPUs (`nproc`), %s, %s MB RAM, kernel %s; load average %s at the "
+            "start, %s at the end (shared machine)" %
+            (sh("nproc"), sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+             sh("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo"), platform.release(),
+             " ".join(LOAD0), " ".join(open("/proc/loadavg").read().split()[:3])),
+            "- fml: fmldigest sha256 %s...; mlmmj: Debian %s; sink: Postfix %s smtp-sink" %
+            (sh("sha256sum %s | cut -c1-12" % FMLDIGEST),
+             sh("dpkg-query -W -f='${Version}' mlmmj"),
+             sh("postconf -d -h mail_version 2>/dev/null")),
+        ])
+        with open(os.path.join(WORK, "digest.md"), "w") as f:
+            f.write("## (e) Digests\n\n" + head + "\n\n" + md + "\n")
+        with open(os.path.join(WORK, "raw-digest.json"), "w") as f:
+            json.dump(digest_raw(G), f, indent=1)
+        print()
+        print(tables)
+        print(summary)
+        say("wrote %s/digest.md (%.0f s)" % (WORK, time.time() - t_start))
         return
 
     def fml_once(check_rcpts=False):
@@ -826,6 +1196,11 @@ def main():
         D = delivery(addresses(max(DELIVERY + [D_DEFAULT_AT, MEMBERS])), sender, post, logf,
                      tmp)
 
+    # ---- (e) digests
+    G = None
+    if DIGEST:
+        G = digests(addresses(max(G_MEMBERS, G_SAMPLE)), sender, logf, tmp)
+
     # ---- one fml run and one mlmmj run under strace -c and perf stat
     say("profile: strace -c -f and perf stat of one run each")
     prof = {}
@@ -854,8 +1229,11 @@ def main():
             raw["delivery"] = {"%s %d" % k: [{"wall": d.wall, "rss_kb": d.rss, "cpu": d.cpu,
                                                "transactions": d.trans} for d in v]
                                for k, v in D.items() if k != "strace"}
+        if G:
+            raw["digest"] = digest_raw(G)
         json.dump(raw, f, indent=1)
-    report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, time.time() - t_start, D)
+    report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, time.time() - t_start, D,
+           G)
 
 
 def parse_strace(path):
@@ -965,7 +1343,7 @@ NOTES = """\
 """
 
 
-def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=None):
+def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=None, G=None):
     fml_med = median([r.ret for r in R["fml"]])
     fml_p90 = p90([r.ret for r in R["fml"]])
     rows = []
@@ -1148,6 +1526,8 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
 
     dmd, dsummary, dtables = delivery_report(D) if D else ("", "", "")
     summary += dsummary
+    gmd, gsummary, gtables = digest_report(G) if G else ("", "", "")
+    summary += gsummary
     md = "\n".join([
         "# fml beside mlmmj: results",
         "",
@@ -1181,6 +1561,11 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         "",
         dmd,
         "",
+        "## (e) Digests: %d members, %d articles pending, fmldigest beside mlmmj-maintd" %
+        (G_MEMBERS, G_ARTICLES) if G else "",
+        "",
+        gmd,
+        "",
         "## One run under `strace -c -f` (syscall counts) and `perf stat`",
         "",
         prof_table,
@@ -1200,6 +1585,9 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
     print()
     if D:
         print(dtables)
+        print()
+    if G:
+        print(gtables)
         print()
     print(prof_table)
     print()

@@ -11,6 +11,10 @@
 # (d) delivery: BENCH_DELIVERY="1000 10000 100000" (list sizes; empty = skip),
 # BENCH_DELIVERY_RUNS=3; BENCH_ONLY=delivery runs only (d) and writes
 # bench/work/run/delivery.md instead of bench/RESULTS.md.
+# (e) digests: BENCH_DIGEST=0 skips it; BENCH_DIGEST_MEMBERS=10000
+# BENCH_DIGEST_ARTICLES=1000 BENCH_DIGEST_RUNS=3 BENCH_DIGEST_SAMPLE=200 (mlmmj
+# digesters measured; the full count is extrapolated); BENCH_ONLY=digest runs
+# only (e) and writes bench/work/run/digest.md.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -22,7 +26,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 for f in fml/fml /usr/bin/mlmmj-receive /usr/bin/mlmmj-process /usr/bin/mlmmj-send \
-	/usr/bin/mlmmj-make-ml /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time \
+	/usr/bin/mlmmj-make-ml /usr/bin/mlmmj-maintd /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time \
 	/usr/bin/strace; do
 	[ -x "$f" ] || { echo "bench: $f missing (make deps all)" >&2; exit 1; }
 done
@@ -38,6 +42,7 @@ mkdir -p "$TREE/fml"
 cp fml/fml "$TREE/fml/fml"
 [ ! -x fml/fmlqueue ] || cp fml/fmlqueue "$TREE/fml/fmlqueue"
 [ ! -x fml/makefml ] || cp fml/makefml "$TREE/fml/makefml"
+[ ! -x fml/fmldigest ] || cp fml/fmldigest "$TREE/fml/fmldigest"
 ln -s "$ROOT/etc" "$TREE/etc"
 ln -s "$ROOT/spool-skel" "$TREE/spool-skel"
 chmod -R a+rX "$TREE"

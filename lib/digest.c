@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "addr.h"
 #include "bundle.h"
+#include "cmdparse.h"
 #include "distribute.h"
 #include "members.h"
 #include "msg.h"
@@ -499,10 +500,16 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 {
 	char path[4096];
 	finder f = {.addr = addr};
-	long n = strtol(spec, NULL, 10), last, seq = distribute_seq(c);
+	long last, seq = distribute_seq(c);
+	int n;
+	char mode[16];
 	fml_status st;
-	GHashTable *state = state_new();
 
+	if (!spec || !cmd_digest_spec(spec, &n, mode)) {
+		str_sets(err, "bad digest argument: N[mode] expected (0 to stop)");
+		return ST_DATAERR;
+	}
+	GHashTable *state = state_new();
 	member_entry_init(&f.e);
 	if ((st = digest_recover(c)) != ST_OK ||
 	    fs_path(path, sizeof path, "%s/actives", c->dir) < 0 ||
@@ -518,7 +525,7 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 		if ((st = state_write(c->dir, STATE_FILE, state, NULL)) != ST_OK)
 			goto done;
 	}
-	if (was && n == 0 && state_get(state, who, &last) && last < seq &&
+	if (was && n == 0 && !f.e.off && !f.e.skip && state_get(state, who, &last) && last < seq &&
 	    (st = rehash(c, &f, last, seq)) != ST_OK)
 		goto done;
 	st = members_edit(c->dir, "actives", MEM_DIGEST, addr, spec,
