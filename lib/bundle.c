@@ -7,7 +7,8 @@
  * in memory, for the table of contents and the From_ line.  Our own lines
  * end in LF: the queue file is LF-based and the SMTP client turns every line
  * ending into CRLF, so "\n--boundary" is the CRLF delimiter of RFC 2046.
- * Article bytes are never changed, except the quoting the format asks for.
+ * Article bytes are never changed, except the quoting the format asks for
+ * and rfc1153, which shows each article decoded (mimetext.c).
  *
  * Failure policy: a range that cannot be parsed is ST_DATAERR with a reason
  * for the user; an article that cannot be read, or that vanished between
@@ -17,6 +18,7 @@
 #include "bundle.h"
 #include "addr.h"
 #include "envelope.h"
+#include "mimetext.h"
 #include "msg.h"
 #include "rfc2047.h"
 
@@ -26,11 +28,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <gmime/gmime.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -626,69 +630,175 @@ static fml_status write_mbox(wctx *w, bout *o)
 
 /* ---------------------------------------------------------------- rfc1153, rfc934 */
 
-static const char *const digest_fields[] = {"Date", "From",	  "Subject",  "To",
-					    "Cc",   "Message-ID", "Keywords", "Summary"};
+/* RFC 1153: each article as its readable text (mimetext.c: decoded header
+ * fields and text parts, one line per attachment), dash-stuffed.  The text
+ * is spilled to a temp file (memfd) first, because the part's header
+ * depends on all of it: charset=UTF-8 when a byte is non-ASCII (else
+ * us-ascii, 7bit), and quoted-printable when a line is over 998 octets
+ * (RFC 5322 2.1.1), else 8bit. */
+typedef struct spill {
+	int fd;
+	int high;	/* some byte >= 0x80 */
+	size_t col;	/* bytes since the last LF */
+	size_t longest; /* the longest line, LF excluded */
+} spill;
 
-static fml_status write_rfc1153(wctx *w, bout *o)
+static fml_status spill_sink(void *arg, const void *p, size_t n)
 {
-	str toc = STR_INIT, title = STR_INIT;
-	envelope e;
+	spill *s = arg;
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++) {
+		s->high |= c[i] >= 0x80;
+		s->col = c[i] == '\n' ? 0 : s->col + 1;
+		if (s->col > s->longest)
+			s->longest = s->col;
+	}
+	while (n) {
+		ssize_t k = write(s->fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			msg_error("writing a digest temp file: %s",
+				  k < 0 ? strerror(errno) : "short");
+			return ST_TEMPFAIL;
+		}
+		c += k;
+		n -= (size_t)k;
+	}
+	return ST_OK;
+}
+
+/* The spill file: a memfd, so that no directory has to be writable by the
+ * list owner and nothing is left behind; its size is the part's text, at
+ * most about the part size limit. */
+static int spill_open(void)
+{
+	int fd = memfd_create("fml-rfc1153", MFD_CLOEXEC);
+
+	if (fd < 0)
+		msg_error("digest temp file: %s", strerror(errno));
+	return fd;
+}
+
+/* mimetext's output through the dash quoter. */
+typedef struct dashout {
+	bout *o;
+	quoter q;
+} dashout;
+
+static fml_status dash_sink(void *arg, const void *p, size_t n)
+{
+	dashout *d = arg;
+	quote_put(d->o, &d->q, p, n);
+	return d->o->st;
+}
+
+/* The digest text (contents, articles, trailer) into T. */
+static fml_status rfc1153_text(wctx *w, bout *t, str *title)
+{
+	str toc = STR_INIT;
+	dashout d = {t, {0}};
 	fml_status st;
 
 	if ((st = toc_build(w, "   ", &toc)) != ST_OK) {
 		str_free(&toc);
 		return st;
 	}
-	title_text(w->title, &title);
-	out_puts(o, text_plain);
-	out_puts(o, "\n");
-	out_str(o, &title);
-	out_puts(o, " Digest\n\nToday's Topics:\n\n");
-	out_str(o, &toc);
+	out_str(t, title);
+	out_puts(t, " Digest\n\nToday's Topics:\n\n");
+	out_str(t, &toc);
 	str_free(&toc);
-	out_putc(o, '\n');
-	out_repeat(o, '-', 70);
-	out_putc(o, '\n');
-	envelope_init(&e);
-	for (size_t i = w->first; i < w->end && o->st == ST_OK; i++) {
+	out_putc(t, '\n');
+	out_repeat(t, '-', 70);
+	out_putc(t, '\n');
+	for (size_t i = w->first; i < w->end && t->st == ST_OK; i++) {
 		int fd;
 		struct stat sb;
-		quoter q;
-		if ((st = art_open(w, i, &fd, &sb, &e)) != ST_OK)
-			break;
-		out_putc(o, '\n');
-		for (size_t k = 0; k < sizeof digest_fields / sizeof digest_fields[0]; k++) {
-			const hfield *f = envelope_get(&e, digest_fields[k], 0);
-			if (!f || f->bad)
-				continue;
-			out_puts(o, digest_fields[k]);
-			out_puts(o, ": ");
-			out_str(o, &f->value);
-			out_putc(o, '\n');
-		}
-		out_putc(o, '\n');
-		quote_init(&q, Q_DASH);
-		st = art_stream(w, o, &q, fd, e.body_off, sb.st_size, w->b->arts[i]);
+		if ((st = art_open(w, i, &fd, &sb, NULL)) != ST_OK)
+			return st;
+		out_putc(t, '\n');
+		quote_init(&d.q, Q_DASH);
+		st = mimetext_fd(fd, sb.st_size, dash_sink, &d);
 		close(fd);
 		if (st != ST_OK)
+			return st;
+		quote_end(t, &d.q);
+		out_putc(t, '\n');
+		out_repeat(t, '-', 30);
+		out_putc(t, '\n');
+	}
+	str_puts(title, " Digest");
+	out_puts(t, "\nEnd of ");
+	out_str(t, title);
+	out_putc(t, '\n');
+	out_repeat(t, '*', strlen("End of ") + title->len);
+	out_putc(t, '\n');
+	out_flush(t);
+	return t->st;
+}
+
+/* The header for what S holds, then its bytes, quoted-printable if need be. */
+static fml_status rfc1153_copy(wctx *w, bout *o, const spill *s)
+{
+	int qp = s->longest > 998;
+	GMimeEncoding enc;
+	char *qbuf = NULL;
+	off_t pos = 0;
+
+	out_puts(o, s->high ? "Content-Type: text/plain; charset=UTF-8\n"
+			    : "Content-Type: text/plain; charset=us-ascii\n");
+	out_puts(o, qp	      ? "Content-Transfer-Encoding: quoted-printable\n\n"
+		    : s->high ? "Content-Transfer-Encoding: 8bit\n\n"
+			      : "Content-Transfer-Encoding: 7bit\n\n");
+	if (qp) {
+		g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+		qbuf = xmalloc(g_mime_encoding_outlen(&enc, BUNDLE_BUF));
+	}
+	for (;;) {
+		ssize_t got = pread(s->fd, w->buf, BUNDLE_BUF, pos);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			msg_error("reading a digest temp file: %s", strerror(errno));
+			free(qbuf);
+			return ST_TEMPFAIL;
+		}
+		if (got == 0)
 			break;
-		if (q.lastc != -1)
-			quote_end(o, &q);
-		out_putc(o, '\n');
-		out_repeat(o, '-', 30);
-		out_putc(o, '\n');
+		pos += got;
+		if (qp)
+			out_put(o, qbuf, g_mime_encoding_step(&enc, w->buf, (size_t)got, qbuf));
+		else
+			out_put(o, w->buf, (size_t)got);
 	}
-	envelope_free(&e);
-	if (st == ST_OK) {
-		str_puts(&title, " Digest");
-		out_puts(o, "\nEnd of ");
-		out_str(o, &title);
-		out_putc(o, '\n');
-		out_repeat(o, '*', strlen("End of ") + title.len);
-		out_putc(o, '\n');
-	}
+	if (qp)
+		out_put(o, qbuf, g_mime_encoding_flush(&enc, NULL, 0, qbuf));
+	free(qbuf);
+	return o->st;
+}
+
+static fml_status write_rfc1153(wctx *w, bout *o)
+{
+	str title = STR_INIT;
+	spill s = {spill_open(), 0, 0, 0};
+	fml_status st;
+
+	if (s.fd < 0)
+		return ST_TEMPFAIL;
+	bout *t = xmalloc(sizeof *t);
+	t->sink = spill_sink;
+	t->arg = &s;
+	t->st = ST_OK;
+	t->len = 0;
+	title_text(w->title, &title);
+	st = rfc1153_text(w, t, &title);
+	if (st == ST_OK)
+		st = rfc1153_copy(w, o, &s);
+	free(t);
 	str_free(&title);
-	return st != ST_OK ? st : o->st;
+	close(s.fd);
+	return st;
 }
 
 static fml_status write_rfc934(wctx *w, bout *o)

@@ -7,9 +7,12 @@
  *   uf       text/plain: each article after a "From " line, mboxrd-quoted
  *            (RFC 4155: ">*From " lines get one more '>')
  *   rfc1153  text/plain digest (RFC 1153): table of contents, a line of 70
- *            '-', then per article Date/From/Subject/To/Cc/Message-ID and
- *            the body, dash-stuffed ("- " before lines starting with '-'),
- *            separated by lines of 30 '-', then "End of TITLE Digest"
+ *            '-', then per article its readable text (mimetext.h: decoded
+ *            Date/From/Subject/To/Cc/Message-ID/Keywords/Summary lines, the
+ *            text parts decoded to UTF-8, one line per attachment),
+ *            dash-stuffed ("- " before lines starting with '-'), separated
+ *            by lines of 30 '-', then "End of TITLE Digest"; charset UTF-8
+ *            or us-ascii, quoted-printable when a line is over 998 octets
  *   rfc934   text/plain, RFC 934 encapsulation: whole articles,
  *            dash-stuffed, between lines of 30 '-'
  *   tgz      application/gzip attachment (base64): a tar.gz (libarchive,

@@ -403,6 +403,35 @@ def test_mget_plain_digests(elena, mode):
         assert "-" * 70 in body and "End of elena Digest" in body
 
 
+def test_mget_rfc1153_decoded(elena):
+    """rfc1153 shows each article's text decoded (GMime): an RFC 2047
+    Subject, a base64 UTF-8 body, an ISO-8859-1 quoted-printable part, and
+    an attachment as one line; the part declares what it holds."""
+    b64 = base64.b64encode("caf\u00e9 na\u00efve\n-dash\n".encode()).decode()
+    p = elena.post(mail(subject="=?UTF-8?Q?caf=C3=A9?=", body=b64 + "\n",
+                        extra="MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                              "Content-Transfer-Encoding: base64"))
+    assert_done(elena, p)
+    mixed = ("--b\nContent-Type: text/plain; charset=iso-8859-1\n"
+             "Content-Transfer-Encoding: quoted-printable\n\nd=E9j=E0 vu\n"
+             "--b\nContent-Type: application/pdf; name=x.pdf\n"
+             "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n")
+    p = elena.post(mail(subject="mixed", body=mixed,
+                        extra="MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b"))
+    assert_done(elena, p)
+    (res,) = results(send(elena, "mget 1-2 rfc1153\n"))
+    msg = parse(res)
+    assert msg.get_content_type() == "text/plain"
+    assert msg.get_content_charset() == "utf-8"
+    assert msg["Content-Transfer-Encoding"] == "8bit"
+    text = msg.get_content()
+    assert "\nSubject: caf\u00e9\n" in text and "\nSubject: mixed\n" in text
+    assert "\n\ncaf\u00e9 na\u00efve\n- -dash\n\n" + "-" * 30 + "\n" in text
+    assert ("\n\nd\u00e9j\u00e0 vu\n\n"
+            "[attachment: x.pdf, application/pdf, 9 bytes, not included]\n\n") in text
+    assert b64.strip() not in text and "\n--b" not in text
+
+
 def attachment(res):
     msg = parse(res)
     (att,) = [p for p in msg.walk() if p.get_content_type() == "application/gzip"]

@@ -394,28 +394,34 @@ static void test_write_rfc1153(void **state)
 {
 	fixture *f = *state;
 	const char *out = write_mode(f, BM_RFC1153);
-	char dashes70[71], dashes30[31];
+	/* each article as its decoded text (mimetext.c): fields decoded, the
+	 * 8-bit non-MIME body read as ISO-8859-1, CRLF made LF, dash-stuffed */
+	static const char want[] =
+	    "Content-Type: text/plain; charset=UTF-8\n"
+	    "Content-Transfer-Encoding: 8bit\n\n"
+	    "elena Digest\n\nToday's Topics:\n\n"
+	    "   1: caf\xc3\xa9 8bit (Caf\xc3\xa9)\n"
+	    "   2: crlf (Bob)\n"
+	    "   3: evil subject (carol@example.org)\n\n"
+	    "----------------------------------------------------------------------\n\n"
+	    "Date: Sat, 21 Nov 2026 10:00:00 +0900\n"
+	    "From: Caf\xc3\xa9 <cafe@example.org>\n"
+	    "Subject: caf\xc3\xa9 8bit\n\n"
+	    "body \xc3\xa9\xc3\xa8\nFrom here\n>From there\n\n"
+	    "------------------------------\n\n"
+	    "From: Bob <bob@example.org>\nSubject: crlf\nTo: list@example.org\n"
+	    "Cc: cc@example.org\n\nline one\n- -dash line\n\n"
+	    "------------------------------\n\n"
+	    "From: carol@example.org\nSubject: evil subject\n\n"
+	    "- --not a boundary\nlast line without newline\n\n"
+	    "------------------------------\n\n"
+	    "End of elena Digest\n"
+	    "*******************\n";
 
-	memset(dashes70, '-', 70);
-	dashes70[70] = 0;
-	memset(dashes30, '-', 30);
-	dashes30[30] = 0;
-	want_in(out, "Content-Type: text/plain; charset=UTF-8\n"
-		     "Content-Transfer-Encoding: 8bit\n\n"
-		     "elena Digest\n\nToday's Topics:\n\n"
-		     "   1: caf\xc3\xa9 8bit (Caf\xc3\xa9)\n");
-	want_in(out, "   3: evil subject (carol@example.org)\n\n");
-	want_in(out, dashes70);
-	want_in(out, "\nDate: Sat, 21 Nov 2026 10:00:00 +0900\n"
-		     "From: =?UTF-8?B?Q2Fmw6k=?= <cafe@example.org>\n"
-		     "Subject: caf\xc3\xa9 8bit\n\nbody");
+	if (strcmp(out, want) != 0)
+		fail_msg("got:\n%s\nwant:\n%s", out, want);
 	/* fields only: no Return-Path */
 	assert_null(strstr(out, "Return-Path"));
-	want_in(out, "From: Bob <bob@example.org>\nSubject: crlf\nTo: list@example.org\n"
-		     "Cc: cc@example.org\n\nline one\r\n- -dash line\r\n\n");
-	want_in(out, "- --not a boundary\nlast line without newline\n\n");
-	want_in(out, "\n------------------------------\n\nEnd of elena Digest\n"
-		     "*******************\n");
 }
 
 static void test_write_rfc934(void **state)
