@@ -15,6 +15,7 @@
  *   members|actives LIST         the entries that are not ##BYE
  *   config LIST [NAME [VALUE]]   effective values and their source; set one
  *   check LIST                   list home sanity (exit 65 with a report)
+ *   archive LIST [RANGE]         the articles as one mboxrd file on stdout
  *   destructml LIST              rename the home aside (never deletes)
  *
  * Run as root, makefml becomes the owner of ML_DIR (newml) or of the list
@@ -27,6 +28,9 @@
  * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
 #include "addr.h"
+#include "archunit.h"
+#include "bundle.h"
+#include "distribute.h"
 #include "adminpw.h"
 #include "cfedit.h"
 #include "config.h"
@@ -87,6 +91,7 @@ static fml_status cmd_config(ctx *c);
 static fml_status cmd_check(ctx *c);
 static fml_status cmd_destructml(ctx *c);
 static fml_status cmd_command(ctx *c);
+static fml_status cmd_archive(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -112,6 +117,7 @@ static const struct command {
     {"actives", 0, 0, 0, cmd_print, ""},
     {"config", 0, 2, 0, cmd_config, "[NAME [VALUE]]"},
     {"check", 0, 0, 0, cmd_check, ""},
+    {"archive", 0, 1, 0, cmd_archive, "[RANGE]"}, /* reads only: no lock */
     {"destructml", 0, 0, 1, cmd_destructml, ""},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -594,6 +600,62 @@ out:
 	str_free(&id);
 	str_free(&report);
 	return st == ST_OK ? ST_OK : refuse(c, st);
+}
+
+/* ---- archive: the list's history as one mboxrd file */
+
+static fml_status stdout_sink(void *arg, const void *p, size_t n)
+{
+	if (fwrite(p, 1, n, stdout) != n) {
+		msg_error("writing the mbox to stdout failed");
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+/* No lock: articles only ever move from the spool into an archive unit
+ * (the unit is written before the spool file goes), and article_open()
+ * looks in the units for one that left the spool after the plan. */
+static fml_status cmd_archive(ctx *c)
+{
+	proc_ctx p = {.dir = c->dir, .cf = c->cf, .now = time(NULL)};
+	long seq = distribute_seq(&p), floor = archunit_floor(&p, seq);
+	long last = floor > seq ? floor : seq;
+	const char *spec = c->nargs ? c->args[0] : "1-last";
+	artrange r;
+	bundle b;
+	article_store s;
+	fml_status st;
+
+	if (last == 0) {
+		msg_info("%s: no articles yet", c->name);
+		return ST_OK;
+	}
+	artrange_init(&r);
+	if (artrange_parse(spec, last, 0, &r, &c->err) != ST_OK) {
+		artrange_free(&r);
+		return refuse(c, ST_DATAERR);
+	}
+	article_store_init(&s, cf_str(c->cf, CF_SPOOL_DIR), cf_str(c->cf, CF_ARCHIVE_DIR));
+	st = bundle_plan(&s, &r, 0, &b);
+	if (st == ST_OK && b.n > 0)
+		st = bundle_mbox(&b, 0, &s, stdout_sink, NULL);
+	if (st == ST_OK && fflush(stdout) != 0) {
+		msg_error("writing the mbox to stdout failed");
+		st = ST_TEMPFAIL;
+	}
+	if (st == ST_OK && b.missing.len)
+		msg_warn("%s: not found: %s", c->name, str_c(&b.missing));
+	if (st == ST_OK)
+		msg_debug("archive %s %s: %zu articles", c->name, spec, b.n);
+	if (st == ST_OK && b.n == 0) {
+		str_sets(&c->err, "no such articles");
+		st = refuse(c, ST_DATAERR);
+	}
+	bundle_free(&b);
+	article_store_free(&s);
+	artrange_free(&r);
+	return st;
 }
 
 static fml_status open_list(ctx *c)

@@ -1,6 +1,6 @@
 /*
  * article: the articles of a list, by number: ranges (get, mget, summary,
- * digests) and reading article N from the spool.
+ * digests) and reading article N from the spool or an archive unit.
  */
 #ifndef FML_ARTICLE_H
 #define FML_ARTICLE_H
@@ -32,8 +32,36 @@ long artrange_count(const artrange *r);
 
 /* ---------------------------------------------------------------- articles */
 
-/* Open article N of the list whose spool is SPOOL_DIR (a regular file,
- * O_NOFOLLOW).  ST_NOINPUT when it does not exist. */
-fml_status article_open(const char *spool_dir, long n, int *fd, off_t *size);
+/* Where articles are read from: SPOOL_DIR/N, or, once expired from the
+ * spool, the archive unit ARCHIVE_DIR/E.tar.gz (entry "spool/N") with the
+ * smallest E >= N.  One unit is cached (see article.c), so reading many
+ * articles of one unit decompresses it once.  Not shared between
+ * threads; the directories are borrowed, not copied. */
+typedef struct store_entry store_entry;
+typedef struct article_store {
+	const char *spool_dir;
+	const char *archive_dir; /* NULL or "" = no archive */
+	/* private: the cached unit */
+	long unit;	  /* E of the cached unit; 0 = none */
+	int complete;	  /* every entry of the unit is in the cache */
+	str cache;	  /* the bytes of its cached entries */
+	store_entry *ent; /* where each one is in CACHE */
+	size_t nent, capent;
+} article_store;
+
+void article_store_init(article_store *s, const char *spool_dir, const char *archive_dir);
+void article_store_free(article_store *s);
+
+/* Open article N read-only: the spool file (a regular file, O_NOFOLLOW),
+ * else a new memfd holding its bytes from the archive unit.  *FD is the
+ * caller's to close.  ST_NOINPUT when the article is neither in the spool nor in an
+ * archive unit; ST_TEMPFAIL on I/O errors or a corrupt unit (logged). */
+fml_status article_open(article_store *s, long n, int *fd, off_t *size);
+
+/* Scan ARCHIVE_DIR for units "E.tar.gz": *GE is the smallest E >= N and
+ * *MAX the largest E (0 when there is none, or no directory).  Other
+ * names and anything not a regular file are ignored.  ST_TEMPFAIL when the
+ * directory cannot be read. */
+fml_status article_units(const char *archive_dir, long n, long *ge, long *max);
 
 #endif

@@ -12,7 +12,8 @@
  *
  * Failure policy: a range that cannot be parsed is ST_DATAERR with a reason
  * for the user; an article that cannot be read, or that vanished between
- * bundle_plan() and bundle_write(), is logged and ST_TEMPFAIL; a sink error
+ * bundle_plan() and bundle_write() and is in no archive unit either (an
+ * expired one is read from its unit), is logged and ST_TEMPFAIL; a sink error
  * is returned as the sink returned it.
  */
 #include "bundle.h"
@@ -120,7 +121,7 @@ static void plan_split(bundle *b, long long limit)
 		b->part_end[b->nparts++] = b->n;
 }
 
-fml_status bundle_plan(const char *spool_dir, const artrange *r, long long limit, bundle *b)
+fml_status bundle_plan(article_store *s, const artrange *r, long long limit, bundle *b)
 {
 	size_t cap = 0;
 	long mlo = 1, mhi = 0; /* the current run of missing articles */
@@ -131,7 +132,7 @@ fml_status bundle_plan(const char *spool_dir, const artrange *r, long long limit
 		for (long n = r->iv[i][0];; n++) {
 			int fd;
 			off_t size;
-			fml_status st = article_open(spool_dir, n, &fd, &size);
+			fml_status st = article_open(s, n, &fd, &size);
 			if (st == ST_OK) {
 				close(fd);
 				plan_add(b, &cap, n, size);
@@ -299,7 +300,7 @@ static void quote_end(bout *o, quoter *q)
 typedef struct wctx {
 	const bundle *b;
 	size_t first, end; /* arts[first .. end) */
-	const char *spool;
+	article_store *store;
 	const char *title;
 	char boundary[64];
 	str tmp;
@@ -312,10 +313,11 @@ static fml_status art_open(wctx *w, size_t i, int *fd, struct stat *st, envelope
 {
 	long n = w->b->arts[i];
 	off_t size;
-	fml_status s = article_open(w->spool, n, fd, &size);
+	/* one expired since bundle_plan() is read from its archive unit */
+	fml_status s = article_open(w->store, n, fd, &size);
 
 	if (s == ST_NOINPUT) {
-		msg_error("article %ld vanished from %s", n, w->spool);
+		msg_error("article %ld vanished from %s", n, w->store->spool_dir);
 		return ST_TEMPFAIL;
 	}
 	if (s != ST_OK)
@@ -1020,27 +1022,46 @@ done:
 
 /* ---------------------------------------------------------------- entry */
 
-fml_status bundle_write(const bundle *b, size_t part, bundle_mode mode, const char *spool_dir,
-			const char *title, bundle_sink sink, void *arg)
+/* The writing context for part PART of B (freed by wctx_free()). */
+static bout *wctx_init(wctx *w, const bundle *b, size_t part, article_store *s, const char *title,
+		       bundle_sink sink, void *arg)
 {
-	wctx w;
-	fml_status st;
-
 	if (part >= b->nparts)
 		msg_panic("bundle_write: part %zu of %zu", part, b->nparts);
-	memset(&w, 0, sizeof w);
-	w.b = b;
-	w.first = part ? b->part_end[part - 1] : 0;
-	w.end = b->part_end[part];
-	w.spool = spool_dir;
-	w.title = title;
-	str_init(&w.tmp);
-	w.buf = xmalloc(BUNDLE_BUF);
+	memset(w, 0, sizeof *w);
+	w->b = b;
+	w->first = part ? b->part_end[part - 1] : 0;
+	w->end = b->part_end[part];
+	w->store = s;
+	w->title = title;
+	str_init(&w->tmp);
+	w->buf = xmalloc(BUNDLE_BUF);
 	bout *o = xmalloc(sizeof *o);
 	o->sink = sink;
 	o->arg = arg;
 	o->st = ST_OK;
 	o->len = 0;
+	return o;
+}
+
+/* Flush O and free it and W's buffers; ST is the writer's status. */
+static fml_status wctx_free(wctx *w, bout *o, fml_status st)
+{
+	out_flush(o);
+	if (st == ST_OK)
+		st = o->st;
+	free(o);
+	free(w->buf);
+	str_free(&w->tmp);
+	return st;
+}
+
+fml_status bundle_write(const bundle *b, size_t part, bundle_mode mode, article_store *s,
+			const char *title, bundle_sink sink, void *arg)
+{
+	wctx w;
+	fml_status st;
+	bout *o = wctx_init(&w, b, part, s, title, sink, arg);
 
 	switch (mode) {
 	case BM_MP:
@@ -1064,11 +1085,12 @@ fml_status bundle_write(const bundle *b, size_t part, bundle_mode mode, const ch
 	default:
 		msg_panic("bundle_write: mode %d", (int)mode);
 	}
-	out_flush(o);
-	if (st == ST_OK)
-		st = o->st;
-	free(o);
-	free(w.buf);
-	str_free(&w.tmp);
-	return st;
+	return wctx_free(&w, o, st);
+}
+
+fml_status bundle_mbox(const bundle *b, size_t part, article_store *s, bundle_sink sink, void *arg)
+{
+	wctx w;
+	bout *o = wctx_init(&w, b, part, s, "", sink, arg);
+	return wctx_free(&w, o, write_mbox(&w, o));
 }

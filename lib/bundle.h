@@ -50,9 +50,9 @@ typedef struct bundle {
 	str missing; /* requested but not found: "3 7 9-12", "" if none */
 } bundle;
 
-/* Find the articles of R and split them into parts of at most LIMIT bytes
- * (0 = one part). */
-fml_status bundle_plan(const char *spool_dir, const artrange *r, long long limit, bundle *b);
+/* Find the articles of R in the store S (spool or archive) and split them
+ * into parts of at most LIMIT bytes (0 = one part). */
+fml_status bundle_plan(article_store *s, const artrange *r, long long limit, bundle *b);
 void bundle_free(bundle *b);
 
 /* Where bundle_write() puts its bytes (e.g. reply_write on a queue item). */
@@ -62,7 +62,12 @@ typedef fml_status (*bundle_sink)(void *arg, const void *p, size_t n);
  * "Content-Transfer-Encoding:"), the blank line and the body.  The caller
  * has written the other header fields (From, To, Subject, MIME-Version...).
  * TITLE (e.g. "elena") names the digest in the table of contents. */
-fml_status bundle_write(const bundle *b, size_t part, bundle_mode mode, const char *spool_dir,
+fml_status bundle_write(const bundle *b, size_t part, bundle_mode mode, article_store *s,
 			const char *title, bundle_sink sink, void *arg);
+
+/* Part I as a plain mboxrd stream (RFC 4155), no MIME header: per article
+ * a "From " line, the article with ">*From " lines quoted, a newline if it
+ * lacks a final one, and a blank line (makefml archive). */
+fml_status bundle_mbox(const bundle *b, size_t part, article_store *s, bundle_sink sink, void *arg);
 
 #endif

@@ -193,7 +193,7 @@ static fml_status do_index(cmd_run *r)
 	else
 		cmdrun_say(r, "Articles 1-%ld (\"summary\" lists them, \"get N\" sends one).\n",
 			   last);
-	if (fs_path(path, sizeof path, "%s/var/archive", r->c->dir) < 0)
+	if (fs_path(path, sizeof path, "%s", cf_str(r->c->cf, CF_ARCHIVE_DIR)) < 0)
 		return ST_TEMPFAIL;
 	DIR *d = opendir(path);
 	if (!d)
@@ -228,7 +228,8 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 	bundle b;
 	str why = STR_INIT, subj = STR_INIT;
 	fml_status st = ST_OK;
-	const char *spool = cf_str(c->cf, CF_SPOOL_DIR);
+	article_store store;
+	article_store_init(&store, cf_str(c->cf, CF_SPOOL_DIR), cf_str(c->cf, CF_ARCHIVE_DIR));
 	artrange_init(&a);
 	memset(&b, 0, sizeof b);
 	if (artrange_parse(spec, distribute_seq(c), (long)cf_int(c->cf, CF_MGET_LIMIT), &a, &why) !=
@@ -236,7 +237,7 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		cmdrun_say(r, "Error: %s.\n", str_c(&why));
 		goto out;
 	}
-	if ((st = bundle_plan(spool, &a, cf_int(c->cf, CF_MGET_SIZE_LIMIT), &b)) != ST_OK)
+	if ((st = bundle_plan(&store, &a, cf_int(c->cf, CF_MGET_SIZE_LIMIT), &b)) != ST_OK)
 		goto out;
 	if (b.n == 0) {
 		cmdrun_say(r, "Error: no such article%s.\n", artrange_count(&a) == 1 ? "" : "s");
@@ -257,8 +258,8 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		st = reply_begin(c, r->m, r->to, 1, r->to, str_c(&subj), &rw);
 		if (st != ST_OK)
 			break;
-		st =
-		    bundle_write(&b, i, mode, spool, config_get(c->cf, "ML_NAME"), reply_sink, &rw);
+		st = bundle_write(&b, i, mode, &store, config_get(c->cf, "ML_NAME"), reply_sink,
+				  &rw);
 		st = st == ST_OK ? reply_commit(&rw) : (reply_abort(&rw), st);
 	}
 	if (st == ST_OK && stop) {
@@ -276,6 +277,7 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 	}
 out:
 	bundle_free(&b);
+	article_store_free(&store);
 	artrange_free(&a);
 	str_free(&why);
 	str_free(&subj);

@@ -231,7 +231,8 @@ static void part_header(proc_ctx *c, const ditem *it, const bundle *b, size_t p,
 
 /* Queue part P of IT as NAME.P+1 unless a queue item of that name exists
  * (made before a crash). */
-static fml_status part_make(proc_ctx *c, const ditem *it, const bundle *b, size_t p)
+static fml_status part_make(proc_ctx *c, const ditem *it, article_store *as, const bundle *b,
+			    size_t p)
 {
 	const char *qdir = cf_str(c->cf, CF_QUEUE_DIR);
 	char name[128];
@@ -249,8 +250,7 @@ static fml_status part_make(proc_ctx *c, const ditem *it, const bundle *b, size_
 	if (st == ST_OK)
 		st = qitem_write(&w, h.s, h.len);
 	if (st == ST_OK)
-		st = bundle_write(b, p, it->mode, cf_str(c->cf, CF_SPOOL_DIR),
-				  config_get(c->cf, "ML_NAME"), qsink, &w);
+		st = bundle_write(b, p, it->mode, as, config_get(c->cf, "ML_NAME"), qsink, &w);
 	str_free(&h);
 	if (st == ST_OK)
 		st = qitem_commit(&w);
@@ -274,20 +274,24 @@ static fml_status item_make(proc_ctx *c, const ditem *it)
 	artrange_init(&r);
 	r.iv = iv;
 	r.n = 1;
-	fml_status st =
-	    bundle_plan(cf_str(c->cf, CF_SPOOL_DIR), &r, cf_int(c->cf, CF_DIGEST_SIZE_LIMIT), &b);
-	if (st != ST_OK)
+	article_store as; /* expired articles come from the archive */
+	article_store_init(&as, cf_str(c->cf, CF_SPOOL_DIR), cf_str(c->cf, CF_ARCHIVE_DIR));
+	fml_status st = bundle_plan(&as, &r, cf_int(c->cf, CF_DIGEST_SIZE_LIMIT), &b);
+	if (st != ST_OK) {
+		article_store_free(&as);
 		return st;
+	}
 	if (b.n == 0)
 		msg_warn("digest %s: articles %ld-%ld are gone; nothing sent", it->name, it->from,
 			 it->to);
 	for (size_t p = 0; p < b.nparts && st == ST_OK; p++)
-		st = part_make(c, it, &b, p);
+		st = part_make(c, it, &as, &b, p);
 	if (st == ST_OK && b.n)
 		msg_info("digest %s: articles %ld-%ld (%s, %zu part%s) to %zu member(s)", it->name,
 			 it->from, it->to, bundle_mode_name(it->mode), b.nparts,
 			 b.nparts == 1 ? "" : "s", it->n);
 	bundle_free(&b);
+	article_store_free(&as);
 	return st;
 }
 

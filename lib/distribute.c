@@ -6,6 +6,7 @@
  */
 #include "distribute.h"
 #include "addr.h"
+#include "archunit.h"
 #include "members.h"
 #include "msg.h"
 #include "qitem.h"
@@ -350,7 +351,10 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
 		return ST_TEMPFAIL;
 	unlink(tmp); /* a leftover that never got linked: not an article */
-	long n = distribute_seq(c) + 1;
+	long seq = distribute_seq(c), floor = archunit_floor(c, seq);
+	/* seq lost or stale: never reuse a number that is in an archive unit
+	 * (its spool file may have expired) */
+	long n = (floor > seq ? floor : seq) + 1;
 	str hdr = STR_INIT;
 	for (int tries = 0;; tries++) {
 		while (spool_path(c, n, final, sizeof final) == 0 && fs_exists(final))

@@ -6,6 +6,7 @@
  * the count of problems decides makefml's exit status.
  */
 #include "homecheck.h"
+#include "archunit.h"
 #include "home.h"
 #include "members.h"
 #include "msg.h"
@@ -208,6 +209,22 @@ static void check_seq(check *c)
 	str_free(&text);
 }
 
+/* Expiry removes only archived articles: without the archive it does
+ * nothing, which an admin who turned it on would not expect. */
+static void check_expire(check *c, config *cf)
+{
+	long n;
+	int days;
+	if (!cf_int(cf, CF_USE_EXPIRE))
+		return;
+	if (archunit_parse_limit(cf_str(cf, CF_EXPIRE_LIMIT), &n, &days) != ST_OK)
+		say(c, 1, "EXPIRE_LIMIT: want N (articles kept) or Ndays; nothing is expired");
+	if (!cf_int(cf, CF_USE_ARCHIVE))
+		say(c, 0,
+		    "warning: USE_EXPIRE is on but USE_ARCHIVE is off: only articles in an "
+		    "archive unit are expired, so none is");
+}
+
 int homecheck_run(const config_args *ca, str *report)
 {
 	check c = {ca->dir, report, 0, 0};
@@ -228,8 +245,10 @@ int homecheck_run(const config_args *ca, str *report)
 	int fuzzy = 0;
 	if (config_load(cf, ca, &err) != ST_OK)
 		say(&c, 1, "config: %s", str_c(&err));
-	else
+	else {
 		fuzzy = (int)cf_int(cf, CF_ADDR_CHECK_MAX);
+		check_expire(&c, cf);
+	}
 	config_free(cf);
 
 	check_include(&c, "include", 0);

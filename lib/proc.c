@@ -6,6 +6,7 @@
  */
 #include "proc.h"
 #include "addr.h"
+#include "archunit.h"
 #include "command.h"
 #include "dedupe.h"
 #include "distribute.h"
@@ -565,6 +566,9 @@ fml_status proc_drain(proc_ctx *c)
 		if (!c->again || c->only || (n = incoming_list(c->dir, &names)) < 0)
 			break;
 	}
+	/* after the posts: they are out whatever happens to the archive; cheap
+	 * (a few stat calls) when no unit is due and nothing expires */
+	archunit_run(c);
 	dedupe_close(dd);
 	str_free(&names);
 	return worst;

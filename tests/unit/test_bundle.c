@@ -164,8 +164,10 @@ static void test_article_open(void **state)
 	char dir[PATH_MAX], path[PATH_MAX], target[PATH_MAX];
 	int fd;
 	off_t size;
+	article_store s;
 
 	assert_int_equal(unit_tmpdir(dir, sizeof dir, "bundle"), 0);
+	article_store_init(&s, dir, NULL);
 	put_file(dir, "1", "abc\n", 4);
 	PATHF(path, "%s/2", dir);
 	PATHF(target, "%s/1", dir);
@@ -175,17 +177,18 @@ static void test_article_open(void **state)
 	PATHF(path, "%s/4", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 
-	assert_int_equal(article_open(dir, 1, &fd, &size), ST_OK);
+	assert_int_equal(article_open(&s, 1, &fd, &size), ST_OK);
 	assert_int_equal(size, 4);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);
-	assert_int_equal(article_open(dir, 2, &fd, &size), ST_NOINPUT); /* symlink */
-	assert_int_equal(article_open(dir, 3, &fd, &size), ST_NOINPUT); /* directory */
-	assert_int_equal(article_open(dir, 4, &fd, &size), ST_NOINPUT); /* FIFO */
-	assert_int_equal(article_open(dir, 5, &fd, &size), ST_NOINPUT);
-	assert_int_equal(article_open(dir, 0, &fd, &size), ST_NOINPUT);
-	assert_int_equal(article_open(dir, -1, &fd, &size), ST_NOINPUT);
+	assert_int_equal(article_open(&s, 2, &fd, &size), ST_NOINPUT); /* symlink */
+	assert_int_equal(article_open(&s, 3, &fd, &size), ST_NOINPUT); /* directory */
+	assert_int_equal(article_open(&s, 4, &fd, &size), ST_NOINPUT); /* FIFO */
+	assert_int_equal(article_open(&s, 5, &fd, &size), ST_NOINPUT);
+	assert_int_equal(article_open(&s, 0, &fd, &size), ST_NOINPUT);
+	assert_int_equal(article_open(&s, -1, &fd, &size), ST_NOINPUT);
 	assert_int_equal(fd, -1);
+	article_store_free(&s);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -198,9 +201,11 @@ static void test_plan(void **state)
 	artrange r;
 	str why = STR_INIT;
 	bundle b;
+	article_store s;
 
 	memset(data, 'x', sizeof data);
 	assert_int_equal(unit_tmpdir(dir, sizeof dir, "bundle"), 0);
+	article_store_init(&s, dir, "");
 	for (size_t i = 0; i < N_ELEMS(have); i++) {
 		PATHF(name, "%ld", have[i]);
 		put_file(dir, name, data, sizes[i]);
@@ -208,7 +213,7 @@ static void test_plan(void **state)
 	artrange_init(&r);
 	assert_int_equal(artrange_parse("1-20", 20, 0, &r, &why), ST_OK);
 
-	assert_int_equal(bundle_plan(dir, &r, 0, &b), ST_OK);
+	assert_int_equal(bundle_plan(&s, &r, 0, &b), ST_OK);
 	assert_int_equal(b.n, 6);
 	for (size_t i = 0; i < N_ELEMS(have); i++) {
 		assert_int_equal(b.arts[i], have[i]);
@@ -220,7 +225,7 @@ static void test_plan(void **state)
 	bundle_free(&b);
 
 	/* 100+200 | 300+50 | 1000 (alone, over the limit) | 10 */
-	assert_int_equal(bundle_plan(dir, &r, 350, &b), ST_OK);
+	assert_int_equal(bundle_plan(&s, &r, 350, &b), ST_OK);
 	assert_int_equal(b.nparts, 4);
 	assert_int_equal(b.part_end[0], 2);
 	assert_int_equal(b.part_end[1], 4);
@@ -229,19 +234,20 @@ static void test_plan(void **state)
 	bundle_free(&b);
 
 	assert_int_equal(artrange_parse("4,6-7", 20, 0, &r, &why), ST_OK);
-	assert_int_equal(bundle_plan(dir, &r, 0, &b), ST_OK);
+	assert_int_equal(bundle_plan(&s, &r, 0, &b), ST_OK);
 	assert_int_equal(b.n, 0);
 	assert_int_equal(b.nparts, 0);
 	assert_string_equal(str_c(&b.missing), "4 6-7");
 	bundle_free(&b);
 
 	assert_int_equal(artrange_parse("3", 20, 0, &r, &why), ST_OK);
-	assert_int_equal(bundle_plan(dir, &r, 0, &b), ST_OK);
+	assert_int_equal(bundle_plan(&s, &r, 0, &b), ST_OK);
 	assert_string_equal(str_c(&b.missing), "");
 	bundle_free(&b);
 
 	artrange_free(&r);
 	str_free(&why);
+	article_store_free(&s);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -270,6 +276,7 @@ static const char art3[] = "From: carol@example.org\n"
 
 typedef struct fixture {
 	char dir[PATH_MAX];
+	article_store s;
 	bundle b;
 	str out;
 } fixture;
@@ -282,12 +289,13 @@ static int setup(void **state)
 
 	if (!f || unit_tmpdir(f->dir, sizeof f->dir, "bundle") < 0)
 		return -1;
+	article_store_init(&f->s, f->dir, NULL);
 	put_file(f->dir, "1", art1, sizeof art1 - 1);
 	put_file(f->dir, "2", art2, sizeof art2 - 1);
 	put_file(f->dir, "3", art3, sizeof art3 - 1);
 	artrange_init(&r);
 	if (artrange_parse("1-3", 3, 0, &r, &why) != ST_OK ||
-	    bundle_plan(f->dir, &r, 0, &f->b) != ST_OK)
+	    bundle_plan(&f->s, &r, 0, &f->b) != ST_OK)
 		return -1;
 	artrange_free(&r);
 	str_free(&why);
@@ -300,6 +308,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	bundle_free(&f->b);
+	article_store_free(&f->s);
 	str_free(&f->out);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -315,7 +324,7 @@ static fml_status str_sink(void *arg, const void *p, size_t n)
 static const char *write_mode(fixture *f, bundle_mode m)
 {
 	str_clear(&f->out);
-	assert_int_equal(bundle_write(&f->b, 0, m, f->dir, "elena", str_sink, &f->out), ST_OK);
+	assert_int_equal(bundle_write(&f->b, 0, m, &f->s, "elena", str_sink, &f->out), ST_OK);
 	return str_c(&f->out);
 }
 
@@ -555,6 +564,22 @@ static void test_write_gz(void **state)
 	str_free(&got);
 }
 
+/* bundle_mbox: the body of uf exactly, without its MIME header */
+static void test_write_mbox(void **state)
+{
+	fixture *f = *state;
+	str raw = STR_INIT;
+	static const char mime[] = "Content-Type: text/plain; charset=UTF-8\n"
+				   "Content-Transfer-Encoding: 8bit\n\n";
+
+	assert_int_equal(bundle_mbox(&f->b, 0, &f->s, str_sink, &raw), ST_OK);
+	write_mode(f, BM_UF);
+	assert_int_equal(raw.len + sizeof mime - 1, f->out.len);
+	assert_memory_equal(raw.s, f->out.s + sizeof mime - 1, raw.len);
+	assert_true(strncmp(raw.s, "From bounce@example.org ", 24) == 0);
+	str_free(&raw);
+}
+
 static fml_status failing_sink(void *arg, const void *p, size_t n)
 {
 	int *calls = arg;
@@ -571,7 +596,7 @@ static void test_write_errors(void **state)
 	for (size_t i = 0; i < N_ELEMS(modes); i++) {
 		int calls = 0;
 		assert_int_equal(
-		    bundle_write(&f->b, 0, modes[i], f->dir, "elena", failing_sink, &calls),
+		    bundle_write(&f->b, 0, modes[i], &f->s, "elena", failing_sink, &calls),
 		    ST_TEMPFAIL);
 		assert_true(calls >= 1);
 	}
@@ -581,7 +606,7 @@ static void test_write_errors(void **state)
 	for (size_t i = 0; i < N_ELEMS(modes); i++) {
 		str_clear(&f->out);
 		assert_int_equal(
-		    bundle_write(&f->b, 0, modes[i], f->dir, "elena", str_sink, &f->out),
+		    bundle_write(&f->b, 0, modes[i], &f->s, "elena", str_sink, &f->out),
 		    ST_TEMPFAIL);
 	}
 }
@@ -599,6 +624,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_rfc934, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_tgz, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_gz, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_mbox, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
