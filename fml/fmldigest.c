@@ -39,23 +39,14 @@ static void __attribute__((noreturn)) usage(void)
 
 static fml_status one_list(const char *dir, const char *const *over, int nover, digest_opts *o)
 {
-	str err = STR_INIT;
-	config *cf = config_new();
-	config_args ca = {dir, NULL, 0, over, nover, home_etc_dir(), home_exec_dir()};
-	fml_status st = config_load(cf, &ca, &err);
-	if (st != ST_OK) {
-		msg_error("%s: %s", dir, str_c(&err));
-		config_free(cf);
-		str_free(&err);
+	config *cf = home_config(dir, over, nover);
+	if (!cf)
 		return ST_TEMPFAIL;
-	}
-	char logpath[4096];
-	if (fs_path(logpath, sizeof logpath, "%s/log", dir) == 0)
-		msg_set_logfile(logpath);
 	fml_lock lk;
 	long items = 0;
-	st = lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK),
-			  (long)cf_int(cf, CF_LOCK_TIMEOUT), (long)cf_int(cf, CF_LOCK_STALE_AGE));
+	fml_status st =
+	    lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK), (long)cf_int(cf, CF_LOCK_TIMEOUT),
+			 (long)cf_int(cf, CF_LOCK_STALE_AGE));
 	if (st == ST_OK) {
 		proc_ctx c = {.dir = dir, .cf = cf, .now = time(NULL)};
 		if (o->dry)
@@ -69,7 +60,6 @@ static fml_status one_list(const char *dir, const char *const *over, int nover, 
 		runner_kick(dir, cf);
 	msg_set_logfile(NULL);
 	config_free(cf);
-	str_free(&err);
 	return st;
 }
 

@@ -72,19 +72,10 @@ static fml_status drain_incoming(const char *dir, config *cf)
 static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 			   const char *const *over, int nover)
 {
-	str err = STR_INIT;
-	config *cf = config_new();
-	config_args ca = {dir, NULL, 0, over, nover, home_etc_dir(), home_exec_dir()};
-	fml_status st = config_load(cf, &ca, &err);
-	if (st != ST_OK) {
-		msg_error("%s: %s", dir, str_c(&err));
-		config_free(cf);
-		str_free(&err);
+	config *cf = home_config(dir, over, nover);
+	if (!cf)
 		return ST_TEMPFAIL;
-	}
-	char logpath[4096];
-	if (fs_path(logpath, sizeof logpath, "%s/log", dir) == 0)
-		msg_set_logfile(logpath);
+	fml_status st;
 	runner_opts o = {0, 0, arg, isatty(2)};
 	if (strcmp(cmd, "run") == 0) {
 		runner_recover(dir, cf);
@@ -111,7 +102,6 @@ static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 	}
 	msg_set_logfile(NULL);
 	config_free(cf);
-	str_free(&err);
 	return st;
 }
 

@@ -2,6 +2,7 @@
  * home: the list home layout.  See home.h and doc/fml-list.5.
  */
 #include "home.h"
+#include "config.h"
 #include "msg.h"
 #include "safefile.h"
 
@@ -166,4 +167,22 @@ int home_all_lists(const char *ml_dir, str *out)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+config *home_config(const char *dir, const char *const *over, int n)
+{
+	str err = STR_INIT;
+	char logpath[4096];
+	config *cf = config_new();
+	config_args ca = {dir, NULL, 0, over, n, home_etc_dir(), home_exec_dir()};
+
+	if (config_load(cf, &ca, &err) != ST_OK) {
+		msg_error("%s: %s", dir, str_c(&err));
+		config_free(cf);
+		cf = NULL;
+	} else if (fs_path(logpath, sizeof logpath, "%s/log", dir) == 0) {
+		msg_set_logfile(logpath);
+	}
+	str_free(&err);
+	return cf;
 }

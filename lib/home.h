@@ -5,6 +5,7 @@
 #ifndef FML_HOME_H
 #define FML_HOME_H
 
+#include "config.h"
 #include "status.h"
 #include "str.h"
 
@@ -28,5 +29,10 @@ const char *home_etc_dir(void);
 /* Every list home under ML_DIR (a directory with a config.cf), as
  * NUL-separated paths appended to OUT; returns their number. */
 int home_all_lists(const char *ml_dir, str *out);
+/* The configuration of list home DIR for a periodic program (fmlqueue,
+ * fmldigest): loaded as fml loads it, with OVER ("NAME=value", N of them)
+ * on top, and DIR/log opened for the log.  NULL, logged, when it does not
+ * load. */
+config *home_config(const char *dir, const char *const *over, int n);
 
 #endif

@@ -8,7 +8,6 @@ that a writer killed in the middle of a unit leaves no partial unit.
 """
 import email
 import email.policy
-import io
 import mailbox
 import os
 import re
@@ -18,11 +17,10 @@ import time
 
 import pytest
 
-from conftest import CTL, FML, ROOT, mail, split_message
+from conftest import CTL, FML, mail, split_message
+from test_crash import crashshim  # noqa: F401  (the session fixture that builds the shim)
 
 ALICE = "alice@example.com"
-SHIM_SRC = os.path.join(ROOT, "tests", "e2e", "crashshim.c")
-SHIM = os.path.join(ROOT, "build", "crashshim-archive.so")
 
 
 def post_many(ml, first, last):
@@ -186,21 +184,11 @@ def test_bad_expire_limit(make_list):
     assert 'EXPIRE_LIMIT "soon"' in ml.log()
 
 
-@pytest.fixture(scope="module")
-def shim():
-    os.makedirs(os.path.dirname(SHIM), exist_ok=True)
-    p = subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", SHIM, SHIM_SRC, "-ldl"],
-                       capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    os.chmod(SHIM, 0o755)
-    return SHIM
-
-
 @pytest.mark.parametrize("call", ["write", "fsync", "rename"])
-def test_killed_while_writing_a_unit(make_list, shim, call):
+def test_killed_while_writing_a_unit(make_list, crashshim, call):  # noqa: F811
     ml = make_list("elena", members=[ALICE], USE_ARCHIVE=1, ARCHIVE_UNIT=5)
     post_many(ml, 1, 4)
-    env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": shim,
+    env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": crashshim,
            "FML_CRASH_ON": "%s:/var/archive/.tmp.5." % call}
     p = subprocess.run([FML, ml.dir], input=mail(frm=ALICE, subject="article 5"),
                        capture_output=True, env=env, timeout=60)

@@ -18,11 +18,10 @@ import tempfile
 import pytest
 
 from conftest import ROOT, CTL, QueueItem, mail
+from test_crash import crashshim  # noqa: F401  (the session fixture that builds the shim)
 from test_queue import SINK, fmlqueue, sinks  # noqa: F401  (the fixture)
 
 FMLDIGEST = os.path.join(ROOT, "fml", "fmldigest")
-SHIM_SRC = os.path.join(ROOT, "tests", "e2e", "crashshim.c")
-SHIM = os.path.join(ROOT, "build", "crashshim.so")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SINK), reason="no smtp-sink")
 
@@ -363,15 +362,6 @@ def test_chaddr_takes_the_digest_state_along(make_list, sinks):
 
 # ---------------------------------------------------------------- crashes
 
-@pytest.fixture(scope="module")
-def crashshim():
-    os.makedirs(os.path.dirname(SHIM), exist_ok=True)
-    if not os.path.exists(SHIM) or os.path.getmtime(SHIM) < os.path.getmtime(SHIM_SRC):
-        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", SHIM, SHIM_SRC, "-ldl"],
-                       check=True)
-    return SHIM
-
-
 def queued_digests(d):
     """{rcpt: [article numbers]} over every digest item in D's queue."""
     got = {}
@@ -389,7 +379,7 @@ def queued_digests(d):
     return got
 
 
-def test_kill_9_at_every_step_then_rerun(make_list, sinks, crashshim, ml_dir):
+def test_kill_9_at_every_step_then_rerun(make_list, sinks, crashshim, ml_dir):  # noqa: F811
     sink = sinks()
     acts = [RT, D1 + " m=1", D3 + " m=3mp", D2 + " m=2rfc1153", "e@x.example m=1",
             D17 + " m=17"]
