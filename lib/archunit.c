@@ -30,7 +30,6 @@
 #include "safefile.h"
 
 #include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -112,74 +111,38 @@ static la_ssize_t unit_write(struct archive *a, void *arg, const void *p, size_t
 	return (la_ssize_t)n;
 }
 
-/* Copy spool file FD (stat SB) as entry "spool/N" into A. */
-static fml_status add_entry(struct archive *a, long n, int fd, const struct stat *sb, char *buf)
-{
-	char name[32];
-	struct archive_entry *ae = archive_entry_new();
-	snprintf(name, sizeof name, "spool/%ld", n);
-	archive_entry_set_pathname(ae, name);
-	archive_entry_set_filetype(ae, AE_IFREG);
-	archive_entry_set_perm(ae, 0644);
-	archive_entry_set_size(ae, sb->st_size);
-	archive_entry_set_mtime(ae, sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec);
-	int r = archive_write_header(a, ae);
-	archive_entry_free(ae);
-	if (r != ARCHIVE_OK) {
-		msg_error("archive article %ld: %s", n, archive_error_string(a));
-		return ST_TEMPFAIL;
-	}
-	for (off_t pos = 0; pos < sb->st_size;) {
-		size_t want = sb->st_size - pos > UNIT_BUF ? UNIT_BUF : (size_t)(sb->st_size - pos);
-		ssize_t got = pread(fd, buf, want, pos);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			msg_error("read article %ld: %s", n,
-				  got < 0 ? strerror(errno) : "file shrank");
-			return ST_TEMPFAIL;
-		}
-		if (archive_write_data(a, buf, (size_t)got) != got) {
-			msg_error("archive article %ld: %s", n, archive_error_string(a));
-			return ST_TEMPFAIL;
-		}
-		pos += got;
-	}
-	return ST_OK;
-}
-
-/* Articles FIRST..LAST into A; the missing ones are logged. */
+/* Articles FIRST..LAST of the spool into A; the missing ones are logged. */
 static fml_status add_block(proc_ctx *c, struct archive *a, long first, long last)
 {
-	char *buf = xmalloc(UNIT_BUF), path[4096];
+	char *buf = xmalloc(UNIT_BUF);
 	long missing = 0;
 	fml_status st = ST_OK;
+	article_store spool; /* the spool alone: a unit is made of spool files */
+	article_store_init(&spool, spool_dir(c), NULL);
 	for (long n = first; n <= last && st == ST_OK; n++) {
+		int fd;
+		off_t size;
 		struct stat sb;
-		if (fs_path(path, sizeof path, "%s/%ld", spool_dir(c), n) < 0) {
-			st = ST_TEMPFAIL;
-			break;
-		}
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0 && (errno == ENOENT || errno == ELOOP)) {
+		if ((st = article_open(&spool, n, &fd, &size)) == ST_NOINPUT) {
 			missing++;
+			st = ST_OK;
 			continue;
 		}
-		if (fd < 0 || fstat(fd, &sb) < 0) {
-			msg_error("open %s: %s", path, strerror(errno));
+		if (st != ST_OK)
+			break;
+		if (fstat(fd, &sb) < 0) {
+			msg_error("fstat article %ld: %s", n, strerror(errno));
 			st = ST_TEMPFAIL;
-		} else if (!S_ISREG(sb.st_mode)) {
-			missing++;
 		} else {
-			st = add_entry(a, n, fd, &sb, buf);
+			st = article_tar_entry(a, n, fd, size, &sb.st_mtim, buf, UNIT_BUF);
 		}
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 	}
 	if (missing)
 		msg_warn("archive unit %ld.tar.gz: %ld of articles %ld-%ld not in the spool: "
 			 "left out",
 			 last, missing, first, last);
+	article_store_free(&spool);
 	free(buf);
 	return st;
 }

@@ -561,3 +561,39 @@ fml_status article_open(article_store *s, long n, int *fd, off_t *size)
 		return st;
 	return archive_open(s, n, fd, size);
 }
+
+fml_status article_tar_entry(struct archive *a, long n, int fd, off_t size,
+			     const struct timespec *mtime, char *buf, size_t bufsize)
+{
+	char name[32];
+	struct archive_entry *ae = archive_entry_new();
+	snprintf(name, sizeof name, "spool/%ld", n);
+	archive_entry_set_pathname(ae, name);
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_perm(ae, 0644);
+	archive_entry_set_size(ae, size);
+	archive_entry_set_mtime(ae, mtime->tv_sec, mtime->tv_nsec);
+	int r = archive_write_header(a, ae);
+	archive_entry_free(ae);
+	if (r != ARCHIVE_OK) {
+		msg_error("archive article %ld: %s", n, archive_error_string(a));
+		return ST_TEMPFAIL;
+	}
+	for (off_t pos = 0; pos < size;) {
+		size_t want = (size_t)(size - pos) > bufsize ? bufsize : (size_t)(size - pos);
+		ssize_t got = pread(fd, buf, want, pos);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			msg_error("read article %ld: %s", n,
+				  got < 0 ? strerror(errno) : "file shrank");
+			return ST_TEMPFAIL;
+		}
+		if (archive_write_data(a, buf, (size_t)got) != got) {
+			msg_error("archive article %ld: %s", n, archive_error_string(a));
+			return ST_TEMPFAIL;
+		}
+		pos += got;
+	}
+	return ST_OK;
+}

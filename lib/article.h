@@ -6,6 +6,7 @@
 #define FML_ARTICLE_H
 
 #include <sys/types.h>
+#include <time.h>
 
 #include "status.h"
 #include "str.h"
@@ -63,5 +64,13 @@ fml_status article_open(article_store *s, long n, int *fd, off_t *size);
  * names and anything not a regular file are ignored.  ST_TEMPFAIL when the
  * directory cannot be read. */
 fml_status article_units(const char *archive_dir, long n, long *ge, long *max);
+
+/* Write article N (open as FD, its size SIZE, its mtime MTIME) into the tar
+ * archive A as the entry "spool/N", mode 0644: the entry archive units
+ * and mget's tgz hold, and the one article_open() reads back.  BUF (BUFSIZE
+ * bytes) is scratch.  ST_TEMPFAIL, logged, on a read or archive error. */
+struct archive;
+fml_status article_tar_entry(struct archive *a, long n, int fd, off_t size,
+			     const struct timespec *mtime, char *buf, size_t bufsize);
 
 #endif

@@ -889,48 +889,17 @@ static fml_status arch_sink(void *arg, const void *p, size_t n)
 
 static fml_status tar_entries(wctx *w, struct archive *a)
 {
-	for (size_t i = w->first; i < w->end; i++) {
+	fml_status st = ST_OK;
+	for (size_t i = w->first; i < w->end && st == ST_OK; i++) {
 		int fd;
 		struct stat sb;
-		long n = w->b->arts[i];
-		fml_status st = art_open(w, i, &fd, &sb, NULL);
-		if (st != ST_OK)
+		if ((st = art_open(w, i, &fd, &sb, NULL)) != ST_OK)
 			return st;
-		struct archive_entry *ae = archive_entry_new();
-		char name[32];
-		snprintf(name, sizeof name, "spool/%ld", n);
-		archive_entry_set_pathname(ae, name);
-		archive_entry_set_filetype(ae, AE_IFREG);
-		archive_entry_set_perm(ae, 0644);
-		archive_entry_set_size(ae, sb.st_size);
-		archive_entry_set_mtime(ae, sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
-		if (archive_write_header(a, ae) != ARCHIVE_OK) {
-			archive_entry_free(ae);
-			close(fd);
-			return arch_err(a, "tar header");
-		}
-		archive_entry_free(ae);
-		for (off_t pos = 0; pos < sb.st_size;) {
-			size_t want =
-			    sb.st_size - pos > BUNDLE_BUF ? BUNDLE_BUF : (size_t)(sb.st_size - pos);
-			ssize_t got = pread(fd, w->buf, want, pos);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				msg_error("reading article %ld: %s", n,
-					  got < 0 ? strerror(errno) : "file shrank");
-				close(fd);
-				return ST_TEMPFAIL;
-			}
-			if (archive_write_data(a, w->buf, (size_t)got) < 0) {
-				close(fd);
-				return arch_err(a, "tar data");
-			}
-			pos += got;
-		}
+		st = article_tar_entry(a, w->b->arts[i], fd, sb.st_size, &sb.st_mtim, w->buf,
+				       BUNDLE_BUF);
 		close(fd);
 	}
-	return ST_OK;
+	return st;
 }
 
 static fml_status gz_entry(wctx *w, struct archive *a, const char *name)
