@@ -128,51 +128,30 @@ out:
 
 /* ---------------------------------------------------------------- status */
 
-typedef struct status_find {
-	const char *addr;
-	int fuzzy;
-	member_entry e;
-	int found;
-} status_find;
-
-static int find_entry(const member_entry *e, void *arg)
-{
-	status_find *f = arg;
-	if (e->bye || !addr_match(str_c(&e->addr), f->addr, f->fuzzy))
-		return 0;
-	str_set(&f->e.addr, e->addr.s, e->addr.len);
-	str_set(&f->e.opts, e->opts.s, e->opts.len);
-	f->e.off = e->off;
-	f->e.skip = e->skip;
-	f->e.digest = e->digest;
-	memcpy(f->e.digest_mode, e->digest_mode, sizeof f->e.digest_mode);
-	f->found = 1;
-	return 1;
-}
-
 static fml_status do_status(cmd_run *r, const char *addr)
 {
 	char path[4096];
-	status_find f = {.addr = addr, .fuzzy = (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX)};
-	member_entry_init(&f.e);
-	int member = cmdrun_listed(r, "members", addr);
-	if (member < 0 || fs_path(path, sizeof path, "%s/actives", r->c->dir) < 0 ||
-	    members_foreach(path, find_entry, &f) != ST_OK) {
-		member_entry_free(&f.e);
+	member_entry e;
+	int member = cmdrun_listed(r, "members", addr), found = -1;
+	member_entry_init(&e);
+	if (member >= 0 && fs_path(path, sizeof path, "%s/actives", r->c->dir) == 0)
+		found = members_find(path, addr, (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX), &e);
+	if (found < 0) {
+		member_entry_free(&e);
 		return ST_TEMPFAIL;
 	}
 	cmdrun_say(r, "%s: %s", addr, member ? "a member (may post)" : "not a member");
-	if (!f.found)
+	if (!found)
 		cmdrun_say(r, ", receives no articles\n");
-	else if (f.e.off)
+	else if (e.off)
 		cmdrun_say(r, ", delivery off\n");
-	else if (f.e.skip)
+	else if (e.skip)
 		cmdrun_say(r, ", skip (receives nothing)\n");
-	else if (f.e.digest)
-		cmdrun_say(r, ", digest mode %s\n", str_c(&f.e.opts));
+	else if (e.digest)
+		cmdrun_say(r, ", digest mode %s\n", str_c(&e.opts));
 	else
 		cmdrun_say(r, ", receives every article\n");
-	member_entry_free(&f.e);
+	member_entry_free(&e);
 	return ST_OK;
 }
 

@@ -30,7 +30,6 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -464,37 +463,17 @@ done:
 
 /* ================================================================ switching */
 
-typedef struct finder {
-	const char *addr;
-	member_entry e; /* the actives entry of ADDR, when found */
-	int found;
-} finder;
-
-static int find_member(const member_entry *e, void *arg)
-{
-	finder *f = arg;
-	if (e->bye || strcasecmp(str_c(&e->addr), f->addr) != 0)
-		return 0;
-	str_set(&f->e.addr, e->addr.s, e->addr.len);
-	f->e.digest = e->digest;
-	f->e.off = e->off;
-	f->e.skip = e->skip;
-	memcpy(f->e.digest_mode, e->digest_mode, sizeof f->e.digest_mode);
-	f->found = 1;
-	return 1;
-}
-
 /* Mail ADDR what was pending for it (articles after LAST) at once. */
-static fml_status rehash(proc_ctx *c, const finder *f, long last, long seq)
+static fml_status rehash(proc_ctx *c, const member_entry *e, long last, long seq)
 {
-	ditem it = {.mode = member_mode(c, f->e.digest_mode), .from = last + 1, .to = seq};
-	gchar *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, str_c(&f->e.addr), -1);
+	ditem it = {.mode = member_mode(c, e->digest_mode), .from = last + 1, .to = seq};
+	gchar *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, str_c(&e->addr), -1);
 
 	/* a name fixed by who and what: a rerun after a crash finds it */
 	snprintf(it.name, sizeof it.name, "dr%.16s.%ld-%ld", h, last + 1, seq);
 	g_free(h);
 	str_init(&it.rcpts);
-	ditem_add(&it, str_c(&f->e.addr));
+	ditem_add(&it, str_c(&e->addr));
 	fml_status st = item_make(c, &it);
 	str_free(&it.rcpts);
 	return st;
@@ -503,9 +482,9 @@ static fml_status rehash(proc_ctx *c, const finder *f, long last, long seq)
 fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 {
 	char path[4096];
-	finder f = {.addr = addr};
+	member_entry e; /* ADDR's actives entry */
 	long last, seq = distribute_seq(c);
-	int n;
+	int n, found = 0;
 	char mode[16];
 	fml_status st;
 
@@ -514,23 +493,25 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 		return ST_DATAERR;
 	}
 	GHashTable *state = state_new();
-	member_entry_init(&f.e);
+	member_entry_init(&e);
 	if ((st = digest_recover(c)) != ST_OK ||
 	    fs_path(path, sizeof path, "%s/actives", c->dir) < 0 ||
-	    (st = members_foreach(path, find_member, &f)) != ST_OK ||
+	    (found = members_find(path, addr, (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), &e)) < 0 ||
 	    state_path(c->dir, STATE_FILE, path, sizeof path) < 0 ||
-	    (st = state_load(path, state, NULL)) != ST_OK)
+	    (st = state_load(path, state, NULL)) != ST_OK) {
+		st = st == ST_OK ? ST_TEMPFAIL : st;
 		goto done;
-	const char *who = str_c(&f.e.addr);
-	int was = f.found && f.e.digest > 0;
-	if (f.found && n > 0 && !was && !c->debug) {
+	}
+	const char *who = str_c(&e.addr);
+	int was = found && e.digest > 0;
+	if (found && n > 0 && !was && !c->debug) {
 		/* the state first: from now on, articles are this member's */
 		state_put(state, who, seq);
 		if ((st = state_write(c->dir, STATE_FILE, state, NULL)) != ST_OK)
 			goto done;
 	}
-	if (was && n == 0 && !f.e.off && !f.e.skip && state_get(state, who, &last) && last < seq &&
-	    (st = rehash(c, &f, last, seq)) != ST_OK)
+	if (was && n == 0 && !e.off && !e.skip && state_get(state, who, &last) && last < seq &&
+	    (st = rehash(c, &e, last, seq)) != ST_OK)
 		goto done;
 	st = members_edit(c->dir, "actives", MEM_DIGEST, addr, spec,
 			  (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), err);
@@ -538,7 +519,7 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 		st = state_write(c->dir, STATE_FILE, state, NULL);
 done:
 	g_hash_table_destroy(state);
-	member_entry_free(&f.e);
+	member_entry_free(&e);
 	return st;
 }
 
@@ -559,7 +540,7 @@ fml_status digest_chaddr(const char *dir, const char *from, const char *to)
 		else if (fs_exists(path) && (st = state_load(path, state, items)) == ST_OK) {
 			g_hash_table_iter_init(&it, state);
 			while (!found && g_hash_table_iter_next(&it, &key, &val))
-				if ((found = strcasecmp(key, from) == 0))
+				if ((found = addr_equal(key, from)))
 					g_hash_table_iter_remove(&it);
 		}
 		if (found) {

@@ -1265,3 +1265,32 @@ fml_status members_edit(const char *dir, const char *file, members_op op, const 
 	str_free(&buf);
 	return st;
 }
+
+typedef struct finder {
+	const char *addr;
+	int fuzzy, found;
+	member_entry *out;
+} finder;
+
+static int find_one(const member_entry *e, void *arg)
+{
+	finder *f = arg;
+	if (e->bye || !addr_match(str_c(&e->addr), f->addr, f->fuzzy))
+		return 0;
+	str_set(&f->out->addr, e->addr.s, e->addr.len);
+	str_set(&f->out->opts, e->opts.s, e->opts.len);
+	f->out->off = e->off;
+	f->out->skip = e->skip;
+	f->out->digest = e->digest;
+	memcpy(f->out->digest_mode, e->digest_mode, sizeof f->out->digest_mode);
+	f->found = 1;
+	return 1;
+}
+
+int members_find(const char *path, const char *addr, int fuzzy, member_entry *out)
+{
+	finder f = {addr, fuzzy, 0, out};
+	if (members_foreach(path, find_one, &f) != ST_OK)
+		return -1;
+	return f.found;
+}

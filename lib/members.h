@@ -49,6 +49,11 @@ int members_line_problem(const char *line, size_t len, str *why);
 fml_status members_foreach(const char *path, int (*fn)(const member_entry *e, void *arg),
 			   void *arg);
 
+/* The first entry of PATH for ADDR that is not ##BYE (FUZZY as
+ * members_lookup), copied into OUT (addr, opts, off, skip, digest): 1 found,
+ * 0 not, -1 the file could not be read. */
+int members_find(const char *path, const char *addr, int fuzzy, member_entry *out);
+
 /* Is ADDR listed in DIR/FILE (not as ##BYE)?  Off entries count (they may
  * still post).  FUZZY is ADDR_CHECK_MAX (0 = exact).  Uses and, when stale,
  * rebuilds DIR/var/db/FILE.db.  *FOUND is 1 also when the file has '+'. */
