@@ -31,29 +31,44 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CF
 LDHARDEN  = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt
 
-LIB_SRC   = $(sort $(wildcard lib/*.c))
-LIB_OBJ   = $(LIB_SRC:.c=.o)
+# lib/ is one library in layer folders, lowest first: a module uses only
+# its own folder and the ones before it (make check-layers).
+LAYERS    = util mail list queue actions cmd proc
+LIB_SRC   = $(foreach l,$(LAYERS),$(sort $(wildcard lib/$(l)/*.c)))
+LIB_OBJ   = $(patsubst lib/%.c,build/lib/%.o,$(LIB_SRC))
+LIB_A     = build/libfml.a
+empty    :=
+space    := $(empty) $(empty)
+comma    := ,
 PROGS     = fml/fml fml/makefml fml/fmlqueue fml/fmldigest
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
-.PHONY: all deps demo check unit golden e2e fuzz-short fuzz bench install clean format check-format check-config
+.PHONY: all deps demo check unit golden e2e fuzz-short fuzz bench install clean format check-format \
+	check-config check-layers
 
 all: $(PROGS)
 
-lib/%.o: lib/%.c
+build/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-lib/libfml.a: $(LIB_OBJ)
+$(LIB_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
-fml/%.o: fml/%.c
+build/fml/%.o: fml/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-fml/fml fml/makefml fml/fmlqueue fml/fmldigest fml/cfgen: fml/%: fml/%.o lib/libfml.a
-	$(CC) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS)
+fml/fml fml/makefml fml/fmlqueue fml/fmldigest fml/cfgen: fml/%: build/fml/%.o $(LIB_A)
+	$(CC) $(LDHARDEN) -o $@ $< $(LIB_A) $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(wildcard fml/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard build/fml/*.d)
+
+# ---- the layers: no call up, no circle, names that say their file
+check-layers: $(LIB_OBJ)
+	@python3 tests/layers/check_layers.py --layers $(subst $(space),$(comma),$(LAYERS)) \
+		--src lib $(LIB_OBJ)
 
 # ---- dependencies: everything a fresh Debian machine needs to build and test
 DEB_PKGS = gcc make pkg-config libgdbm-dev libmagic-dev libgmime-3.0-dev libarchive-dev \
@@ -81,15 +96,15 @@ check-config: fml/cfgen
 	@echo "config docs: in step with lib/config_vars.def"
 
 # ---- tests
-build/unit/%: tests/unit/%.c lib/libfml.a tests/unit/unit.h
+build/unit/%: tests/unit/%.c $(LIB_A) tests/unit/unit.h
 	@mkdir -p build/unit
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
 GOLDEN_SRC = $(sort $(wildcard tests/golden/*.c))
 GOLDEN_BIN = $(patsubst tests/golden/%.c,build/golden/%,$(GOLDEN_SRC))
-build/golden/%: tests/golden/%.c lib/libfml.a
+build/golden/%: tests/golden/%.c $(LIB_A)
 	@mkdir -p build/golden
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< lib/libfml.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< $(LIB_A) $(LIBS)
 
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
@@ -118,10 +133,10 @@ bench: deps all
 	@sh bench/run.sh
 
 format:
-	clang-format -i lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
+	clang-format -i lib/*/*.c lib/*/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
 
 check-format:
-	@clang-format --dry-run -Werror lib/*.c lib/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
+	@clang-format --dry-run -Werror lib/*/*.c lib/*/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
 
 install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \
@@ -138,11 +153,13 @@ install: all
 	install -m 644 doc/*.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -f lib/*.o lib/*.d lib/libfml.a fml/*.o fml/*.d $(PROGS) fml/cfgen
+	rm -f $(PROGS) fml/cfgen
 	rm -rf build .test-tmp demo tests/fuzz/bin
 
 check-format-result:
 	@if $(MAKE) -s check-format >/dev/null 2>&1; then echo "RESULT format 1 0"; \
 	 else $(MAKE) -s check-format 2>&1 | head -20; echo "RESULT format 0 1"; fi
+check-layers-result:
+	@if $(MAKE) -s check-layers; then echo "RESULT layers 1 0"; else echo "RESULT layers 0 1"; fi
 check-config-result:
 	@if $(MAKE) -s check-config; then echo "RESULT config 1 0"; else echo "RESULT config 0 1"; fi

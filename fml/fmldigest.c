@@ -11,16 +11,16 @@
  * does.  Exit statuses come from status_exit_code() only: 75 when a list
  * could not be done (locked, I/O trouble), so that cron mails the admin.
  */
-#include "config.h"
-#include "digest.h"
-#include "home.h"
-#include "lock.h"
-#include "msg.h"
-#include "privs.h"
-#include "proc.h"
-#include "runner.h"
-#include "safefile.h"
-#include "status.h"
+#include "list/config.h"
+#include "actions/digest.h"
+#include "list/home.h"
+#include "util/lock.h"
+#include "util/msg.h"
+#include "util/privs.h"
+#include "proc/proc.h"
+#include "queue/runner.h"
+#include "util/safefile.h"
+#include "util/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,15 +10,15 @@
  * ML_DIR.  Without lists, every list home under ML_DIR.  The work is in
  * lib/runner.c; exit statuses come from status_exit_code() only.
  */
-#include "config.h"
-#include "home.h"
-#include "lock.h"
-#include "msg.h"
-#include "privs.h"
-#include "proc.h"
-#include "runner.h"
-#include "safefile.h"
-#include "status.h"
+#include "list/config.h"
+#include "list/home.h"
+#include "util/lock.h"
+#include "util/msg.h"
+#include "util/privs.h"
+#include "proc/proc.h"
+#include "queue/runner.h"
+#include "util/safefile.h"
+#include "util/status.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -19,6 +19,10 @@ FML = os.path.join(ROOT, "fml", "fml")
 MAKEFML = os.path.join(ROOT, "fml", "makefml")
 TMP = os.path.join(ROOT, ".test-tmp")
 OWNER = "nobody"
+# What a test program linked with build/libfml.a needs (the Makefile's LIBS).
+LIBFML = os.path.join(ROOT, "build", "libfml.a")
+LIBS = subprocess.run(["pkg-config", "--libs", "gmime-3.0", "glib-2.0"], capture_output=True,
+                      text=True).stdout.split() + ["-lgdbm", "-lmagic", "-larchive", "-lcrypt"]
 
 
 def owner_ids():

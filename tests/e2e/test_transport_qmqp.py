@@ -7,7 +7,6 @@ records what it received.  What is asserted is what a relay sees (the
 exact message bytes: CRLF sent as LF, the sender, the recipients) and what
 the queue runner would get back (a code per recipient).
 """
-import glob
 import os
 import re
 import socket
@@ -17,6 +16,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from conftest import LIBFML, LIBS  # noqa: E402
 from qmqp_server import QMQPServer  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -26,49 +26,13 @@ CFLAGS = ["-std=gnu11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra",
 RCPTS = ["alice@example.com", "bob@example.net", "carol@example.org"]
 SENDER = "elena-bounces@example.org"
 
-STUB = """/* Stand-ins for transports that are not in the tree yet. */
-#include "transport.h"
-#include <stddef.h>
-static tp_conn *stub_connect(const char *rest, const tp_opts *o, str *err)
-{
-	(void)rest, (void)o;
-	str_sets(err, "stub transport");
-	return NULL;
-}
-%s
-"""
-
 
 @pytest.fixture(scope="session")
 def tpdrive(tmp_path_factory):
-    """Build tests/e2e/tpdrive2.c with the transports into a temp dir."""
-    out = tmp_path_factory.mktemp("tpdrive2")
-    srcs = [os.path.join(ROOT, "tests", "e2e", "tpdrive2.c")]
-    srcs += [os.path.join(LIB, f) for f in
-             ("qmqp.c", "maildir.c", "str.c", "msg.c", "safefile.c", "status.c")]
-    transport = os.path.join(LIB, "transport.c")
-    if not os.path.exists(transport):
-        transport = "/work/staging/transport.c"  # kept by the lead until then
-    if not os.path.exists(transport):
-        pytest.skip("no transport.c dispatcher yet")
-    srcs.append(transport)
-    exe = str(out / "tpdrive2")
-    # smtp/lmtp: lib/smtp.c and its helpers (lib/smtp*.c) when they are in
-    # the tree; stand-ins otherwise, or while they do not link on their own
-    # (this test is about QMQP).
-    smtp = sorted(glob.glob(os.path.join(LIB, "smtp*.c")))
-    p = None
-    if os.path.join(LIB, "smtp.c") in smtp:
-        p = subprocess.run(["cc", *CFLAGS, "-o", exe, *srcs, *smtp], capture_output=True)
-        if p.returncode != 0:
-            print("tpdrive2: lib/smtp*.c do not link, using stand-ins:\n" +
-                  p.stderr.decode(errors="replace"))
-    if p is None or p.returncode != 0:
-        stub = out / "stub.c"
-        stub.write_text(STUB % "\n".join(
-            'const tp_ops tp_%s_ops = {"%s", stub_connect, NULL, NULL};' % (s, s)
-            for s in ("smtp", "lmtp")))
-        p = subprocess.run(["cc", *CFLAGS, "-o", exe, *srcs, str(stub)], capture_output=True)
+    """Build tests/e2e/tpdrive2.c against the transports of build/libfml.a."""
+    exe = str(tmp_path_factory.mktemp("tpdrive2") / "tpdrive2")
+    p = subprocess.run(["cc", *CFLAGS, "-o", exe, os.path.join(ROOT, "tests", "e2e", "tpdrive2.c"),
+                        LIBFML, *LIBS], capture_output=True)
     assert p.returncode == 0, p.stderr.decode(errors="replace")
     return exe
 

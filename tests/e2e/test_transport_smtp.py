@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, TMP, free_port, wait_for
+from conftest import LIBFML, LIBS, ROOT, TMP, free_port, wait_for
 from lmtp_server import LMTPServer
 
 SINK = "/usr/sbin/smtp-sink"
@@ -30,21 +30,17 @@ RCPTS = ["a@example.com", "b@example.net", "c@example.org"]
 
 @pytest.fixture(scope="session")
 def tpdrive():
-    """Build tests/e2e/tpdrive.c against the transport's sources
-    (TPDRIVE_CFLAGS="-fsanitize=address,undefined" for a checked build)."""
+    """Build tests/e2e/tpdrive.c against the transports of build/libfml.a
+    (TPDRIVE_CFLAGS="-fsanitize=address,undefined" for a checked build of
+    the driver; `make` builds the library)."""
     out = os.path.join(ROOT, "build", "e2e")
     os.makedirs(out, exist_ok=True)
     exe = os.path.join(out, "tpdrive")
-    lib = os.path.join(ROOT, "lib")
-    transport = os.path.join(lib, "transport.c")
-    if not os.path.exists(transport):  # still in the lead's staging area
-        transport = "/work/staging/transport.c"
-    srcs = [os.path.join(ROOT, "tests", "e2e", "tpdrive.c"), transport] + [
-        os.path.join(lib, f) for f in ("smtp.c", "smtpreply.c", "str.c", "msg.c",
-                                       "safefile.c", "status.c")]
     p = subprocess.run(["cc", "-std=gnu11", "-D_GNU_SOURCE", "-g", "-O1", "-Wall",
-                        "-Wextra", "-Wno-unused-parameter", "-I" + lib, "-o", exe] + srcs
-                       + os.environ.get("TPDRIVE_CFLAGS", "").split(),
+                        "-Wextra", "-Wno-unused-parameter", "-I" + os.path.join(ROOT, "lib"),
+                        "-o", exe, os.path.join(ROOT, "tests", "e2e", "tpdrive.c"),
+                        LIBFML]
+                       + LIBS + os.environ.get("TPDRIVE_CFLAGS", "").split(),
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     return exe

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "transport.h"
+#include "mail/transport.h"
 
 int main(int argc, char **argv)
 {

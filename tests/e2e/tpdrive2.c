@@ -9,8 +9,8 @@
  * The return value of each tp_send() goes to stderr as "send: RC".  A
  * failed connect prints "451 REASON" per recipient and exits 75.
  */
-#include "msg.h"
-#include "transport.h"
+#include "util/msg.h"
+#include "mail/transport.h"
 
 #include <fcntl.h>
 #include <stdio.h>

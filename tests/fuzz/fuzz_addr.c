@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "mail/addr.h"
 #include "fuzz.h"
-#include "str.h"
+#include "util/str.h"
 
 static void check_safe(const char *a, size_t n)
 {

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "mail/addr.h"
 #include "fuzz.h"
-#include "cmdparse.h"
-#include "str.h"
+#include "cmd/cmdparse.h"
+#include "util/str.h"
 
 /* Which arguments of ID are addresses: a bit per argument. */
 static unsigned addr_args(cmd_id id)

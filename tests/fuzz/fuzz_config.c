@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "list/config.h"
 #include "fuzz.h"
-#include "msg.h"
-#include "str.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 #define FUZZ_MAX (64 * 1024) /* bounded input: config files are small */
 

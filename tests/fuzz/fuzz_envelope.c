@@ -21,9 +21,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "envelope.h"
+#include "mail/envelope.h"
 #include "fuzz.h"
-#include "str.h"
+#include "util/str.h"
 
 /* The unfolded value, computed from the raw bytes after the colon. */
 static void unfold(const char *p, size_t n, str *out)

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "list/config.h"
 #include "fuzz.h"
-#include "keyword.h"
-#include "str.h"
+#include "actions/keyword.h"
+#include "util/str.h"
 
 static config *cf;
 

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "mimetext.h"
-#include "str.h"
+#include "mail/mimetext.h"
+#include "util/str.h"
 
 static fml_status collect(void *arg, const void *p, size_t n)
 {

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc2047.h"
+#include "mail/rfc2047.h"
 #include "fuzz.h"
-#include "str.h"
+#include "util/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtpreply.h"
+#include "mail/smtpreply.h"
 #include "fuzz.h"
-#include "str.h"
+#include "util/str.h"
 
 #define MAX_REPLIES 64
 

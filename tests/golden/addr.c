@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "str.h"
+#include "mail/addr.h"
+#include "util/str.h"
 
 static int hexval(int c)
 {

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cmdparse.h"
-#include "str.h"
+#include "cmd/cmdparse.h"
+#include "util/str.h"
 
 static void put(const str *s)
 {

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "envelope.h"
-#include "str.h"
+#include "mail/envelope.h"
+#include "util/str.h"
 
 #define JUNK_HEAD "JUNK\n\n\n" /* 7 bytes before the mail */
 #define JUNK_TAIL "\nTAIL"

@@ -7,10 +7,10 @@
  * Output: the new header exactly as it would be written (line endings shown
  * as \r where CRLF), then the envelope flags.  TZ is UTC.
  */
-#include "config.h"
-#include "envelope.h"
-#include "rewrite.h"
-#include "str.h"
+#include "list/config.h"
+#include "mail/envelope.h"
+#include "actions/rewrite.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>

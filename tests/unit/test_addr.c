@@ -3,8 +3,8 @@
  */
 #include "unit.h"
 
-#include "addr.h"
-#include "str.h"
+#include "mail/addr.h"
+#include "util/str.h"
 
 /* Lengths are explicit so that cases can hold NUL bytes. */
 #define S(lit) lit, sizeof(lit) - 1

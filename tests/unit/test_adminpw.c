@@ -10,11 +10,11 @@
  */
 #include "unit.h"
 
-#include "adminpw.h"
-#include "config.h"
-#include "msg.h"
-#include "safefile.h"
-#include "str.h"
+#include "list/adminpw.h"
+#include "list/config.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <sys/stat.h>

@@ -2,8 +2,8 @@
  * the unit cache, hostile and corrupt units, EXPIRE_LIMIT parsing. */
 #include "unit.h"
 
-#include "archunit.h"
-#include "article.h"
+#include "list/archunit.h"
+#include "list/article.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,7 +1,7 @@
 /* bundle: ranges, article_open, plans and every output mode. */
 #include "unit.h"
 
-#include "bundle.h"
+#include "list/bundle.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -7,10 +7,10 @@
  */
 #include "unit.h"
 
-#include "addr.h"
-#include "cmdparse.h"
-#include "msg.h"
-#include "str.h"
+#include "mail/addr.h"
+#include "cmd/cmdparse.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 #define MAXNUM 100
 #define MAXLEN 128

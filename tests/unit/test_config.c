@@ -8,9 +8,9 @@
  */
 #include "unit.h"
 
-#include "config.h"
-#include "msg.h"
-#include "str.h"
+#include "list/config.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,11 +10,11 @@
  */
 #include "unit.h"
 
-#include "confirm.h"
-#include "config.h"
-#include "msg.h"
-#include "safefile.h"
-#include "str.h"
+#include "cmd/confirm.h"
+#include "list/config.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <sys/stat.h>

@@ -9,9 +9,9 @@
  */
 #include "unit.h"
 
-#include "dedupe.h"
-#include "msg.h"
-#include "str.h"
+#include "list/dedupe.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <fcntl.h>

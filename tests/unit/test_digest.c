@@ -5,7 +5,7 @@
  */
 #include "unit.h"
 
-#include "digest.h"
+#include "actions/digest.h"
 
 typedef struct due_case {
 	int n, hour, want;

@@ -7,9 +7,9 @@
  */
 #include "unit.h"
 
-#include "incoming.h"
-#include "msg.h"
-#include "str.h"
+#include "list/incoming.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -7,11 +7,11 @@
  */
 #include "unit.h"
 
-#include "config.h"
-#include "envelope.h"
-#include "keyword.h"
-#include "msg.h"
-#include "str.h"
+#include "list/config.h"
+#include "mail/envelope.h"
+#include "actions/keyword.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 static config *cf;
 

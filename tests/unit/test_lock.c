@@ -13,9 +13,9 @@
  */
 #include "unit.h"
 
-#include "lock.h"
-#include "msg.h"
-#include "str.h"
+#include "util/lock.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

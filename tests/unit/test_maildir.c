@@ -8,8 +8,8 @@
  */
 #include "unit.h"
 
-#include "msg.h"
-#include "transport.h"
+#include "util/msg.h"
+#include "mail/transport.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,10 +8,10 @@
  */
 #include "unit.h"
 
-#include "members.h"
-#include "msg.h"
-#include "safefile.h"
-#include "str.h"
+#include "list/members.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* mimetext: the readable text of articles; rfc1153 digests built on it. */
 #include "unit.h"
 
-#include "bundle.h"
-#include "mimetext.h"
+#include "list/bundle.h"
+#include "mail/mimetext.h"
 
 #include <fcntl.h>
 #include <gmime/gmime.h>

@@ -7,14 +7,14 @@
  */
 #include "unit.h"
 
-#include "cfedit.h"
-#include "config.h"
-#include "home.h"
-#include "homecheck.h"
-#include "msg.h"
-#include "newml.h"
-#include "safefile.h"
-#include "str.h"
+#include "list/cfedit.h"
+#include "list/config.h"
+#include "list/home.h"
+#include "list/homecheck.h"
+#include "util/msg.h"
+#include "list/newml.h"
+#include "util/safefile.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <ftw.h>

@@ -8,9 +8,9 @@
  */
 #include "unit.h"
 
-#include "msg.h"
-#include "qitem.h"
-#include "str.h"
+#include "util/msg.h"
+#include "queue/qitem.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -7,9 +7,9 @@
  */
 #include "unit.h"
 
-#include "msg.h"
-#include "rewrite.h"
-#include "str.h"
+#include "util/msg.h"
+#include "actions/rewrite.h"
+#include "util/str.h"
 
 /* Print bytes with CR, LF and TAB visible. */
 static const char *vis(const char *p, size_t n, str *buf)

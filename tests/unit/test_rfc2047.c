@@ -1,7 +1,7 @@
 /* rfc2047_decode: a table of header values, got X, want Y. */
 #include "unit.h"
 
-#include "rfc2047.h"
+#include "mail/rfc2047.h"
 
 static void test_decode(void **state)
 {

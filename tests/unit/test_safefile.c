@@ -7,9 +7,9 @@
  */
 #include "unit.h"
 
-#include "msg.h"
-#include "safefile.h"
-#include "str.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>

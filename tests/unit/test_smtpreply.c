@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "smtpreply.h"
-#include "str.h"
+#include "mail/smtpreply.h"
+#include "util/str.h"
 
 /* Lengths are explicit so that cases can hold NUL bytes. */
 #define S(lit) lit, sizeof(lit) - 1

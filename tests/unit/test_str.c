@@ -6,8 +6,8 @@
  */
 #include "unit.h"
 
-#include "msg.h"
-#include "str.h"
+#include "util/msg.h"
+#include "util/str.h"
 
 /* Invariants every str must keep: s[len] == 0 and cap > len. */
 static int check_invariants(const char *what, const str *s)

@@ -16,7 +16,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "status.h"
+#include "util/status.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,0 +1,437 @@
+/*
+ * distribute: article allocation, spool, summary, queue item, seq.  See
+ * distribute.h for the order of the steps and why a crash is harmless.
+ * Failure policy: any local error returns ST_TEMPFAIL and the incoming item
+ * stays; the steps already done are found again by distribute_recover().
+ */
+#include "distribute.h"
+#include "mail/addr.h"
+#include "list/archunit.h"
+#include "list/members.h"
+#include "util/msg.h"
+#include "queue/qitem.h"
+#include "rewrite.h"
+#include "mail/rfc2047.h"
+#include "util/safefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+long distribute_seq(proc_ctx *c)
+{
+	char path[4096];
+	str s = STR_INIT;
+	long n = 0;
+	if (fs_path(path, sizeof path, "%s/seq", c->dir) == 0 && fs_read(path, &s, 64) == ST_OK)
+		n = strtol(str_c(&s), NULL, 10);
+	str_free(&s);
+	return n > 0 ? n : 0;
+}
+
+static void write_seq(proc_ctx *c, long n)
+{
+	char path[4096], buf[32];
+	if (distribute_seq(c) >= n)
+		return;
+	int l = snprintf(buf, sizeof buf, "%ld\n", n);
+	/* seq is a hint (spool/N is the truth): in place, not fsynced */
+	if (fs_path(path, sizeof path, "%s/seq", c->dir) == 0)
+		fs_overwrite(path, buf, (size_t)l);
+}
+
+static int spool_path(proc_ctx *c, long n, char *buf, size_t size)
+{
+	return fs_path(buf, size, "%s/%ld", cf_str(c->cf, CF_SPOOL_DIR), n);
+}
+
+static int tmp_path(proc_ctx *c, const incoming_item *it, char *buf, size_t size)
+{
+	return fs_path(buf, size, "%s/.tmp.%s", cf_str(c->cf, CF_SPOOL_DIR), it->id);
+}
+
+/* copy [FROM, TO) of FD into the safefile */
+static fml_status copy_range(int fd, off_t from, off_t to, safefile *sf, qitem_writer *qw)
+{
+	char *buf = xmalloc(65536);
+	fml_status st = ST_OK;
+	while (from < to && st == ST_OK) {
+		size_t want = (size_t)(to - from) < 65536 ? (size_t)(to - from) : 65536;
+		ssize_t r = pread(fd, buf, want, from);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			msg_error("read: %s", r < 0 ? strerror(errno) : "unexpected end of file");
+			st = ST_TEMPFAIL;
+			break;
+		}
+		st = sf ? safefile_write(sf, buf, (size_t)r) : qitem_write(qw, buf, (size_t)r);
+		from += r;
+	}
+	free(buf);
+	return st;
+}
+
+typedef struct rcpt_vec {
+	proc_ctx *c;
+	char **v;
+	size_t n, cap;
+} rcpt_vec;
+
+static int collect(const member_entry *e, void *arg)
+{
+	rcpt_vec *rv = arg;
+	if (e->off || e->bye || e->skip || e->digest)
+		return 0;
+	const char *a = str_c(&e->addr);
+	const char *why = addr_check(a, e->addr.len);
+	if (why) {
+		msg_warn("actives line %ld: %s: skipped", e->lineno, why);
+		return 0;
+	}
+	if (addr_equal(a, cf_str(rv->c->cf, CF_MAIL_LIST)) ||
+	    addr_equal(a, cf_str(rv->c->cf, CF_CONTROL_ADDRESS)))
+		return 0;
+	if (rv->n == rv->cap) {
+		rv->cap = rv->cap ? rv->cap * 2 : 256;
+		rv->v = xreallocarray(rv->v, rv->cap, sizeof *rv->v);
+	}
+	str norm = STR_INIT;
+	str_set(&norm, e->addr.s, e->addr.len);
+	addr_normalize(&norm);
+	rv->v[rv->n++] = xstrdup(norm.s);
+	str_free(&norm);
+	return 0;
+}
+
+static int by_domain(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	int r = strcmp(addr_domain(x), addr_domain(y));
+	return r ? r : strcmp(x, y);
+}
+
+fml_status distribute_recipients(proc_ctx *c, str *rcpts, size_t *n)
+{
+	char path[4096];
+	rcpt_vec rv = {c, NULL, 0, 0};
+	str_clear(rcpts);
+	*n = 0;
+	if (fs_path(path, sizeof path, "%s/actives", c->dir) < 0)
+		return ST_TEMPFAIL;
+	fml_status st = members_foreach(path, collect, &rv);
+	if (st == ST_OK) {
+		qsort(rv.v, rv.n, sizeof *rv.v, by_domain);
+		for (size_t i = 0; i < rv.n; i++) {
+			if (i > 0 && strcmp(rv.v[i], rv.v[i - 1]) == 0)
+				continue;
+			str_append(rcpts, rv.v[i], strlen(rv.v[i]) + 1);
+			(*n)++;
+		}
+	}
+	for (size_t i = 0; i < rv.n; i++)
+		free(rv.v[i]);
+	free(rv.v);
+	return st;
+}
+
+/*
+ * The recipients of articles, as queue-item rcpt lines, are cached in
+ * var/db/recipients and rebuilt only when actives changes (its size, mtime
+ * and inode head the file), so a post to a big list copies a file instead
+ * of parsing and sorting the actives each time.  A cache built less than
+ * RCPT_SETTLE seconds after a change of actives is used once but not kept:
+ * two edits within one clock tick could look alike.
+ */
+#define RCPT_SETTLE 2
+
+typedef struct rcpt_block {
+	str lines; /* built now: the rcpt lines */
+	int fd;	   /* or read from the cache: fd, offset, size */
+	off_t off, end;
+	size_t count;
+} rcpt_block;
+
+static fml_status rcpt_block_get(proc_ctx *c, rcpt_block *b)
+{
+	char actives[4096], cache[4096], stamp[1200], head[1300];
+	struct stat st;
+	memset(b, 0, sizeof *b);
+	b->fd = -1;
+	if (fs_path(actives, sizeof actives, "%s/actives", c->dir) < 0 ||
+	    fs_path(cache, sizeof cache, "%s/var/db/recipients", c->dir) < 0)
+		return ST_TEMPFAIL;
+	if (stat(actives, &st) < 0)
+		memset(&st, 0, sizeof st);
+	/* the list's own addresses are left out of the recipients: part of the key */
+	if (fs_path(stamp, sizeof stamp, "fml-rcpt 1 %lld %lld %ld %llu %s %s ",
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (unsigned long long)st.st_ino, cf_str(c->cf, CF_MAIL_LIST),
+		    cf_str(c->cf, CF_CONTROL_ADDRESS)) < 0)
+		return ST_TEMPFAIL;
+	int fd = open(cache, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat cst;
+	if (fd >= 0 && fstat(fd, &cst) == 0) {
+		ssize_t r = pread(fd, head, sizeof head - 1, 0);
+		head[r > 0 ? r : 0] = 0;
+		char *nl = strchr(head, '\n');
+		size_t sl = strlen(stamp);
+		if (nl && strncmp(head, stamp, sl) == 0) {
+			b->count = strtoul(head + sl, NULL, 10);
+			b->fd = fd;
+			b->off = nl - head + 1;
+			b->end = cst.st_size;
+			return ST_OK;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	str rcpts = STR_INIT;
+	if (distribute_recipients(c, &rcpts, &b->count) != ST_OK) {
+		str_free(&rcpts);
+		return ST_TEMPFAIL;
+	}
+	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
+		qitem_rcpt_line(&b->lines, rcpts.s + i, strlen(rcpts.s + i));
+	str_free(&rcpts);
+	if (c->now - st.st_mtim.tv_sec >= RCPT_SETTLE) {
+		str file = STR_INIT;
+		str_printf(&file, "%s%zu\n", stamp, b->count);
+		str_append(&file, b->lines.s, b->lines.len);
+		fs_replace(cache, file.s, file.len, 0); /* a cache: no fsync */
+		str_free(&file);
+	}
+	return ST_OK;
+}
+
+static void rcpt_block_free(rcpt_block *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	str_free(&b->lines);
+}
+
+/* The queue item aN: the actives, then a copy of spool/N. */
+static fml_status enqueue_article(proc_ctx *c, long n)
+{
+	char name[64], path[4096];
+	snprintf(name, sizeof name, "a%ld", n);
+	const char *qdir = cf_str(c->cf, CF_QUEUE_DIR);
+	if (qitem_exists(qdir, name))
+		return ST_OK;
+	rcpt_block b;
+	if (rcpt_block_get(c, &b) != ST_OK)
+		return ST_TEMPFAIL;
+	if (c->debug || b.count == 0) {
+		msg_info("%sarticle %ld: %zu recipient(s)", c->debug ? "debug: not queued: " : "",
+			 n, b.count);
+		rcpt_block_free(&b);
+		return ST_OK;
+	}
+	int fd = -1;
+	struct stat st;
+	qitem_writer w;
+	fml_status rc = ST_TEMPFAIL;
+	if (spool_path(c, n, path, sizeof path) < 0 ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		msg_error("open %s: %s", path, strerror(errno));
+	} else if (qitem_begin(&w, qdir, name) == ST_OK) {
+		rc = qitem_envelope_head(&w, cf_str(c->cf, CF_MAINTAINER),
+					 config_get(c->cf, "ML_NAME"), n);
+		if (rc == ST_OK)
+			rc = b.fd >= 0 ? copy_range(b.fd, b.off, b.end, NULL, &w)
+				       : qitem_write(&w, b.lines.s, b.lines.len);
+		if (rc == ST_OK)
+			rc = qitem_write(&w, "\n", 1);
+		if (rc == ST_OK)
+			rc = copy_range(fd, 0, st.st_size, NULL, &w);
+		if (rc == ST_OK)
+			rc = qitem_commit(&w);
+		else
+			qitem_abort(&w);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc == ST_OK)
+		msg_debug("queued a%ld for %zu recipient(s)", n, b.count);
+	rcpt_block_free(&b);
+	return rc;
+}
+
+/* Decoded, single-line subject without tags for the summary. */
+static void summary_subject(proc_ctx *c, const envelope *e, str *out)
+{
+	str_clear(out);
+	const hfield *f = envelope_get(e, "Subject", 0);
+	if (!f)
+		return;
+	str clean = STR_INIT;
+	rewrite_subject(f->value.s, f->value.len, cf_str(c->cf, CF_SUBJECT_TAG_TYPE),
+			cf_str(c->cf, CF_BRACKET), 0, -1, "", &clean);
+	str dec = STR_INIT;
+	rfc2047_decode(clean.s, clean.len, &dec);
+	const char *s = str_c(&dec);
+	while (*s == ' ')
+		s++;
+	for (; *s && out->len < 500; s++)
+		str_putc(out, ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s);
+	str_free(&dec);
+	str_free(&clean);
+}
+
+static int summary_has(proc_ctx *c, long n)
+{
+	char path[4096], needle[40];
+	if (fs_path(path, sizeof path, "%s/summary", c->dir) < 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	char buf[65537];
+	fstat(fd, &st);
+	off_t from = st.st_size > 65536 ? st.st_size - 65536 : 0;
+	ssize_t r = pread(fd, buf, 65536, from);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = 0;
+	snprintf(needle, sizeof needle, " [%ld:", n);
+	return memmem(buf, (size_t)r, needle, strlen(needle)) != NULL;
+}
+
+/* Steps after the link; each one idempotent. */
+enum { AL_NEW, AL_RECOVER, AL_ABANDON };
+
+static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char *from,
+			     const incoming_item *it, dedupe *dd, int how)
+{
+	const hfield *mid = e ? envelope_get(e, "Message-ID", 0) : NULL;
+	dedupe_record(dd, it->sha256, mid ? mid->value.s : NULL, mid ? mid->value.len : 0, n);
+	if (how == AL_NEW || !summary_has(c, n)) {
+		char path[4096], stamp[32];
+		str line = STR_INIT, subj = STR_INIT;
+		struct tm tm;
+		localtime_r(&c->now, &tm);
+		strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
+		if (e)
+			summary_subject(c, e, &subj);
+		str_printf(&line, "%s [%ld:%s] %s\n", stamp, n, from, str_c(&subj));
+		fml_status st = fs_path(path, sizeof path, "%s/summary", c->dir) == 0
+				    ? fs_append_line(path, line.s, line.len)
+				    : ST_TEMPFAIL;
+		str_free(&line);
+		str_free(&subj);
+		if (st != ST_OK)
+			return st;
+	}
+	if (how == AL_ABANDON) {
+		write_seq(c, n);
+		msg_error("article %ld from %s is in the spool but was NOT queued for delivery", n,
+			  from);
+		return ST_OK;
+	}
+	if (enqueue_article(c, n) != ST_OK)
+		return ST_TEMPFAIL;
+	write_seq(c, n);
+	c->articles++;
+	msg_info("article %ld from %s%s", n, from, how == AL_RECOVER ? " (recovered)" : "");
+	return ST_OK;
+}
+
+fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
+{
+	char tmp[4096], final[4096];
+	incoming_item *it = m->it;
+	const envelope *e = m->env;
+	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
+		return ST_TEMPFAIL;
+	unlink(tmp); /* a leftover that never got linked: not an article */
+	long seq = distribute_seq(c), floor = archunit_floor(c, seq);
+	/* seq lost or stale: never reuse a number that is in an archive unit
+	 * (its spool file may have expired) */
+	long n = (floor > seq ? floor : seq) + 1;
+	str hdr = STR_INIT;
+	for (int tries = 0;; tries++) {
+		while (spool_path(c, n, final, sizeof final) == 0 && fs_exists(final))
+			n++;
+		rewrite_info ri = {n, c->now, (time_t)it->arrival};
+		rewrite_header(e, c->cf, &ri, &hdr);
+		safefile sf;
+		if (safefile_open_path(&sf, tmp) != ST_OK)
+			break;
+		fml_status st = safefile_write(&sf, hdr.s, hdr.len);
+		if (st == ST_OK)
+			st = copy_range(it->fd, e->body_off, e->end_off, &sf, NULL);
+		if (st != ST_OK) {
+			safefile_abort(&sf);
+			break;
+		}
+		st = safefile_link(&sf, final);
+		if (st == ST_DATAERR && tries < 100) { /* someone made spool/N: next */
+			safefile_abort(&sf);
+			n++;
+			continue;
+		}
+		if (st != ST_OK) {
+			safefile_abort(&sf);
+			break;
+		}
+		str_free(&hdr);
+		*article = n;
+		return after_link(c, n, e, str_c(&m->from), it, dd, AL_NEW);
+	}
+	str_free(&hdr);
+	return ST_TEMPFAIL;
+}
+
+fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
+			      int abandon)
+{
+	char tmp[4096], path[4096];
+	struct stat ts, ss;
+	if (tmp_path(c, it, tmp, sizeof tmp) < 0 || lstat(tmp, &ts) < 0)
+		return ST_NOINPUT;
+	if (ts.st_nlink < 2) {
+		unlink(tmp); /* never linked: no article was made */
+		return ST_NOINPUT;
+	}
+	long seq = distribute_seq(c);
+	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + 2; n++) {
+		if (spool_path(c, n, path, sizeof path) < 0 || lstat(path, &ss) < 0 ||
+		    ss.st_ino != ts.st_ino || ss.st_dev != ts.st_dev)
+			continue;
+		envelope e;
+		envelope_init(&e);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		str from = STR_INIT;
+		fml_status st = ST_TEMPFAIL;
+		if (fd >= 0 && envelope_parse_fd(&e, fd, 0, -1, NULL) == ST_OK) {
+			const hfield *f = envelope_get(&e, "From", 0);
+			if (!f || addr_parse_first(f->value.s, f->value.len, &from) != ST_OK)
+				str_clear(&from);
+			*article = n;
+			st = after_link(c, n, &e, str_c(&from), it, dd,
+					abandon ? AL_ABANDON : AL_RECOVER);
+		}
+		if (fd >= 0)
+			close(fd);
+		envelope_free(&e);
+		str_free(&from);
+		return st;
+	}
+	msg_error("%s is linked but no article near seq %ld shares it; left for the admin", tmp,
+		  seq);
+	return ST_TEMPFAIL;
+}
+
+void distribute_done(proc_ctx *c, const incoming_item *it)
+{
+	char tmp[4096];
+	if (tmp_path(c, it, tmp, sizeof tmp) == 0)
+		unlink(tmp);
+}

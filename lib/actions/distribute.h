@@ -1,0 +1,36 @@
+/*
+ * distribute: turn an accepted post into article N.
+ *
+ *   1. N = seq + 1, moved past any spool/N that exists (seq is a hint)
+ *   2. spool/.tmp.ID = rewritten header + the body bytes, fsynced
+ *   3. link(spool/.tmp.ID, spool/N): creation is the allocation (EEXIST ->
+ *      N+1), spool/ fsynced.  No gap, no reuse, whatever crashes.
+ *   4. duplicate cache, summary line, queue item var/queue/new/aN for the
+ *      actives (durable), seq, log line
+ *   5. the caller removes var/incoming/ID, then spool/.tmp.ID goes
+ * A crash after 3 leaves spool/.tmp.ID with a link count of 2: the next run
+ * finds it (distribute_recover) and redoes the idempotent steps of 4
+ * (the summary line and the queue item are not made twice).
+ */
+#ifndef FML_DISTRIBUTE_H
+#define FML_DISTRIBUTE_H
+
+#include "list/dedupe.h"
+#include "proc/proc.h"
+
+fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article);
+/* ST_NOINPUT: no article was started for this item; ST_OK: finished the
+ * article whose number is in *ARTICLE.  ABANDON (the poison guard gave up
+ * on the item): only the summary line and seq, no queue item, so that the
+ * steps that kept crashing are not tried again. */
+fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
+			      int abandon);
+/* The last article number (seq; 0 for none). */
+long distribute_seq(proc_ctx *c);
+/* Remove spool/.tmp.ID after the incoming item is gone. */
+void distribute_done(proc_ctx *c, const incoming_item *it);
+/* Recipients of articles: actives entries not off, skip, digest or bye,
+ * valid, not ours; sorted by domain, duplicates removed.  NUL-separated. */
+fml_status distribute_recipients(proc_ctx *c, str *rcpts, size_t *n);
+
+#endif

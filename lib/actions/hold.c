@@ -1,0 +1,203 @@
+/*
+ * hold: held posts, their release and refusal, expiry.  See hold.h.
+ * Everything here runs under the list lock (the drain, or a command mail
+ * being processed by it).
+ */
+#include "hold.h"
+#include "mail/addr.h"
+#include "list/members.h"
+#include "util/msg.h"
+#include "reply.h"
+#include "util/safefile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Collect a member file's deliverable addresses (moderators). */
+static int add_addr(const member_entry *e, void *arg)
+{
+	str *out = arg;
+	if (!e->off && !e->bye && !addr_check(e->addr.s, e->addr.len))
+		str_append(out, e->addr.s, e->addr.len + 1);
+	return 0;
+}
+
+fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
+{
+	char path[4096];
+	str rcpts = STR_INIT, text = STR_INIT;
+	size_t n = 0;
+	if (moderate && fs_path(path, sizeof path, "%s/moderators", c->dir) == 0)
+		members_foreach(path, add_addr, &rcpts);
+	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
+		n++;
+	str_printf(&text, "A post to %s from %s is held (%s).\nHold ID: %s\n\n",
+		   cf_str(c->cf, CF_MAIL_LIST), m->from.len ? str_c(&m->from) : "(no valid From)",
+		   why, m->it->id);
+	if (moderate)
+		str_printf(&text,
+			   "To distribute it, send this line to %s:\n\n    approve %s\n\n"
+			   "To refuse it (the poster is told the reason, if you give one):\n\n"
+			   "    reject %s [reason]\n\n"
+			   "Without an answer it is removed after %lld days.\n\n",
+			   cf_str(c->cf, CF_CONTROL_ADDRESS), m->it->id, m->it->id,
+			   (cf_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT) + 86399) / 86400);
+	str_puts(&text, "The post is attached.\n");
+	fml_status st = ST_OK;
+	if (cf_int(c->cf, CF_MODERATOR_NOTIFY))
+		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1,
+				  moderate ? "post held for moderation" : "suspicious mail held",
+				  str_c(&text));
+	/* a quarantined mail is "suspect.ID": no moderator can release it */
+	if (st == ST_OK)
+		st = proc_save(c, m, "var/hold", moderate ? NULL : "suspect", NULL);
+	if (st == ST_OK)
+		msg_info("held %s from %s: %s", m->it->id, str_c(&m->from), why);
+	str_free(&rcpts);
+	str_free(&text);
+	return st;
+}
+
+static int held_path(proc_ctx *c, const char *id, char *path, size_t size)
+{
+	struct stat st;
+	/* an incoming item's name ("SSSSSSSSSS.UUUUUU.PID.RAND"), never
+	 * "suspect.ID", a dot file or a path */
+	if (id[0] < '0' || id[0] > '9' || strchr(id, '/') ||
+	    fs_path(path, size, "%s/var/hold/%s", c->dir, id) < 0)
+		return 0;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+fml_status hold_release(proc_ctx *c, const char *id)
+{
+	char held[4096], to[4096], list[4096], dir[4096];
+	str line = STR_INIT;
+	if (!held_path(c, id, held, sizeof held))
+		return ST_NOINPUT;
+	if (fs_path(to, sizeof to, "%s/var/incoming/%s", c->dir, id) < 0 ||
+	    fs_path(list, sizeof list, "%s/var/db/approved", c->dir) < 0 ||
+	    fs_path(dir, sizeof dir, "%s/var/incoming", c->dir) < 0)
+		return ST_TEMPFAIL;
+	fml_status st = ST_OK;
+	if (!hold_approved(c, id)) {
+		str_printf(&line, "%s\n", id);
+		st = fs_append_sync(list, line.s, line.len);
+		str_free(&line);
+	}
+	if (st != ST_OK)
+		return st;
+	if (rename(held, to) < 0) {
+		msg_error("rename %s to %s: %s", held, to, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	if (fs_fsync_dir(dir) != ST_OK)
+		return ST_TEMPFAIL;
+	c->again = 1;
+	return ST_OK;
+}
+
+int hold_approved(proc_ctx *c, const char *id)
+{
+	char path[4096];
+	str s = STR_INIT;
+	int yes = 0;
+	if (fs_path(path, sizeof path, "%s/var/db/approved", c->dir) == 0 &&
+	    fs_read(path, &s, 0) == ST_OK) {
+		size_t n = strlen(id);
+		for (const char *p = str_c(&s); *p; p += strcspn(p, "\n"), p += *p == '\n')
+			if (strncmp(p, id, n) == 0 && (p[n] == '\n' || p[n] == 0))
+				yes = 1;
+	}
+	str_free(&s);
+	return yes;
+}
+
+fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason)
+{
+	char held[4096];
+	incoming_item it;
+	envelope e;
+	proc_mail m;
+	if (!held_path(c, id, held, sizeof held))
+		return ST_NOINPUT;
+	memset(&m, 0, sizeof m);
+	envelope_init(&e);
+	m.it = &it;
+	m.env = &e;
+	fml_status st = incoming_open_in(c->dir, "var/hold", id, &it);
+	envelope_limits lim = {(size_t)cf_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)cf_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	if (st == ST_OK && envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim) == ST_OK)
+		proc_addresses(&m);
+	if (st == ST_OK || st == ST_DATAERR)
+		st = proc_save(c, &m, "var/log", "rejected", NULL);
+	if (st == ST_OK && m.reply.len) {
+		const char *why = reply_suppressed(c, &m, str_c(&m.reply));
+		str subj = STR_INIT, body = STR_INIT;
+		str_printf(&subj, "Your post was not distributed %s", cf_str(c->cf, CF_ML_FN));
+		str_printf(&body, "A moderator of %s refused your post%s%s%s\n",
+			   cf_str(c->cf, CF_MAIL_LIST), *reason ? ":\n\n    " : ".", reason,
+			   *reason ? "\n" : "");
+		if (why)
+			msg_info("refusal notice to %s not sent: %s", str_c(&m.reply), why);
+		else
+			st = reply_send(c, &m, str_c(&m.reply), str_c(&subj), str_c(&body));
+		str_free(&subj);
+		str_free(&body);
+	}
+	envelope_free(&e);
+	incoming_close(&it);
+	proc_mail_free(&m);
+	return st;
+}
+
+/* Keep the approvals whose post still waits in var/incoming. */
+static void prune_approved(proc_ctx *c)
+{
+	char path[4096], item[4096];
+	str s = STR_INIT, keep = STR_INIT;
+	if (fs_path(path, sizeof path, "%s/var/db/approved", c->dir) < 0 ||
+	    fs_read(path, &s, 0) != ST_OK || s.len == 0) {
+		str_free(&s);
+		return;
+	}
+	for (char *p = s.s, *nl; *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n')))
+			break;
+		*nl = 0;
+		if (*p && fs_path(item, sizeof item, "%s/var/incoming/%s", c->dir, p) == 0 &&
+		    fs_exists(item))
+			str_printf(&keep, "%s\n", p);
+	}
+	if (keep.len != s.len)
+		fs_replace(path, keep.s ? keep.s : "", keep.len, 1);
+	str_free(&s);
+	str_free(&keep);
+}
+
+void hold_expire(proc_ctx *c)
+{
+	char dir[4096], path[4096];
+	struct stat st;
+	long long limit = cf_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT);
+	prune_approved(c);
+	if (limit <= 0 || fs_path(dir, sizeof dir, "%s/var/hold", c->dir) < 0)
+		return;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fs_path(path, sizeof path, "%s/%s", dir, de->d_name) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || c->now - st.st_mtime <= limit)
+			continue;
+		if (unlink(path) == 0)
+			msg_info("held post %s expired: removed", de->d_name);
+	}
+	if (d)
+		closedir(d);
+}

@@ -1,0 +1,344 @@
+/*
+ * rewrite: article header rewrite on raw header lines.  See rewrite.h.
+ * Nothing here can fail: the input was bounded by the envelope parser and
+ * the output is a str.
+ */
+#include "rewrite.h"
+#include "util/msg.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Fields that fml sets itself: a poster's copies are dropped. */
+static const char *const own_fields[] = {
+    "X-ML-Name",  "X-MLServer",	   "X-ML-Info",	     "List-Id",
+    "List-Post",  "List-Help",	   "List-Subscribe", "List-Unsubscribe",
+    "List-Owner", "List-Software", "List-Archive",   NULL,
+};
+
+static int in_bar_list(const char *list, const char *name, size_t nlen)
+{
+	const char *p = list;
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+		while (l && isspace((unsigned char)*p)) {
+			p++;
+			l--;
+		}
+		while (l && isspace((unsigned char)p[l - 1]))
+			l--;
+		if (l == nlen && strncasecmp(p, name, nlen) == 0)
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+static int name_is(const envelope *e, const hfield *f, const char *name)
+{
+	size_t l = strlen(name);
+	return f->name_len == l && strncasecmp(e->header.s + f->off, name, l) == 0;
+}
+
+void rewrite_tag(const char *tag_type, const char *bracket, int digits, long article, str *out)
+{
+	str_clear(out);
+	if (!tag_type || !*tag_type)
+		return;
+	if (digits < 1 || digits > 20)
+		digits = 5;
+	char open = tag_type[0], close = tag_type[strlen(tag_type) - 1];
+	const char *mid = tag_type + 1;
+	str_putc(out, open);
+	if (strncmp(mid, "ID", 2) == 0) {
+		str_printf(out, "%0*ld", digits, article);
+	} else if (mid[0] == close) { /* "[]" "()" */
+		str_puts(out, bracket);
+	} else { /* "[:]" "[,]" "[ ]" */
+		str_puts(out, bracket);
+		str_putc(out, mid[0]);
+		str_printf(out, "%0*ld", digits, article);
+	}
+	str_putc(out, close);
+}
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i;
+}
+
+static size_t skip_digits(const char *p, size_t i, size_t n)
+{
+	while (i < n && isdigit((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
+/* "Re:", "Re2:", "Re[2]:", "Re(2):", "Re^2:", "Re*2:" at I: length or 0 */
+static size_t match_re(const char *p, size_t i, size_t n)
+{
+	if (i + 2 >= n || (p[i] != 'R' && p[i] != 'r') || (p[i + 1] != 'E' && p[i + 1] != 'e'))
+		return 0;
+	size_t j = i + 2;
+	if (j < n && (p[j] == '[' || p[j] == '(')) {
+		char close = p[j] == '[' ? ']' : ')';
+		size_t k = skip_digits(p, j + 1, n);
+		if (k == j + 1 || k >= n || p[k] != close)
+			return 0;
+		j = k + 1;
+	} else if (j < n && (p[j] == '^' || p[j] == '*')) {
+		size_t k = skip_digits(p, j + 1, n);
+		if (k == j + 1)
+			return 0;
+		j = k;
+	} else {
+		j = skip_digits(p, j, n);
+	}
+	if (j < n && p[j] == ':')
+		return j + 1 - i;
+	return 0;
+}
+
+/* A tag of this list at I ([elena:00123], (elena,12), [elena 1], [elena],
+ * and, when ID_FORMS, [00123]): length or 0. */
+static size_t match_tag(const char *p, size_t i, size_t n, const char *bracket, int id_forms)
+{
+	if (i >= n || (p[i] != '[' && p[i] != '('))
+		return 0;
+	char close = p[i] == '[' ? ']' : ')';
+	size_t j = i + 1, bl = strlen(bracket);
+	if (id_forms) {
+		size_t k = skip_digits(p, j, n);
+		if (k > j && k < n && p[k] == close)
+			return k + 1 - i;
+	}
+	if (bl == 0 || j + bl > n || strncasecmp(p + j, bracket, bl) != 0)
+		return 0;
+	j += bl;
+	if (j < n && p[j] == close)
+		return j + 1 - i;
+	if (j < n && (p[j] == ':' || p[j] == ',' || p[j] == ' ')) {
+		size_t k = skip_digits(p, j + 1, n);
+		if (k > j + 1 && k < n && p[k] == close)
+			return k + 1 - i;
+	}
+	return 0;
+}
+
+int rewrite_subject(const char *raw, size_t len, const char *tag_type, const char *bracket,
+		    int digits, long article, const char *eol, str *out)
+{
+	int id_forms = tag_type && strstr(tag_type, "ID") != NULL;
+	size_t end = len;
+	while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r'))
+		end--;
+	size_t i = 0, res = 0, tags = 0;
+	for (;;) {
+		i = skip_ws(raw, i, end);
+		size_t m;
+		if ((m = match_re(raw, i, end)) > 0) {
+			res++;
+			i += m;
+		} else if ((m = match_tag(raw, i, end, bracket, id_forms)) > 0) {
+			tags++;
+			i += m;
+		} else {
+			break;
+		}
+	}
+	str tag = STR_INIT;
+	if (article >= 0)
+		rewrite_tag(tag_type, bracket, digits, article, &tag);
+	str_clear(out);
+	if (tag.len == 0 && tags == 0 && res <= 1) {
+		str_append(out, raw, len);
+		str_free(&tag);
+		return 0;
+	}
+	str_putc(out, ' ');
+	if (tag.len) {
+		str_append(out, tag.s, tag.len);
+		if (res || i < end)
+			str_putc(out, ' ');
+	}
+	if (res)
+		str_puts(out, i < end ? "Re: " : "Re:");
+	str_append(out, raw + i, end - i);
+	str_puts(out, eol);
+	str_free(&tag);
+	return 1;
+}
+
+static void add_field(str *out, const char *eol, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_field(str *out, const char *eol, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	str_vprintf(out, fmt, ap);
+	va_end(ap);
+	str_puts(out, eol);
+}
+
+/* DATE_TYPE "received-date+x-posted" -> base "received", keep field name
+ * for the original Date ("Posted", "X-Posted", "X-Original-Date" or NULL). */
+static const char *date_keep_as(const char *type)
+{
+	const char *plus = strchr(type, '+');
+	if (!plus)
+		return NULL;
+	plus++;
+	if (strcmp(plus, "posted") == 0)
+		return "Posted";
+	if (strcmp(plus, "x-posted") == 0)
+		return "X-Posted";
+	if (strcmp(plus, "x-original-date") == 0)
+		return "X-Original-Date";
+	return NULL;
+}
+
+void rewrite_list_fields(const config *cf, const char *eol, str *out)
+{
+	const char *ml = cf_str(cf, CF_MAIL_LIST);
+	const char *ctl = cf_str(cf, CF_CONTROL_ADDRESS);
+
+	if (cf_int(cf, CF_USE_RFC2919))
+		add_field(out, eol, "List-Id: %s <%s>", cf_str(cf, CF_ML_FN),
+			  cf_str(cf, CF_LIST_ID));
+	if (cf_int(cf, CF_USE_RFC2369)) {
+		add_field(out, eol, "List-Post: <mailto:%s>", ml);
+		add_field(out, eol, "List-Help: <mailto:%s?body=help>", ctl);
+		add_field(out, eol, "List-Subscribe: <mailto:%s?body=subscribe>", ctl);
+		add_field(out, eol, "List-Unsubscribe: <mailto:%s?body=unsubscribe>", ctl);
+		add_field(out, eol, "List-Owner: <mailto:%s>", cf_str(cf, CF_MAINTAINER));
+	}
+}
+
+void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out)
+{
+	const char *eol = e->crlf ? "\r\n" : "\n";
+	const char *date_type = cf_str(cf, CF_DATE_TYPE);
+	int keep_date = strcmp(date_type, "original-date") == 0;
+	const char *keep_as = date_keep_as(date_type);
+	const char *skip = cf_str(cf, CF_SKIP_FIELDS);
+	const char *xmlcount = cf_str(cf, CF_XMLCOUNT);
+	const char *reply_to = cf_str(cf, CF_REPLY_TO);
+	const char *precedence = cf_str(cf, CF_PRECEDENCE);
+	const char *ml = cf_str(cf, CF_MAIL_LIST);
+	const char *ml_fn = cf_str(cf, CF_ML_FN);
+	long rewrite_to = cf_int(cf, CF_REWRITE_TO);
+	int have_subject = 0, have_msgid = 0, have_date = 0, have_to = 0;
+	str tmp = STR_INIT;
+	char date[64];
+
+	str_clear(out);
+	for (size_t k = 0; k < e->nfields; k++) {
+		const hfield *f = &e->fields[k];
+		const char *raw = e->header.s + f->off;
+		const char *name = raw;
+		size_t nlen = f->name_len;
+		if (f->bad || in_bar_list(skip, name, nlen))
+			continue;
+		int own = 0;
+		for (int j = 0; own_fields[j]; j++)
+			own |= name_is(e, f, own_fields[j]);
+		if (own || name_is(e, f, xmlcount))
+			continue;
+		if (*precedence && name_is(e, f, "Precedence"))
+			continue;
+		if (*reply_to && name_is(e, f, "Reply-To"))
+			continue;
+		if (name_is(e, f, "Message-ID"))
+			have_msgid = 1;
+		if (name_is(e, f, "Date")) {
+			if (have_date++)
+				continue; /* a second Date: is invalid; keep the first */
+			if (!keep_date) {
+				if (keep_as)
+					add_field(out, eol, "%s: %s", keep_as, str_c(&f->value));
+				continue;
+			}
+		}
+		if (name_is(e, f, "To") && rewrite_to > 0) {
+			if (have_to++)
+				continue;
+			if (rewrite_to == 2 || !strcasestr(str_c(&f->value), ml)) {
+				str_clear(&tmp);
+				str_printf(&tmp, "To: %s %s", ml, ml_fn);
+				if (rewrite_to == 1 && f->value.len)
+					str_printf(&tmp, ",%s\t%s", eol, str_c(&f->value));
+				add_field(out, eol, "%s", str_c(&tmp));
+				continue;
+			}
+		}
+		/* the raw bytes of the field, with a line ending for sure */
+		size_t len = f->len;
+		const char *tail = NULL;
+		if (len == 0 || raw[len - 1] != '\n')
+			tail = eol;
+		if (name_is(e, f, "Subject") && !have_subject++) {
+			rewrite_subject(raw + nlen + 1, len - nlen - 1,
+					cf_str(cf, CF_SUBJECT_TAG_TYPE), cf_str(cf, CF_BRACKET),
+					(int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, eol,
+					&tmp);
+			str_append(out, raw, nlen + 1);
+			str_append(out, tmp.s, tmp.len);
+			if (tmp.len == 0 || tmp.s[tmp.len - 1] != '\n')
+				str_puts(out, eol);
+			continue;
+		}
+		str_append(out, raw, len);
+		if (tail)
+			str_puts(out, tail);
+	}
+
+	if (!have_subject && *cf_str(cf, CF_SUBJECT_TAG_TYPE)) {
+		rewrite_tag(cf_str(cf, CF_SUBJECT_TAG_TYPE), cf_str(cf, CF_BRACKET),
+			    (int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, &tmp);
+		add_field(out, eol, "Subject: %s", str_c(&tmp));
+	}
+	if (!keep_date || !have_date) {
+		date_rfc5322(strncmp(date_type, "received", 8) == 0 ? ri->arrival : ri->now, date,
+			     sizeof date);
+		add_field(out, eol, "Date: %s", date);
+	}
+	if (rewrite_to > 0 && !have_to)
+		add_field(out, eol, "To: %s %s", ml, ml_fn);
+	if (!have_msgid) {
+		struct tm tm;
+		char stamp[32];
+		localtime_r(&ri->now, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+		add_field(out, eol, "Message-ID: <%s.%ld.%s>", stamp, ri->article, ml);
+	}
+	if (*reply_to)
+		add_field(out, eol, "Reply-To: %s", reply_to);
+	const char *xmlname = cf_str(cf, CF_XMLNAME);
+	if (*xmlname)
+		add_field(out, eol, "%s", xmlname);
+	if (cf_int(cf, CF_APPEND_MAIL_COUNT) && *xmlcount)
+		add_field(out, eol, "%s: %0*ld", xmlcount, (int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID),
+			  ri->article);
+	if (*cf_str(cf, CF_X_MLSERVER))
+		add_field(out, eol, "X-MLServer: %s", cf_str(cf, CF_X_MLSERVER));
+	const char *ctl = cf_str(cf, CF_CONTROL_ADDRESS);
+	const char *info = cf_str(cf, CF_X_ML_INFO_MESSAGE);
+	if (*info)
+		add_field(out, eol, "X-ML-Info: %s", info);
+	else
+		add_field(out, eol,
+			  "X-ML-Info: If you have a question, send e-mail with the body%s"
+			  "\t\"help\" (without quotes) to the address %s;%s"
+			  "\thelp=<mailto:%s?body=help>",
+			  eol, ctl, eol, ctl);
+	rewrite_list_fields(cf, eol, out);
+	if (*precedence)
+		add_field(out, eol, "Precedence: %s", precedence);
+	str_puts(out, eol);
+	str_free(&tmp);
+}

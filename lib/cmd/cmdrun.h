@@ -1,0 +1,36 @@
+/*
+ * cmdrun: what the command modules share while one command mail runs
+ * (command.c the user commands and the report, cmdfiles.c the commands that
+ * send files and articles, cmdadmin.c admin commands and moderation).
+ * Handlers append their result lines to the report; they return
+ * ST_TEMPFAIL only for local trouble, which leaves the whole mail in
+ * var/incoming for a later run.
+ */
+#ifndef FML_CMDRUN_H
+#define FML_CMDRUN_H
+
+#include "cmdparse.h"
+#include "proc/proc.h"
+
+typedef struct cmd_run {
+	proc_ctx *c;
+	proc_mail *m;
+	const char *from; /* the sender: From:, normalized */
+	const char *to;	  /* where answers go: Reply-To:, else From: */
+	str *out;	  /* the report */
+	int admin_ok;	  /* an admin password was accepted in this mail */
+	int admin_failed; /* a wrong one was given: the rest is refused */
+} cmd_run;
+
+/* Append printf-formatted text to the report. */
+void cmdrun_say(cmd_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The list's file NAME (help, guide, ...) with $VAR substituted, into the
+ * report. */
+fml_status cmdrun_file(cmd_run *r, const char *name);
+/* Is ADDR listed in the list's FILE?  -1 on I/O trouble. */
+int cmdrun_listed(cmd_run *r, const char *file, const char *addr);
+
+fml_status cmdfiles_run(cmd_run *r, const cmd_line *l);
+fml_status cmdadmin_run(cmd_run *r, const cmd_line *l);
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * command: command mail.  See command.h.
+ *
+ * The first text part of the mail is parsed (cmdparse.c); every command is
+ * checked against the list's policy and run in order; one report goes
+ * back.  Mail that must not be answered (RFC 3834: auto-submitted, bulk,
+ * from a daemon, over REPLY_LIMIT) is not run either: an autoresponder
+ * quoting a confirmation request must not confirm it.  Command mail is
+ * never archived or distributed, and passwords never reach the report or
+ * the log (the echo masks them).
+ *
+ * Failure policy: a handler's ST_TEMPFAIL (disk, lock-free I/O trouble)
+ * abandons the whole mail before the report is queued: it stays in
+ * var/incoming and runs again later, where commands already done report
+ * "already a member" and the like.
+ */
+#include "command.h"
+#include "mail/addr.h"
+#include "cmdrun.h"
+#include "confirm.h"
+#include "actions/digest.h"
+#include "actions/keyword.h"
+#include "list/members.h"
+#include "util/msg.h"
+#include "actions/reply.h"
+#include "list/roster.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void cmdrun_say(cmd_run *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	str_vprintf(r->out, fmt, ap);
+	va_end(ap);
+}
+
+fml_status cmdrun_file(cmd_run *r, const char *name)
+{
+	str text = STR_INIT;
+	fml_status st = reply_template(r->c, name, &text);
+	if (st == ST_OK) {
+		str_append(r->out, text.s, text.len);
+		if (text.len && text.s[text.len - 1] != '\n')
+			str_putc(r->out, '\n');
+	} else if (st == ST_NOINPUT) {
+		cmdrun_say(r, "This list has no %s file.\n", name);
+		st = ST_OK;
+	}
+	str_free(&text);
+	return st;
+}
+
+int cmdrun_listed(cmd_run *r, const char *file, const char *addr)
+{
+	int found = 0;
+	if (members_lookup(r->c->dir, file, addr, (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX),
+			   &found) != ST_OK)
+		return -1;
+	return found;
+}
+
+/* ---------------------------------------------------------------- policy */
+
+/* Commands a non-member may use under PERMIT_COMMAND_FROM=members_only.
+ * approve/reject check the moderators themselves, admin commands the
+ * administrators. */
+static int open_to_all(cmd_id id)
+{
+	return id == CMD_HELP || id == CMD_GUIDE || id == CMD_SUBSCRIBE || id == CMD_CONFIRM ||
+	       id == CMD_END || id == CMD_APPROVE || id == CMD_REJECT;
+}
+
+/* Is the user command NAME in DENY_PROCEDURE? */
+static int denied(const config *cf, const char *name)
+{
+	const char *p = cf_str(cf, CF_DENY_PROCEDURE);
+	size_t n = strlen(name);
+	while (*p) {
+		p += strspn(p, " \t,|");
+		size_t w = strcspn(p, " \t,|");
+		if (w == n && strncasecmp(p, name, n) == 0)
+			return 1;
+		p += w;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- membership */
+
+/* Mail a confirmation request for ACTION to ADDR (ARG: name or the other
+ * address) and say so in the report. */
+static fml_status ask(cmd_run *r, const char *action, const char *addr, const char *arg)
+{
+	proc_ctx *c = r->c;
+	str id = STR_INIT, why = STR_INIT, body = STR_INIT, subj = STR_INIT;
+	fml_status st = confirm_issue(c->dir, c->cf, c->now, action, addr, arg, &id, &why);
+	if (st == ST_DATAERR) {
+		cmdrun_say(r, "Refused: %s.\n", str_c(&why));
+		st = ST_OK;
+		goto out;
+	}
+	if (st != ST_OK)
+		goto out;
+	str_printf(&body, "confirm %s\n\n", str_c(&id));
+	if (strcmp(action, "subscribe") == 0)
+		str_printf(&body, "You asked to join %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+	else if (strcmp(action, "unsubscribe") == 0)
+		str_printf(&body, "You asked to leave %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+	else if (strcmp(action, "chaddr") == 0)
+		str_printf(&body, "You asked to change your address on %s from %s to %s.\n",
+			   cf_str(c->cf, CF_MAIL_LIST), addr, arg);
+	else
+		str_printf(&body, "You asked to change an address on %s from %s to this one, %s.\n",
+			   cf_str(c->cf, CF_MAIL_LIST), arg, addr);
+	str_printf(&body,
+		   "To confirm, send the \"confirm\" line above, unchanged, to %s\n"
+		   "(replying to this mail does it).  It expires in %lld days.\n\n",
+		   cf_str(c->cf, CF_CONTROL_ADDRESS),
+		   (cf_int(c->cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
+	str text = STR_INIT;
+	if (reply_template(c, "confirm", &text) == ST_OK)
+		str_append(&body, text.s, text.len);
+	str_free(&text);
+	str_printf(&subj, "Confirm %s %s", strncmp(action, "chaddr", 6) ? action : "chaddr",
+		   cf_str(c->cf, CF_ML_FN));
+	/* the request goes to the address itself, never to a Reply-To: */
+	st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
+	if (st == ST_OK) {
+		cmdrun_say(r, "A confirmation request was sent to %s.\n", addr);
+		msg_info("confirmation for %s of %s sent", action, addr);
+	}
+out:
+	str_free(&id);
+	str_free(&why);
+	str_free(&body);
+	str_free(&subj);
+	return st;
+}
+
+/* Welcome the new member ADDR and tell the maintainer. */
+static fml_status welcome(cmd_run *r, const char *addr, const char *how)
+{
+	proc_ctx *c = r->c;
+	str body = STR_INIT, subj = STR_INIT, text = STR_INIT;
+	if (reply_template(c, "welcome", &body) != ST_OK)
+		str_printf(&body, "You are now a member of %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+	str_printf(&subj, "Welcome to %s %s", cf_str(c->cf, CF_MAIL_LIST), cf_str(c->cf, CF_ML_FN));
+	fml_status st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
+	str_clear(&subj);
+	str_printf(&subj, "New member: %s %s", addr, cf_str(c->cf, CF_ML_FN));
+	str_printf(&text, "%s was added to %s (%s).\n", addr, cf_str(c->cf, CF_MAIL_LIST), how);
+	if (st == ST_OK)
+		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
+	str_free(&body);
+	str_free(&subj);
+	str_free(&text);
+	return st;
+}
+
+/* Tell the maintainer about a change members made themselves. */
+static fml_status tell_maintainer(cmd_run *r, const char *what)
+{
+	str subj = STR_INIT, text = STR_INIT;
+	str_printf(&subj, "%s %s", what, cf_str(r->c->cf, CF_ML_FN));
+	str_printf(&text, "%s (by a command mail from %s, confirmed).\n", what, r->from);
+	fml_status st = reply_notice(r->c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
+	str_free(&subj);
+	str_free(&text);
+	return st;
+}
+
+static fml_status do_subscribe(cmd_run *r)
+{
+	int is = cmdrun_listed(r, "members", r->from);
+	if (is < 0)
+		return ST_TEMPFAIL;
+	if (is) {
+		cmdrun_say(r, "%s is already a member.\n", r->from);
+		return ST_OK;
+	}
+	str err = STR_INIT;
+	fml_status st = roster_check_limit(r->c->dir, r->c->cf, &err);
+	if (st == ST_DATAERR)
+		cmdrun_say(r, "Refused: %s.\n", str_c(&err));
+	str_free(&err);
+	if (st != ST_OK)
+		return st == ST_DATAERR ? ST_OK : st;
+	return ask(r, "subscribe", r->from, NULL);
+}
+
+static fml_status do_unsubscribe(cmd_run *r)
+{
+	int is = cmdrun_listed(r, "members", r->from);
+	if (is < 0)
+		return ST_TEMPFAIL;
+	if (!is) {
+		cmdrun_say(r, "%s is not a member.\n", r->from);
+		return ST_OK;
+	}
+	return ask(r, "unsubscribe", r->from, NULL);
+}
+
+static fml_status do_chaddr(cmd_run *r, const char *old, const char *new)
+{
+	if (!addr_equal(r->from, old) && !addr_equal(r->from, new)) {
+		cmdrun_say(r, "Refused: send chaddr from the old or the new address.\n");
+		return ST_OK;
+	}
+	if (addr_equal(old, new)) {
+		cmdrun_say(r, "Refused: the two addresses are the same.\n");
+		return ST_OK;
+	}
+	int o = cmdrun_listed(r, "members", old), n = cmdrun_listed(r, "members", new);
+	if (o < 0 || n < 0)
+		return ST_TEMPFAIL;
+	if (!o || n) {
+		cmdrun_say(r, "Refused: %s.\n",
+			   !o ? "the old address is not a member"
+			      : "the new address is already a member");
+		return ST_OK;
+	}
+	fml_status st = ask(r, "chaddr", old, new);
+	if (st == ST_OK)
+		st = ask(r, "chaddr-new", new, old);
+	if (st == ST_OK)
+		cmdrun_say(r, "The change is made when both addresses have confirmed.\n");
+	return st;
+}
+
+static fml_status do_confirm(cmd_run *r, const char *id)
+{
+	proc_ctx *c = r->c;
+	confirm_req q;
+	str why = STR_INIT, err = STR_INIT, where = STR_INIT, what = STR_INIT;
+	confirm_req_init(&q);
+	/* the use is recorded once the action is done (or refused), so that a
+	 * crash or a failure in between leaves the ID for the rerun: every
+	 * action below can be repeated (it then finds itself done) */
+	fml_status st = confirm_check(c->dir, c->cf, c->now, id, r->from, &q, &why);
+	if (st == ST_DATAERR) {
+		cmdrun_say(r, "Refused: %s.\n", str_c(&why));
+		msg_info("confirm from %s refused: %s", r->from, str_c(&why));
+		st = ST_OK;
+		goto out;
+	}
+	if (st != ST_OK)
+		goto out;
+	const char *action = str_c(&q.action), *addr = str_c(&q.addr);
+	if (strcmp(action, "subscribe") == 0) {
+		st = roster_add(c->dir, c->cf, addr,
+				cf_str(c->cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err, &where);
+		if (st == ST_OK) {
+			cmdrun_say(r, "%s is now a member (added to %s).\n", addr, str_c(&where));
+			msg_info("subscribe %s: confirmed, added to %s", addr, str_c(&where));
+			st = welcome(r, addr, "subscribed by mail, confirmed");
+		}
+	} else if (strcmp(action, "unsubscribe") == 0) {
+		st = roster_both(c->dir, c->cf, MEM_BYE, addr, NULL, &err, &where);
+		if (st == ST_OK) {
+			cmdrun_say(r, "%s has left the list (removed from %s).\n", addr,
+				   str_c(&where));
+			msg_info("unsubscribe %s: confirmed", addr);
+			str_printf(&what, "Member left: %s", addr);
+			st = tell_maintainer(r, str_c(&what));
+		}
+	} else if (!q.pair_done) {
+		cmdrun_say(r, "Confirmed for %s; waiting for the confirmation of %s.\n", addr,
+			   str_c(&q.arg));
+	} else {
+		/* "chaddr" went to the old address, "chaddr-new" to the new one */
+		int to_old = strcmp(action, "chaddr") == 0;
+		const char *old = to_old ? addr : str_c(&q.arg),
+			   *new = to_old ? str_c(&q.arg) : addr;
+		st = roster_both(c->dir, c->cf, MEM_CHADDR, old, new, &err, &where);
+		if (st == ST_OK) {
+			cmdrun_say(r, "The address %s is now %s (in %s).\n", old, new,
+				   str_c(&where));
+			msg_info("chaddr %s %s: confirmed", old, new);
+			str_printf(&what, "Address changed: %s -> %s", old, new);
+			st = tell_maintainer(r, str_c(&what));
+		}
+	}
+	if (st == ST_OK || st == ST_DATAERR) {
+		fml_status su = confirm_use(c->dir, c->cf, c->now, &q);
+		if (su != ST_OK)
+			st = su;
+	}
+	if (st == ST_DATAERR) {
+		cmdrun_say(r, "Refused: %s.\n", str_c(&err));
+		st = ST_OK;
+	}
+out:
+	confirm_req_free(&q);
+	str_free(&why);
+	str_free(&err);
+	str_free(&where);
+	str_free(&what);
+	return st;
+}
+
+/* on, off, skip, noskip, digest for the sender, in actives. */
+static fml_status do_self(cmd_run *r, members_op op, const char *arg, const char *what)
+{
+	str err = STR_INIT;
+	fml_status st = op == MEM_DIGEST
+			    ? digest_set(r->c, r->from, arg, &err)
+			    : members_edit(r->c->dir, "actives", op, r->from, arg,
+					   (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX), &err);
+	if (st == ST_OK) {
+		cmdrun_say(r, "Done: %s.\n", what);
+		msg_info("%s: %s", r->from, what);
+	} else if (st == ST_DATAERR) {
+		cmdrun_say(r, "Refused: %s.\n", str_c(&err));
+		st = ST_OK;
+	}
+	str_free(&err);
+	return st;
+}
+
+static fml_status do_digest(cmd_run *r, const char *spec)
+{
+	int n = 0;
+	char mode[16];
+	str what = STR_INIT;
+	if (!cmd_digest_spec(spec, &n, mode)) {
+		cmdrun_say(r, "Refused: bad digest mode.\n");
+		return ST_OK;
+	}
+	if (n == 0)
+		str_puts(&what, "real-time delivery, one mail per article");
+	else
+		str_printf(&what, "a digest every %d hour%s%s%s", n, n == 1 ? "" : "s",
+			   *mode ? ", mode " : "", mode);
+	fml_status st = do_self(r, MEM_DIGEST, n ? spec : "0", str_c(&what));
+	str_free(&what);
+	return st;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static fml_status run_one(cmd_run *r, const cmd_line *l)
+{
+	switch (l->id) {
+	case CMD_HELP:
+		return cmdrun_file(r, "help");
+	case CMD_GUIDE:
+		return cmdrun_file(r, "guide");
+	case CMD_OBJECTIVE:
+		return cmdrun_file(r, "objective");
+	case CMD_SUBSCRIBE:
+		return do_subscribe(r);
+	case CMD_CONFIRM:
+		return do_confirm(r, str_c(&l->args[0]));
+	case CMD_UNSUBSCRIBE:
+		return do_unsubscribe(r);
+	case CMD_CHADDR:
+		return do_chaddr(r, str_c(&l->args[0]), str_c(&l->args[1]));
+	case CMD_DIGEST:
+		return do_digest(r, str_c(&l->args[0]));
+	case CMD_UNDIGEST:
+		return do_digest(r, "0");
+	case CMD_SKIP:
+		return do_self(r, MEM_SKIP, NULL, "you receive no articles, and may still post");
+	case CMD_NOSKIP:
+		return do_self(r, MEM_NOSKIP, NULL, "you receive articles again");
+	case CMD_OFF:
+		return do_self(r, MEM_OFF, NULL, "delivery to you is off");
+	case CMD_ON:
+		return do_self(r, MEM_ON, NULL, "delivery to you is on");
+	case CMD_END:
+		cmdrun_say(r, "The rest of the mail is not read.\n");
+		return ST_OK;
+	default:
+		if (l->admin || l->id == CMD_APPROVE || l->id == CMD_REJECT)
+			return cmdadmin_run(r, l);
+		return cmdfiles_run(r, l);
+	}
+}
+
+/* Check the policy for L, then run it. */
+static fml_status run_checked(cmd_run *r, const cmd_line *l)
+{
+	proc_ctx *c = r->c;
+	if (l->id == CMD_NONE) {
+		cmdrun_say(r, "Error: %s.\n", l->error ? l->error : "not a command");
+		return ST_OK;
+	}
+	if (!l->admin && denied(c->cf, l->name)) {
+		cmdrun_say(r, "Refused: the command \"%s\" is not available on this list.\n",
+			   l->name);
+		return ST_OK;
+	}
+	if (!l->admin && !open_to_all(l->id) && !r->m->member &&
+	    strcmp(cf_str(c->cf, CF_PERMIT_COMMAND_FROM), "anyone") != 0) {
+		cmdrun_say(r, "Refused: %s is not a member of this list.\n", r->from);
+		return ST_OK;
+	}
+	return run_one(r, l);
+}
+
+/* The commands of SCRIPT, with the report in OUT. */
+static fml_status run_script(cmd_run *r, const cmd_script *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const cmd_line *l = &s->v[i];
+		cmdrun_say(r, ">>> %s\n", str_c(&l->echo));
+		fml_status st = run_checked(r, l);
+		if (st != ST_OK)
+			return st;
+		msg_info("command from %s: %s", r->from, str_c(&l->echo));
+		cmdrun_say(r, "\n");
+	}
+	if (s->skipped)
+		cmdrun_say(r,
+			   "%ld more line%s not read: at most %lld commands are run from one "
+			   "mail (MAXNUM_COMMAND_INPUT).\n",
+			   s->skipped, s->skipped == 1 ? " was" : "s were",
+			   cf_int(r->c->cf, CF_MAXNUM_COMMAND_INPUT));
+	if (r->m->env->end_off - r->m->env->body_off > KEYWORD_SCAN_BYTES)
+		cmdrun_say(r, "Only the first %d KiB of the mail were read.\n",
+			   KEYWORD_SCAN_BYTES / 1024);
+	if (s->skipped || r->m->env->end_off - r->m->env->body_off > KEYWORD_SCAN_BYTES)
+		cmdrun_say(r, "\n");
+	return ST_OK;
+}
+
+fml_status command_process(proc_ctx *c, proc_mail *m)
+{
+	str text = STR_INIT, report = STR_INIT, subject = STR_INIT;
+	cmd_script s;
+	cmd_script_init(&s);
+	fml_status st = ST_OK;
+	const char *why = reply_suppressed(c, m, str_c(&m->reply));
+	if (why) {
+		msg_info("command mail from %s not run: %s", str_c(&m->from), why);
+		goto out;
+	}
+	if ((st = keyword_text(m->it->fd, m->env, c->cf, &text)) != ST_OK)
+		goto out;
+	cmd_parse(text.s ? text.s : "", text.len, m->it->mode == IN_CTL,
+		  (long)cf_int(c->cf, CF_MAXNUM_COMMAND_INPUT),
+		  (long)cf_int(c->cf, CF_MAXLEN_COMMAND_INPUT), &s);
+	cmd_run r = {c, m, str_c(&m->from), str_c(&m->reply), &report, 0, 0};
+	if (s.n == 0) {
+		str_puts(&report, "No command was found in your mail.  The help file follows.\n\n");
+		st = cmdrun_file(&r, "help");
+	} else {
+		st = run_script(&r, &s);
+	}
+	if (st != ST_OK)
+		goto out;
+	str_printf(&report,
+		   "--\nCommands: %s (\"help\" for the list of commands)\n"
+		   "Maintainer: %s\n",
+		   cf_str(c->cf, CF_CONTROL_ADDRESS), cf_str(c->cf, CF_MAINTAINER));
+	if (c->report)
+		str_append(c->report, report.s, report.len);
+	str_printf(&subject, "fml Command Status report %s", cf_str(c->cf, CF_ML_FN));
+	st = reply_send(c, m, str_c(&m->reply), str_c(&subject), str_c(&report));
+out:
+	cmd_script_free(&s);
+	str_free(&text);
+	str_free(&report);
+	str_free(&subject);
+	return st;
+}

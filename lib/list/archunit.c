@@ -1,0 +1,322 @@
+/*
+ * archunit: archive units and expiry.  See archunit.h.
+ *
+ * Cost per post: the directories are the only memory.  Units are made in
+ * increasing order and never removed by fml, so "the highest existing
+ * unit" is found by probing unit names downward from the last complete
+ * block (one stat() when nothing is due), and only blocks above it are
+ * written.  Expiry removes articles in increasing order, so the lowest
+ * article still in the spool is found by probing block boundaries
+ * downward from the highest archived block, and the walk stops at the
+ * first article that must stay: a few stat() calls per post.
+ *
+ * Units: ustar + gzip (libarchive), entries "spool/N" with the spool
+ * file's mtime, mode 0644.  Written through safefile (O_EXCL|O_NOFOLLOW
+ * temp ".tmp.E.*" in ARCHIVE_DIR, fsync, checked close, rename, fsync of
+ * the directory), so E.tar.gz is complete or absent.  Every writer holds
+ * the list lock, so a temp file found when a unit is due was left by a
+ * dead writer and is removed.  An article missing from the spool when its
+ * block is written (a hole left by a crash, a file removed by hand) is
+ * logged and left out: waiting for it could block the archive forever.
+ *
+ * Failure policy: errors are logged and returned; proc_drain() ignores
+ * them (archunit_run), as the posts are already distributed, and the next
+ * run tries again.  A failed write leaves no unit, so nothing is expired.
+ */
+#include "archunit.h"
+#include "article.h"
+#include "actions/distribute.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+
+#include <archive.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNIT_BUF 65536
+
+/* ---------------------------------------------------------------- names */
+
+static const char *arch_dir(proc_ctx *c)
+{
+	return cf_str(c->cf, CF_ARCHIVE_DIR);
+}
+
+static const char *spool_dir(proc_ctx *c)
+{
+	return cf_str(c->cf, CF_SPOOL_DIR);
+}
+
+/* Is DIR/E.tar.gz there (a regular file)? */
+static int unit_exists(proc_ctx *c, long e)
+{
+	char path[4096];
+	struct stat st;
+	return fs_path(path, sizeof path, "%s/%ld.tar.gz", arch_dir(c), e) == 0 &&
+	       lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Is spool/N there?  *ST gets its lstat(). */
+static int spool_has(proc_ctx *c, long n, struct stat *st)
+{
+	char path[4096];
+	struct stat tmp;
+	if (!st)
+		st = &tmp;
+	return fs_path(path, sizeof path, "%s/%ld", spool_dir(c), n) == 0 && lstat(path, st) == 0 &&
+	       S_ISREG(st->st_mode);
+}
+
+/* The highest K <= TOP with unit K*U present; 0 if none. */
+static long top_block(proc_ctx *c, long u, long top)
+{
+	while (top > 0 && !unit_exists(c, top * u))
+		top--;
+	return top;
+}
+
+static long unit_size(proc_ctx *c)
+{
+	long u = (long)cf_int(c->cf, CF_ARCHIVE_UNIT);
+	if (u <= 0)
+		msg_warn("ARCHIVE_UNIT %ld: not a positive number; no archive units made", u);
+	return u;
+}
+
+long archunit_floor(proc_ctx *c, long seq)
+{
+	long u = (long)cf_int(c->cf, CF_ARCHIVE_UNIT), ge, max;
+	if (seq > 0 && u > 0 && !unit_exists(c, (seq / u + 1) * u))
+		return 0;
+	if (article_units(arch_dir(c), 1, &ge, &max) != ST_OK)
+		return 0;
+	return max > seq ? max : 0;
+}
+
+/* ---------------------------------------------------------------- writing a unit */
+
+static la_ssize_t unit_write(struct archive *a, void *arg, const void *p, size_t n)
+{
+	if (safefile_write(arg, p, n) != ST_OK) {
+		archive_set_error(a, EIO, "write failed");
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* Articles FIRST..LAST of the spool into A; the missing ones are logged. */
+static fml_status add_block(proc_ctx *c, struct archive *a, long first, long last)
+{
+	char *buf = xmalloc(UNIT_BUF);
+	long missing = 0;
+	fml_status st = ST_OK;
+	article_store spool; /* the spool alone: a unit is made of spool files */
+	article_store_init(&spool, spool_dir(c), NULL);
+	for (long n = first; n <= last && st == ST_OK; n++) {
+		int fd;
+		off_t size;
+		struct stat sb;
+		if ((st = article_open(&spool, n, &fd, &size)) == ST_NOINPUT) {
+			missing++;
+			st = ST_OK;
+			continue;
+		}
+		if (st != ST_OK)
+			break;
+		if (fstat(fd, &sb) < 0) {
+			msg_error("fstat article %ld: %s", n, strerror(errno));
+			st = ST_TEMPFAIL;
+		} else {
+			st = article_tar_entry(a, n, fd, size, &sb.st_mtim, buf, UNIT_BUF);
+		}
+		close(fd);
+	}
+	if (missing)
+		msg_warn("archive unit %ld.tar.gz: %ld of articles %ld-%ld not in the spool: "
+			 "left out",
+			 last, missing, first, last);
+	article_store_free(&spool);
+	free(buf);
+	return st;
+}
+
+/* Write ARCHIVE_DIR/E.tar.gz for articles E-U+1 .. E. */
+static fml_status write_unit(proc_ctx *c, long e, long u)
+{
+	char final[4096], prefix[64];
+	safefile sf;
+	snprintf(prefix, sizeof prefix, ".tmp.%ld", e);
+	if (fs_path(final, sizeof final, "%s/%ld.tar.gz", arch_dir(c), e) < 0 ||
+	    safefile_open(&sf, arch_dir(c), prefix) != ST_OK)
+		return ST_TEMPFAIL;
+	struct archive *a = archive_write_new();
+	fml_status st = ST_TEMPFAIL;
+	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open(a, &sf, NULL, unit_write, NULL) != ARCHIVE_OK)
+		msg_error("archive unit %ld: %s", e, archive_error_string(a));
+	else if ((st = add_block(c, a, e - u + 1, e)) == ST_OK &&
+		 archive_write_close(a) != ARCHIVE_OK) {
+		msg_error("archive unit %ld: %s", e, archive_error_string(a));
+		st = ST_TEMPFAIL;
+	}
+	archive_write_free(a);
+	if (st == ST_OK)
+		st = safefile_commit(&sf, final);
+	else
+		safefile_abort(&sf);
+	if (st == ST_OK)
+		msg_info("archive unit %s written (articles %ld-%ld)", final, e - u + 1, e);
+	return st;
+}
+
+/* Temp files of writers that died: every writer holds the list lock. */
+static void sweep_temps(proc_ctx *c)
+{
+	DIR *d = opendir(arch_dir(c));
+	struct dirent *de;
+	char path[4096];
+	struct stat st;
+	while (d && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".tmp.", 5) != 0 ||
+		    fs_path(path, sizeof path, "%s/%s", arch_dir(c), de->d_name) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		msg_warn("removing %s, left by an interrupted archive run", path);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+fml_status archunit_update(proc_ctx *c)
+{
+	if (!cf_int(c->cf, CF_USE_ARCHIVE))
+		return ST_OK;
+	long u = unit_size(c), top;
+	if (u <= 0)
+		return ST_DATAERR;
+	top = distribute_seq(c) / u;
+	long k = top_block(c, u, top);
+	if (k == top)
+		return ST_OK; /* the usual case: nothing due */
+	if (fs_mkdirs(arch_dir(c), 0700) != ST_OK)
+		return ST_TEMPFAIL;
+	sweep_temps(c);
+	for (k++; k <= top; k++) {
+		fml_status st = write_unit(c, k * u, u);
+		if (st != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+fml_status archunit_parse_limit(const char *s, long *n, int *days)
+{
+	const char *p = s;
+	long v = 0;
+	if (*p < '0' || *p > '9')
+		return ST_DATAERR;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > ARCHUNIT_LIMIT_MAX)
+			return ST_DATAERR;
+	}
+	if (v < 1)
+		return ST_DATAERR;
+	*days = *p != 0;
+	if (*p && strcasecmp(p, "days") != 0 && strcasecmp(p, "day") != 0 &&
+	    strcasecmp(p, "d") != 0)
+		return ST_DATAERR;
+	*n = v;
+	return ST_OK;
+}
+
+/* Block K (articles (K-1)*U+1 .. K*U) still has articles in the spool
+ * (its first or its last: expiry goes in order, holes are rare). */
+static int block_present(proc_ctx *c, long k, long u)
+{
+	return spool_has(c, (k - 1) * u + 1, NULL) || spool_has(c, k * u, NULL);
+}
+
+/* Remove spool/N for N from the lowest present up to MAX, each only when
+ * its unit exists; with DAYS, stop at the first article younger than
+ * LIMIT days.  KTOP is the highest archived block. */
+static long expire_walk(proc_ctx *c, long u, long ktop, long max, int days, long limit)
+{
+	long k = ktop, removed = 0;
+	char path[4096];
+	while (k > 1 && block_present(c, k - 1, u))
+		k--;
+	for (long n = (k - 1) * u + 1; n <= max; n++) {
+		struct stat st;
+		if ((n - 1) % u == 0 && !unit_exists(c, (n - 1) / u * u + u)) {
+			msg_warn("archive unit %ld.tar.gz is missing: articles %ld-%ld not expired",
+				 (n - 1) / u * u + u, n, n + u - 1);
+			n += u - 1;
+			continue;
+		}
+		if (!spool_has(c, n, &st))
+			continue;
+		if (days && c->now - st.st_mtime < (time_t)limit * 86400)
+			break;
+		if (fs_path(path, sizeof path, "%s/%ld", spool_dir(c), n) < 0 ||
+		    (unlink(path) < 0 && errno != ENOENT)) {
+			msg_error("expire %s: %s", path, strerror(errno));
+			break;
+		}
+		removed++;
+	}
+	return removed;
+}
+
+fml_status archunit_expire(proc_ctx *c)
+{
+	long limit, u, seq;
+	int days;
+	if (!cf_int(c->cf, CF_USE_EXPIRE))
+		return ST_OK;
+	const char *spec = cf_str(c->cf, CF_EXPIRE_LIMIT);
+	if (archunit_parse_limit(spec, &limit, &days) != ST_OK) {
+		msg_warn("EXPIRE_LIMIT \"%.40s\": want N or Ndays; nothing expired", spec);
+		return ST_DATAERR;
+	}
+	if (!cf_int(c->cf, CF_USE_ARCHIVE)) {
+		msg_warn("USE_EXPIRE without USE_ARCHIVE: only archived articles are expired, "
+			 "so none is");
+		return ST_OK;
+	}
+	if ((u = unit_size(c)) <= 0 || (seq = distribute_seq(c)) < 2)
+		return u <= 0 ? ST_DATAERR : ST_OK;
+	long ktop = top_block(c, u, seq / u);
+	long max = ktop * u < seq - 1 ? ktop * u : seq - 1; /* never the newest */
+	if (!days && seq - limit < max)
+		max = seq - limit;
+	if (max < 1)
+		return ST_OK;
+	long removed = expire_walk(c, u, ktop, max, days, limit);
+	if (removed) {
+		char dir[4096];
+		if (fs_path(dir, sizeof dir, "%s", spool_dir(c)) == 0)
+			fs_fsync_dir(dir);
+		msg_info("expired %ld article%s from the spool (EXPIRE_LIMIT %s)", removed,
+			 removed == 1 ? "" : "s", spec);
+	}
+	return ST_OK;
+}
+
+void archunit_run(proc_ctx *c)
+{
+	archunit_update(c);
+	archunit_expire(c);
+}

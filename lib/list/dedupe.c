@@ -1,0 +1,163 @@
+/*
+ * dedupe: gdbm cache of content hashes and Message-IDs.  See dedupe.h.
+ */
+#include "dedupe.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+#include "util/str.h"
+
+#include <gdbm.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SWEEP_KEY "\001last-sweep"
+
+struct dedupe {
+	GDBM_FILE db;
+	time_t now;
+	long expire;
+};
+
+static long fetch(dedupe *d, const char *prefix, const char *k, size_t klen)
+{
+	if (!d || !d->db)
+		return 0;
+	str key = STR_INIT;
+	str_puts(&key, prefix);
+	str_append(&key, k, klen);
+	datum kd = {key.s, (int)key.len};
+	datum v = gdbm_fetch(d->db, kd);
+	str_free(&key);
+	if (!v.dptr)
+		return 0;
+	char buf[64];
+	snprintf(buf, sizeof buf, "%.*s", v.dsize, v.dptr);
+	free(v.dptr);
+	long long t;
+	long art;
+	if (sscanf(buf, "%lld %ld", &t, &art) != 2 || d->now - t > d->expire)
+		return 0;
+	return art > 0 ? art : 1;
+}
+
+static void sweep(dedupe *d)
+{
+	datum k = {SWEEP_KEY, (int)sizeof SWEEP_KEY - 1};
+	datum v = gdbm_fetch(d->db, k);
+	long long last = 0;
+	if (v.dptr) {
+		char buf[32];
+		snprintf(buf, sizeof buf, "%.*s", v.dsize, v.dptr);
+		last = atoll(buf);
+		free(v.dptr);
+	}
+	if (d->now - last < 86400)
+		return;
+	/* collect first: deleting while iterating is undefined in gdbm */
+	str dead = STR_INIT;
+	size_t ndead = 0;
+	for (datum key = gdbm_firstkey(d->db); key.dptr;) {
+		datum val = gdbm_fetch(d->db, key);
+		if (val.dptr && key.dptr[0] != '\001') {
+			char buf[64];
+			snprintf(buf, sizeof buf, "%.*s", val.dsize, val.dptr);
+			if (d->now - atoll(buf) > d->expire) {
+				str_printf(&dead, "%08x", (unsigned)key.dsize);
+				str_append(&dead, key.dptr, (size_t)key.dsize);
+				ndead++;
+			}
+		}
+		free(val.dptr);
+		datum next = gdbm_nextkey(d->db, key);
+		free(key.dptr);
+		key = next;
+	}
+	for (size_t off = 0; off < dead.len;) {
+		unsigned len;
+		sscanf(dead.s + off, "%8x", &len);
+		datum key = {dead.s + off + 8, (int)len};
+		gdbm_delete(d->db, key);
+		off += 8 + len;
+	}
+	if (ndead)
+		gdbm_reorganize(d->db);
+	str_free(&dead);
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%lld", (long long)d->now);
+	datum nv = {buf, n};
+	gdbm_store(d->db, k, nv, GDBM_REPLACE);
+	if (ndead)
+		msg_info("duplicate cache: %zu expired entries removed", ndead);
+}
+
+dedupe *dedupe_open(const char *dir, time_t now, long expire)
+{
+	char path[4096];
+	dedupe *d = xcalloc(1, sizeof *d);
+	d->now = now;
+	d->expire = expire > 0 ? expire : 30 * 86400;
+	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)
+		return d;
+	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+	if (!d->db && fs_exists(path)) {
+		/* A damaged cache must not switch duplicate suppression off for
+		 * good: keep it aside for inspection and start a new one. */
+		char aside[4096];
+		if (fs_path(aside, sizeof aside, "%s.damaged.%lld.%d", path, (long long)now,
+			    (int)getpid()) == 0 &&
+		    rename(path, aside) == 0) {
+			msg_warn("duplicate cache %s damaged (%s): moved to %s, starting afresh",
+				 path, gdbm_strerror(gdbm_errno), aside);
+			d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+		}
+	}
+	if (!d->db)
+		msg_warn("duplicate cache %s unavailable: %s", path, gdbm_strerror(gdbm_errno));
+	else
+		sweep(d);
+	return d;
+}
+
+void dedupe_close(dedupe *d)
+{
+	if (!d)
+		return;
+	if (d->db)
+		gdbm_close(d->db);
+	free(d);
+}
+
+long dedupe_seen_sha(dedupe *d, const char *sha)
+{
+	return fetch(d, "s:", sha, strlen(sha));
+}
+
+long dedupe_seen_msgid(dedupe *d, const char *msgid, size_t len)
+{
+	return len ? fetch(d, "m:", msgid, len) : 0;
+}
+
+static void store(dedupe *d, const char *prefix, const char *k, size_t klen, long article)
+{
+	str key = STR_INIT;
+	char buf[64];
+	str_puts(&key, prefix);
+	str_append(&key, k, klen);
+	int n = snprintf(buf, sizeof buf, "%lld %ld", (long long)d->now, article);
+	datum kd = {key.s, (int)key.len}, vd = {buf, n};
+	if (gdbm_store(d->db, kd, vd, GDBM_REPLACE) != 0)
+		msg_warn("duplicate cache: store failed: %s", gdbm_strerror(gdbm_errno));
+	str_free(&key);
+}
+
+void dedupe_record(dedupe *d, const char *sha, const char *msgid, size_t len, long article)
+{
+	if (!d || !d->db)
+		return;
+	store(d, "s:", sha, strlen(sha), article);
+	if (len)
+		store(d, "m:", msgid, len, article);
+}

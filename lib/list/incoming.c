@@ -1,0 +1,322 @@
+/*
+ * incoming: accept (the commit point) and the items in var/incoming.
+ * See incoming.h for the item format.  Failure policy: before the rename
+ * every error returns ST_TEMPFAIL and the temp file is removed (also on
+ * SIGTERM, via the safefile clean-up); the size limit returns ST_TOOBIG.
+ */
+#include "incoming.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK 65536
+#define TMP_MAX_AGE 3600
+
+void incoming_escape(const char *in, str *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	str_clear(out);
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '<' || *p == '>') {
+			str_putc(out, '%');
+			str_putc(out, hex[*p >> 4]);
+			str_putc(out, hex[*p & 15]);
+		} else {
+			str_putc(out, *p);
+		}
+	}
+}
+
+static void unescape(const char *in, size_t n, str *out)
+{
+	str_clear(out);
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (in[i] == '%' && i + 2 < n && (hi = hex_value(in[i + 1])) >= 0 &&
+		    (lo = hex_value(in[i + 2])) >= 0) {
+			str_putc(out, hi * 16 + lo);
+			i += 2;
+		} else {
+			str_putc(out, in[i]);
+		}
+	}
+}
+
+static fml_status check_space(const char *dir, long long limit)
+{
+	struct statvfs vfs;
+	if (statvfs(dir, &vfs) < 0)
+		return ST_OK; /* cannot tell: let the writes fail if they must */
+	unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	unsigned long long reserve = limit > 0 ? 2ULL * (unsigned long long)limit : 20ULL << 20;
+	if (avail < reserve) {
+		msg_error("%s: only %llu bytes free, below the reserve of %llu", dir, avail,
+			  reserve);
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+/* Fill BUF up to N bytes or end of input: whole chunks make the number of
+ * writes a function of the size alone, not of how the pipe happened to
+ * deliver the bytes (the crash tests count them). */
+static ssize_t read_fill(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
+			   long long limit, str *id)
+{
+	char idir[4096], final[4096];
+	safefile sf;
+	str line = STR_INIT, esc = STR_INIT;
+	fml_status st = ST_TEMPFAIL;
+
+	str_clear(id);
+	if (fs_path(idir, sizeof idir, "%s/var/incoming", dir) < 0)
+		return ST_TEMPFAIL;
+	if (check_space(idir, limit) != ST_OK)
+		return ST_TEMPFAIL;
+	if (safefile_open(&sf, idir, "tmp") != ST_OK)
+		return ST_TEMPFAIL;
+
+	if (sender && strlen(sender) > INCOMING_SENDER_MAX) {
+		msg_warn("envelope sender longer than %d bytes: recorded as unknown",
+			 INCOMING_SENDER_MAX);
+		sender = NULL;
+	}
+	if (!sender) {
+		str_sets(&esc, "-");
+	} else {
+		str line2 = STR_INIT;
+		incoming_escape(sender, &line2);
+		str_printf(&esc, "<%s>", str_c(&line2));
+		str_free(&line2);
+	}
+	str_printf(&line, "fml-incoming 1 %s %s\n", mode == IN_CTL ? "ctl" : "post", str_c(&esc));
+	if (safefile_write(&sf, line.s, line.len) != ST_OK)
+		goto out;
+
+	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
+	char *buf = xmalloc(CHUNK);
+	long long total = 0;
+	for (;;) {
+		ssize_t n = read_fill(fd_in, buf, CHUNK);
+		if (n < 0) {
+			msg_error("read standard input: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			st = ST_OK;
+			break;
+		}
+		total += n;
+		if (limit > 0 && total > limit) {
+			st = ST_TOOBIG;
+			break;
+		}
+		g_checksum_update(sha, (const guchar *)buf, (gssize)n);
+		if (safefile_write(&sf, buf, (size_t)n) != ST_OK)
+			break;
+	}
+	free(buf);
+	if (st == ST_OK && total > 0) {
+		str_clear(&line);
+		str_printf(&line, "\nfml-trailer %020lld %s\n", total, g_checksum_get_string(sha));
+		if (line.len != INCOMING_TRAILER_LEN)
+			msg_panic("trailer length %zu", line.len);
+		st = safefile_write(&sf, line.s, line.len);
+	}
+	g_checksum_free(sha);
+	if (st != ST_OK || total == 0) {
+		safefile_abort(&sf);
+		if (st == ST_OK)
+			msg_info("empty input ignored");
+		goto out;
+	}
+
+	/* Final name: arrival time + pid + the temp name's random part. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	const char *rnd = strrchr(sf.tmp, '.');
+	if (fs_path(final, sizeof final, "%s/%010lld.%06ld.%d%s", idir, (long long)ts.tv_sec,
+		    ts.tv_nsec / 1000, (int)getpid(), rnd ? rnd : "") < 0) {
+		safefile_abort(&sf);
+		st = ST_TEMPFAIL;
+		goto out;
+	}
+	/* The commit and the exit status a signal gives change together:
+	 * SIGTERM before the rename exits 75 with nothing left, after it 0. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	st = safefile_commit(&sf, final);
+	if (st == ST_OK) {
+		str_sets(id, strrchr(final, '/') + 1);
+		msg_set_fatal_exit(EX_OK); /* the mail is ours now */
+	} else if (fs_exists(final)) {
+		unlink(final); /* the directory fsync failed: not committed */
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	str_free(&line);
+	str_free(&esc);
+	return st;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int incoming_list(const char *dir, str *names)
+{
+	char idir[4096], path[4096];
+	str_clear(names);
+	if (fs_path(idir, sizeof idir, "%s/var/incoming", dir) < 0)
+		return -1;
+	DIR *d = opendir(idir);
+	if (!d) {
+		msg_error("opendir %s: %s", idir, strerror(errno));
+		return -1;
+	}
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		if (name[0] == '.')
+			continue;
+		if (strncmp(name, "tmp.", 4) == 0) {
+			struct stat st;
+			if (fs_path(path, sizeof path, "%s/%s", idir, name) == 0 &&
+			    lstat(path, &st) == 0 && now - st.st_mtime > TMP_MAX_AGE) {
+				msg_warn("removing stale temp file %s", path);
+				unlink(path);
+			}
+			continue;
+		}
+		if (name[0] < '0' || name[0] > '9')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[n++] = xstrdup(name);
+	}
+	closedir(d);
+	if (n > 1) /* v is NULL when the directory is empty */
+		qsort(v, n, sizeof *v, cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		str_append(names, v[i], strlen(v[i]) + 1);
+		free(v[i]);
+	}
+	free(v);
+	return (int)n;
+}
+
+fml_status incoming_open(const char *dir, const char *id, incoming_item *it)
+{
+	return incoming_open_in(dir, "var/incoming", id, it);
+}
+
+fml_status incoming_open_in(const char *dir, const char *area, const char *id, incoming_item *it)
+{
+	memset(it, 0, sizeof *it);
+	it->fd = -1;
+	if (fs_path(it->path, sizeof it->path, "%s/%s/%s", dir, area, id) < 0 ||
+	    snprintf(it->id, sizeof it->id, "%s", id) >= (int)sizeof it->id)
+		return ST_DATAERR;
+	it->arrival = strtoll(id, NULL, 10);
+	it->fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (it->fd < 0)
+		return errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
+	struct stat st;
+	char head[INCOMING_SENDER_MAX * 3 + 64], trailer[INCOMING_TRAILER_LEN + 1];
+	if (fstat(it->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return ST_TEMPFAIL;
+	ssize_t n = pread(it->fd, head, sizeof head - 1, 0);
+	if (n <= 0)
+		return ST_DATAERR;
+	head[n] = 0;
+	char *nl = memchr(head, '\n', (size_t)n);
+	if (!nl)
+		return ST_DATAERR;
+	*nl = 0;
+	/* "fml-incoming 1 post|ctl -|<escaped>" exactly */
+	const char *p = head;
+	if (strncmp(p, "fml-incoming 1 ", 15) != 0)
+		return ST_DATAERR;
+	p += 15;
+	if (strncmp(p, "post ", 5) == 0) {
+		it->mode = IN_POST;
+		p += 5;
+	} else if (strncmp(p, "ctl ", 4) == 0) {
+		it->mode = IN_CTL;
+		p += 4;
+	} else {
+		return ST_DATAERR;
+	}
+	size_t sl = strlen(p);
+	if (sl == 0 || strpbrk(p, " \t\r") != NULL)
+		return ST_DATAERR;
+	if (strcmp(p, "-") != 0) {
+		if (sl < 2 || p[0] != '<' || p[sl - 1] != '>')
+			return ST_DATAERR;
+		it->has_sender = 1;
+		unescape(p + 1, sl - 2, &it->sender);
+	}
+	it->mail_start = nl - head + 1;
+	if (st.st_size < it->mail_start + INCOMING_TRAILER_LEN)
+		return ST_DATAERR;
+	off_t toff = st.st_size - INCOMING_TRAILER_LEN;
+	if (pread(it->fd, trailer, INCOMING_TRAILER_LEN, toff) != INCOMING_TRAILER_LEN)
+		return ST_DATAERR;
+	trailer[INCOMING_TRAILER_LEN] = 0;
+	/* "\nfml-trailer " 20 digits ' ' 64 lower-case hex "\n" */
+	if (memcmp(trailer, "\nfml-trailer ", 13) != 0 || trailer[33] != ' ' ||
+	    trailer[98] != '\n' || strspn(trailer + 13, "0123456789") != 20 ||
+	    strspn(trailer + 34, "0123456789abcdef") != 64)
+		return ST_DATAERR;
+	long long len = strtoll(trailer + 13, NULL, 10);
+	if (len != (long long)(toff - it->mail_start))
+		return ST_DATAERR;
+	memcpy(it->sha256, trailer + 34, 64);
+	it->sha256[64] = 0;
+	it->mail_end = toff;
+	return ST_OK;
+}
+
+void incoming_close(incoming_item *it)
+{
+	if (it->fd >= 0)
+		close(it->fd);
+	it->fd = -1;
+	str_free(&it->sender);
+}

@@ -1,0 +1,66 @@
+/*
+ * incoming: the accept step and the items it leaves in DIR/var/incoming/.
+ * Accepting is the commit point: stdin is streamed into a temp file (size
+ * limit enforced, SHA-256 computed on the way), fsynced, renamed to its
+ * final name and the directory fsynced.  Before that any failure means
+ * ST_TEMPFAIL and nothing left behind; after it the mail is ours.
+ *
+ * Item format (doc/fml-list.5):
+ *   "fml-incoming 1 MODE SENDER\n"      MODE post|ctl; SENDER "-" (unknown),
+ *                                       "<>" or "<addr>" with %XX escapes
+ *   the mail, byte for byte as received
+ *   "\nfml-trailer LLLLLLLLLLLLLLLLLLLL HHHH...(64)\n"   (fixed 99 bytes:
+ *                                       mail length, SHA-256 of the mail)
+ * Names "SSSSSSSSSS.UUUUUU.PID.RAND" sort in arrival order; "tmp.*" are
+ * being written (a dead writer's are removed by incoming_list()).
+ */
+#ifndef FML_INCOMING_H
+#define FML_INCOMING_H
+
+#include <sys/types.h>
+
+#include "util/status.h"
+#include "util/str.h"
+
+#define INCOMING_TRAILER_LEN 99
+#define INCOMING_SENDER_MAX 512 /* longer SENDER values are recorded as unknown */
+
+typedef enum incoming_mode { IN_POST = 0, IN_CTL = 1 } incoming_mode;
+
+typedef struct incoming_item {
+	char id[128];
+	char path[4096];
+	int fd;
+	incoming_mode mode;
+	int has_sender;	  /* SENDER was given at accept time */
+	str sender;	  /* "" for <> */
+	off_t mail_start; /* first byte of the mail */
+	off_t mail_end;	  /* just past the mail */
+	char sha256[65];
+	long long arrival; /* seconds since the epoch, from the name */
+} incoming_item;
+
+/* Stream FD_IN into DIR/var/incoming.  SENDER NULL = unknown.  LIMIT bytes
+ * (0 = none).  On success ID holds the item name; an empty input gives
+ * ST_OK with an empty ID (nothing to do).  ST_TOOBIG over the limit.
+ * Once the item is committed, msg's fatal exit status is 0 (set with
+ * signals held, so SIGTERM gives 75 before the commit and 0 after it). */
+fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
+			   long long limit, str *id);
+
+/* Names of the complete items, oldest first, as NUL-separated strings in
+ * NAMES; returns the count (-1 on error).  Temp files of dead writers
+ * (older than an hour) are removed. */
+int incoming_list(const char *dir, str *names);
+
+/* Open and validate one item.  ST_DATAERR if malformed (trailer missing or
+ * lengths disagree), ST_NOINPUT if gone. */
+fml_status incoming_open(const char *dir, const char *id, incoming_item *it);
+/* The same for an item moved to another AREA of DIR (var/hold). */
+fml_status incoming_open_in(const char *dir, const char *area, const char *id, incoming_item *it);
+void incoming_close(incoming_item *it);
+
+/* Hex-escape / unescape the SENDER token. */
+void incoming_escape(const char *in, str *out);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * roster: membership changes that touch both member files the way a list
+ * admin means them: "add" puts the address in members (may post) and
+ * actives (receives), "bye" and "chaddr" change it in both.  Shared by
+ * makefml and the commands by mail.  The caller holds the list lock.
+ */
+#ifndef FML_ROSTER_H
+#define FML_ROSTER_H
+
+#include "config.h"
+#include "members.h"
+#include "util/status.h"
+#include "util/str.h"
+
+/* Add ADDR to actives (with the option words OPTS, may be NULL or "") and
+ * to members, after checking MAX_MEMBER_LIMIT.  ST_OK when at least one
+ * file changed, with WHERE set to "members", "actives" or "members and
+ * actives"; ST_DATAERR with a reason in ERR when neither did (a bad
+ * address or option, "already a member", the list is full); ST_TEMPFAIL
+ * on I/O trouble. */
+fml_status roster_add(const char *dir, const config *cf, const char *addr, const char *opts,
+		      str *err, str *where);
+
+/* OP (MEM_BYE, MEM_CHADDR with ARG the new address) on members and
+ * actives: ST_OK when either changed (WHERE as above); ST_DATAERR with the
+ * first file's reason when neither did. */
+fml_status roster_both(const char *dir, const config *cf, members_op op, const char *addr,
+		       const char *arg, str *err, str *where);
+
+/* ST_DATAERR with a reason in ERR when members already holds
+ * MAX_MEMBER_LIMIT entries. */
+fml_status roster_check_limit(const char *dir, const config *cf, str *err);
+
+#endif

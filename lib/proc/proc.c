@@ -1,0 +1,575 @@
+/*
+ * proc: classify and dispatch accepted mail, oldest first, under the list
+ * lock.  See proc.h.  The order of checks follows fml (fml4.md §1.4-1.7)
+ * with its flaws fixed: loops and bounces are never answered, a duplicate
+ * never becomes a second article, command mail is never distributed.
+ */
+#include "proc.h"
+#include "mail/addr.h"
+#include "list/archunit.h"
+#include "cmd/command.h"
+#include "list/dedupe.h"
+#include "actions/distribute.h"
+#include "actions/hold.h"
+#include "actions/keyword.h"
+#include "list/members.h"
+#include "util/msg.h"
+#include "actions/reply.h"
+#include "util/safefile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+fml_status proc_save(proc_ctx *c, proc_mail *m, const char *area, const char *kind, str *path)
+{
+	char to[4096];
+	if (fs_path(to, sizeof to, "%s/%s/%s%s%s", c->dir, area, kind ? kind : "", kind ? "." : "",
+		    m->it->id) < 0)
+		return ST_TEMPFAIL;
+	if (rename(m->it->path, to) < 0) {
+		msg_error("rename %s to %s: %s", m->it->path, to, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	char dir[4096];
+	if (fs_path(dir, sizeof dir, "%s/%s", c->dir, area) < 0 || fs_fsync_dir(dir) != ST_OK)
+		return ST_TEMPFAIL;
+	if (path)
+		str_sets(path, to);
+	return ST_OK;
+}
+
+/* Remove the item: the end of its life in var/incoming. */
+static fml_status finish(proc_ctx *c, proc_mail *m)
+{
+	if (unlink(m->it->path) < 0 && errno != ENOENT) {
+		msg_error("unlink %s: %s", m->it->path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+/* Does a field of ours come back?  Returns the reason or NULL. */
+static const char *loop_reason(proc_ctx *c, proc_mail *m)
+{
+	const envelope *e = m->env;
+	const hfield *f;
+	const char *xmlname = cf_str(c->cf, CF_XMLNAME);
+	const char *colon = strchr(xmlname, ':');
+	if (colon) {
+		const char *v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		for (size_t i = 0; (f = envelope_get(e, "X-ML-Name", i)) != NULL; i++) {
+			const char *x = str_c(&f->value);
+			while (*x == ' ' || *x == '\t')
+				x++;
+			if (*v && strcasecmp(x, v) == 0)
+				return "our X-ML-Name came back";
+		}
+	}
+	for (size_t i = 0; (f = envelope_get(e, "List-Id", i)) != NULL; i++) {
+		str needle = STR_INIT;
+		str_printf(&needle, "<%s>", cf_str(c->cf, CF_LIST_ID));
+		int hit = strcasestr(str_c(&f->value), needle.s) != NULL;
+		str_free(&needle);
+		if (hit)
+			return "our List-Id came back";
+	}
+	for (size_t i = 0; (f = envelope_get(e, "X-Loop", i)) != NULL; i++)
+		if (strcasestr(str_c(&f->value), cf_str(c->cf, CF_MAIL_LIST)))
+			return "our X-Loop came back";
+	if ((long)envelope_count(e, "Received") > cf_int(c->cf, CF_RECEIVED_LIMIT))
+		return "too many Received: fields";
+	if (m->has_sender && m->sender.len &&
+	    addr_equal(str_c(&m->sender), cf_str(c->cf, CF_MAINTAINER)))
+		return "the envelope sender is the maintainer";
+	return NULL;
+}
+
+static int is_member(proc_ctx *c, const char *file, const char *addr)
+{
+	int found = 0;
+	if (!*addr)
+		return 0;
+	if (members_lookup(c->dir, file, addr, (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), &found) !=
+	    ST_OK)
+		return -1;
+	return found;
+}
+
+/* The envelope sender as it may appear in a log line or a notice: only an
+ * address that passes the policy, never raw bytes from the MTA. */
+static const char *shown_sender(const proc_mail *m)
+{
+	if (!m->has_sender)
+		return "(unknown)";
+	if (m->sender.len == 0)
+		return "";
+	return addr_check(m->sender.s, m->sender.len) ? "(invalid)" : str_c(&m->sender);
+}
+
+/* Not distributed, logged, saved under var/log, maintainer told (rate-limited). */
+static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *why)
+{
+	str text = STR_INIT, saved = STR_INIT;
+	fml_status st = proc_save(c, m, "var/log", kind, &saved);
+	if (st != ST_OK)
+		goto out;
+	msg_warn("%s: %s from %s (sender <%s>): not distributed, saved as %s", kind, why,
+		 m->from.len ? str_c(&m->from) : "?", shown_sender(m), str_c(&saved));
+	str_printf(&text,
+		   "fml did not distribute a mail to %s:\n  %s\n"
+		   "From: %s, envelope sender <%s>.\nIt is saved as %s.\n"
+		   "(Further %s notices are suppressed for an interval.)\n",
+		   cf_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
+		   shown_sender(m), str_c(&saved), kind);
+	/* loops, bounces, duplicates come in bursts: one notice an interval */
+	reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
+		     str_c(&text));
+out:
+	str_free(&text);
+	str_free(&saved);
+	return st;
+}
+
+static fml_status reject_post(proc_ctx *c, proc_mail *m)
+{
+	const char *handler = cf_str(c->cf, CF_REJECT_POST_HANDLER);
+	if (strcmp(handler, "moderate") == 0)
+		return hold_post(c, m, "the sender is not a member", 1);
+	str subj = STR_INIT, text = STR_INIT;
+	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from),
+		   cf_str(c->cf, CF_ML_FN));
+	str_printf(&text, "A post from %s, who is not a member of %s, was not distributed.\n",
+		   str_c(&m->from), cf_str(c->cf, CF_MAIL_LIST));
+	fml_status st = reply_notice(c, m, NULL, NULL, 0, 1, str_c(&subj), str_c(&text));
+	if (st == ST_OK && strcmp(handler, "reject") == 0) {
+		const char *why = reply_suppressed(c, m, str_c(&m->reply));
+		str body = STR_INIT;
+		if (why) {
+			msg_info("deny notice to %s not sent: %s", str_c(&m->reply), why);
+		} else {
+			if (reply_template(c, "deny", &body) != ST_OK)
+				str_printf(&body, "You are not a member of %s.\n",
+					   cf_str(c->cf, CF_MAIL_LIST));
+			str_clear(&subj);
+			str_printf(&subj, "You are not a member %s", cf_str(c->cf, CF_ML_FN));
+			reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
+		}
+		str_free(&body);
+	}
+	if (st == ST_OK) {
+		msg_info("rejected post from non-member %s (%s)", str_c(&m->from), handler);
+		st = finish(c, m);
+	}
+	str_free(&subj);
+	str_free(&text);
+	return st;
+}
+
+static fml_status send_guide(proc_ctx *c, proc_mail *m)
+{
+	const char *why = reply_suppressed(c, m, str_c(&m->reply));
+	if (why) {
+		msg_info("guide request from %s not answered: %s", str_c(&m->from), why);
+		return finish(c, m);
+	}
+	str body = STR_INIT, subj = STR_INIT;
+	if (reply_template(c, "guide", &body) != ST_OK)
+		str_printf(&body, "This is %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+	str_printf(&subj, "Guide %s", cf_str(c->cf, CF_ML_FN));
+	fml_status st = reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
+	if (st == ST_OK) {
+		msg_info("guide sent to %s", str_c(&m->reply));
+		st = finish(c, m);
+	}
+	str_free(&body);
+	str_free(&subj);
+	return st;
+}
+
+void proc_mail_free(proc_mail *m)
+{
+	str_free(&m->from);
+	str_free(&m->reply);
+	str_free(&m->sender);
+}
+
+void proc_addresses(proc_mail *m)
+{
+	const envelope *e = m->env;
+	str tmp = STR_INIT;
+	if (m->it->has_sender) {
+		m->has_sender = 1;
+		str_set(&m->sender, m->it->sender.s, m->it->sender.len);
+	} else if (e->has_sender) {
+		m->has_sender = 1;
+		str_set(&m->sender, e->sender.s, e->sender.len);
+	} else {
+		const hfield *rp = envelope_get(e, "Return-Path", 0);
+		if (rp && addr_parse_path(rp->value.s, rp->value.len, &tmp) == ST_OK) {
+			m->has_sender = 1;
+			str_set(&m->sender, tmp.s, tmp.len);
+		}
+	}
+	const char *fields[] = {"From", "Reply-To"};
+	str *dest[] = {&m->from, &m->reply};
+	for (int i = 0; i < 2; i++) {
+		const hfield *f = envelope_get(e, fields[i], 0);
+		str_clear(dest[i]);
+		if (f && !f->bad && addr_parse_first(f->value.s, f->value.len, &tmp) == ST_OK &&
+		    !addr_check(tmp.s, tmp.len)) {
+			addr_normalize(&tmp);
+			str_set(dest[i], tmp.s, tmp.len);
+		}
+	}
+	if (m->reply.len == 0)
+		str_set(&m->reply, m->from.s, m->from.len);
+	str_free(&tmp);
+}
+
+static int bad_subject_or_from(const envelope *e)
+{
+	const char *names[] = {"From", "Subject"};
+	for (int i = 0; i < 2; i++) {
+		const hfield *f = envelope_get(e, names[i], 0);
+		if (f && f->bad)
+			return 1;
+	}
+	return 0;
+}
+
+static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
+{
+	envelope *e = m->env;
+	const char *why;
+
+	proc_addresses(m);
+	/* bounces: never distributed, never answered; kept for the bounce handler */
+	if (m->has_sender &&
+	    (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
+	     !strcasecmp(str_c(&m->sender), "mailer-daemon")))
+		return drop(c, m, "bounce", "a bounce (envelope sender <> or MAILER-DAEMON)");
+	if ((why = loop_reason(c, m)) != NULL)
+		return drop(c, m, "loop", why);
+	/* command mail (it may hold a password) is never kept nor forwarded */
+	const char *bad = e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS)
+			      ? "the header is over the size or field limit"
+			  : bad_subject_or_from(e) ? "From: or Subject: holds control bytes"
+						   : NULL;
+	if (bad) {
+		/* a post with "# cmd" lines is command mail too, if its body is
+		 * where the parser found it */
+		keyword_result k = {0, 0};
+		if (m->it->mode != IN_CTL && !(e->flags & ENV_HEADER_TOO_BIG) &&
+		    keyword_scan(m->it->fd, e, c->cf, 0, &k) != ST_OK)
+			return ST_TEMPFAIL;
+		if (m->it->mode != IN_CTL && !k.command)
+			return hold_post(c, m, bad, 0);
+		msg_warn("command mail from %s ignored: %s", m->from.len ? str_c(&m->from) : "?",
+			 bad);
+		return finish(c, m);
+	}
+
+	long dup = dedupe_seen_sha(dd, m->it->sha256);
+	if (dup)
+		return drop(c, m, "duplicate", "the same mail was already distributed");
+	const hfield *mid = envelope_get(e, "Message-ID", 0);
+	if (cf_int(c->cf, CF_CHECK_MESSAGE_ID) && mid &&
+	    (dup = dedupe_seen_msgid(dd, mid->value.s, mid->value.len)) != 0)
+		return drop(c, m, "duplicate",
+			    "a mail with this Message-ID was already distributed");
+
+	int ctl = m->it->mode == IN_CTL;
+	/* a moderator released it: a post, whatever the policy says */
+	int approved = !ctl && hold_approved(c, m->it->id);
+	keyword_result kw = {0, 0};
+	if (!approved && keyword_scan(m->it->fd, e, c->cf, ctl, &kw) != ST_OK)
+		return ST_TEMPFAIL;
+	if (m->from.len == 0) {
+		if (ctl || kw.command || kw.guide) {
+			msg_info("command mail without a valid From: ignored");
+			return finish(c, m);
+		}
+		return hold_post(c, m, "no valid From: address", 0);
+	}
+	if ((m->member = is_member(c, "members", str_c(&m->from))) < 0)
+		return ST_TEMPFAIL;
+	if (!m->member && (m->member = is_member(c, "members-admin", str_c(&m->from))) < 0)
+		return ST_TEMPFAIL;
+
+	/* fml's guide trap for a non-member's post; on the command address
+	 * "guide" is one command among others */
+	if (kw.guide && !m->member && !ctl)
+		return send_guide(c, m);
+	if (ctl || kw.command) {
+		fml_status st = command_process(c, m);
+		return st == ST_OK ? finish(c, m) : st;
+	}
+
+	const char *policy = cf_str(c->cf, CF_PERMIT_POST_FROM);
+	if (!approved && strcmp(policy, "moderator") == 0)
+		return hold_post(c, m, "the list is moderated", 1);
+	if (!approved && strcmp(policy, "anyone") != 0 && !m->member)
+		return reject_post(c, m);
+	long n = 0;
+	fml_status st = distribute_post(c, m, dd, &n);
+	if (st != ST_OK)
+		return st;
+	st = finish(c, m);
+	if (st == ST_OK)
+		distribute_done(c, m->it);
+	return st;
+}
+
+/* An MTA that frames the mail as mbox (a "From " line first) may end it
+ * with the mbox separator, an empty line (Postfix local(8) 3.7 does for
+ * commands): it is not the poster's, so one trailing empty line goes. */
+static void drop_mbox_blank(envelope *e, int fd)
+{
+	char tail[4];
+	if (!e->from_line.len || e->end_off - e->body_off < 2 ||
+	    pread(fd, tail, sizeof tail, e->end_off - 4) != (ssize_t)sizeof tail)
+		return;
+	if (memcmp(tail, "\r\n\r\n", 4) == 0)
+		e->end_off -= 2;
+	else if (tail[2] == '\n' && tail[3] == '\n')
+		e->end_off -= 1;
+}
+
+static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
+{
+	incoming_item it;
+	envelope e;
+	proc_mail m;
+	memset(&m, 0, sizeof m);
+	envelope_init(&e);
+	m.it = &it;
+	m.env = &e;
+	fml_status st = incoming_open(c->dir, id, &it);
+	if (st == ST_NOINPUT) {
+		incoming_close(&it);
+		return ST_OK; /* another run took it */
+	}
+	if (st == ST_DATAERR) {
+		msg_error("incoming item %s is malformed: moved to var/log", id);
+		st = proc_save(c, &m, "var/log", "malformed", NULL);
+		incoming_close(&it);
+		return st;
+	}
+	if (st != ST_OK)
+		goto out;
+	long n = 0;
+	st = distribute_recover(c, &it, dd, &n, 0);
+	if (st == ST_OK) {
+		st = finish(c, &m);
+		if (st == ST_OK)
+			distribute_done(c, &it);
+		goto out;
+	}
+	if (st != ST_NOINPUT)
+		goto out;
+	envelope_limits lim = {(size_t)cf_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)cf_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	st = envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim);
+	if (st == ST_OK)
+		drop_mbox_blank(&e, it.fd);
+	if (st == ST_OK)
+		st = dispatch(c, &m, dd);
+out:
+	if (st == ST_OK)
+		c->processed++;
+	else
+		msg_warn("incoming item %s left for a later run (%s)", id, status_name(st));
+	envelope_free(&e);
+	incoming_close(&it);
+	proc_mail_free(&m);
+	return st;
+}
+
+/*
+ * Poison guard (Mailman's shunt): var/run/current names the item being
+ * processed and how many runs started on it.  A run that dies on an item
+ * (crash, panic) leaves the file; after POISON_TRIES such starts the item is
+ * moved to var/log/poison.ID and the maintainer told, so one bad mail
+ * cannot stop a list.  A normal return, even a temporary failure, removes
+ * the file.
+ */
+#define POISON_TRIES 3
+
+static int poison_check(proc_ctx *c, const char *id, char *path, size_t size)
+{
+	str cur = STR_INIT;
+	char buf[160];
+	int tries = 1;
+	if (fs_path(path, size, "%s/var/run/current", c->dir) < 0)
+		return 0;
+	if (fs_read(path, &cur, 256) == ST_OK) {
+		size_t l = strlen(id);
+		if (cur.len > l && strncmp(cur.s, id, l) == 0 && cur.s[l] == ' ')
+			tries = atoi(cur.s + l + 1) + 1;
+	}
+	str_free(&cur);
+	int n = snprintf(buf, sizeof buf, "%s %d\n", id, tries);
+	fs_overwrite(path, buf, (size_t)n);
+	return tries > POISON_TRIES;
+}
+
+static void poison(proc_ctx *c, const char *id)
+{
+	proc_mail m;
+	incoming_item it;
+	memset(&m, 0, sizeof m);
+	memset(&it, 0, sizeof it);
+	m.it = &it;
+	snprintf(it.id, sizeof it.id, "%s", id);
+	if (fs_path(it.path, sizeof it.path, "%s/var/incoming/%s", c->dir, id) < 0)
+		return;
+	/* An article already made from it stays in the spool and the summary;
+	 * the maintainer is told it was not queued. */
+	long n = 0;
+	str why = STR_INIT;
+	if (distribute_recover(c, &it, NULL, &n, 1) == ST_OK)
+		str_printf(&why,
+			   "processing this mail failed repeatedly (crash); it is article %ld "
+			   "in the spool, NOT delivered",
+			   n);
+	else
+		str_sets(&why, "processing this mail failed repeatedly (crash)");
+	if (drop(c, &m, "poison", why.s) == ST_OK)
+		distribute_done(c, &it);
+	str_free(&why);
+}
+
+/*
+ * Orphans: temp files whose writer was killed (kill -9, power loss) before
+ * it could remove them; nothing else finishes them.
+ *
+ * spool/.tmp.ID goes as soon as var/incoming/ID is gone: a run killed
+ * between removing its item and the spool temp (distribute.h, step 5) left
+ * var/run/current naming ID.  Everything else goes once older than
+ * ORPHAN_AGE, as its writers need not hold the list lock (none takes that
+ * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of fs_replace and of member
+ * file rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the
+ * member index (var/db/.NAME.db.*) and the link lock's tokens
+ * (var/run/lockfile.PID.*, var/run/break.PID.*), and var/db/.tmp.* (the
+ * recipients cache).  var/incoming/tmp.* are
+ * incoming_list()'s.
+ */
+#define ORPHAN_AGE 3600
+
+static void finish_dead_run(proc_ctx *c)
+{
+	char path[4096];
+	str cur = STR_INIT;
+	incoming_item it;
+	memset(&it, 0, sizeof it);
+	if (fs_path(path, sizeof path, "%s/var/run/current", c->dir) == 0 &&
+	    fs_read(path, &cur, 256) == ST_OK) {
+		size_t l = strcspn(cur.s, " \n");
+		if (l > 0 && l < sizeof it.id && cur.s[0] >= '0' && cur.s[0] <= '9' &&
+		    !memchr(cur.s, '/', l)) {
+			memcpy(it.id, cur.s, l);
+			if (fs_path(path, sizeof path, "%s/var/incoming/%s", c->dir, it.id) == 0 &&
+			    !fs_exists(path))
+				distribute_done(c, &it);
+		}
+	}
+	str_free(&cur);
+}
+
+static int orphan_name(int area, const char *n)
+{
+	switch (area) {
+	case 0: /* DIR */
+		return n[0] == '.' && strstr(n, ".tmp.") != NULL;
+	case 1: /* var/run */
+		return strncmp(n, ".tmp.", 5) == 0 || strncmp(n, "break.", 6) == 0 ||
+		       (strncmp(n, "lockfile.", 9) == 0 && strncmp(n, "lockfile.v7", 11) != 0);
+	case 2: /* var/db: index builds and the recipients cache */
+		return n[0] == '.' && (strstr(n, ".db.") != NULL || strncmp(n, ".tmp.", 5) == 0);
+	default: /* QUEUE_DIR/tmp: anything (regular files only, below) */
+		return 1;
+	}
+}
+
+#define SWEEP_INTERVAL 600
+
+static void sweep_orphans(proc_ctx *c)
+{
+	char dirs[4][4096], path[4096];
+	struct stat st;
+	time_t now = time(NULL);
+	finish_dead_run(c);
+	/* the directory scans at most every SWEEP_INTERVAL: not on every post */
+	if (fs_path(path, sizeof path, "%s/var/run/swept", c->dir) < 0 ||
+	    (stat(path, &st) == 0 && now - st.st_mtime < SWEEP_INTERVAL && st.st_mtime <= now) ||
+	    fs_overwrite(path, "", 0) != ST_OK)
+		return;
+	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->dir) < 0 ||
+	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->dir) < 0 ||
+	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->dir) < 0 ||
+	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", cf_str(c->cf, CF_QUEUE_DIR)) < 0)
+		return;
+	for (int a = 0; a < 4; a++) {
+		DIR *d = opendir(dirs[a]);
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL) {
+			if (!orphan_name(a, de->d_name) ||
+			    fs_path(path, sizeof path, "%s/%s", dirs[a], de->d_name) < 0 ||
+			    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    now - st.st_mtime <= ORPHAN_AGE)
+				continue;
+			msg_warn("removing orphaned temp file %s", path);
+			unlink(path);
+		}
+		if (d)
+			closedir(d);
+	}
+	hold_expire(c);
+}
+
+fml_status proc_drain(proc_ctx *c)
+{
+	char current[4096];
+	str names = STR_INIT;
+	sweep_orphans(c);
+	int n = incoming_list(c->dir, &names);
+	if (n < 0) {
+		str_free(&names);
+		return ST_TEMPFAIL;
+	}
+	dedupe *dd = dedupe_open(c->dir, c->now, cf_int(c->cf, CF_DUPLICATE_CACHE_EXPIRE));
+	fml_status worst = ST_OK;
+	/* a released post goes back to var/incoming: one more pass takes it
+	 * (bounded: a release needs a command mail, and this pass took it) */
+	for (int pass = 0; pass < 3 && n > 0; pass++) {
+		c->again = 0;
+		const char *p = names.s;
+		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+			if (c->only && strcmp(p, c->only) != 0)
+				continue;
+			if (poison_check(c, p, current, sizeof current)) {
+				poison(c, p);
+			} else if (proc_item(c, p, dd) != ST_OK) {
+				worst = ST_TEMPFAIL;
+			}
+			fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
+		}
+		if (!c->again || c->only || (n = incoming_list(c->dir, &names)) < 0)
+			break;
+	}
+	/* after the posts: they are out whatever happens to the archive; cheap
+	 * (a few stat calls) when no unit is due and nothing expires */
+	archunit_run(c);
+	dedupe_close(dd);
+	str_free(&names);
+	return worst;
+}

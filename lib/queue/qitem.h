@@ -1,0 +1,62 @@
+/*
+ * qitem: one item of the outgoing queue (var/queue/), written by fml,
+ * fmlqueue and fmldigest, delivered by fmlqueue.  The format is documented
+ * in doc/fml-queue.5:
+ *
+ *   FMLQ 1\n
+ *   sender ADDR\n              envelope sender ("sender " alone for <>)
+ *   created UNIXTIME\n
+ *   list NAME\n
+ *   [article N\n]
+ *   rcpt S ADDR\n              one per recipient; S is a one-byte state the
+ *   ...                         runner may overwrite in place ('-' pending)
+ *   \n                         end of the envelope
+ *   the message, byte for byte (LF or CRLF as stored; the transport puts
+ *   CRLF and dot-stuffing on the wire)
+ *   \nFMLQ-END LLLLLLLLLLLLLLLLLLLL HHHH(64)\n   trailer, fixed 96 bytes:
+ *                              length of everything before it, SHA-256 of
+ *                              it with every rcpt state byte read as '-'
+ *
+ * Writing: qitem_begin() opens tmp/NAME.<unique>, qitem_envelope() writes
+ * the envelope, qitem_write() the message, qitem_commit() the trailer,
+ * then fsync, rename to new/NAME and fsync new/: the rename is the commit.
+ */
+#ifndef FML_QITEM_H
+#define FML_QITEM_H
+
+#include <glib.h>
+
+#include "util/safefile.h"
+#include "util/status.h"
+#include "util/str.h"
+
+#define QITEM_TRAILER_LEN 96
+
+typedef struct qitem_writer {
+	safefile sf;
+	GChecksum *sha;
+	char final[4096];
+	long long len;
+} qitem_writer;
+
+/* NAME: [A-Za-z0-9._-]+ unique within the queue ("a123" for article 123). */
+fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name);
+/* Recipients are NUL-separated in RCPTS (N of them); each must already
+ * have passed addr_check().  ARTICLE 0 = none. */
+fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
+			  const char *rcpts, size_t n);
+/* The same in parts: the head lines, then the caller writes the rcpt
+ * lines (qitem_rcpt_line) and the blank line with qitem_write(). */
+fml_status qitem_envelope_head(qitem_writer *w, const char *sender, const char *list_name,
+			       long article);
+void qitem_rcpt_line(str *out, const char *addr, size_t len);
+fml_status qitem_write(qitem_writer *w, const void *p, size_t n);
+fml_status qitem_commit(qitem_writer *w);
+void qitem_abort(qitem_writer *w);
+
+/* Is there a committed item named NAME (or NAME.<pid> in active/)? */
+int qitem_exists(const char *queue_dir, const char *name);
+/* A unique name for a non-article item: PREFIX.SEC.USEC.PID */
+void qitem_unique_name(const char *prefix, char *buf, size_t size);
+
+#endif

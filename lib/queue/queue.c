@@ -1,0 +1,644 @@
+/*
+ * queue: reading, checking and moving queue items; the per-item journal.
+ * Interface in queue.h, formats in doc/fml-queue.5.
+ *
+ * Failure policy: an item that fails any check is never delivered: the
+ * caller moves it to corrupt/.  I/O trouble returns ST_TEMPFAIL and leaves
+ * the item where it was.  The journal is appended and fsynced; a torn last
+ * line is ignored on reading, so a crash loses at most the transaction in
+ * flight, which is then sent again.
+ */
+#include "queue.h"
+#include "util/msg.h"
+#include "qitem.h"
+#include "util/safefile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const queue_areas[] = {"tmp",  "new",  "active",  "deferred",
+				   "sent", "drop", "corrupt", NULL};
+
+#define ENV_CHUNK 65536
+
+fml_status queue_init(const char *qdir)
+{
+	char path[4096];
+	for (int i = 0; queue_areas[i]; i++) {
+		if (fs_path(path, sizeof path, "%s/%s", qdir, queue_areas[i]) < 0 ||
+		    fs_mkdirs(path, 0700) != ST_OK)
+			return ST_TEMPFAIL;
+	}
+	if (fs_path(path, sizeof path, "%s/journal", qdir) < 0 || fs_mkdirs(path, 0700) != ST_OK)
+		return ST_TEMPFAIL;
+	return ST_OK;
+}
+
+static int digits(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+static int read_at(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Parse the envelope in q->env (LEN bytes, ending with the empty line). */
+static int parse_envelope(queue_item *q, size_t len, str *err)
+{
+	char *p = q->env.s, *end = p + len;
+	size_t cap = 0;
+	int line = 0;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		*nl = 0;
+		if (nl == p)
+			break; /* the empty line */
+		line++;
+		if (line == 1) {
+			if (strcmp(p, "FMLQ 1") != 0)
+				return str_printf(err, "not an FMLQ 1 item"), -1;
+		} else if (strncmp(p, "sender ", 7) == 0 && line == 2) {
+			q->sender = p + 7;
+		} else if (strncmp(p, "created ", 8) == 0 && line == 3 &&
+			   digits(p + 8, strlen(p + 8))) {
+			q->created = (time_t)strtoll(p + 8, NULL, 10);
+		} else if (strncmp(p, "list ", 5) == 0 && line == 4) {
+			q->list = p + 5;
+		} else if (strncmp(p, "article ", 8) == 0 && line == 5 &&
+			   digits(p + 8, strlen(p + 8))) {
+			q->article = strtol(p + 8, NULL, 10);
+		} else if (strncmp(p, "rcpt ", 5) == 0 && line >= 5 && strlen(p) > 7 &&
+			   p[6] == ' ' && strchr("-DFT", p[5]) && p[5] && !strchr(p + 7, ' ')) {
+			if (q->nrcpt == cap) {
+				cap = cap ? cap * 2 : 64;
+				q->rcpt = xreallocarray(q->rcpt, cap, sizeof *q->rcpt);
+				q->state_off =
+				    xreallocarray(q->state_off, cap, sizeof *q->state_off);
+			}
+			q->rcpt[q->nrcpt] = p + 7;
+			q->state_off[q->nrcpt++] = (off_t)(p + 5 - q->env.s);
+		} else {
+			return str_printf(err, "bad envelope line %d", line), -1;
+		}
+		p = nl + 1;
+	}
+	if (!q->sender || !q->list || !q->created || q->nrcpt == 0)
+		return str_printf(err, "incomplete envelope"), -1;
+	q->state = xmalloc(q->nrcpt);
+	memset(q->state, QS_PENDING, q->nrcpt);
+	return 0;
+}
+
+/* Read the envelope (up to the empty line) into q->env; its length. */
+static long read_envelope(queue_item *q, str *err)
+{
+	off_t off = 0;
+	for (;;) {
+		size_t want = ENV_CHUNK;
+		if (off + (off_t)want > q->msg_end)
+			want = (size_t)(q->msg_end - off);
+		if (want == 0)
+			return str_printf(err, "no end of envelope"), -1;
+		str_reserve(&q->env, want);
+		if (read_at(q->fd, q->env.s + q->env.len, want, off) < 0)
+			return str_printf(err, "read: %m"), -2;
+		size_t from = q->env.len ? q->env.len - 1 : 0;
+		q->env.len += want;
+		q->env.s[q->env.len] = 0;
+		off += (off_t)want;
+		char *hit = memmem(q->env.s + from, q->env.len - from, "\n\n", 2);
+		if (hit)
+			return (long)(hit - q->env.s) + 2;
+	}
+}
+
+fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
+{
+	char trailer[QITEM_TRAILER_LEN + 1], buf[65536];
+	struct stat st;
+	memset(q, 0, sizeof *q);
+	q->fd = -1;
+	if (fs_path(q->path, sizeof q->path, "%s", path) < 0)
+		return str_printf(err, "path too long"), ST_TEMPFAIL;
+	const char *base = strrchr(path, '/');
+	snprintf(q->name, sizeof q->name, "%s", base ? base + 1 : path);
+	q->fd = open(path, (rdwr ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
+	if (q->fd < 0)
+		return str_printf(err, "open %s: %m", path),
+		       errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
+	if (fstat(q->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return str_printf(err, "not a regular file"), ST_DATAERR;
+	q->size = st.st_size;
+	if (q->size < QITEM_TRAILER_LEN + 8)
+		return str_printf(err, "too short for a trailer"), ST_DATAERR;
+	q->msg_end = q->size - QITEM_TRAILER_LEN;
+	if (read_at(q->fd, trailer, QITEM_TRAILER_LEN, q->msg_end) < 0)
+		return str_printf(err, "read: %m"), ST_TEMPFAIL;
+	trailer[QITEM_TRAILER_LEN] = 0;
+	if (memcmp(trailer, "\nFMLQ-END ", 10) != 0 || !digits(trailer + 10, 20) ||
+	    trailer[30] != ' ' || strspn(trailer + 31, "0123456789abcdef") != 64 ||
+	    trailer[95] != '\n')
+		return str_printf(err, "bad trailer"), ST_DATAERR;
+	if (strtoll(trailer + 10, NULL, 10) != (long long)q->msg_end)
+		return str_printf(err, "trailer length %.20s, item has %lld", trailer + 10,
+				  (long long)q->msg_end),
+		       ST_DATAERR;
+	long envlen = read_envelope(q, err);
+	if (envlen < 0)
+		return envlen == -1 ? ST_DATAERR : ST_TEMPFAIL;
+	q->msg_start = envlen;
+	/* SHA-256 of the envelope with '-' states, then of the rest */
+	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
+	str canon = STR_INIT;
+	str_set(&canon, q->env.s, (size_t)envlen);
+	if (parse_envelope(q, (size_t)envlen, err) < 0) {
+		g_checksum_free(sha);
+		str_free(&canon);
+		return ST_DATAERR;
+	}
+	for (size_t i = 0; i < q->nrcpt; i++)
+		canon.s[q->state_off[i]] = '-';
+	g_checksum_update(sha, (const guchar *)canon.s, (gssize)canon.len);
+	str_free(&canon);
+	/* what read_envelope() read past the envelope is read again: simpler */
+	for (off_t off = q->msg_start; off < q->msg_end;) {
+		size_t n = sizeof buf;
+		if ((off_t)n > q->msg_end - off)
+			n = (size_t)(q->msg_end - off);
+		if (read_at(q->fd, buf, n, off) < 0) {
+			g_checksum_free(sha);
+			return str_printf(err, "read: %m"), ST_TEMPFAIL;
+		}
+		g_checksum_update(sha, (const guchar *)buf, (gssize)n);
+		off += (off_t)n;
+	}
+	int ok = memcmp(g_checksum_get_string(sha), trailer + 31, 64) == 0;
+	g_checksum_free(sha);
+	if (!ok)
+		return str_printf(err, "trailer checksum does not match"), ST_DATAERR;
+	return ST_OK;
+}
+
+void queue_close(queue_item *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+	str_free(&q->env);
+	free(q->rcpt);
+	free(q->state_off);
+	free(q->state);
+	q->rcpt = NULL;
+	q->state_off = NULL;
+	q->state = NULL;
+	q->nrcpt = 0;
+}
+
+/* ---- the journal */
+
+static int journal_path(char *buf, size_t size, const char *qdir, const char *name, int part)
+{
+	if (part < 0)
+		return fs_path(buf, size, "%s/journal/%s", qdir, name);
+	return fs_path(buf, size, "%s/journal/%s.w%d", qdir, name, part);
+}
+
+int queue_journal_open(const char *qdir, const char *name, int part)
+{
+	char path[4096];
+	if (journal_path(path, sizeof path, qdir, name, part) < 0)
+		return -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* a new journal: its name must be as durable as its lines */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		*strrchr(path, '/') = 0;
+		if (fd >= 0 && fs_fsync_dir(path) != ST_OK) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		msg_error("journal of %s: %m", name);
+	return fd;
+}
+
+fml_status queue_journal_append(int fd, const str *lines)
+{
+	size_t done = 0;
+	while (done < lines->len) {
+		ssize_t w = write(fd, lines->s + done, lines->len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			msg_error("journal write: %m");
+			return ST_TEMPFAIL;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		msg_error("journal fsync: %m");
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
+static int rcpt_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Apply one journal file's complete lines to Q. */
+static void journal_apply(queue_item *q, const str *j, const char **sorted, size_t *idx)
+{
+	const char *p = j->s, *end = j->s + j->len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break; /* torn last line */
+		if ((p[0] == 'D' || p[0] == 'F') && p[1] == ' ') {
+			const char *a = p + 2, *sp = memchr(a, ' ', (size_t)(nl - a));
+			size_t al = (size_t)((sp ? sp : nl) - a);
+			char addr[1024];
+			if (al < sizeof addr) {
+				memcpy(addr, a, al);
+				addr[al] = 0;
+				const char *key = addr;
+				const char **hit =
+				    bsearch(&key, sorted, q->nrcpt, sizeof *sorted, rcpt_cmp);
+				/* every equal entry (a hand-made item may repeat one) */
+				size_t lo = hit ? (size_t)(hit - sorted) : 1, hi = lo;
+				while (hit && lo > 0 && strcmp(sorted[lo - 1], addr) == 0)
+					lo--;
+				while (hit && hi < q->nrcpt && strcmp(sorted[hi], addr) == 0)
+					q->state[idx[hi++]] = p[0];
+				while (hit && lo < (size_t)(hit - sorted))
+					q->state[idx[lo++]] = p[0];
+			}
+		} else if (p[0] == 'A' && p[1] == ' ') {
+			int n = 0;
+			long long t = 0;
+			if (sscanf(p + 2, "%d %lld", &n, &t) == 2) {
+				q->attempts = n;
+				q->next_try = (time_t)t;
+			}
+		}
+		p = nl + 1;
+	}
+}
+
+static const char **sort_names; /* for the index sort below (single-threaded) */
+static int idx_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_names[*(const size_t *)a], sort_names[*(const size_t *)b]);
+}
+
+fml_status queue_journal_load(const char *qdir, queue_item *q)
+{
+	char path[4096], dirp[4096];
+	size_t nl = strlen(q->name);
+	/* recipients sorted by address, with their index, for lookups */
+	size_t *idx = xreallocarray(NULL, q->nrcpt, sizeof *idx);
+	const char **sorted = xreallocarray(NULL, q->nrcpt, sizeof *sorted);
+	for (size_t i = 0; i < q->nrcpt; i++)
+		idx[i] = i;
+	sort_names = q->rcpt;
+	qsort(idx, q->nrcpt, sizeof *idx, idx_cmp);
+	for (size_t i = 0; i < q->nrcpt; i++)
+		sorted[i] = q->rcpt[idx[i]];
+	memset(q->state, QS_PENDING, q->nrcpt);
+	q->attempts = 0;
+	q->next_try = 0;
+	fml_status st = ST_OK;
+	str j = STR_INIT;
+	if (fs_path(dirp, sizeof dirp, "%s/journal", qdir) < 0)
+		st = ST_TEMPFAIL;
+	DIR *d = st == ST_OK ? opendir(dirp) : NULL;
+	struct dirent *de;
+	/* main file first, then the parts (order does not matter: D/F final) */
+	if (journal_path(path, sizeof path, qdir, q->name, -1) == 0) {
+		fml_status r = fs_read(path, &j, 0);
+		if (r == ST_OK)
+			journal_apply(q, &j, sorted, idx);
+		else if (r != ST_NOINPUT)
+			st = ST_TEMPFAIL;
+	}
+	while (d && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, q->name, nl) != 0 ||
+		    strncmp(de->d_name + nl, ".w", 2) != 0 ||
+		    fs_path(path, sizeof path, "%s/%s", dirp, de->d_name) < 0)
+			continue;
+		str_clear(&j);
+		if (fs_read(path, &j, 0) == ST_OK)
+			journal_apply(q, &j, sorted, idx);
+	}
+	if (d)
+		closedir(d);
+	str_free(&j);
+	free(idx);
+	free(sorted);
+	return st;
+}
+
+int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t *next)
+{
+	char path[4096];
+	str j = STR_INIT;
+	int found = -1;
+	if (journal_path(path, sizeof path, qdir, name, -1) == 0 && fs_read(path, &j, 0) == ST_OK) {
+		for (const char *p = j.s; p && p < j.s + j.len;) {
+			const char *nl = memchr(p, '\n', (size_t)(j.s + j.len - p));
+			int n;
+			long long t;
+			if (!nl)
+				break; /* torn last line */
+			if (p[0] == 'A' && sscanf(p, "A %d %lld", &n, &t) == 2) {
+				*attempts = n;
+				*next = (time_t)t;
+				found = 0;
+			}
+			p = nl + 1;
+		}
+	}
+	str_free(&j);
+	return found;
+}
+
+fml_status queue_journal_merge(const char *qdir, const char *name)
+{
+	char path[4096], dirp[4096];
+	size_t nl = strlen(name);
+	str all = STR_INIT, j = STR_INIT, parts = STR_INIT;
+	if (fs_path(dirp, sizeof dirp, "%s/journal", qdir) < 0)
+		return ST_TEMPFAIL;
+	DIR *d = opendir(dirp);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, name, nl) != 0 || strncmp(de->d_name + nl, ".w", 2) != 0 ||
+		    fs_path(path, sizeof path, "%s/%s", dirp, de->d_name) < 0)
+			continue;
+		str_clear(&j);
+		if (fs_read(path, &j, 0) != ST_OK)
+			continue;
+		char *last = j.len ? memrchr(j.s, '\n', j.len) : NULL;
+		if (last)
+			str_append(&all, j.s, (size_t)(last - j.s) + 1); /* complete lines only */
+		str_append(&parts, path, strlen(path) + 1);
+	}
+	if (d)
+		closedir(d);
+	fml_status st = ST_OK;
+	if (all.len) {
+		int fd = queue_journal_open(qdir, name, -1);
+		st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &all);
+		if (fd >= 0 && close(fd) < 0)
+			st = ST_TEMPFAIL;
+	}
+	if (st == ST_OK)
+		for (const char *p = parts.s; p && p < parts.s + parts.len; p += strlen(p) + 1)
+			unlink(p);
+	str_free(&all);
+	str_free(&j);
+	str_free(&parts);
+	return st;
+}
+
+void queue_journal_remove(const char *qdir, const char *name)
+{
+	char path[4096];
+	if (journal_path(path, sizeof path, qdir, name, -1) == 0)
+		unlink(path);
+}
+
+/* ---- moving items */
+
+fml_status queue_claim(const char *qdir, const char *area, const char *name, queue_item *q,
+		       str *err)
+{
+	char from[4096], to[4096], bad[4096];
+	memset(q, 0, sizeof *q);
+	q->fd = -1;
+	if (fs_path(from, sizeof from, "%s/%s/%s", qdir, area, name) < 0 ||
+	    fs_path(to, sizeof to, "%s/active/%s.%ld", qdir, name, (long)getpid()) < 0 ||
+	    fs_path(bad, sizeof bad, "%s/corrupt/%s", qdir, name) < 0)
+		return ST_TEMPFAIL;
+	if (rename(from, to) < 0) {
+		if (errno == ENOENT)
+			return ST_NOINPUT;
+		str_printf(err, "rename %s: %m", from);
+		return ST_TEMPFAIL;
+	}
+	fml_status st = queue_open(q, to, 1, err);
+	snprintf(q->name, sizeof q->name, "%s", name);
+	if (st == ST_DATAERR) {
+		queue_close(q);
+		if (rename(to, bad) < 0)
+			msg_error("rename %s: %m", to);
+		return ST_DATAERR;
+	}
+	if (st == ST_OK)
+		st = queue_journal_load(qdir, q);
+	if (st != ST_OK) {
+		queue_close(q);
+		if (rename(to, from) < 0)
+			msg_error("rename %s: %m", to);
+	}
+	return st;
+}
+
+fml_status queue_release(const char *qdir, queue_item *q, const char *area)
+{
+	char to[4096], dir[4096];
+	fml_status st = ST_OK;
+	if (q->fd >= 0 && fsync(q->fd) < 0)
+		st = ST_TEMPFAIL;
+	if (fs_path(to, sizeof to, "%s/%s/%s", qdir, area, q->name) < 0 ||
+	    fs_path(dir, sizeof dir, "%s/%s", qdir, area) < 0)
+		st = ST_TEMPFAIL;
+	else if (rename(q->path, to) < 0) {
+		msg_error("rename %s: %m", q->path);
+		st = ST_TEMPFAIL;
+	} else {
+		snprintf(q->path, sizeof q->path, "%s", to);
+		fs_fsync_dir(dir);
+	}
+	queue_close(q);
+	return st;
+}
+
+/* The state bytes are a cache of the journal: written back with one
+ * pread and one pwrite of the span that changed (the bytes between are
+ * rewritten as the file holds them), not one system call per recipient.
+ * q->env cannot be written back as it is: the parser cut it into strings. */
+void queue_cache_states(queue_item *q)
+{
+	off_t lo = -1, hi = -1;
+	for (size_t i = 0; i < q->nrcpt; i++) {
+		off_t o = q->state_off[i];
+		if (q->env.s[o] == q->state[i])
+			continue;
+		if (lo < 0 || o < lo)
+			lo = o;
+		if (o > hi)
+			hi = o;
+	}
+	if (lo < 0)
+		return;
+	size_t n = (size_t)(hi - lo + 1);
+	char *span = xmalloc(n);
+	if (pread(q->fd, span, n, lo) != (ssize_t)n) {
+		msg_warn("%s: cannot cache recipient states: %m (the journal has them)", q->name);
+		free(span);
+		return;
+	}
+	for (size_t i = 0; i < q->nrcpt; i++) {
+		off_t o = q->state_off[i];
+		if (o >= lo && o <= hi)
+			span[o - lo] = q->state[i];
+	}
+	if (pwrite(q->fd, span, n, lo) == (ssize_t)n) {
+		for (size_t i = 0; i < q->nrcpt; i++)
+			q->env.s[q->state_off[i]] = q->state[i];
+	} else {
+		msg_warn("%s: cannot cache recipient states: %m (the journal has them)", q->name);
+	}
+	free(span);
+}
+
+/* ---- listing */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int queue_list(const char *qdir, const char *area, str *names)
+{
+	char path[4096];
+	str_clear(names);
+	if (fs_path(path, sizeof path, "%s/%s", qdir, area) < 0)
+		return -1;
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof *v, name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		str_append(names, v[i], strlen(v[i]) + 1);
+		free(v[i]);
+	}
+	free(v);
+	return (int)n;
+}
+
+long queue_active_pid(const char *aname, char *name, size_t size)
+{
+	const char *dot = strrchr(aname, '.');
+	if (!dot || !digits(dot + 1, strlen(dot + 1)) || strlen(dot + 1) > 9)
+		return -1;
+	if (name && (size_t)(dot - aname) < size) {
+		memcpy(name, aname, (size_t)(dot - aname));
+		name[dot - aname] = 0;
+	}
+	return strtol(dot + 1, NULL, 10);
+}
+
+int queue_find(const char *qdir, const char *id, const char **area, char *path, size_t size)
+{
+	str names = STR_INIT;
+	char base[256];
+	if (strchr(id, '/') || id[0] == '.' || strlen(id) >= sizeof base)
+		return 0;
+	for (int i = 1; queue_areas[i]; i++) {
+		int n = queue_list(qdir, queue_areas[i], &names);
+		const char *p = names.s;
+		for (int k = 0; k < n; k++, p += strlen(p) + 1) {
+			const char *cmp = p;
+			if (strcmp(queue_areas[i], "active") == 0 &&
+			    queue_active_pid(p, base, sizeof base) >= 0)
+				cmp = base;
+			if (strcmp(cmp, id) == 0 &&
+			    fs_path(path, size, "%s/%s/%s", qdir, queue_areas[i], p) == 0) {
+				*area = queue_areas[i];
+				str_free(&names);
+				return 1;
+			}
+		}
+	}
+	str_free(&names);
+	return 0;
+}
+
+long queue_retry_wait(const char *schedule, int attempt)
+{
+	long last = 300, n = 0;
+	const char *p = schedule;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		char *e;
+		long v = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		switch (*e) {
+		case 's':
+			e++;
+			break;
+		case 'm':
+			v *= 60, e++;
+			break;
+		case 'h':
+			v *= 3600, e++;
+			break;
+		case 'd':
+			v *= 86400, e++;
+			break;
+		default:
+			break;
+		}
+		last = v > 0 ? v : 1;
+		if (++n == attempt)
+			return last;
+		p = e;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	return last;
+}

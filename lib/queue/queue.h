@@ -1,0 +1,89 @@
+/*
+ * queue: the areas of the outgoing queue and one item in them (reading
+ * side; lib/qitem.c writes items).  See doc/fml-queue.5.
+ *
+ *   QUEUE_DIR/{tmp,new,active,deferred,sent,drop,corrupt}/   the areas
+ *   QUEUE_DIR/journal/NAME         per-item journal (the truth about
+ *                                  recipients; state bytes are a cache)
+ *   QUEUE_DIR/journal/NAME.wK      a delivery worker's part, merged later
+ *
+ * Journal lines (appended, fsynced after each transaction):
+ *   D ADDR             a relay accepted ADDR
+ *   F ADDR CODE TEXT   ADDR given up (5xx, or lifetime over)
+ *   T ADDR CODE TEXT   ADDR failed temporarily in this attempt
+ *   A N UNIXTIME       attempt N ended; next try at UNIXTIME
+ * A line without its LF (a crash mid-append) is ignored.
+ */
+#ifndef FML_QUEUE_H
+#define FML_QUEUE_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "util/status.h"
+#include "util/str.h"
+
+enum { QS_PENDING = '-', QS_DONE = 'D', QS_FAILED = 'F', QS_TEMP = 'T' };
+
+typedef struct queue_item {
+	char name[256];	    /* the item's name (no .PID) */
+	char path[4096];    /* where it is now */
+	int fd;		    /* open O_RDWR while claimed, else O_RDONLY */
+	off_t size;	    /* file size */
+	off_t msg_start;    /* the message: [msg_start, msg_end) */
+	off_t msg_end;	    /* = size - QITEM_TRAILER_LEN */
+	str env;	    /* the envelope bytes, NUL at every line end */
+	const char *sender; /* "" for <> */
+	const char *list;
+	time_t created;
+	long article;
+	size_t nrcpt;
+	const char **rcpt; /* into env */
+	off_t *state_off;  /* file offset of each state byte */
+	char *state;	   /* journal's view: QS_* per recipient */
+	int attempts;	   /* from the journal */
+	time_t next_try;   /* 0: never tried */
+} queue_item;
+
+extern const char *const queue_areas[]; /* tmp new active ... corrupt, NULL */
+
+/* Make the areas and journal/ under QDIR if missing. */
+fml_status queue_init(const char *qdir);
+/* Open and check PATH (trailer length, SHA-256, envelope).  ST_DATAERR with
+ * ERR when the item is damaged; ST_TEMPFAIL on I/O trouble. */
+fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err);
+void queue_close(queue_item *q);
+/* Read the journal (main file and worker parts) into q->state, attempts,
+ * next_try.  Recipients without D/F stay QS_PENDING. */
+fml_status queue_journal_load(const char *qdir, queue_item *q);
+/* The last "A N NEXT" line of NAME's journal: 0 and the values, or -1. */
+int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t *next);
+/* Append worker parts to the main journal, fsync it, remove the parts. */
+fml_status queue_journal_merge(const char *qdir, const char *name);
+/* Open journal/NAME (PART < 0) or journal/NAME.wPART for appending. */
+int queue_journal_open(const char *qdir, const char *name, int part);
+/* Append LINES and fsync. */
+fml_status queue_journal_append(int fd, const str *lines);
+void queue_journal_remove(const char *qdir, const char *name);
+
+/* Claim AREA/NAME: rename to active/NAME.PID and open it.  ST_NOINPUT when
+ * another runner took it first; ST_DATAERR when it was damaged (it is then
+ * in corrupt/ and ERR says why). */
+fml_status queue_claim(const char *qdir, const char *area, const char *name, queue_item *q,
+		       str *err);
+/* Move a claimed item from active/ to AREA (and close it). */
+fml_status queue_release(const char *qdir, queue_item *q, const char *area);
+/* Write the cached state bytes (pwrite) from q->state. */
+void queue_cache_states(queue_item *q);
+
+/* Names of AREA (NUL-separated, sorted); returns their count or -1. */
+int queue_list(const char *qdir, const char *area, str *names);
+/* The item called ID anywhere in the queue: its area and path. */
+int queue_find(const char *qdir, const char *id, const char **area, char *path, size_t size);
+/* The PID in active/NAME.PID, or -1. */
+long queue_active_pid(const char *aname, char *name, size_t size);
+
+/* Parse QUEUE_RETRY_SCHEDULE; the wait after attempt N (1-based). */
+long queue_retry_wait(const char *schedule, int attempt);
+
+#endif

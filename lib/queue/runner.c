@@ -1,0 +1,904 @@
+/*
+ * runner: deliver a list's outgoing queue.  Interface in runner.h; the
+ * areas, the item format and the journal in doc/fml-queue.5.
+ *
+ * One item: claim it (rename to active/NAME.PID), read the journal, send
+ * the pending recipients in batches of SMTP_RECIPIENT_LIMIT over up to
+ * SMTP_CONNECTIONS connections (one forked worker per connection, each
+ * with its own journal part; one connection runs in-process), merge the
+ * parts, then decide: every recipient final -> sent/ (all delivered) or
+ * drop/ (some given up); else deferred/ with "A N NEXT" in the journal, or
+ * drop/ once older than QUEUE_LIFETIME.  Given-up recipients and corrupt
+ * items are reported to the maintainer in one message per pass (never for
+ * an item with the null sender: no report about a report).
+ *
+ * Failure policy: a journal that cannot be written stops the delivery of
+ * that item (it goes back, nothing is lost, some recipients may get the
+ * message again); a worker's death is a temporary failure of whatever it
+ * had not journaled.  Workers die with their parent (PR_SET_PDEATHSIG), so
+ * a recovered item is never delivered by two processes.
+ */
+#include "runner.h"
+#include "util/msg.h"
+#include "qitem.h"
+#include "queue.h"
+#include "util/safefile.h"
+#include "mail/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RELAYS 64
+#define MAX_CONNS 64
+#define TMP_ORPHAN_AGE 3600
+#define RECOVER_LIMIT 10 /* recoveries of one item before corrupt/ */
+
+typedef struct run {
+	const char *dir;
+	config *cf;
+	const runner_opts *o;
+	char qdir[4096];
+	char *relays[MAX_RELAYS];
+	int nrelay;
+	char dead[MAX_RELAYS];
+	tp_opts tpo;
+	str report; /* lines for the maintainer */
+	str held;   /* names of dropped items in active/ waiting for the report */
+	str marks;  /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
+	long items, sent, dropped, deferred, corrupt, rcpt_ok, rcpt_fail;
+} run;
+
+static void run_init(run *r, const char *dir, config *cf, const runner_opts *o)
+{
+	memset(r, 0, sizeof *r);
+	r->dir = dir;
+	r->cf = cf;
+	r->o = o;
+	snprintf(r->qdir, sizeof r->qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	const char *s = cf_str(cf, CF_SMTP_SERVERS);
+	str one = STR_INIT;
+	while (*s && r->nrelay < MAX_RELAYS) {
+		size_t sp = strspn(s, " \t\n"), l;
+		s += sp;
+		l = strcspn(s, " \t\n");
+		if (l)
+			r->relays[r->nrelay++] = xstrndup(s, l);
+		s += l;
+	}
+	if (r->nrelay == 0) {
+		str_printf(&one, "smtp:%s:%lld", cf_str(cf, CF_HOST), cf_int(cf, CF_PORT));
+		r->relays[r->nrelay++] = xstrdup(one.s);
+	}
+	str_free(&one);
+	r->tpo.helo = cf_str(cf, CF_SMTP_HELO_NAME);
+	r->tpo.connect_timeout = (long)cf_int(cf, CF_SMTP_CONNECT_TIMEOUT);
+	r->tpo.command_timeout = (long)cf_int(cf, CF_SMTP_COMMAND_TIMEOUT);
+	r->tpo.data_timeout = (long)cf_int(cf, CF_SMTP_DATA_TIMEOUT);
+}
+
+static void run_free(run *r)
+{
+	for (int i = 0; i < r->nrelay; i++)
+		free(r->relays[i]);
+	str_free(&r->report);
+	str_free(&r->held);
+	str_free(&r->marks);
+}
+
+/* One journal line; TEXT made safe for a line (no control bytes). */
+static void jline(str *out, char kind, const char *addr, int code, const char *text)
+{
+	str_putc(out, kind);
+	str_putc(out, ' ');
+	str_puts(out, addr);
+	if (kind != QS_DONE) {
+		str_printf(out, " %d ", code);
+		for (const char *p = text; *p; p++)
+			str_putc(out, ((unsigned char)*p < 32 || *p == 127) ? ' ' : *p);
+	}
+	str_putc(out, '\n');
+}
+
+/* ---- one worker: its share of the batches over one connection at a time */
+
+typedef struct work {
+	run *r;
+	queue_item *q;
+	const size_t *pend;
+	size_t npend, limit;
+	int k, nconn, part, deadfd;
+} work;
+
+static tp_conn *connect_any(work *w, int *relay, str *err)
+{
+	run *r = w->r;
+	for (int t = 0; t < r->nrelay; t++) {
+		int i = (*relay + t) % r->nrelay;
+		if (r->dead[i])
+			continue;
+		str_clear(err);
+		tp_conn *c = tp_connect(r->relays[i], &r->tpo, err);
+		if (c) {
+			*relay = i;
+			return c;
+		}
+		msg_warn("%s: %s", r->relays[i], str_c(err));
+		r->dead[i] = 1; /* skipped for the rest of the pass */
+		if (w->deadfd >= 0) {
+			unsigned char b = (unsigned char)i;
+			if (write(w->deadfd, &b, 1) != 1)
+				msg_warn("dead relay pipe: %m");
+		}
+	}
+	if (!err->len)
+		str_puts(err, "no relay reachable");
+	return NULL;
+}
+
+static fml_status worker(work *w)
+{
+	run *r = w->r;
+	queue_item *q = w->q;
+	int jfd = queue_journal_open(r->qdir, q->name, w->part);
+	if (jfd < 0)
+		return ST_TEMPFAIL;
+	tp_message m = {q->fd, q->msg_start, q->msg_end};
+	const char **rc = xreallocarray(NULL, w->limit, sizeof *rc);
+	tp_result *res = xreallocarray(NULL, w->limit, sizeof *res);
+	str lines = STR_INIT, err = STR_INIT;
+	tp_conn *c = NULL;
+	int relay = w->k % r->nrelay, nobody = 0;
+	fml_status st = ST_OK;
+	size_t nbatch = (w->npend + w->limit - 1) / w->limit;
+	for (size_t b = (size_t)w->k; b < nbatch && st == ST_OK; b += (size_t)w->nconn) {
+		size_t from = b * w->limit,
+		       n = w->npend - from < w->limit ? w->npend - from : w->limit;
+		for (size_t i = 0; i < n; i++)
+			rc[i] = q->rcpt[w->pend[from + i]];
+		memset(res, 0, n * sizeof *res);
+		if (!c && !nobody && !(c = connect_any(w, &relay, &err)))
+			nobody = 1;
+		if (c) {
+			if (tp_send(c, q->sender, rc, n, &m, res) < 0) {
+				tp_close(c);
+				c = NULL;
+			}
+		}
+		str_clear(&lines);
+		for (size_t i = 0; i < n; i++) {
+			int code = res[i].code;
+			const char *text = res[i].text;
+			if (nobody) {
+				code = 421;
+				text = str_c(&err);
+			} else if (code < 200 || code > 599) {
+				code = 421;
+				text = "no answer for this recipient";
+			}
+			res[i].text[sizeof res[i].text - 1] = 0;
+			jline(&lines,
+			      code < 300    ? QS_DONE
+			      : code >= 500 ? QS_FAILED
+					    : QS_TEMP,
+			      rc[i], code, text);
+		}
+		st = queue_journal_append(jfd, &lines);
+	}
+	if (c)
+		tp_close(c);
+	if (close(jfd) < 0)
+		st = ST_TEMPFAIL;
+	free(rc);
+	free(res);
+	str_free(&lines);
+	str_free(&err);
+	return st;
+}
+
+/* Send every pending recipient of Q; the journal records the results. */
+static fml_status send_pending(run *r, queue_item *q)
+{
+	size_t *pend = xreallocarray(NULL, q->nrcpt, sizeof *pend), np = 0;
+	for (size_t i = 0; i < q->nrcpt; i++)
+		if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED)
+			pend[np++] = i;
+	long long limit = cf_int(r->cf, CF_SMTP_RECIPIENT_LIMIT);
+	long long conns = cf_int(r->cf, CF_SMTP_CONNECTIONS);
+	if (limit < 1)
+		limit = 1;
+	size_t nbatch = (np + (size_t)limit - 1) / (size_t)limit;
+	int nconn = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : (int)conns;
+	if ((size_t)nconn > nbatch)
+		nconn = (int)nbatch;
+	work w = {r, q, pend, np, (size_t)limit, 0, nconn, -1, -1};
+	fml_status st = ST_OK;
+	if (np == 0) {
+		/* nothing to send */
+	} else if (nconn <= 1) {
+		w.nconn = 1;
+		st = worker(&w);
+	} else {
+		int pfd[2];
+		pid_t kids[MAX_CONNS];
+		int nkids = 0;
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			free(pend);
+			return ST_TEMPFAIL;
+		}
+		pid_t parent = getpid();
+		for (int k = 0; k < nconn; k++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != parent)
+					_exit(75);
+				close(pfd[0]);
+				w.k = k;
+				w.part = k;
+				w.deadfd = pfd[1];
+				_exit(worker(&w) == ST_OK ? 0 : 75);
+			}
+			if (pid < 0) {
+				msg_error("fork: %m");
+				st = ST_TEMPFAIL;
+				break;
+			}
+			kids[nkids++] = pid;
+		}
+		close(pfd[1]);
+		for (int k = 0; k < nkids; k++) {
+			int ws;
+			while (waitpid(kids[k], &ws, 0) < 0 && errno == EINTR)
+				;
+			if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+				st = ST_TEMPFAIL;
+		}
+		unsigned char b;
+		while (read(pfd[0], &b, 1) == 1)
+			if (b < MAX_RELAYS)
+				r->dead[b] = 1;
+		close(pfd[0]);
+		if (queue_journal_merge(r->qdir, q->name) != ST_OK)
+			st = ST_TEMPFAIL;
+	}
+	free(pend);
+	return st;
+}
+
+/* Append to the report the F lines of Q's journal not reported yet (those
+ * after the last "P OFFSET" line: a report already covered what lies before
+ * OFFSET).  Returns how many; *JLEN gets the journal's length. */
+static size_t report_failed(run *r, queue_item *q, size_t *jlen)
+{
+	char path[4096];
+	str j = STR_INIT, lines = STR_INIT;
+	size_t n = 0, from = 0;
+	*jlen = 0;
+	if (fs_path(path, sizeof path, "%s/journal/%s", r->qdir, q->name) < 0 ||
+	    fs_read(path, &j, 0) != ST_OK)
+		return 0;
+	const char *p = j.s, *end = j.s + j.len;
+	for (; p < end; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : end)
+		if (p[0] == 'P' && p[1] == ' ')
+			from = strtoul(p + 2, NULL, 10);
+	for (p = j.s + (from < j.len ? from : j.len); p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		if (p[0] == 'F' && p[1] == ' ') {
+			str_puts(&lines, "  ");
+			str_append(&lines, p + 2, (size_t)(nl - p - 1));
+			n++;
+		}
+		p = nl + 1;
+	}
+	if (n) {
+		str_printf(&r->report, "\nItem %s", q->name);
+		if (q->article)
+			str_printf(&r->report, " (article %ld)", q->article);
+		str_puts(&r->report, ", given up for:\n");
+		str_append(&r->report, lines.s, lines.len);
+	}
+	*jlen = j.len;
+	str_free(&j);
+	str_free(&lines);
+	return n;
+}
+
+/* Every recipient final, or the next try set, or given up. */
+static fml_status finish_item(run *r, queue_item *q)
+{
+	size_t pending = 0, failed = 0, done = 0;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < q->nrcpt; i++) {
+		if (q->state[i] == QS_FAILED)
+			failed++;
+		else if (q->state[i] == QS_DONE)
+			done++;
+		else
+			pending++;
+	}
+	if (pending && now - q->created >= (time_t)cf_int(r->cf, CF_QUEUE_LIFETIME)) {
+		str lines = STR_INIT;
+		for (size_t i = 0; i < q->nrcpt; i++)
+			if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED) {
+				jline(&lines, QS_FAILED, q->rcpt[i], 0,
+				      "given up: QUEUE_LIFETIME is over");
+				q->state[i] = QS_FAILED;
+			}
+		int fd = queue_journal_open(r->qdir, q->name, -1);
+		fml_status st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &lines);
+		if (fd >= 0)
+			close(fd);
+		str_free(&lines);
+		if (st != ST_OK)
+			return queue_release(r->qdir, q, "deferred"), ST_TEMPFAIL;
+		failed += pending;
+		pending = 0;
+	}
+	queue_cache_states(q);
+	r->rcpt_ok += (long)done;
+	if (pending) {
+		int attempt = q->attempts + 1;
+		long wait = queue_retry_wait(cf_str(r->cf, CF_QUEUE_RETRY_SCHEDULE), attempt);
+		str line = STR_INIT;
+		str_printf(&line, "A %d %lld\n", attempt, (long long)(now + wait));
+		int fd = queue_journal_open(r->qdir, q->name, -1);
+		fml_status st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &line);
+		if (fd >= 0)
+			close(fd);
+		str_free(&line);
+		msg_info("%s: %zu delivered, %zu deferred (attempt %d, next in %lds), %zu failed",
+			 q->name, done, pending, attempt, wait, failed);
+		/* given-up recipients are reported in this run's report, not when
+		 * the item is final days later; a "P" line marks them reported */
+		size_t jlen;
+		if (failed && q->sender[0] && report_failed(r, q, &jlen)) {
+			str_append(&r->marks, q->name, strlen(q->name) + 1);
+			str_printf(&r->marks, "%zu", jlen);
+			str_putc(&r->marks, 0);
+		}
+		r->deferred++;
+		fml_status rs = queue_release(r->qdir, q, "deferred");
+		return st != ST_OK ? st : rs;
+	}
+	r->rcpt_fail += (long)failed;
+	msg_info("%s: %zu delivered, %zu failed: %s", q->name, done, failed,
+		 failed ? "drop" : "sent");
+	if (failed) {
+		r->dropped++;
+		if (!q->sender[0])
+			return queue_release(r->qdir, q, "drop");
+		/* held in active/ until the report is queued: a crash before
+		 * that puts it back and a later run reports it again */
+		size_t jlen;
+		report_failed(r, q, &jlen);
+		str_append(&r->held, q->name, strlen(q->name) + 1);
+		fml_status st = fsync(q->fd) < 0 ? ST_TEMPFAIL : ST_OK;
+		queue_close(q);
+		return st;
+	}
+	r->sent++;
+	return queue_release(r->qdir, q, "sent");
+}
+
+static int matches(const char *only, const char *name, const queue_item *q)
+{
+	if (!only || !*only || strcmp(only, "@") == 0)
+		return 1;
+	if (strcmp(only, name) == 0)
+		return 1;
+	return q && strcasecmp(only, q->sender) == 0;
+}
+
+/* Worth claiming?  Checked on the journal alone: claiming means reading
+ * the whole item for its checksum. */
+static int due(run *r, const char *area, const char *name)
+{
+	int attempts;
+	time_t next, now = time(NULL);
+	const char *only = r->o->only;
+	if (only && *only && !strchr(only, '@') && strcmp(only, name) != 0)
+		return 0; /* flush ID: another item */
+	if (r->o->flush || strcmp(area, "deferred") != 0 ||
+	    queue_journal_next(r->qdir, name, &attempts, &next) < 0)
+		return 1;
+	return next <= now || next > now + 7 * 86400; /* a clock set back */
+}
+
+static void deliver_one(run *r, const char *area, const char *name)
+{
+	queue_item q;
+	str err = STR_INIT;
+	if (!due(r, area, name))
+		return;
+	fml_status st = queue_claim(r->qdir, area, name, &q, &err);
+	if (st == ST_DATAERR) {
+		msg_error("%s/%s: %s; moved to corrupt/", area, name, str_c(&err));
+		str_printf(&r->report, "\nItem %s was damaged (%s) and moved to corrupt/.\n", name,
+			   str_c(&err));
+		r->corrupt++;
+	} else if (st == ST_OK) {
+		if (!matches(r->o->only, name, &q)) {
+			queue_release(r->qdir, &q, area);
+		} else {
+			r->items++;
+			/* a failed journal write: what it missed is sent again */
+			if (send_pending(r, &q) != ST_OK)
+				msg_warn("%s: delivery incomplete; retried later", name);
+			queue_journal_load(r->qdir, &q);
+			finish_item(r, &q);
+		}
+	} else if (st != ST_NOINPUT) {
+		msg_error("%s/%s: %s", area, name, str_c(&err));
+	}
+	str_free(&err);
+	if (r->o->progress)
+		fprintf(stderr,
+			"\rfmlqueue: %ld items: %ld sent, %ld deferred, %ld dropped; %ld rcpts ok",
+			r->items, r->sent, r->deferred, r->dropped, r->rcpt_ok);
+}
+
+static void deliver_area(run *r, const char *area)
+{
+	str names = STR_INIT;
+	int n = queue_list(r->qdir, area, &names);
+	const char *p = names.s;
+	for (int i = 0; i < n; i++, p += strlen(p) + 1)
+		deliver_one(r, area, p);
+	str_free(&names);
+}
+
+/* The report is queued: the dropped items it covers go to drop/. */
+static void release_held(run *r)
+{
+	char from[4096], to[4096], dir[4096];
+	for (const char *p = r->held.s; p && p < r->held.s + r->held.len; p += strlen(p) + 1) {
+		if (fs_path(from, sizeof from, "%s/active/%s.%ld", r->qdir, p, (long)getpid()) <
+			0 ||
+		    fs_path(to, sizeof to, "%s/drop/%s", r->qdir, p) < 0)
+			continue;
+		if (rename(from, to) < 0)
+			msg_error("rename %s: %m", from);
+	}
+	if (r->held.len && fs_path(dir, sizeof dir, "%s/drop", r->qdir) == 0)
+		fs_fsync_dir(dir);
+	str_clear(&r->held);
+}
+
+/* The report is queued: deferred items it covered get their "P" line. */
+static void mark_reported(run *r)
+{
+	for (const char *p = r->marks.s; p && p < r->marks.s + r->marks.len;) {
+		const char *name = p, *off = p + strlen(p) + 1;
+		p = off + strlen(off) + 1;
+		str line = STR_INIT;
+		str_printf(&line, "P %s\n", off);
+		int fd = queue_journal_open(r->qdir, name, -1);
+		if (fd < 0 || queue_journal_append(fd, &line) != ST_OK)
+			msg_warn(
+			    "%s: cannot mark its failures reported; they may be reported again",
+			    name);
+		if (fd >= 0)
+			close(fd);
+		str_free(&line);
+	}
+}
+
+/* The one report of this pass, queued to the maintainer with <> as sender. */
+static void send_report(run *r)
+{
+	char name[256], date[64];
+	const char *maint = cf_str(r->cf, CF_MAINTAINER);
+	const char *list = config_get(r->cf, "ML_NAME");
+	if (!r->report.len || !*maint) {
+		release_held(r); /* nobody to tell */
+		str_clear(&r->marks);
+		return;
+	}
+	qitem_unique_name("r", name, sizeof name);
+	date_rfc5322(time(NULL), date, sizeof date);
+	str msg = STR_INIT;
+	str_printf(&msg,
+		   "From: %s\nTo: %s\nSubject: fml: undeliverable mail of %s\nDate: %s\n"
+		   "Message-ID: <%s.fmlqueue@%s>\nAuto-Submitted: auto-generated\n"
+		   "Precedence: bulk\nMIME-Version: 1.0\n"
+		   "Content-Type: text/plain; charset=us-ascii\n\n"
+		   "fmlqueue gave up on some mail of the list %s.\n",
+		   maint, maint, list ? list : "", date, name, cf_str(r->cf, CF_DOMAINNAME),
+		   list ? list : "");
+	for (size_t i = 0; i < r->report.len; i++)
+		str_putc(&msg, (unsigned char)r->report.s[i] >= 128 ? '?' : r->report.s[i]);
+	qitem_writer w;
+	fml_status st = qitem_begin(&w, r->qdir, name);
+	if (st == ST_OK) {
+		st = qitem_envelope(&w, "", list ? list : "", 0, maint, 1);
+		if (st == ST_OK)
+			st = qitem_write(&w, msg.s, msg.len);
+		st = st == ST_OK ? qitem_commit(&w) : (qitem_abort(&w), ST_TEMPFAIL);
+	}
+	if (st != ST_OK)
+		msg_error("cannot queue the report to %s", maint);
+	else
+		msg_info("reported to %s in %s", maint, name);
+	str_free(&msg);
+	str_clear(&r->report);
+	if (st == ST_OK) {
+		mark_reported(r);
+		release_held(r);
+		deliver_one(r, "new", name);
+	}
+	str_clear(&r->marks);
+}
+
+fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o)
+{
+	run r;
+	run_init(&r, dir, cf, o);
+	fml_status st = queue_init(r.qdir);
+	if (st == ST_OK) {
+		deliver_area(&r, "new");
+		if (!o->new_only)
+			deliver_area(&r, "deferred");
+		send_report(&r);
+	}
+	if (o->progress && r.items)
+		fputc('\n', stderr);
+	run_free(&r);
+	return st;
+}
+
+/* ---- recover and expire */
+
+static int pid_dead(long pid)
+{
+	if (pid <= 0 || pid == (long)getpid())
+		return 1;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* tmp/NAME.SEC.USEC.PID.RAND: the writer's PID, or -1. */
+static long tmp_pid(const char *name)
+{
+	const char *last = strrchr(name, '.');
+	if (!last || last == name)
+		return -1;
+	const char *p = last - 1;
+	while (p > name && *p != '.')
+		p--;
+	if (*p != '.' || p + 1 == last || strspn(p + 1, "0123456789") != (size_t)(last - p - 1))
+		return -1;
+	return strtol(p + 1, NULL, 10);
+}
+
+fml_status runner_recover(const char *dir, config *cf)
+{
+	char qdir[4096], path[4096], to[4096], base[256];
+	str names = STR_INIT, j = STR_INIT;
+	struct stat st;
+	time_t now = time(NULL);
+	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	if (queue_init(qdir) != ST_OK)
+		return ST_TEMPFAIL;
+	int n = queue_list(qdir, "tmp", &names);
+	const char *p = names.s;
+	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+		if (fs_path(path, sizeof path, "%s/tmp/%s", qdir, p) < 0 || lstat(path, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		long pid = tmp_pid(p);
+		if (now - st.st_mtime > TMP_ORPHAN_AGE ||
+		    (pid > 0 && pid != getpid() && pid_dead(pid))) {
+			msg_warn("removing %s of a dead writer", path);
+			unlink(path);
+		}
+	}
+	n = queue_list(qdir, "active", &names);
+	p = names.s;
+	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+		long pid = queue_active_pid(p, base, sizeof base);
+		if (pid < 0 || !pid_dead(pid))
+			continue;
+		queue_journal_merge(qdir, base);
+		str_clear(&j);
+		if (fs_path(path, sizeof path, "%s/journal/%s", qdir, base) == 0)
+			fs_read(path, &j, 0);
+		const char *js = str_c(&j);
+		int tried = strncmp(js, "A ", 2) == 0 || strstr(js, "\nA ");
+		int crashes = strncmp(js, "R ", 2) == 0;
+		for (const char *q = js; (q = strstr(q, "\nR ")) != NULL; q++)
+			crashes++;
+		/* an item whose delivery kills the runner again and again is
+		 * set aside (Mailman's shunt queue) */
+		const char *area = crashes + 1 >= RECOVER_LIMIT ? "corrupt"
+				   : tried			? "deferred"
+								: "new";
+		str line = STR_INIT;
+		str_printf(&line, "R %ld %lld\n", pid, (long long)now);
+		int fd = queue_journal_open(qdir, base, -1);
+		if (fd >= 0) {
+			queue_journal_append(fd, &line);
+			close(fd);
+		}
+		str_free(&line);
+		if (fs_path(path, sizeof path, "%s/active/%s", qdir, p) < 0 ||
+		    fs_path(to, sizeof to, "%s/%s/%s", qdir, area, base) < 0)
+			continue;
+		if (rename(path, to) < 0) {
+			msg_error("rename %s: %m", path);
+			continue;
+		}
+		if (strcmp(area, "corrupt") == 0)
+			msg_error("%s: its runner died %d times; moved to corrupt/", base,
+				  crashes + 1);
+		else
+			msg_warn("%s: runner %ld is gone; back to %s/", base, pid, area);
+	}
+	str_free(&names);
+	str_free(&j);
+	return ST_OK;
+}
+
+fml_status runner_expire(const char *dir, config *cf)
+{
+	static const char *const areas[] = {"sent", "drop"};
+	char qdir[4096], path[4096];
+	str names = STR_INIT;
+	struct stat st;
+	time_t now = time(NULL), keep = (time_t)cf_int(cf, CF_QUEUE_RETENTION);
+	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	for (size_t a = 0; a < 2; a++) {
+		int n = queue_list(qdir, areas[a], &names);
+		const char *p = names.s;
+		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+			if (fs_path(path, sizeof path, "%s/%s/%s", qdir, areas[a], p) < 0 ||
+			    lstat(path, &st) < 0 || now - st.st_mtime < keep)
+				continue;
+			if (unlink(path) == 0) {
+				queue_journal_remove(qdir, p);
+				msg_info("expired %s/%s", areas[a], p);
+			}
+		}
+	}
+	str_free(&names);
+	return ST_OK;
+}
+
+/* ---- the admin's views */
+
+static void age_str(char *buf, size_t size, long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, size, "%lds", s);
+	else if (s < 7200)
+		snprintf(buf, size, "%ldm", s / 60);
+	else if (s < 172800)
+		snprintf(buf, size, "%ldh", s / 3600);
+	else
+		snprintf(buf, size, "%ldd", s / 86400);
+}
+
+static void list_line(FILE *out, queue_item *q, const char *area, time_t now)
+{
+	size_t pend = 0, done = 0, fail = 0;
+	char age[32], next[64] = "-";
+	for (size_t i = 0; i < q->nrcpt; i++)
+		q->state[i] == QS_DONE ? done++ : q->state[i] == QS_FAILED ? fail++ : pend++;
+	age_str(age, sizeof age, (long)(now - q->created));
+	if (q->next_try && strcmp(area, "deferred") == 0) {
+		if (q->next_try <= now)
+			snprintf(next, sizeof next, "due");
+		else
+			age_str(next, sizeof next, (long)(q->next_try - now)),
+			    memmove(next + 3, next, strlen(next) + 1), memcpy(next, "in ", 3);
+	}
+	fprintf(out, "%-28s %5s %9lld <%s> => %zu (%zu/%zu/%zu) %s %s\n", q->name, age,
+		(long long)q->size, q->sender, q->nrcpt, pend, done, fail, area, next);
+}
+
+fml_status runner_list(const char *dir, config *cf, const char *sender, FILE *out)
+{
+	char qdir[4096], path[4096], base[256];
+	str names = STR_INIT, err = STR_INIT;
+	time_t now = time(NULL);
+	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	for (int a = 1; queue_areas[a]; a++) {
+		int n = queue_list(qdir, queue_areas[a], &names);
+		const char *p = names.s;
+		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+			queue_item q;
+			if (fs_path(path, sizeof path, "%s/%s/%s", qdir, queue_areas[a], p) < 0)
+				continue;
+			str_clear(&err);
+			if (queue_open(&q, path, 0, &err) != ST_OK) {
+				if (!sender || !*sender || strcmp(sender, "@") == 0)
+					fprintf(out, "%-28s %s (%s)\n", p, queue_areas[a],
+						str_c(&err));
+				queue_close(&q);
+				continue;
+			}
+			if (strcmp(queue_areas[a], "active") == 0 &&
+			    queue_active_pid(p, base, sizeof base) >= 0)
+				snprintf(q.name, sizeof q.name, "%s", base);
+			queue_journal_load(qdir, &q);
+			if (!sender || !*sender || strcmp(sender, "@") == 0 ||
+			    strcasecmp(sender, q.sender) == 0)
+				list_line(out, &q, queue_areas[a], now);
+			queue_close(&q);
+		}
+	}
+	str_free(&names);
+	str_free(&err);
+	return ST_OK;
+}
+
+fml_status runner_show(const char *dir, config *cf, const char *id, FILE *out)
+{
+	char qdir[4096], path[4096], jpath[4096];
+	const char *area;
+	str err = STR_INIT, j = STR_INIT;
+	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	if (!queue_find(qdir, id, &area, path, sizeof path))
+		return ST_NOINPUT;
+	queue_item q;
+	fml_status st = queue_open(&q, path, 0, &err);
+	fprintf(out, "item: %s\narea: %s\npath: %s\n", id, area, path);
+	if (st != ST_OK) {
+		fprintf(out, "damaged: %s\n", str_c(&err));
+	} else {
+		snprintf(q.name, sizeof q.name, "%s", id);
+		queue_journal_load(qdir, &q);
+		char date[64];
+		date_rfc5322(q.created, date, sizeof date);
+		fprintf(out, "sender: <%s>\ncreated: %s\nlist: %s\n", q.sender, date, q.list);
+		if (q.article)
+			fprintf(out, "article: %ld\n", q.article);
+		fprintf(out, "size: %lld (message %lld)\nattempts: %d\n", (long long)q.size,
+			(long long)(q.msg_end - q.msg_start), q.attempts);
+		if (q.next_try) {
+			date_rfc5322(q.next_try, date, sizeof date);
+			fprintf(out, "next try: %s\n", date);
+		}
+		for (size_t i = 0; i < q.nrcpt; i++)
+			fprintf(out, "rcpt %c %s\n", q.state[i], q.rcpt[i]);
+	}
+	queue_close(&q);
+	if (fs_path(jpath, sizeof jpath, "%s/journal/%s", qdir, id) == 0 &&
+	    fs_read(jpath, &j, 0) == ST_OK && j.len) {
+		fputs("journal:\n", out);
+		fwrite(j.s, 1, j.len, out);
+	}
+	str_free(&err);
+	str_free(&j);
+	return ST_OK;
+}
+
+fml_status runner_delete(const char *dir, config *cf, const char *id)
+{
+	char qdir[4096], path[4096];
+	const char *area;
+	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	if (!queue_find(qdir, id, &area, path, sizeof path))
+		return ST_NOINPUT;
+	if (strcmp(area, "active") == 0 &&
+	    !pid_dead(queue_active_pid(strrchr(path, '/') + 1, NULL, 0))) {
+		msg_error("%s is being delivered now", id);
+		return ST_TEMPFAIL;
+	}
+	if (unlink(path) < 0) {
+		msg_error("unlink %s: %m", path);
+		return ST_TEMPFAIL;
+	}
+	queue_journal_remove(qdir, id);
+	msg_info("deleted %s from %s/", id, area);
+	return ST_OK;
+}
+
+/* Recipients D and F in journals changed since MIDNIGHT. */
+static void journal_today(const char *qdir, time_t midnight, long *ok, long *fail)
+{
+	char path[4096];
+	str names = STR_INIT, j = STR_INIT;
+	struct stat st;
+	int n = queue_list(qdir, "journal", &names);
+	const char *p = names.s;
+	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+		if (fs_path(path, sizeof path, "%s/journal/%s", qdir, p) < 0 ||
+		    stat(path, &st) < 0 || st.st_mtime < midnight)
+			continue;
+		str_clear(&j);
+		if (fs_read(path, &j, 0) != ST_OK)
+			continue;
+		for (size_t k = 0; k + 1 < j.len; k++)
+			if ((k == 0 || j.s[k - 1] == '\n') && j.s[k + 1] == ' ')
+				*ok += j.s[k] == 'D', *fail += j.s[k] == 'F';
+	}
+	str_free(&names);
+	str_free(&j);
+}
+
+fml_status runner_stats(const char *dir, config *cf, FILE *out)
+{
+	char qdir[4096], path[4096], age[32];
+	str names = STR_INIT;
+	struct stat st;
+	time_t now = time(NULL), oldest = 0, midnight;
+	struct tm tm;
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	midnight = mktime(&tm);
+	long long bytes = 0;
+	long today[2] = {0, 0};
+	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	for (int a = 0; queue_areas[a]; a++) {
+		int n = queue_list(qdir, queue_areas[a], &names);
+		long long ab = 0;
+		const char *p = names.s;
+		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+			if (fs_path(path, sizeof path, "%s/%s/%s", qdir, queue_areas[a], p) < 0 ||
+			    lstat(path, &st) < 0)
+				continue;
+			ab += st.st_size;
+			if (a >= 1 && a <= 3 && (!oldest || st.st_mtime < oldest))
+				oldest = st.st_mtime;
+			if ((a == 4 || a == 5) && st.st_ctime >= midnight)
+				today[a - 4]++;
+		}
+		bytes += ab;
+		fprintf(out, "%-9s %6d items %12lld bytes\n", queue_areas[a], n < 0 ? 0 : n, ab);
+	}
+	long rok = 0, rfail = 0;
+	journal_today(qdir, midnight, &rok, &rfail);
+	age_str(age, sizeof age, oldest ? (long)(now - oldest) : 0);
+	fprintf(out, "total     %lld bytes\n", bytes);
+	fprintf(out, "oldest waiting item: %s\n", oldest ? age : "-");
+	fprintf(out,
+		"today: %ld messages sent, %ld dropped; %ld recipients delivered, %ld failed\n",
+		today[0], today[1], rok, rfail);
+	str_free(&names);
+	return ST_OK;
+}
+
+/* ---- the kick */
+
+void runner_kick(const char *dir, config *cf)
+{
+	const char *mode = cf_str(cf, CF_DELIVERY_MODE);
+	runner_opts o = {0, 1, NULL, 0};
+	if (strcmp(mode, "foreground") == 0) {
+		runner_deliver(dir, cf, &o);
+		return;
+	}
+	if (strcmp(mode, "background") != 0)
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		msg_warn("cannot start delivery: fork: %m; the next fmlqueue run delivers");
+		return;
+	}
+	if (pid > 0)
+		return;
+	/* the child: detached, no stdio, deliver, exit without returning */
+	setsid();
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	msg_set_stderr(0);
+	runner_deliver(dir, cf, &o);
+	_exit(0);
+}

@@ -1,0 +1,41 @@
+/*
+ * runner: delivery of one list's outgoing queue (fmlqueue(8)).  One pass
+ * recovers what dead processes left, delivers every due item through the
+ * transports of SMTP_SERVERS and expires old sent/ and drop/ items.
+ * runner_kick() is what fml calls after it queued new items.
+ */
+#ifndef FML_RUNNER_H
+#define FML_RUNNER_H
+
+#include <stdio.h>
+
+#include "list/config.h"
+#include "util/status.h"
+
+typedef struct runner_opts {
+	int flush;	  /* ignore the retry schedule */
+	int new_only;	  /* only new/ (the kick) */
+	const char *only; /* an item name or an envelope sender; NULL/"@" = all */
+	int progress;	  /* a progress line on stderr */
+} runner_opts;
+
+/* Deliver every due item of DIR's queue. */
+fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o);
+/* tmp/ orphans of dead writers removed, active/ items of dead runners put
+ * back into new/ or deferred/. */
+fml_status runner_recover(const char *dir, config *cf);
+/* sent/ and drop/ items older than QUEUE_RETENTION removed. */
+fml_status runner_expire(const char *dir, config *cf);
+
+/* The admin's views (fmlqueue list/show/stats/delete). */
+fml_status runner_list(const char *dir, config *cf, const char *sender, FILE *out);
+fml_status runner_show(const char *dir, config *cf, const char *id, FILE *out);
+fml_status runner_stats(const char *dir, config *cf, FILE *out);
+fml_status runner_delete(const char *dir, config *cf, const char *id);
+
+/* After fml queued new items: DELIVERY_MODE background (a detached child
+ * delivers new/ and exits; the caller returns at once), queue (nothing) or
+ * foreground (deliver new/ before returning). */
+void runner_kick(const char *dir, config *cf);
+
+#endif
