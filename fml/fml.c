@@ -20,6 +20,8 @@
 #include "queue/runner.h"
 #include "util/safefile.h"
 #include "util/status.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
 
 	msg_startup("fml");
 	const char *env_sender = getenv("SENDER");
-	char *sender = env_sender ? xstrdup(env_sender) : NULL;
+	char *sender = env_sender ? mem_strdup(env_sender) : NULL;
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);
 
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
 
 	/* ---- accept: the commit point */
 	fml_status st = incoming_accept(dir, 0, ctladdr ? IN_CTL : IN_POST, sender,
-					cf_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), &id);
+					config_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), &id);
 	if (st == ST_TOOBIG)
 		fail(ST_TOOBIG, "5.3.4", "message too big for this list");
 	if (st != ST_OK)
@@ -110,8 +112,9 @@ int main(int argc, char **argv)
 		      .only = debug ? str_c(&id) : NULL,
 		      .now = time(NULL)};
 	fml_lock lk;
-	if (lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK), cf_int(cf, CF_LOCK_TIMEOUT),
-			 cf_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
+	if (lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK),
+			 config_int(cf, CF_LOCK_TIMEOUT),
+			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
 		reply_notice(&c, NULL, "lock-timeout", NULL, 0, 0, "fml: list lock timed out",
 			     "fml could not get the list lock in time.  The mail waits in "
 			     "var/incoming and is processed by the next run of fml or fmlqueue.\n");

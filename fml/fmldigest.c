@@ -21,6 +21,8 @@
 #include "queue/runner.h"
 #include "util/safefile.h"
 #include "util/status.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +46,9 @@ static fml_status one_list(const char *dir, const char *const *over, int nover, 
 		return ST_TEMPFAIL;
 	fml_lock lk;
 	long items = 0;
-	fml_status st =
-	    lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK), (long)cf_int(cf, CF_LOCK_TIMEOUT),
-			 (long)cf_int(cf, CF_LOCK_STALE_AGE));
+	fml_status st = lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK),
+				     (long)config_int(cf, CF_LOCK_TIMEOUT),
+				     (long)config_int(cf, CF_LOCK_STALE_AGE));
 	if (st == ST_OK) {
 		proc_ctx c = {.dir = dir, .cf = cf, .now = time(NULL)};
 		if (o->dry)
@@ -104,7 +106,7 @@ int main(int argc, char **argv)
 		o.hour = tm.tm_hour ? tm.tm_hour : 24;
 	}
 	o.progress = isatty(2) && !o.dry;
-	char *ml_dir = xstrdup(home_ml_dir(opt_d));
+	char *ml_dir = mem_strdup(home_ml_dir(opt_d));
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);
 	for (int i = 0; i < nwords; i++) {

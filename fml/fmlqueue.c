@@ -19,6 +19,8 @@
 #include "queue/runner.h"
 #include "util/safefile.h"
 #include "util/status.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -58,10 +60,10 @@ static fml_status drain_incoming(const char *dir, config *cf)
 	if (!waiting)
 		return ST_OK;
 	fml_lock lk;
-	long wait = (long)cf_int(cf, CF_LOCK_TIMEOUT);
-	if (lock_acquire(&lk, dir, (int)cf_int(cf, CF_USE_FLOCK),
+	long wait = (long)config_int(cf, CF_LOCK_TIMEOUT);
+	if (lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK),
 			 wait < DRAIN_LOCK_WAIT ? wait : DRAIN_LOCK_WAIT,
-			 cf_int(cf, CF_LOCK_STALE_AGE)) != ST_OK)
+			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK)
 		return ST_OK; /* fml holds it and drains itself */
 	proc_ctx c = {.dir = dir, .cf = cf, .now = time(NULL)};
 	fml_status st = proc_drain(&c);
@@ -138,7 +140,7 @@ int main(int argc, char **argv)
 	}
 	int wants_arg = strcmp(cmd, "list") == 0 || strcmp(cmd, "flush") == 0 ||
 			strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0;
-	char *ml_dir = xstrdup(home_ml_dir(opt_d));
+	char *ml_dir = mem_strdup(home_ml_dir(opt_d));
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);
 	for (int i = 0; i < nwords; i++) {

@@ -48,6 +48,9 @@
 #include "util/privs.h"
 #include "util/safefile.h"
 #include "util/status.h"
+#include "util/mem.h"
+#include "util/date.h"
+#include "util/fs.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -150,9 +153,9 @@ static fml_status refuse(ctx *c, fml_status st)
 /* The list lock with the list's settings; ERR says why not. */
 static fml_status lock_list(ctx *c, fml_lock *lk, const char *why)
 {
-	fml_status st = lock_acquire(lk, c->dir, (int)cf_int(c->cf, CF_USE_FLOCK),
-				     (long)cf_int(c->cf, CF_LOCK_TIMEOUT),
-				     (long)cf_int(c->cf, CF_LOCK_STALE_AGE));
+	fml_status st = lock_acquire(lk, c->dir, (int)config_int(c->cf, CF_USE_FLOCK),
+				     (long)config_int(c->cf, CF_LOCK_TIMEOUT),
+				     (long)config_int(c->cf, CF_LOCK_STALE_AGE));
 	if (st != ST_OK)
 		str_sets(&c->err, why);
 	return st;
@@ -358,9 +361,9 @@ static fml_status cmd_print(ctx *c)
 	member_entry e;
 	if (fs_path(path, sizeof path, "%s/%s", c->dir, c->cmd) < 0)
 		return ST_TEMPFAIL;
-	member_entry_init(&e);
+	members_entry_init(&e);
 	fml_status st = members_foreach_line(path, print_entry, &e);
-	member_entry_free(&e);
+	members_entry_free(&e);
 	if (fflush(stdout) != 0)
 		st = ST_TEMPFAIL;
 	return st;
@@ -418,7 +421,7 @@ static fml_status set_var(ctx *c, const char *name, const char *value)
 	/* the whole cascade must still load; else put the old file back */
 	if (config_load(c->cf, &c->ca, &why) != ST_OK) {
 		if (had)
-			fs_replace(path, old.s ? old.s : "", old.len, 1);
+			safefile_replace(path, old.s ? old.s : "", old.len, 1);
 		else
 			unlink(path);
 		str_printf(&c->err, "config.cf no longer loads (%s): left as it was", str_c(&why));
@@ -518,7 +521,7 @@ static fml_status cmd_newml(ctx *c)
 		str_free(&err);
 		return refuse(c, ST_NOPERM);
 	}
-	char *owner = admin ? xstrdup(admin) : NULL;
+	char *owner = admin ? mem_strdup(admin) : NULL;
 	newml_args a = {c->ml_dir, c->name, c->nargs ? c->args[0] : NULL, owner, NULL, NULL};
 	fml_status s = newml_create(&a, &aliases, &c->err);
 	free(owner);
@@ -563,8 +566,8 @@ static fml_status cmd_command(ctx *c)
 	str_printf(&mail,
 		   "From: %s\nTo: %s\nSubject: makefml command\nDate: %s\n"
 		   "Message-ID: <makefml.%lld.%d@%s>\n\n",
-		   addr, cf_str(c->cf, CF_CONTROL_ADDRESS), date, (long long)time(NULL),
-		   (int)getpid(), cf_str(c->cf, CF_DOMAINNAME));
+		   addr, config_str(c->cf, CF_CONTROL_ADDRESS), date, (long long)time(NULL),
+		   (int)getpid(), config_str(c->cf, CF_DOMAINNAME));
 	for (int i = 1; i < c->nargs; i++)
 		str_printf(&mail, "%s%s", c->args[i], i + 1 < c->nargs ? " " : "\n");
 	int fd = memfd_create("makefml-command", MFD_CLOEXEC);
@@ -636,7 +639,7 @@ static fml_status cmd_archive(ctx *c)
 		artrange_free(&r);
 		return refuse(c, ST_DATAERR);
 	}
-	article_store_init(&s, cf_str(c->cf, CF_SPOOL_DIR), cf_str(c->cf, CF_ARCHIVE_DIR));
+	article_store_init(&s, config_str(c->cf, CF_SPOOL_DIR), config_str(c->cf, CF_ARCHIVE_DIR));
 	st = bundle_plan(&s, &r, 0, &b);
 	if (st == ST_OK && b.n > 0)
 		st = bundle_mbox(&b, 0, &s, stdout_sink, NULL);
@@ -685,7 +688,7 @@ static fml_status open_list(ctx *c)
 		/* check reports it among the rest; the others cannot go on */
 		return strcmp(c->cmd, "check") == 0 ? ST_OK : refuse(c, ST_TEMPFAIL);
 	}
-	c->fuzzy = (int)cf_int(c->cf, CF_ADDR_CHECK_MAX);
+	c->fuzzy = (int)config_int(c->cf, CF_ADDR_CHECK_MAX);
 	char logpath[PATH_MAX];
 	if (fs_path(logpath, sizeof logpath, "%s/log", c->dir) == 0)
 		msg_set_logfile(logpath);

@@ -25,6 +25,8 @@
 #include "queue/qitem.h"
 #include "rewrite.h"
 #include "util/safefile.h"
+#include "util/date.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -210,7 +212,7 @@ static fml_status qsink(void *arg, const void *p, size_t n)
 /* The header of part P of IT, up to the MIME fields bundle_write() adds. */
 static void part_header(proc_ctx *c, const ditem *it, const bundle *b, size_t p, str *h)
 {
-	const char *ml = cf_str(c->cf, CF_MAIL_LIST);
+	const char *ml = config_str(c->cf, CF_MAIL_LIST);
 	size_t first = p ? b->part_end[p - 1] : 0, end = b->part_end[p];
 	char date[64];
 
@@ -221,9 +223,9 @@ static void part_header(proc_ctx *c, const ditem *it, const bundle *b, size_t p,
 	if (b->nparts > 1)
 		str_printf(h, " (%zu/%zu)", p + 1, b->nparts);
 	str_printf(h, "\nDate: %s\nMessage-ID: <%ld.%s.%zu@%s>\n", date, (long)c->now, it->name,
-		   p + 1, cf_str(c->cf, CF_DOMAINNAME));
-	if (*cf_str(c->cf, CF_XMLNAME))
-		str_printf(h, "%s\n", cf_str(c->cf, CF_XMLNAME));
+		   p + 1, config_str(c->cf, CF_DOMAINNAME));
+	if (*config_str(c->cf, CF_XMLNAME))
+		str_printf(h, "%s\n", config_str(c->cf, CF_XMLNAME));
 	rewrite_list_fields(c->cf, "\n", h);
 	str_puts(h, "Precedence: list\nMIME-Version: 1.0\n");
 }
@@ -233,7 +235,7 @@ static void part_header(proc_ctx *c, const ditem *it, const bundle *b, size_t p,
 static fml_status part_make(proc_ctx *c, const ditem *it, article_store *as, const bundle *b,
 			    size_t p)
 {
-	const char *qdir = cf_str(c->cf, CF_QUEUE_DIR);
+	const char *qdir = config_str(c->cf, CF_QUEUE_DIR);
 	char name[128];
 	qitem_writer w;
 	str h = STR_INIT;
@@ -244,7 +246,7 @@ static fml_status part_make(proc_ctx *c, const ditem *it, article_store *as, con
 	if (qitem_begin(&w, qdir, name) != ST_OK)
 		return ST_TEMPFAIL;
 	part_header(c, it, b, p, &h);
-	fml_status st = qitem_envelope(&w, cf_str(c->cf, CF_MAINTAINER),
+	fml_status st = qitem_envelope(&w, config_str(c->cf, CF_MAINTAINER),
 				       config_get(c->cf, "ML_NAME"), 0, it->rcpts.s, it->n);
 	if (st == ST_OK)
 		st = qitem_write(&w, h.s, h.len);
@@ -274,8 +276,8 @@ static fml_status item_make(proc_ctx *c, const ditem *it)
 	r.iv = iv;
 	r.n = 1;
 	article_store as; /* expired articles come from the archive */
-	article_store_init(&as, cf_str(c->cf, CF_SPOOL_DIR), cf_str(c->cf, CF_ARCHIVE_DIR));
-	fml_status st = bundle_plan(&as, &r, cf_int(c->cf, CF_DIGEST_SIZE_LIMIT), &b);
+	article_store_init(&as, config_str(c->cf, CF_SPOOL_DIR), config_str(c->cf, CF_ARCHIVE_DIR));
+	fml_status st = bundle_plan(&as, &r, config_int(c->cf, CF_DIGEST_SIZE_LIMIT), &b);
 	if (st != ST_OK) {
 		article_store_free(&as);
 		return st;
@@ -360,7 +362,7 @@ static bundle_mode member_mode(proc_ctx *c, const char *m)
 {
 	bundle_mode mode = BM_MP;
 	if (!*m)
-		m = cf_str(c->cf, CF_DIGEST_DEFAULT_MODE);
+		m = config_str(c->cf, CF_DIGEST_DEFAULT_MODE);
 	if (!bundle_mode_parse(m, &mode))
 		msg_warn("digest mode \"%s\" is not supported; sending mp", m);
 	return mode;
@@ -488,15 +490,15 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 	char mode[16];
 	fml_status st;
 
-	if (!spec || !cmd_digest_spec(spec, &n, mode)) {
+	if (!spec || !digeststate_spec(spec, &n, mode)) {
 		str_sets(err, "bad digest argument: N[mode] expected (0 to stop)");
 		return ST_DATAERR;
 	}
 	GHashTable *state = state_new();
-	member_entry_init(&e);
+	members_entry_init(&e);
 	if ((st = digest_recover(c)) != ST_OK ||
 	    fs_path(path, sizeof path, "%s/actives", c->dir) < 0 ||
-	    (found = members_find(path, addr, (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), &e)) < 0 ||
+	    (found = members_find(path, addr, (int)config_int(c->cf, CF_ADDR_CHECK_MAX), &e)) < 0 ||
 	    state_path(c->dir, STATE_FILE, path, sizeof path) < 0 ||
 	    (st = state_load(path, state, NULL)) != ST_OK) {
 		st = st == ST_OK ? ST_TEMPFAIL : st;
@@ -514,12 +516,12 @@ fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err)
 	    (st = rehash(c, &e, last, seq)) != ST_OK)
 		goto done;
 	st = members_edit(c->dir, "actives", MEM_DIGEST, addr, spec,
-			  (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), err);
+			  (int)config_int(c->cf, CF_ADDR_CHECK_MAX), err);
 	if (st == ST_OK && was && n == 0 && !c->debug && g_hash_table_remove(state, who))
 		st = state_write(c->dir, STATE_FILE, state, NULL);
 done:
 	g_hash_table_destroy(state);
-	member_entry_free(&e);
+	members_entry_free(&e);
 	return st;
 }
 

@@ -13,6 +13,8 @@
 #include "rewrite.h"
 #include "mail/rfc2047.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,18 +48,18 @@ static void write_seq(proc_ctx *c, long n)
 
 static int spool_path(proc_ctx *c, long n, char *buf, size_t size)
 {
-	return fs_path(buf, size, "%s/%ld", cf_str(c->cf, CF_SPOOL_DIR), n);
+	return fs_path(buf, size, "%s/%ld", config_str(c->cf, CF_SPOOL_DIR), n);
 }
 
 static int tmp_path(proc_ctx *c, const incoming_item *it, char *buf, size_t size)
 {
-	return fs_path(buf, size, "%s/.tmp.%s", cf_str(c->cf, CF_SPOOL_DIR), it->id);
+	return fs_path(buf, size, "%s/.tmp.%s", config_str(c->cf, CF_SPOOL_DIR), it->id);
 }
 
 /* copy [FROM, TO) of FD into the safefile */
 static fml_status copy_range(int fd, off_t from, off_t to, safefile *sf, qitem_writer *qw)
 {
-	char *buf = xmalloc(65536);
+	char *buf = mem_alloc(65536);
 	fml_status st = ST_OK;
 	while (from < to && st == ST_OK) {
 		size_t want = (size_t)(to - from) < 65536 ? (size_t)(to - from) : 65536;
@@ -93,17 +95,17 @@ static int collect(const member_entry *e, void *arg)
 		msg_warn("actives line %ld: %s: skipped", e->lineno, why);
 		return 0;
 	}
-	if (addr_equal(a, cf_str(rv->c->cf, CF_MAIL_LIST)) ||
-	    addr_equal(a, cf_str(rv->c->cf, CF_CONTROL_ADDRESS)))
+	if (addr_equal(a, config_str(rv->c->cf, CF_MAIL_LIST)) ||
+	    addr_equal(a, config_str(rv->c->cf, CF_CONTROL_ADDRESS)))
 		return 0;
 	if (rv->n == rv->cap) {
 		rv->cap = rv->cap ? rv->cap * 2 : 256;
-		rv->v = xreallocarray(rv->v, rv->cap, sizeof *rv->v);
+		rv->v = mem_reallocarray(rv->v, rv->cap, sizeof *rv->v);
 	}
 	str norm = STR_INIT;
 	str_set(&norm, e->addr.s, e->addr.len);
 	addr_normalize(&norm);
-	rv->v[rv->n++] = xstrdup(norm.s);
+	rv->v[rv->n++] = mem_strdup(norm.s);
 	str_free(&norm);
 	return 0;
 }
@@ -170,8 +172,8 @@ static fml_status rcpt_block_get(proc_ctx *c, rcpt_block *b)
 	/* the list's own addresses are left out of the recipients: part of the key */
 	if (fs_path(stamp, sizeof stamp, "fml-rcpt 1 %lld %lld %ld %llu %s %s ",
 		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		    (unsigned long long)st.st_ino, cf_str(c->cf, CF_MAIL_LIST),
-		    cf_str(c->cf, CF_CONTROL_ADDRESS)) < 0)
+		    (unsigned long long)st.st_ino, config_str(c->cf, CF_MAIL_LIST),
+		    config_str(c->cf, CF_CONTROL_ADDRESS)) < 0)
 		return ST_TEMPFAIL;
 	int fd = open(cache, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat cst;
@@ -202,7 +204,7 @@ static fml_status rcpt_block_get(proc_ctx *c, rcpt_block *b)
 		str file = STR_INIT;
 		str_printf(&file, "%s%zu\n", stamp, b->count);
 		str_append(&file, b->lines.s, b->lines.len);
-		fs_replace(cache, file.s, file.len, 0); /* a cache: no fsync */
+		safefile_replace(cache, file.s, file.len, 0); /* a cache: no fsync */
 		str_free(&file);
 	}
 	return ST_OK;
@@ -220,7 +222,7 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 {
 	char name[64], path[4096];
 	snprintf(name, sizeof name, "a%ld", n);
-	const char *qdir = cf_str(c->cf, CF_QUEUE_DIR);
+	const char *qdir = config_str(c->cf, CF_QUEUE_DIR);
 	if (qitem_exists(qdir, name))
 		return ST_OK;
 	rcpt_block b;
@@ -240,7 +242,7 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		msg_error("open %s: %s", path, strerror(errno));
 	} else if (qitem_begin(&w, qdir, name) == ST_OK) {
-		rc = qitem_envelope_head(&w, cf_str(c->cf, CF_MAINTAINER),
+		rc = qitem_envelope_head(&w, config_str(c->cf, CF_MAINTAINER),
 					 config_get(c->cf, "ML_NAME"), n);
 		if (rc == ST_OK)
 			rc = b.fd >= 0 ? copy_range(b.fd, b.off, b.end, NULL, &w)
@@ -270,8 +272,8 @@ static void summary_subject(proc_ctx *c, const envelope *e, str *out)
 	if (!f)
 		return;
 	str clean = STR_INIT;
-	rewrite_subject(f->value.s, f->value.len, cf_str(c->cf, CF_SUBJECT_TAG_TYPE),
-			cf_str(c->cf, CF_BRACKET), 0, -1, "", &clean);
+	rewrite_subject(f->value.s, f->value.len, config_str(c->cf, CF_SUBJECT_TAG_TYPE),
+			config_str(c->cf, CF_BRACKET), 0, -1, "", &clean);
 	str dec = STR_INIT;
 	rfc2047_decode(clean.s, clean.len, &dec);
 	const char *s = str_c(&dec);

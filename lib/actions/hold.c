@@ -9,6 +9,7 @@
 #include "util/msg.h"
 #include "reply.h"
 #include "util/safefile.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,19 +37,19 @@ fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
 	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
 		n++;
 	str_printf(&text, "A post to %s from %s is held (%s).\nHold ID: %s\n\n",
-		   cf_str(c->cf, CF_MAIL_LIST), m->from.len ? str_c(&m->from) : "(no valid From)",
-		   why, m->it->id);
+		   config_str(c->cf, CF_MAIL_LIST),
+		   m->from.len ? str_c(&m->from) : "(no valid From)", why, m->it->id);
 	if (moderate)
 		str_printf(&text,
 			   "To distribute it, send this line to %s:\n\n    approve %s\n\n"
 			   "To refuse it (the poster is told the reason, if you give one):\n\n"
 			   "    reject %s [reason]\n\n"
 			   "Without an answer it is removed after %lld days.\n\n",
-			   cf_str(c->cf, CF_CONTROL_ADDRESS), m->it->id, m->it->id,
-			   (cf_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT) + 86399) / 86400);
+			   config_str(c->cf, CF_CONTROL_ADDRESS), m->it->id, m->it->id,
+			   (config_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT) + 86399) / 86400);
 	str_puts(&text, "The post is attached.\n");
 	fml_status st = ST_OK;
-	if (cf_int(c->cf, CF_MODERATOR_NOTIFY))
+	if (config_int(c->cf, CF_MODERATOR_NOTIFY))
 		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1,
 				  moderate ? "post held for moderation" : "suspicious mail held",
 				  str_c(&text));
@@ -130,8 +131,8 @@ fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason)
 	m.it = &it;
 	m.env = &e;
 	fml_status st = incoming_open_in(c->dir, "var/hold", id, &it);
-	envelope_limits lim = {(size_t)cf_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
-			       (size_t)cf_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	envelope_limits lim = {(size_t)config_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)config_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
 	if (st == ST_OK && envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim) == ST_OK)
 		proc_addresses(&m);
 	if (st == ST_OK || st == ST_DATAERR)
@@ -139,9 +140,9 @@ fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason)
 	if (st == ST_OK && m.reply.len) {
 		const char *why = reply_suppressed(c, &m, str_c(&m.reply));
 		str subj = STR_INIT, body = STR_INIT;
-		str_printf(&subj, "Your post was not distributed %s", cf_str(c->cf, CF_ML_FN));
+		str_printf(&subj, "Your post was not distributed %s", config_str(c->cf, CF_ML_FN));
 		str_printf(&body, "A moderator of %s refused your post%s%s%s\n",
-			   cf_str(c->cf, CF_MAIL_LIST), *reason ? ":\n\n    " : ".", reason,
+			   config_str(c->cf, CF_MAIL_LIST), *reason ? ":\n\n    " : ".", reason,
 			   *reason ? "\n" : "");
 		if (why)
 			msg_info("refusal notice to %s not sent: %s", str_c(&m.reply), why);
@@ -175,7 +176,7 @@ static void prune_approved(proc_ctx *c)
 			str_printf(&keep, "%s\n", p);
 	}
 	if (keep.len != s.len)
-		fs_replace(path, keep.s ? keep.s : "", keep.len, 1);
+		safefile_replace(path, keep.s ? keep.s : "", keep.len, 1);
 	str_free(&s);
 	str_free(&keep);
 }
@@ -184,7 +185,7 @@ void hold_expire(proc_ctx *c)
 {
 	char dir[4096], path[4096];
 	struct stat st;
-	long long limit = cf_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT);
+	long long limit = config_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT);
 	prune_approved(c);
 	if (limit <= 0 || fs_path(dir, sizeof dir, "%s/var/hold", c->dir) < 0)
 		return;

@@ -4,6 +4,7 @@
  */
 #include "keyword.h"
 #include "util/msg.h"
+#include "util/bytes.h"
 
 #include <glib.h>
 
@@ -156,8 +157,8 @@ static void qp_decode(const char *p, size_t len, str *out)
 			end--;
 		for (size_t i = 0; i < end; i++) {
 			int hi, lo;
-			if (l[i] == '=' && i + 2 < end && (hi = hex_value(l[i + 1])) >= 0 &&
-			    (lo = hex_value(l[i + 2])) >= 0) {
+			if (l[i] == '=' && i + 2 < end && (hi = bytes_hex_value(l[i + 1])) >= 0 &&
+			    (lo = bytes_hex_value(l[i + 2])) >= 0) {
 				str_putc(out, hi << 4 | lo);
 				i += 2;
 			} else {
@@ -185,7 +186,7 @@ static void b64_decode(const char *p, size_t len, str *out)
 static void first_text(const char *body, size_t len, const char *content_type, const char *top_cte,
 		       const config *cf, str *out)
 {
-	long depth_limit = cf_int(cf, CF_MIME_DEPTH_LIMIT);
+	long depth_limit = config_int(cf, CF_MIME_DEPTH_LIMIT);
 	str bounds[MAX_DEPTH];
 	int depth = 0, state = BODY, in_field = 0; /* 1 Content-Type, 2 C-T-E */
 	str ctype = STR_INIT, cte = STR_INIT, raw = STR_INIT;
@@ -277,8 +278,9 @@ static void first_text(const char *body, size_t len, const char *content_type, c
 /* The traps on decoded text. */
 static void scan_lines(const char *t, size_t len, const config *cf, int ctladdr, keyword_result *r)
 {
-	long glimit = cf_int(cf, CF_GUIDE_CHECK_LIMIT), climit = cf_int(cf, CF_COMMAND_CHECK_LIMIT);
-	const char *kw = cf_str(cf, CF_GUIDE_KEYWORD);
+	long glimit = config_int(cf, CF_GUIDE_CHECK_LIMIT),
+	     climit = config_int(cf, CF_COMMAND_CHECK_LIMIT);
+	const char *kw = config_str(cf, CF_GUIDE_KEYWORD);
 	long seen = 0;
 	size_t off = 0;
 

@@ -10,6 +10,10 @@
 #include "util/msg.h"
 #include "queue/qitem.h"
 #include "util/safefile.h"
+#include "util/bytes.h"
+#include "util/date.h"
+#include "util/fs.h"
+#include "util/randhex.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +38,7 @@ static int is_ours(proc_ctx *c, const char *addr)
 {
 	const cf_id ours[] = {CF_MAIL_LIST, CF_CONTROL_ADDRESS, CF_MAINTAINER};
 	for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-		if (addr_equal(addr, cf_str(c->cf, ours[i])))
+		if (addr_equal(addr, config_str(c->cf, ours[i])))
 			return 1;
 	return 0;
 }
@@ -42,7 +46,7 @@ static int is_ours(proc_ctx *c, const char *addr)
 /* At most LIMIT automatic replies per address per hour (gdbm counter). */
 static int rate_ok(proc_ctx *c, const char *to)
 {
-	long limit = cf_int(c->cf, CF_REPLY_LIMIT);
+	long limit = config_int(c->cf, CF_REPLY_LIMIT);
 	if (limit <= 0)
 		return 1;
 	char path[4096];
@@ -102,7 +106,7 @@ const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to)
 		if (get(m, "X-Auto-Response-Suppress"))
 			return "the mail has X-Auto-Response-Suppress";
 		if (get(m, "List-Id") &&
-		    strstr(str_c(&get(m, "List-Id")->value), cf_str(c->cf, CF_LIST_ID)))
+		    strstr(str_c(&get(m, "List-Id")->value), config_str(c->cf, CF_LIST_ID)))
 			return "the mail came from this list";
 	}
 	if (!rate_ok(c, to))
@@ -168,18 +172,18 @@ static void common_header(proc_ctx *c, proc_mail *m, str *h, const char *to, con
 	date_rfc5322(c->now, date, sizeof date);
 	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
 	static unsigned seq;
-	str_printf(h, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n", cf_str(c->cf, CF_MAINTAINER), to,
-		   subject, date);
+	str_printf(h, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n", config_str(c->cf, CF_MAINTAINER),
+		   to, subject, date);
 	str_printf(h, "Message-ID: <%s.%d.%u.fml@%s>\n", stamp, (int)getpid(), ++seq,
-		   cf_str(c->cf, CF_DOMAINNAME));
+		   config_str(c->cf, CF_DOMAINNAME));
 	const hfield *mid = get(m, "Message-ID");
 	if (mid && !mid->bad && mid->value.len < 900 &&
 	    !bytes_has_ctl(mid->value.s, mid->value.len))
 		str_printf(h, "In-Reply-To: %s\nReferences: %s\n", str_c(&mid->value),
 			   str_c(&mid->value));
 	str_printf(h, "Auto-Submitted: auto-replied\nX-Loop: %s\n%s\nList-Id: %s <%s>\n",
-		   cf_str(c->cf, CF_MAIL_LIST), cf_str(c->cf, CF_XMLNAME), cf_str(c->cf, CF_ML_FN),
-		   cf_str(c->cf, CF_LIST_ID));
+		   config_str(c->cf, CF_MAIL_LIST), config_str(c->cf, CF_XMLNAME),
+		   config_str(c->cf, CF_ML_FN), config_str(c->cf, CF_LIST_ID));
 	str_puts(h, "MIME-Version: 1.0\n");
 }
 
@@ -187,9 +191,7 @@ static void common_header(proc_ctx *c, proc_mail *m, str *h, const char *to, con
 static char boundary[64];
 static void new_boundary(void)
 {
-	unsigned long long r = 0;
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
-		r = ((unsigned long long)rand() << 32) ^ (unsigned long long)getpid();
+	unsigned long long r = (unsigned long long)randhex_nonce() << 32 | randhex_nonce();
 	snprintf(boundary, sizeof boundary, "=_fml_%llx_%lld", r, (long long)time(NULL));
 }
 
@@ -205,7 +207,7 @@ fml_status reply_begin(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n, c
 	}
 	char name[128];
 	qitem_unique_name("r", name, sizeof name);
-	if (qitem_begin(&rw->w, cf_str(c->cf, CF_QUEUE_DIR), name) != ST_OK)
+	if (qitem_begin(&rw->w, config_str(c->cf, CF_QUEUE_DIR), name) != ST_OK)
 		return ST_TEMPFAIL;
 	fml_status st = qitem_envelope(&rw->w, "", config_get(c->cf, "ML_NAME"), 0, rcpts, n);
 	common_header(c, m, &h, to_shown, subject);
@@ -311,7 +313,8 @@ static int notice_due(proc_ctx *c, const char *kind)
 	int due = 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0) {
 		/* a new file has size 0; a stamped one holds "1" */
-		due = st.st_size == 0 || c->now - st.st_mtime >= cf_int(c->cf, CF_NOTIFY_INTERVAL);
+		due = st.st_size == 0 ||
+		      c->now - st.st_mtime >= config_int(c->cf, CF_NOTIFY_INTERVAL);
 		if (due && (pwrite(fd, "1", 1, 0) != 1 || futimens(fd, NULL) < 0))
 			msg_warn("cannot stamp %s: %s", path, strerror(errno));
 	}
@@ -326,7 +329,7 @@ fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char 
 		msg_info("notice \"%s\" suppressed (sent in the last interval)", subject);
 		return ST_OK;
 	}
-	const char *maint = cf_str(c->cf, CF_MAINTAINER);
+	const char *maint = config_str(c->cf, CF_MAINTAINER);
 	if (!rcpts || nrcpts == 0) {
 		rcpts = maint;
 		nrcpts = 1;

@@ -5,6 +5,7 @@
  */
 #include "rewrite.h"
 #include "util/msg.h"
+#include "util/date.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -204,34 +205,34 @@ static const char *date_keep_as(const char *type)
 
 void rewrite_list_fields(const config *cf, const char *eol, str *out)
 {
-	const char *ml = cf_str(cf, CF_MAIL_LIST);
-	const char *ctl = cf_str(cf, CF_CONTROL_ADDRESS);
+	const char *ml = config_str(cf, CF_MAIL_LIST);
+	const char *ctl = config_str(cf, CF_CONTROL_ADDRESS);
 
-	if (cf_int(cf, CF_USE_RFC2919))
-		add_field(out, eol, "List-Id: %s <%s>", cf_str(cf, CF_ML_FN),
-			  cf_str(cf, CF_LIST_ID));
-	if (cf_int(cf, CF_USE_RFC2369)) {
+	if (config_int(cf, CF_USE_RFC2919))
+		add_field(out, eol, "List-Id: %s <%s>", config_str(cf, CF_ML_FN),
+			  config_str(cf, CF_LIST_ID));
+	if (config_int(cf, CF_USE_RFC2369)) {
 		add_field(out, eol, "List-Post: <mailto:%s>", ml);
 		add_field(out, eol, "List-Help: <mailto:%s?body=help>", ctl);
 		add_field(out, eol, "List-Subscribe: <mailto:%s?body=subscribe>", ctl);
 		add_field(out, eol, "List-Unsubscribe: <mailto:%s?body=unsubscribe>", ctl);
-		add_field(out, eol, "List-Owner: <mailto:%s>", cf_str(cf, CF_MAINTAINER));
+		add_field(out, eol, "List-Owner: <mailto:%s>", config_str(cf, CF_MAINTAINER));
 	}
 }
 
 void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out)
 {
 	const char *eol = e->crlf ? "\r\n" : "\n";
-	const char *date_type = cf_str(cf, CF_DATE_TYPE);
+	const char *date_type = config_str(cf, CF_DATE_TYPE);
 	int keep_date = strcmp(date_type, "original-date") == 0;
 	const char *keep_as = date_keep_as(date_type);
-	const char *skip = cf_str(cf, CF_SKIP_FIELDS);
-	const char *xmlcount = cf_str(cf, CF_XMLCOUNT);
-	const char *reply_to = cf_str(cf, CF_REPLY_TO);
-	const char *precedence = cf_str(cf, CF_PRECEDENCE);
-	const char *ml = cf_str(cf, CF_MAIL_LIST);
-	const char *ml_fn = cf_str(cf, CF_ML_FN);
-	long rewrite_to = cf_int(cf, CF_REWRITE_TO);
+	const char *skip = config_str(cf, CF_SKIP_FIELDS);
+	const char *xmlcount = config_str(cf, CF_XMLCOUNT);
+	const char *reply_to = config_str(cf, CF_REPLY_TO);
+	const char *precedence = config_str(cf, CF_PRECEDENCE);
+	const char *ml = config_str(cf, CF_MAIL_LIST);
+	const char *ml_fn = config_str(cf, CF_ML_FN);
+	long rewrite_to = config_int(cf, CF_REWRITE_TO);
 	int have_subject = 0, have_msgid = 0, have_date = 0, have_to = 0;
 	str tmp = STR_INIT;
 	char date[64];
@@ -282,10 +283,10 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 		if (len == 0 || raw[len - 1] != '\n')
 			tail = eol;
 		if (name_is(e, f, "Subject") && !have_subject++) {
-			rewrite_subject(raw + nlen + 1, len - nlen - 1,
-					cf_str(cf, CF_SUBJECT_TAG_TYPE), cf_str(cf, CF_BRACKET),
-					(int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, eol,
-					&tmp);
+			rewrite_subject(
+			    raw + nlen + 1, len - nlen - 1, config_str(cf, CF_SUBJECT_TAG_TYPE),
+			    config_str(cf, CF_BRACKET),
+			    (int)config_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, eol, &tmp);
 			str_append(out, raw, nlen + 1);
 			str_append(out, tmp.s, tmp.len);
 			if (tmp.len == 0 || tmp.s[tmp.len - 1] != '\n')
@@ -297,9 +298,9 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 			str_puts(out, tail);
 	}
 
-	if (!have_subject && *cf_str(cf, CF_SUBJECT_TAG_TYPE)) {
-		rewrite_tag(cf_str(cf, CF_SUBJECT_TAG_TYPE), cf_str(cf, CF_BRACKET),
-			    (int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, &tmp);
+	if (!have_subject && *config_str(cf, CF_SUBJECT_TAG_TYPE)) {
+		rewrite_tag(config_str(cf, CF_SUBJECT_TAG_TYPE), config_str(cf, CF_BRACKET),
+			    (int)config_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article, &tmp);
 		add_field(out, eol, "Subject: %s", str_c(&tmp));
 	}
 	if (!keep_date || !have_date) {
@@ -318,16 +319,16 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 	}
 	if (*reply_to)
 		add_field(out, eol, "Reply-To: %s", reply_to);
-	const char *xmlname = cf_str(cf, CF_XMLNAME);
+	const char *xmlname = config_str(cf, CF_XMLNAME);
 	if (*xmlname)
 		add_field(out, eol, "%s", xmlname);
-	if (cf_int(cf, CF_APPEND_MAIL_COUNT) && *xmlcount)
-		add_field(out, eol, "%s: %0*ld", xmlcount, (int)cf_int(cf, CF_SUBJECT_FORM_LONG_ID),
-			  ri->article);
-	if (*cf_str(cf, CF_X_MLSERVER))
-		add_field(out, eol, "X-MLServer: %s", cf_str(cf, CF_X_MLSERVER));
-	const char *ctl = cf_str(cf, CF_CONTROL_ADDRESS);
-	const char *info = cf_str(cf, CF_X_ML_INFO_MESSAGE);
+	if (config_int(cf, CF_APPEND_MAIL_COUNT) && *xmlcount)
+		add_field(out, eol, "%s: %0*ld", xmlcount,
+			  (int)config_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article);
+	if (*config_str(cf, CF_X_MLSERVER))
+		add_field(out, eol, "X-MLServer: %s", config_str(cf, CF_X_MLSERVER));
+	const char *ctl = config_str(cf, CF_CONTROL_ADDRESS);
+	const char *info = config_str(cf, CF_X_ML_INFO_MESSAGE);
 	if (*info)
 		add_field(out, eol, "X-ML-Info: %s", info);
 	else

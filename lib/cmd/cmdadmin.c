@@ -22,6 +22,8 @@
 #include "actions/reply.h"
 #include "list/roster.h"
 #include "util/safefile.h"
+#include "util/date.h"
+#include "util/fs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,7 @@ static fml_status authenticate(cmd_run *r, const char *password)
 {
 	proc_ctx *c = r->c;
 	time_t until = 0;
-	if (!cf_int(c->cf, CF_REMOTE_ADMINISTRATION)) {
+	if (!config_int(c->cf, CF_REMOTE_ADMINISTRATION)) {
 		cmdrun_say(r, "Refused: remote administration is not enabled on this list.\n");
 		return ST_DATAERR;
 	}
@@ -72,14 +74,14 @@ static fml_status authenticate(cmd_run *r, const char *password)
 	cmdrun_say(r, "Refused: wrong password.\n");
 	if (adminpw_failed(c->dir, c->cf, c->now)) {
 		str text = STR_INIT;
-		long long mins = (cf_int(c->cf, CF_ADMIN_LOCKOUT_TIME) + 59) / 60;
+		long long mins = (config_int(c->cf, CF_ADMIN_LOCKOUT_TIME) + 59) / 60;
 		cmdrun_say(r, "Admin commands of this list are now locked for %lld minutes.\n",
 			   mins);
 		str_printf(&text,
 			   "Admin commands of %s are locked for %lld minutes after %lld wrong "
 			   "passwords; the last one came from %s.\n",
-			   cf_str(c->cf, CF_MAIL_LIST), mins,
-			   cf_int(c->cf, CF_ADMIN_LOCKOUT_FAILURES), r->from);
+			   config_str(c->cf, CF_MAIL_LIST), mins,
+			   config_int(c->cf, CF_ADMIN_LOCKOUT_FAILURES), r->from);
 		msg_warn("admin commands locked for %lld minutes", mins);
 		fml_status st = reply_notice(c, NULL, "admin-lockout", NULL, 0, 0,
 					     "fml: admin commands locked", str_c(&text));
@@ -109,7 +111,7 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 	proc_ctx *c = r->c;
 	const char *a0 = l->nargs ? str_c(&l->args[0]) : "";
 	const char *a1 = l->nargs > 1 ? str_c(&l->args[1]) : NULL;
-	int fuzzy = (int)cf_int(c->cf, CF_ADDR_CHECK_MAX);
+	int fuzzy = (int)config_int(c->cf, CF_ADDR_CHECK_MAX);
 	str err = STR_INIT, where = STR_INIT, done = STR_INIT, opts = STR_INIT;
 	fml_status st;
 	members_op op = MEM_ON;
@@ -120,11 +122,12 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 			str_printf(&opts, "%s%s", opts.len ? " " : "", str_c(&l->args[i]));
 		st = roster_add(c->dir, c->cf, a0, str_c(&opts), &err, &where);
 		str_printf(&done, "%s added to %s", a0, str_c(&where));
-		if (st == ST_OK && cf_int(c->cf, CF_ADMIN_ADD_SEND_WELCOME_FILE)) {
+		if (st == ST_OK && config_int(c->cf, CF_ADMIN_ADD_SEND_WELCOME_FILE)) {
 			str body = STR_INIT, subj = STR_INIT;
 			if (reply_template(c, "welcome", &body) == ST_OK) {
-				str_printf(&subj, "Welcome to %s %s", cf_str(c->cf, CF_MAIL_LIST),
-					   cf_str(c->cf, CF_ML_FN));
+				str_printf(&subj, "Welcome to %s %s",
+					   config_str(c->cf, CF_MAIL_LIST),
+					   config_str(c->cf, CF_ML_FN));
 				st = reply_send(c, NULL, a0, str_c(&subj), str_c(&body));
 			}
 			str_free(&body);
@@ -175,7 +178,7 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 static fml_status admin_log(cmd_run *r, const cmd_line *l)
 {
 	char path[4096];
-	long want = (long)cf_int(r->c->cf, CF_ADMIN_LOG_DEFAULT_LINE_LIMIT);
+	long want = (long)config_int(r->c->cf, CF_ADMIN_LOG_DEFAULT_LINE_LIMIT);
 	const char *arg = l->nargs ? str_c(&l->args[0]) : "";
 	if (*arg == '-')
 		want = strtol(arg + 1, NULL, 10);

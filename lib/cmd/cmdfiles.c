@@ -14,6 +14,8 @@
 #include "util/msg.h"
 #include "actions/reply.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -133,11 +135,11 @@ static fml_status do_status(cmd_run *r, const char *addr)
 	char path[4096];
 	member_entry e;
 	int member = cmdrun_listed(r, "members", addr), found = -1;
-	member_entry_init(&e);
+	members_entry_init(&e);
 	if (member >= 0 && fs_path(path, sizeof path, "%s/actives", r->c->dir) == 0)
-		found = members_find(path, addr, (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX), &e);
+		found = members_find(path, addr, (int)config_int(r->c->cf, CF_ADDR_CHECK_MAX), &e);
 	if (found < 0) {
-		member_entry_free(&e);
+		members_entry_free(&e);
 		return ST_TEMPFAIL;
 	}
 	cmdrun_say(r, "%s: %s", addr, member ? "a member (may post)" : "not a member");
@@ -151,7 +153,7 @@ static fml_status do_status(cmd_run *r, const char *addr)
 		cmdrun_say(r, ", digest mode %s\n", str_c(&e.opts));
 	else
 		cmdrun_say(r, ", receives every article\n");
-	member_entry_free(&e);
+	members_entry_free(&e);
 	return ST_OK;
 }
 
@@ -172,7 +174,7 @@ static fml_status do_index(cmd_run *r)
 	else
 		cmdrun_say(r, "Articles 1-%ld (\"summary\" lists them, \"get N\" sends one).\n",
 			   last);
-	if (fs_path(path, sizeof path, "%s", cf_str(r->c->cf, CF_ARCHIVE_DIR)) < 0)
+	if (fs_path(path, sizeof path, "%s", config_str(r->c->cf, CF_ARCHIVE_DIR)) < 0)
 		return ST_TEMPFAIL;
 	DIR *d = opendir(path);
 	if (!d)
@@ -184,7 +186,7 @@ static fml_status do_index(cmd_run *r)
 		char *end;
 		long u = strtol(de->d_name, &end, 10);
 		if (u > 0 && strcmp(end, ".tar.gz") == 0) {
-			units = xreallocarray(units, n + 1, sizeof *units);
+			units = mem_reallocarray(units, n + 1, sizeof *units);
 			units[n++] = u;
 		}
 	}
@@ -208,15 +210,16 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 	str why = STR_INIT, subj = STR_INIT;
 	fml_status st = ST_OK;
 	article_store store;
-	article_store_init(&store, cf_str(c->cf, CF_SPOOL_DIR), cf_str(c->cf, CF_ARCHIVE_DIR));
+	article_store_init(&store, config_str(c->cf, CF_SPOOL_DIR),
+			   config_str(c->cf, CF_ARCHIVE_DIR));
 	artrange_init(&a);
 	memset(&b, 0, sizeof b);
-	if (artrange_parse(spec, distribute_seq(c), (long)cf_int(c->cf, CF_MGET_LIMIT), &a, &why) !=
-	    ST_OK) {
+	if (artrange_parse(spec, distribute_seq(c), (long)config_int(c->cf, CF_MGET_LIMIT), &a,
+			   &why) != ST_OK) {
 		cmdrun_say(r, "Error: %s.\n", str_c(&why));
 		goto out;
 	}
-	if ((st = bundle_plan(&store, &a, cf_int(c->cf, CF_MGET_SIZE_LIMIT), &b)) != ST_OK)
+	if ((st = bundle_plan(&store, &a, config_int(c->cf, CF_MGET_SIZE_LIMIT), &b)) != ST_OK)
 		goto out;
 	if (b.n == 0) {
 		cmdrun_say(r, "Error: no such article%s.\n", artrange_count(&a) == 1 ? "" : "s");
@@ -233,7 +236,7 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		str_printf(&subj, "result for %s %s %s", what, spec, bundle_mode_name(mode));
 		if (b.nparts > 1)
 			str_printf(&subj, " (%zu/%zu)", i + 1, b.nparts);
-		str_printf(&subj, " %s", cf_str(c->cf, CF_ML_FN));
+		str_printf(&subj, " %s", config_str(c->cf, CF_ML_FN));
 		st = reply_begin(c, r->m, r->to, 1, r->to, str_c(&subj), &rw);
 		if (st != ST_OK)
 			break;
@@ -288,7 +291,7 @@ fml_status cmdfiles_run(cmd_run *r, const cmd_line *l)
 		return send_articles(r, "get", str_c(&l->args[0]), BM_MP);
 	case CMD_MGET:
 		if (!bundle_mode_parse(l->nargs > 1 ? str_c(&l->args[1])
-						    : cf_str(r->c->cf, CF_MGET_DEFAULT_MODE),
+						    : config_str(r->c->cf, CF_MGET_DEFAULT_MODE),
 				       &mode))
 			mode = BM_MP;
 		return send_articles(r, "mget", str_c(&l->args[0]), mode);

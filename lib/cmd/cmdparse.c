@@ -24,6 +24,8 @@
  */
 #include "cmdparse.h"
 #include "mail/addr.h"
+#include "util/mem.h"
+#include "util/bytes.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -167,7 +169,7 @@ static int is_ctl(unsigned char c)
 static int tok_is(const line *l, size_t i, const char *w)
 {
 	return i < l->nt && i < MAXTOK &&
-	       str_casecmp_n(l->p + l->t[i].off, l->t[i].len, w, strlen(w)) == 0;
+	       bytes_casecmp(l->p + l->t[i].off, l->t[i].len, w, strlen(w)) == 0;
 }
 
 /* Is the token one of WORDS (blank-separated), case-insensitive? */
@@ -175,7 +177,7 @@ static int word_in(const char *p, size_t n, const char *words)
 {
 	while (*words) {
 		size_t w = strcspn(words, " ");
-		if (str_casecmp_n(p, n, words, w) == 0)
+		if (bytes_casecmp(p, n, words, w) == 0)
 			return 1;
 		words += w;
 		words += *words == ' ';
@@ -261,7 +263,7 @@ static cmd_line *new_entry(cmd_script *s)
 	/* the capacity is 8, then doubles: implied by N, which has no room
 	 * beside it in cmd_script */
 	if (s->n == 0 || (s->n >= 8 && (s->n & (s->n - 1)) == 0))
-		s->v = xreallocarray(s->v, s->n ? s->n * 2 : 8, sizeof *s->v);
+		s->v = mem_reallocarray(s->v, s->n ? s->n * 2 : 8, sizeof *s->v);
 	cmd_line *c = &s->v[s->n++];
 	memset(c, 0, sizeof *c);
 	c->id = CMD_NONE;
@@ -288,17 +290,17 @@ static void entry_free(cmd_line *c)
 		str_free(&c->args[i]);
 }
 
-void cmd_script_init(cmd_script *s)
+void cmdparse_script_init(cmd_script *s)
 {
 	memset(s, 0, sizeof *s);
 }
 
-void cmd_script_free(cmd_script *s)
+void cmdparse_script_free(cmd_script *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		entry_free(&s->v[i]);
 	free(s->v);
-	cmd_script_init(s);
+	cmdparse_script_init(s);
 }
 
 /* ---- argument types */
@@ -306,12 +308,12 @@ void cmd_script_free(cmd_script *s)
 static int mode_ok(const char *p, size_t n)
 {
 	for (size_t i = 0; i < N_ELEMS(modes); i++)
-		if (str_casecmp_n(p, n, modes[i], strlen(modes[i])) == 0)
+		if (bytes_casecmp(p, n, modes[i], strlen(modes[i])) == 0)
 			return 1;
 	return 0;
 }
 
-int cmd_digest_spec(const char *s, int *n, char mode[16])
+int digeststate_spec(const char *s, int *n, char mode[16])
 {
 	size_t i = 0;
 	int v = 0;
@@ -376,8 +378,8 @@ static const char *check_arg(int t, const char *p, size_t n, str *a)
 			size_t w = i;
 			while (i < n && isalpha((unsigned char)p[i]))
 				i++;
-			if (str_casecmp_n(p + w, i - w, "first", 5) != 0 &&
-			    str_casecmp_n(p + w, i - w, "last", 4) != 0)
+			if (bytes_casecmp(p + w, i - w, "first", 5) != 0 &&
+			    bytes_casecmp(p + w, i - w, "last", 4) != 0)
 				return "bad range";
 		}
 		str_set(a, p, n);
@@ -396,7 +398,7 @@ static const char *check_arg(int t, const char *p, size_t n, str *a)
 			return "bad digest spec";
 		memcpy(buf, p, n);
 		buf[n] = '\0';
-		if (strlen(buf) != n || !cmd_digest_spec(buf, &d, mode))
+		if (strlen(buf) != n || !digeststate_spec(buf, &d, mode))
 			return "bad digest spec";
 		str_printf(a, "%d%s", d, mode);
 		return NULL;
@@ -421,7 +423,7 @@ static const char *check_arg(int t, const char *p, size_t n, str *a)
 		return NULL;
 	case T_LOGN: {
 		unsigned long v = 0;
-		if (str_casecmp_n(p, n, "all", 3) == 0) {
+		if (bytes_casecmp(p, n, "all", 3) == 0) {
 			str_sets(a, "all");
 			return NULL;
 		}
@@ -527,7 +529,7 @@ static int idset_add(idset *ids, cmd_script *s, const char *id, long maxlen)
 {
 	if (ids->n * 2 >= ids->cap) {
 		size_t ncap = ids->cap ? ids->cap * 2 : 16;
-		size_t *nslot = xcalloc(ncap, sizeof *nslot);
+		size_t *nslot = mem_calloc(ncap, sizeof *nslot);
 		for (size_t i = 0; i < ids->cap; i++) {
 			if (!ids->slot[i])
 				continue;
@@ -564,7 +566,7 @@ static size_t scan_confirm(const char *p, size_t n, idset *ids, cmd_script *s, l
 {
 	size_t found = 0;
 	for (size_t i = 0; i + 7 < n; i++) {
-		if ((p[i] != 'c' && p[i] != 'C') || str_casecmp_n(p + i, 7, "confirm", 7) != 0 ||
+		if ((p[i] != 'c' && p[i] != 'C') || bytes_casecmp(p + i, 7, "confirm", 7) != 0 ||
 		    (i > 0 && is_word_byte((unsigned char)p[i - 1])))
 			continue;
 		size_t j = i + 7, k;
@@ -657,7 +659,8 @@ static void bad_confirm(const char *p, size_t n, int ctladdr, long maxlen, cmd_s
 	c->error = n > (size_t)maxlen ? "line too long" : "bad confirmation id";
 }
 
-void cmd_parse(const char *text, size_t len, int ctladdr, long maxnum, long maxlen, cmd_script *out)
+void cmdparse_script(const char *text, size_t len, int ctladdr, long maxnum, long maxlen,
+		     cmd_script *out)
 {
 	idset ids = {NULL, 0, 0};
 	size_t off = 0;

@@ -100,19 +100,19 @@ typedef struct cmd_script {
 	int ended;    /* stopped by end/quit/exit or a signature */
 } cmd_script;
 
-void cmd_script_init(cmd_script *s);
+void cmdparse_script_init(cmd_script *s);
 /* Wipes passwords. */
-void cmd_script_free(cmd_script *s);
+void cmdparse_script_free(cmd_script *s);
 
 /* Parse TEXT (LEN bytes, LF or CRLF lines; the first text part of the mail,
  * already decoded).  CTLADDR: bare words are commands.  MAXNUM/MAXLEN:
  * MAXNUM_COMMAND_INPUT and MAXLEN_COMMAND_INPUT.  Never fails: bad input
  * becomes error entries. */
-void cmd_parse(const char *text, size_t len, int ctladdr, long maxnum, long maxlen,
-	       cmd_script *out);
+void cmdparse_script(const char *text, size_t len, int ctladdr, long maxnum, long maxlen,
+		     cmd_script *out);
 
 /* Valid digest spec "N[mode]" (N 0..99)?  Fills *N and MODE (may be "");
  * returns 0 if not. */
-int cmd_digest_spec(const char *s, int *n, char mode[16]);
+int digeststate_spec(const char *s, int *n, char mode[16]);
 
 #endif

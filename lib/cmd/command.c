@@ -56,7 +56,7 @@ fml_status cmdrun_file(cmd_run *r, const char *name)
 int cmdrun_listed(cmd_run *r, const char *file, const char *addr)
 {
 	int found = 0;
-	if (members_lookup(r->c->dir, file, addr, (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX),
+	if (members_lookup(r->c->dir, file, addr, (int)config_int(r->c->cf, CF_ADDR_CHECK_MAX),
 			   &found) != ST_OK)
 		return -1;
 	return found;
@@ -76,7 +76,7 @@ static int open_to_all(cmd_id id)
 /* Is the user command NAME in DENY_PROCEDURE? */
 static int denied(const config *cf, const char *name)
 {
-	const char *p = cf_str(cf, CF_DENY_PROCEDURE);
+	const char *p = config_str(cf, CF_DENY_PROCEDURE);
 	size_t n = strlen(name);
 	while (*p) {
 		p += strspn(p, " \t,|");
@@ -106,26 +106,26 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 		goto out;
 	str_printf(&body, "confirm %s\n\n", str_c(&id));
 	if (strcmp(action, "subscribe") == 0)
-		str_printf(&body, "You asked to join %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+		str_printf(&body, "You asked to join %s.\n", config_str(c->cf, CF_MAIL_LIST));
 	else if (strcmp(action, "unsubscribe") == 0)
-		str_printf(&body, "You asked to leave %s.\n", cf_str(c->cf, CF_MAIL_LIST));
+		str_printf(&body, "You asked to leave %s.\n", config_str(c->cf, CF_MAIL_LIST));
 	else if (strcmp(action, "chaddr") == 0)
 		str_printf(&body, "You asked to change your address on %s from %s to %s.\n",
-			   cf_str(c->cf, CF_MAIL_LIST), addr, arg);
+			   config_str(c->cf, CF_MAIL_LIST), addr, arg);
 	else
 		str_printf(&body, "You asked to change an address on %s from %s to this one, %s.\n",
-			   cf_str(c->cf, CF_MAIL_LIST), arg, addr);
+			   config_str(c->cf, CF_MAIL_LIST), arg, addr);
 	str_printf(&body,
 		   "To confirm, send the \"confirm\" line above, unchanged, to %s\n"
 		   "(replying to this mail does it).  It expires in %lld days.\n\n",
-		   cf_str(c->cf, CF_CONTROL_ADDRESS),
-		   (cf_int(c->cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
+		   config_str(c->cf, CF_CONTROL_ADDRESS),
+		   (config_int(c->cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
 	str text = STR_INIT;
 	if (reply_template(c, "confirm", &text) == ST_OK)
 		str_append(&body, text.s, text.len);
 	str_free(&text);
 	str_printf(&subj, "Confirm %s %s", strncmp(action, "chaddr", 6) ? action : "chaddr",
-		   cf_str(c->cf, CF_ML_FN));
+		   config_str(c->cf, CF_ML_FN));
 	/* the request goes to the address itself, never to a Reply-To: */
 	st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
@@ -146,12 +146,13 @@ static fml_status welcome(cmd_run *r, const char *addr, const char *how)
 	proc_ctx *c = r->c;
 	str body = STR_INIT, subj = STR_INIT, text = STR_INIT;
 	if (reply_template(c, "welcome", &body) != ST_OK)
-		str_printf(&body, "You are now a member of %s.\n", cf_str(c->cf, CF_MAIL_LIST));
-	str_printf(&subj, "Welcome to %s %s", cf_str(c->cf, CF_MAIL_LIST), cf_str(c->cf, CF_ML_FN));
+		str_printf(&body, "You are now a member of %s.\n", config_str(c->cf, CF_MAIL_LIST));
+	str_printf(&subj, "Welcome to %s %s", config_str(c->cf, CF_MAIL_LIST),
+		   config_str(c->cf, CF_ML_FN));
 	fml_status st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
 	str_clear(&subj);
-	str_printf(&subj, "New member: %s %s", addr, cf_str(c->cf, CF_ML_FN));
-	str_printf(&text, "%s was added to %s (%s).\n", addr, cf_str(c->cf, CF_MAIL_LIST), how);
+	str_printf(&subj, "New member: %s %s", addr, config_str(c->cf, CF_ML_FN));
+	str_printf(&text, "%s was added to %s (%s).\n", addr, config_str(c->cf, CF_MAIL_LIST), how);
 	if (st == ST_OK)
 		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
 	str_free(&body);
@@ -164,7 +165,7 @@ static fml_status welcome(cmd_run *r, const char *addr, const char *how)
 static fml_status tell_maintainer(cmd_run *r, const char *what)
 {
 	str subj = STR_INIT, text = STR_INIT;
-	str_printf(&subj, "%s %s", what, cf_str(r->c->cf, CF_ML_FN));
+	str_printf(&subj, "%s %s", what, config_str(r->c->cf, CF_ML_FN));
 	str_printf(&text, "%s (by a command mail from %s, confirmed).\n", what, r->from);
 	fml_status st = reply_notice(r->c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
 	str_free(&subj);
@@ -251,7 +252,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 	const char *action = str_c(&q.action), *addr = str_c(&q.addr);
 	if (strcmp(action, "subscribe") == 0) {
 		st = roster_add(c->dir, c->cf, addr,
-				cf_str(c->cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err, &where);
+				config_str(c->cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "%s is now a member (added to %s).\n", addr, str_c(&where));
 			msg_info("subscribe %s: confirmed, added to %s", addr, str_c(&where));
@@ -308,7 +309,7 @@ static fml_status do_self(cmd_run *r, members_op op, const char *arg, const char
 	fml_status st = op == MEM_DIGEST
 			    ? digest_set(r->c, r->from, arg, &err)
 			    : members_edit(r->c->dir, "actives", op, r->from, arg,
-					   (int)cf_int(r->c->cf, CF_ADDR_CHECK_MAX), &err);
+					   (int)config_int(r->c->cf, CF_ADDR_CHECK_MAX), &err);
 	if (st == ST_OK) {
 		cmdrun_say(r, "Done: %s.\n", what);
 		msg_info("%s: %s", r->from, what);
@@ -325,7 +326,7 @@ static fml_status do_digest(cmd_run *r, const char *spec)
 	int n = 0;
 	char mode[16];
 	str what = STR_INIT;
-	if (!cmd_digest_spec(spec, &n, mode)) {
+	if (!digeststate_spec(spec, &n, mode)) {
 		cmdrun_say(r, "Refused: bad digest mode.\n");
 		return ST_OK;
 	}
@@ -394,7 +395,7 @@ static fml_status run_checked(cmd_run *r, const cmd_line *l)
 		return ST_OK;
 	}
 	if (!l->admin && !open_to_all(l->id) && !r->m->member &&
-	    strcmp(cf_str(c->cf, CF_PERMIT_COMMAND_FROM), "anyone") != 0) {
+	    strcmp(config_str(c->cf, CF_PERMIT_COMMAND_FROM), "anyone") != 0) {
 		cmdrun_say(r, "Refused: %s is not a member of this list.\n", r->from);
 		return ST_OK;
 	}
@@ -418,7 +419,7 @@ static fml_status run_script(cmd_run *r, const cmd_script *s)
 			   "%ld more line%s not read: at most %lld commands are run from one "
 			   "mail (MAXNUM_COMMAND_INPUT).\n",
 			   s->skipped, s->skipped == 1 ? " was" : "s were",
-			   cf_int(r->c->cf, CF_MAXNUM_COMMAND_INPUT));
+			   config_int(r->c->cf, CF_MAXNUM_COMMAND_INPUT));
 	if (r->m->env->end_off - r->m->env->body_off > KEYWORD_SCAN_BYTES)
 		cmdrun_say(r, "Only the first %d KiB of the mail were read.\n",
 			   KEYWORD_SCAN_BYTES / 1024);
@@ -431,7 +432,7 @@ fml_status command_process(proc_ctx *c, proc_mail *m)
 {
 	str text = STR_INIT, report = STR_INIT, subject = STR_INIT;
 	cmd_script s;
-	cmd_script_init(&s);
+	cmdparse_script_init(&s);
 	fml_status st = ST_OK;
 	const char *why = reply_suppressed(c, m, str_c(&m->reply));
 	if (why) {
@@ -440,9 +441,9 @@ fml_status command_process(proc_ctx *c, proc_mail *m)
 	}
 	if ((st = keyword_text(m->it->fd, m->env, c->cf, &text)) != ST_OK)
 		goto out;
-	cmd_parse(text.s ? text.s : "", text.len, m->it->mode == IN_CTL,
-		  (long)cf_int(c->cf, CF_MAXNUM_COMMAND_INPUT),
-		  (long)cf_int(c->cf, CF_MAXLEN_COMMAND_INPUT), &s);
+	cmdparse_script(text.s ? text.s : "", text.len, m->it->mode == IN_CTL,
+			(long)config_int(c->cf, CF_MAXNUM_COMMAND_INPUT),
+			(long)config_int(c->cf, CF_MAXLEN_COMMAND_INPUT), &s);
 	cmd_run r = {c, m, str_c(&m->from), str_c(&m->reply), &report, 0, 0};
 	if (s.n == 0) {
 		str_puts(&report, "No command was found in your mail.  The help file follows.\n\n");
@@ -455,13 +456,13 @@ fml_status command_process(proc_ctx *c, proc_mail *m)
 	str_printf(&report,
 		   "--\nCommands: %s (\"help\" for the list of commands)\n"
 		   "Maintainer: %s\n",
-		   cf_str(c->cf, CF_CONTROL_ADDRESS), cf_str(c->cf, CF_MAINTAINER));
+		   config_str(c->cf, CF_CONTROL_ADDRESS), config_str(c->cf, CF_MAINTAINER));
 	if (c->report)
 		str_append(c->report, report.s, report.len);
-	str_printf(&subject, "fml Command Status report %s", cf_str(c->cf, CF_ML_FN));
+	str_printf(&subject, "fml Command Status report %s", config_str(c->cf, CF_ML_FN));
 	st = reply_send(c, m, str_c(&m->reply), str_c(&subject), str_c(&report));
 out:
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	str_free(&text);
 	str_free(&report);
 	str_free(&subject);

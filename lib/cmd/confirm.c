@@ -18,6 +18,10 @@
 #include "mail/addr.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/bytes.h"
+#include "util/fs.h"
+#include "util/randhex.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -66,7 +70,7 @@ int confirm_id_shape(const char *s, size_t len)
 	if (len != CONFIRM_ID_LEN)
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
+		if (bytes_hex_value((unsigned char)s[i]) < 0)
 			return 0;
 	return 1;
 }
@@ -96,31 +100,18 @@ static int printable(const char *s)
 
 static fml_status make_secret(const char *dir, const char *path, str *key)
 {
-	unsigned char raw[CONFIRM_KEY_BYTES];
-	char hex[sizeof raw * 2 + 2], etc[PATH_MAX];
-	size_t got = 0;
-	while (got < sizeof raw) {
-		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			msg_error("getrandom: %s", strerror(errno));
-			return ST_TEMPFAIL;
-		}
-		got += (size_t)n;
-	}
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-	explicit_bzero(raw, sizeof raw);
-	hex[sizeof raw * 2] = '\n';
-	hex[sizeof raw * 2 + 1] = 0;
+	char hex[CONFIRM_KEY_BYTES * 2 + 2], etc[PATH_MAX];
+	if (randhex_secret(hex, CONFIRM_KEY_BYTES) != ST_OK)
+		return ST_TEMPFAIL;
+	hex[CONFIRM_KEY_BYTES * 2] = '\n';
+	hex[CONFIRM_KEY_BYTES * 2 + 1] = 0;
 	fml_status st = ST_TEMPFAIL;
-	/* fs_replace's temp file is 0600 and renamed: the secret is never
+	/* safefile_replace's temp file is 0600 and renamed: the secret is never
 	 * readable by others nor seen half-written */
 	if (fs_path(etc, sizeof etc, "%s/etc", dir) == 0 && fs_mkdirs(etc, 0700) == ST_OK &&
-	    fs_replace(path, hex, sizeof raw * 2 + 1, 1) == ST_OK) {
+	    safefile_replace(path, hex, CONFIRM_KEY_BYTES * 2 + 1, 1) == ST_OK) {
 		msg_warn("%s was missing: made a new one", path);
-		str_set(key, hex, sizeof raw * 2);
+		str_set(key, hex, CONFIRM_KEY_BYTES * 2);
 		st = ST_OK;
 	}
 	explicit_bzero(hex, sizeof hex);
@@ -205,8 +196,8 @@ static void unescape_arg(const char *s, str *out)
 		return;
 	for (; *s; s++) {
 		int hi, lo;
-		if (*s == '%' && (hi = hex_value((unsigned char)s[1])) >= 0 &&
-		    (lo = hex_value((unsigned char)s[2])) >= 0) {
+		if (*s == '%' && (hi = bytes_hex_value((unsigned char)s[1])) >= 0 &&
+		    (lo = bytes_hex_value((unsigned char)s[2])) >= 0) {
 			str_putc(out, hi * 16 + lo);
 			s += 2;
 		} else {
@@ -281,7 +272,7 @@ static fml_status store_load(const char *dir, store *s)
 		*nl = 0;
 		if (s->n == cap) {
 			cap = cap ? cap * 2 : 64;
-			s->r = xreallocarray(s->r, cap, sizeof *s->r);
+			s->r = mem_reallocarray(s->r, cap, sizeof *s->r);
 		}
 		if (strlen(p) == (size_t)(nl - p) && parse_line(p, &s->r[s->n]))
 			s->n++;
@@ -307,7 +298,7 @@ static fml_status store_add(store *s, const config *cf, time_t now, const str *l
 			return ST_TEMPFAIL;
 		return fs_append_sync(s->path, line->s, line->len);
 	}
-	long long cutoff = (long long)now - cf_int(cf, CF_CONFIRMATION_EXPIRE) - CONFIRM_DAY;
+	long long cutoff = (long long)now - config_int(cf, CF_CONFIRMATION_EXPIRE) - CONFIRM_DAY;
 	str out = STR_INIT;
 	const char *p = s->raw.s, *end = s->raw.s + s->raw.len;
 	while (p < end) {
@@ -321,7 +312,7 @@ static fml_status store_add(store *s, const config *cf, time_t now, const str *l
 		p = nl + 1;
 	}
 	str_append(&out, line->s, line->len);
-	fml_status st = fs_replace(s->path, out.s, out.len, 1);
+	fml_status st = safefile_replace(s->path, out.s, out.len, 1);
 	str_free(&out);
 	return st;
 }
@@ -331,7 +322,7 @@ static fml_status store_add(store *s, const config *cf, time_t now, const str *l
 static fml_status check_rate(const store *s, const config *cf, time_t now, const char *addr,
 			     str *why)
 {
-	long long limit = cf_int(cf, CF_CONFIRMATION_LIMIT), n = 0;
+	long long limit = config_int(cf, CF_CONFIRMATION_LIMIT), n = 0;
 	if (limit <= 0)
 		return ST_OK;
 	for (size_t i = 0; i < s->n; i++)
@@ -455,12 +446,12 @@ static fml_status redeem(const char *dir, const config *cf, time_t now, const ch
 	if (!id || !confirm_id_shape(id, strlen(id)))
 		return refuse(why, "malformed confirmation ID", NULL);
 	for (size_t i = 0; i < CONFIRM_ID_LEN; i++)
-		lid[i] = "0123456789abcdef"[hex_value((unsigned char)id[i])];
+		lid[i] = "0123456789abcdef"[bytes_hex_value((unsigned char)id[i])];
 	lid[CONFIRM_ID_LEN] = 0;
 	memcpy(tpart, lid, 8);
 	tpart[8] = 0;
 	long long t = strtoll(tpart, NULL, 16);
-	long long expire = cf_int(cf, CF_CONFIRMATION_EXPIRE);
+	long long expire = config_int(cf, CF_CONFIRMATION_EXPIRE);
 
 	if ((st = store_load(dir, &s)) != ST_OK)
 		return st;

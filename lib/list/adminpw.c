@@ -6,7 +6,7 @@
  * heap struct crypt_data (it is large), which is wiped afterwards, as is
  * every copy of a password.  The stored and the computed hash are compared
  * in constant time; an address without an entry costs the same crypt_rn()
- * on a dummy setting.  Both files are rewritten with fs_replace(), whose
+ * on a dummy setting.  Both files are rewritten with safefile_replace(), whose
  * temp file is made 0600 and renamed: the mode is 0600 whatever the umask.
  * On rewrite the other lines of etc/passwd (comments, blank lines, other
  * addresses) are kept as they were.
@@ -21,6 +21,8 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -53,7 +55,7 @@ static int addr_ok(const char *addr)
 /* crypt_rn(PASSWORD, SETTING) into OUT; 0 when crypt refuses. */
 static int hash_with(const char *password, const char *setting, str *out)
 {
-	struct crypt_data *cd = xcalloc(1, sizeof *cd);
+	struct crypt_data *cd = mem_calloc(1, sizeof *cd);
 	const char *h = crypt_rn(password, setting, cd, (int)sizeof *cd);
 	int ok = h && h[0] != '*';
 	if (ok)
@@ -85,7 +87,7 @@ static int line_is(const char *line, size_t len, const char *addr)
 	size_t w = 0;
 	while (w < len && line[w] != ' ' && line[w] != '\t')
 		w++;
-	char *word = xstrndup(line, w);
+	char *word = mem_strndup(line, w);
 	int eq = addr_equal(word, addr);
 	free(word);
 	return eq;
@@ -129,7 +131,7 @@ static fml_status rewrite(const char *dir, const char *addr, const str *newline)
 	st = ST_OK;
 	if (changed) {
 		if (fs_path(etc, sizeof etc, "%s/etc", dir) < 0 || fs_mkdirs(etc, 0700) != ST_OK ||
-		    fs_replace(path, out.s ? out.s : "", out.len, 1) != ST_OK)
+		    safefile_replace(path, out.s ? out.s : "", out.len, 1) != ST_OK)
 			st = ST_TEMPFAIL;
 	}
 	if (old.s)
@@ -267,7 +269,7 @@ static fml_status state_write(const char *dir, const lockstate *ls)
 	    fs_path(db, sizeof db, "%s/var/db", dir) < 0 || fs_mkdirs(db, 0700) != ST_OK)
 		return ST_TEMPFAIL;
 	int n = snprintf(line, sizeof line, "%lld %lld %lld\n", ls->start, ls->count, ls->until);
-	return fs_replace(path, line, (size_t)n, 1);
+	return safefile_replace(path, line, (size_t)n, 1);
 }
 
 int adminpw_locked(const char *dir, const config *cf, time_t now, time_t *until)
@@ -287,8 +289,8 @@ int adminpw_locked(const char *dir, const config *cf, time_t now, time_t *until)
 
 int adminpw_failed(const char *dir, const config *cf, time_t now)
 {
-	long long limit = cf_int(cf, CF_ADMIN_LOCKOUT_FAILURES);
-	long long window = cf_int(cf, CF_ADMIN_LOCKOUT_TIME);
+	long long limit = config_int(cf, CF_ADMIN_LOCKOUT_FAILURES);
+	long long window = config_int(cf, CF_ADMIN_LOCKOUT_TIME);
 	lockstate ls;
 	if (limit <= 0 || state_read(dir, &ls) != ST_OK)
 		return 0;

@@ -3,7 +3,7 @@
  *
  * DIR/etc/passwd holds "addr hash" lines, the hash made by crypt(3) with
  * yescrypt ("$y$", a fresh random salt from crypt_gensalt_rn).  The file is
- * rewritten atomically (fs_replace, mode 0600).  A check runs crypt_rn on
+ * rewritten atomically (safefile_replace, mode 0600).  A check runs crypt_rn on
  * the candidate and compares the result with the stored hash in constant
  * time; an address without an entry is checked against a dummy hash so the
  * time does not tell which addresses exist.  Passwords are never logged.

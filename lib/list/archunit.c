@@ -28,6 +28,8 @@
 #include "actions/distribute.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <archive.h>
 #include <dirent.h>
@@ -46,12 +48,12 @@
 
 static const char *arch_dir(proc_ctx *c)
 {
-	return cf_str(c->cf, CF_ARCHIVE_DIR);
+	return config_str(c->cf, CF_ARCHIVE_DIR);
 }
 
 static const char *spool_dir(proc_ctx *c)
 {
-	return cf_str(c->cf, CF_SPOOL_DIR);
+	return config_str(c->cf, CF_SPOOL_DIR);
 }
 
 /* Is DIR/E.tar.gz there (a regular file)? */
@@ -84,7 +86,7 @@ static long top_block(proc_ctx *c, long u, long top)
 
 static long unit_size(proc_ctx *c)
 {
-	long u = (long)cf_int(c->cf, CF_ARCHIVE_UNIT);
+	long u = (long)config_int(c->cf, CF_ARCHIVE_UNIT);
 	if (u <= 0)
 		msg_warn("ARCHIVE_UNIT %ld: not a positive number; no archive units made", u);
 	return u;
@@ -92,7 +94,7 @@ static long unit_size(proc_ctx *c)
 
 long archunit_floor(proc_ctx *c, long seq)
 {
-	long u = (long)cf_int(c->cf, CF_ARCHIVE_UNIT), ge, max;
+	long u = (long)config_int(c->cf, CF_ARCHIVE_UNIT), ge, max;
 	if (seq > 0 && u > 0 && !unit_exists(c, (seq / u + 1) * u))
 		return 0;
 	if (article_units(arch_dir(c), 1, &ge, &max) != ST_OK)
@@ -114,7 +116,7 @@ static la_ssize_t unit_write(struct archive *a, void *arg, const void *p, size_t
 /* Articles FIRST..LAST of the spool into A; the missing ones are logged. */
 static fml_status add_block(proc_ctx *c, struct archive *a, long first, long last)
 {
-	char *buf = xmalloc(UNIT_BUF);
+	char *buf = mem_alloc(UNIT_BUF);
 	long missing = 0;
 	fml_status st = ST_OK;
 	article_store spool; /* the spool alone: a unit is made of spool files */
@@ -199,7 +201,7 @@ static void sweep_temps(proc_ctx *c)
 
 fml_status archunit_update(proc_ctx *c)
 {
-	if (!cf_int(c->cf, CF_USE_ARCHIVE))
+	if (!config_int(c->cf, CF_USE_ARCHIVE))
 		return ST_OK;
 	long u = unit_size(c), top;
 	if (u <= 0)
@@ -284,14 +286,14 @@ fml_status archunit_expire(proc_ctx *c)
 {
 	long limit, u, seq;
 	int days;
-	if (!cf_int(c->cf, CF_USE_EXPIRE))
+	if (!config_int(c->cf, CF_USE_EXPIRE))
 		return ST_OK;
-	const char *spec = cf_str(c->cf, CF_EXPIRE_LIMIT);
+	const char *spec = config_str(c->cf, CF_EXPIRE_LIMIT);
 	if (archunit_parse_limit(spec, &limit, &days) != ST_OK) {
 		msg_warn("EXPIRE_LIMIT \"%.40s\": want N or Ndays; nothing expired", spec);
 		return ST_DATAERR;
 	}
-	if (!cf_int(c->cf, CF_USE_ARCHIVE)) {
+	if (!config_int(c->cf, CF_USE_ARCHIVE)) {
 		msg_warn("USE_EXPIRE without USE_ARCHIVE: only archived articles are expired, "
 			 "so none is");
 		return ST_OK;

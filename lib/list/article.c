@@ -11,6 +11,7 @@
  */
 #include "article.h"
 #include "util/msg.h"
+#include "util/mem.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -167,7 +168,7 @@ fml_status artrange_parse(const char *spec, long last, long max, artrange *r, st
 	for (p = spec; *p; p++)
 		items += *p == ',';
 	if (r->cap < items) {
-		r->iv = xreallocarray(r->iv, items, sizeof *r->iv);
+		r->iv = mem_reallocarray(r->iv, items, sizeof *r->iv);
 		r->cap = items;
 	}
 	for (p = spec;;) {
@@ -458,7 +459,7 @@ static void cache_add(article_store *s, long k, size_t off)
 {
 	if (s->nent == s->capent) {
 		s->capent = s->capent ? 2 * s->capent : 128;
-		s->ent = xreallocarray(s->ent, s->capent, sizeof *s->ent);
+		s->ent = mem_reallocarray(s->ent, s->capent, sizeof *s->ent);
 	}
 	s->ent[s->nent].n = k;
 	s->ent[s->nent].off = off;

@@ -22,6 +22,8 @@
 #include "mail/mimetext.h"
 #include "util/msg.h"
 #include "mail/rfc2047.h"
+#include "util/mem.h"
+#include "util/randhex.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -94,8 +96,8 @@ static void plan_add(bundle *b, size_t *cap, long n, off_t size)
 {
 	if (b->n == *cap) {
 		*cap = *cap ? 2 * *cap : 64;
-		b->arts = xreallocarray(b->arts, *cap, sizeof *b->arts);
-		b->sizes = xreallocarray(b->sizes, *cap, sizeof *b->sizes);
+		b->arts = mem_reallocarray(b->arts, *cap, sizeof *b->arts);
+		b->sizes = mem_reallocarray(b->sizes, *cap, sizeof *b->sizes);
 	}
 	b->arts[b->n] = n;
 	b->sizes[b->n] = size;
@@ -107,7 +109,7 @@ static void plan_split(bundle *b, long long limit)
 	long long cur = 0;
 	size_t start = 0;
 
-	b->part_end = xreallocarray(NULL, b->n ? b->n : 1, sizeof *b->part_end);
+	b->part_end = mem_reallocarray(NULL, b->n ? b->n : 1, sizeof *b->part_end);
 	b->nparts = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		if (limit > 0 && i > start && cur + b->sizes[i] > limit) {
@@ -470,23 +472,11 @@ static void attach_name(wctx *w, const char *ext, str *out)
 
 static fml_status make_boundary(wctx *w)
 {
-	unsigned char r[16];
-	size_t got = 0;
-
-	while (got < sizeof r) {
-		ssize_t k = getrandom(r + got, sizeof r - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			msg_error("getrandom: %s", strerror(errno));
-			return ST_TEMPFAIL;
-		}
-		got += (size_t)k;
-	}
+	char hex[16 * 2 + 1];
+	if (randhex_secret(hex, 16) != ST_OK)
+		return ST_TEMPFAIL;
 	/* "=_" cannot occur in base64 or quoted-printable text */
-	int n = snprintf(w->boundary, sizeof w->boundary, "=_fml_");
-	for (size_t i = 0; i < sizeof r; i++)
-		n += snprintf(w->boundary + n, sizeof w->boundary - (size_t)n, "%02x", r[i]);
+	snprintf(w->boundary, sizeof w->boundary, "=_fml_%s", hex);
 	return ST_OK;
 }
 
@@ -755,7 +745,7 @@ static fml_status rfc1153_copy(wctx *w, bout *o, const spill *s)
 			      : "Content-Transfer-Encoding: 7bit\n\n");
 	if (qp) {
 		g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-		qbuf = xmalloc(g_mime_encoding_outlen(&enc, BUNDLE_BUF));
+		qbuf = mem_alloc(g_mime_encoding_outlen(&enc, BUNDLE_BUF));
 	}
 	for (;;) {
 		ssize_t got = pread(s->fd, w->buf, BUNDLE_BUF, pos);
@@ -788,7 +778,7 @@ static fml_status write_rfc1153(wctx *w, bout *o)
 
 	if (s.fd < 0)
 		return ST_TEMPFAIL;
-	bout *t = xmalloc(sizeof *t);
+	bout *t = mem_alloc(sizeof *t);
 	t->sink = spill_sink;
 	t->arg = &s;
 	t->st = ST_OK;
@@ -913,7 +903,7 @@ static fml_status gz_entry(wctx *w, struct archive *a, const char *name)
 	if (r != ARCHIVE_OK)
 		return arch_err(a, "gzip header");
 
-	bout *g = xmalloc(sizeof *g);
+	bout *g = mem_alloc(sizeof *g);
 	g->sink = arch_sink;
 	g->arg = a;
 	g->st = ST_OK;
@@ -1004,8 +994,8 @@ static bout *wctx_init(wctx *w, const bundle *b, size_t part, article_store *s, 
 	w->store = s;
 	w->title = title;
 	str_init(&w->tmp);
-	w->buf = xmalloc(BUNDLE_BUF);
-	bout *o = xmalloc(sizeof *o);
+	w->buf = mem_alloc(BUNDLE_BUF);
+	bout *o = mem_alloc(sizeof *o);
 	o->sink = sink;
 	o->arg = arg;
 	o->st = ST_OK;

@@ -11,6 +11,8 @@
 #include "cfedit.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/bytes.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -2,7 +2,7 @@
  * config: the configuration cascade (config.h, doc/fml.cf.5).
  *
  * Every variable lives in one array: the declared ones first, at their
- * cf_id (so cf_str() is an array index), then the built-ins, then names
+ * cf_id (so config_str() is an array index), then the built-ins, then names
  * that only files define.  A small open hash maps names to slots for the
  * parser and for $NAME expansion.
  *
@@ -18,11 +18,14 @@
  * Failure policy: every error is returned as ST_TEMPFAIL with
  * "file:line: reason" in ERR, so fml exits 75 and the MTA keeps the mail.
  * Nothing here exits, except msg_panic() for a caller's programming error
- * (a bad cf_id, cf_int() on a string variable).
+ * (a bad cf_id, config_int() on a string variable).
  */
 #include "config.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/bytes.h"
+#include "util/fs.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -153,7 +156,7 @@ static void hash_rebuild(config *cf, size_t nslot)
 {
 	free(cf->slot);
 	cf->nslot = nslot;
-	cf->slot = xcalloc(nslot, sizeof *cf->slot);
+	cf->slot = mem_calloc(nslot, sizeof *cf->slot);
 	for (size_t i = 0; i < cf->nvar; i++)
 		hash_insert(cf, i);
 }
@@ -164,7 +167,7 @@ static size_t add_var(config *cf, const char *name)
 		msg_fatal("config: too many variables");
 	if (cf->nvar == cf->cap) {
 		cf->cap = cf->cap ? cf->cap * 2 : 128;
-		cf->var = xreallocarray(cf->var, cf->cap, sizeof *cf->var);
+		cf->var = mem_reallocarray(cf->var, cf->cap, sizeof *cf->var);
 	}
 	size_t idx = cf->nvar++;
 	memset(&cf->var[idx], 0, sizeof cf->var[idx]);
@@ -181,8 +184,8 @@ static void set_raw(config *cf, size_t i, const char *raw, size_t n, const char 
 	cf_var *v = &cf->var[i];
 	free(v->raw);
 	free(v->source);
-	v->raw = xstrndup(raw, n);
-	v->source = xstrdup(source);
+	v->raw = mem_strndup(raw, n);
+	v->source = mem_strdup(source);
 }
 
 static void clear_var(cf_var *v)
@@ -219,7 +222,7 @@ static void set_builtin(config *cf, int b, const char *value, size_t n)
 	cf_var *v = &cf->var[BUILTIN(b)];
 	set_raw(cf, BUILTIN(b), value, n, "built-in");
 	free(v->val);
-	v->val = xstrndup(value, n);
+	v->val = mem_strndup(value, n);
 	v->state = X_DONE;
 }
 
@@ -337,7 +340,7 @@ static int expand_var(config *cf, size_t i, int depth, str *err)
 		str_free(&out);
 		return var_fail(cf, i, err, "value longer than %d bytes", CONFIG_VALUE_MAX);
 	}
-	cf->var[i].val = out.s ? out.s : xstrdup("");
+	cf->var[i].val = out.s ? out.s : mem_strdup("");
 	cf->var[i].state = X_DONE;
 	return 0;
 }
@@ -564,7 +567,7 @@ static fml_status assign(config *cf, const char *p, size_t len, const char *wher
 		return fail(err, "%s: %.*s is built in and cannot be set", where, (int)n, p);
 	long i = find_var(cf, p, n);
 	if (i < 0)
-		i = (long)add_var(cf, xstrndup(p, n));
+		i = (long)add_var(cf, mem_strndup(p, n));
 	set_raw(cf, (size_t)i, q, (size_t)(end - q), where);
 	return ST_OK;
 }
@@ -686,9 +689,9 @@ static fml_status set_paths(config *cf, const config_args *args, str *err)
 
 config *config_new(void)
 {
-	config *cf = xcalloc(1, sizeof *cf);
+	config *cf = mem_calloc(1, sizeof *cf);
 	cf->nslot = 256;
-	cf->slot = xcalloc(cf->nslot, sizeof *cf->slot);
+	cf->slot = mem_calloc(cf->nslot, sizeof *cf->slot);
 	for (int i = 0; i < CF__COUNT; i++)
 		add_var(cf, config_table[i].name);
 	for (int b = 0; b < B__COUNT; b++)
@@ -733,7 +736,7 @@ fml_status config_load(config *cf, const config_args *args, str *err)
 		return fail(err, "%s/etc/fml: path too long", cf->var[BUILTIN(B_ML_DIR)].val);
 
 	int nsearch = args->search && args->nsearch > 0 ? args->nsearch : 0;
-	const char **dirs = xcalloc((size_t)nsearch + 3, sizeof *dirs);
+	const char **dirs = mem_calloc((size_t)nsearch + 3, sizeof *dirs);
 	dirs[0] = dir;
 	dirs[1] = mletc;
 	dirs[2] = args->etc_dir ? args->etc_dir : FML_ETCDIR;
@@ -775,11 +778,11 @@ fml_status config_set(config *cf, const char *name, const char *value, str *err)
 		return fail(err, "command line: %s: control character in value", name);
 	long i = find_var(cf, name, n);
 	if (i < 0)
-		i = (long)add_var(cf, xstrdup(name));
+		i = (long)add_var(cf, mem_strdup(name));
 	cf_var *v = &cf->var[i];
 	char *old_raw = v->raw, *old_source = v->source;
-	v->raw = xstrdup(value);
-	v->source = xstrdup("command line");
+	v->raw = mem_strdup(value);
+	v->source = mem_strdup("command line");
 	if (finish(cf, err) == ST_OK) {
 		free(old_raw);
 		free(old_source);
@@ -794,7 +797,7 @@ fml_status config_set(config *cf, const char *name, const char *value, str *err)
 	return ST_TEMPFAIL;
 }
 
-const char *cf_str(const config *cf, cf_id id)
+const char *config_str(const config *cf, cf_id id)
 {
 	if ((unsigned)id >= CF__COUNT)
 		msg_panic("cf_str: bad variable id %d", (int)id);
@@ -802,7 +805,7 @@ const char *cf_str(const config *cf, cf_id id)
 	return v ? v : "";
 }
 
-long long cf_int(const config *cf, cf_id id)
+long long config_int(const config *cf, cf_id id)
 {
 	if ((unsigned)id >= CF__COUNT)
 		msg_panic("cf_int: bad variable id %d", (int)id);

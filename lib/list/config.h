@@ -62,8 +62,8 @@ fml_status config_set(config *cf, const char *name, const char *value, str *err)
 fml_status config_parse_text(config *cf, const char *file, const char *text, size_t len, str *err);
 
 /* Typed access to declared variables; values are expanded. */
-const char *cf_str(const config *cf, cf_id id);
-long long cf_int(const config *cf, cf_id id); /* INT, BOOL, SIZE (bytes), TIME (s) */
+const char *config_str(const config *cf, cf_id id);
+long long config_int(const config *cf, cf_id id); /* INT, BOOL, SIZE (bytes), TIME (s) */
 /* Any variable by name (declared, user-defined or built-in), or NULL. */
 const char *config_get(const config *cf, const char *name);
 /* Where the effective value came from: "default", "FILE:LINE",

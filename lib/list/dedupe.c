@@ -5,6 +5,8 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <gdbm.h>
 #include <stdio.h>
@@ -96,7 +98,7 @@ static void sweep(dedupe *d)
 dedupe *dedupe_open(const char *dir, time_t now, long expire)
 {
 	char path[4096];
-	dedupe *d = xcalloc(1, sizeof *d);
+	dedupe *d = mem_calloc(1, sizeof *d);
 	d->now = now;
 	d->expire = expire > 0 ? expire : 30 * 86400;
 	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)

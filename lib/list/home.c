@@ -5,6 +5,7 @@
 #include "config.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <limits.h>

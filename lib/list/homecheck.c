@@ -11,6 +11,7 @@
 #include "members.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/fs.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -215,11 +216,11 @@ static void check_expire(check *c, config *cf)
 {
 	long n;
 	int days;
-	if (!cf_int(cf, CF_USE_EXPIRE))
+	if (!config_int(cf, CF_USE_EXPIRE))
 		return;
-	if (archunit_parse_limit(cf_str(cf, CF_EXPIRE_LIMIT), &n, &days) != ST_OK)
+	if (archunit_parse_limit(config_str(cf, CF_EXPIRE_LIMIT), &n, &days) != ST_OK)
 		say(c, 1, "EXPIRE_LIMIT: want N (articles kept) or Ndays; nothing is expired");
-	if (!cf_int(cf, CF_USE_ARCHIVE))
+	if (!config_int(cf, CF_USE_ARCHIVE))
 		say(c, 0,
 		    "warning: USE_EXPIRE is on but USE_ARCHIVE is off: only articles in an "
 		    "archive unit are expired, so none is");
@@ -246,7 +247,7 @@ int homecheck_run(const config_args *ca, str *report)
 	if (config_load(cf, ca, &err) != ST_OK)
 		say(&c, 1, "config: %s", str_c(&err));
 	else {
-		fuzzy = (int)cf_int(cf, CF_ADDR_CHECK_MAX);
+		fuzzy = (int)config_int(cf, CF_ADDR_CHECK_MAX);
 		check_expire(&c, cf);
 	}
 	config_free(cf);

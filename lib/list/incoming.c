@@ -7,6 +7,9 @@
 #include "incoming.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/bytes.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,8 +48,8 @@ static void unescape(const char *in, size_t n, str *out)
 	str_clear(out);
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
-		if (in[i] == '%' && i + 2 < n && (hi = hex_value(in[i + 1])) >= 0 &&
-		    (lo = hex_value(in[i + 2])) >= 0) {
+		if (in[i] == '%' && i + 2 < n && (hi = bytes_hex_value(in[i + 1])) >= 0 &&
+		    (lo = bytes_hex_value(in[i + 2])) >= 0) {
 			str_putc(out, hi * 16 + lo);
 			i += 2;
 		} else {
@@ -73,22 +76,6 @@ static fml_status check_space(const char *dir, long long limit)
 /* Fill BUF up to N bytes or end of input: whole chunks make the number of
  * writes a function of the size alone, not of how the pipe happened to
  * deliver the bytes (the crash tests count them). */
-static ssize_t read_fill(int fd, char *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
 			   long long limit, str *id)
 {
@@ -123,10 +110,10 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 		goto out;
 
 	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
-	char *buf = xmalloc(CHUNK);
+	char *buf = mem_alloc(CHUNK);
 	long long total = 0;
 	for (;;) {
-		ssize_t n = read_fill(fd_in, buf, CHUNK);
+		ssize_t n = fs_read_full(fd_in, buf, CHUNK);
 		if (n < 0) {
 			msg_error("read standard input: %s", strerror(errno));
 			break;
@@ -226,9 +213,9 @@ int incoming_list(const char *dir, str *names)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof *v);
+			v = mem_reallocarray(v, cap, sizeof *v);
 		}
-		v[n++] = xstrdup(name);
+		v[n++] = mem_strdup(name);
 	}
 	closedir(d);
 	if (n > 1) /* v is NULL when the directory is empty */

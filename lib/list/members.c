@@ -45,6 +45,9 @@
 #include "mail/addr.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/fs.h"
+#include "util/randhex.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -72,7 +75,7 @@
 /* ------------------------------------------------------------------ */
 /* entries                                                             */
 
-void member_entry_init(member_entry *e)
+void members_entry_init(member_entry *e)
 {
 	memset(e, 0, sizeof *e);
 	str_init(&e->addr);
@@ -80,7 +83,7 @@ void member_entry_init(member_entry *e)
 	str_init(&e->comment);
 }
 
-void member_entry_free(member_entry *e)
+void members_entry_free(member_entry *e)
 {
 	str_free(&e->addr);
 	str_free(&e->opts);
@@ -300,7 +303,7 @@ int members_parse_line(const char *line, size_t len, member_entry *e, int *plus)
 int members_line_problem(const char *line, size_t len, str *why)
 {
 	member_entry e;
-	member_entry_init(&e);
+	members_entry_init(&e);
 	str_clear(why);
 	parse_line(line, len, &e, NULL, why);
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -308,7 +311,7 @@ int members_line_problem(const char *line, size_t len, str *why)
 	for (size_t i = 0; i < len && !why->len; i++)
 		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
 			str_sets(why, "control character");
-	member_entry_free(&e);
+	members_entry_free(&e);
 	return why->len > 0;
 }
 
@@ -338,7 +341,7 @@ static fml_status scan_fp(FILE *fp, const char *path, line_fn fn, void *arg)
 	long lineno = 0;
 	int stop = 0;
 
-	member_entry_init(&e);
+	members_entry_init(&e);
 	errno = 0;
 	while (!stop && (n = getline(&line, &cap, fp)) >= 0) {
 		int plus;
@@ -357,7 +360,7 @@ static fml_status scan_fp(FILE *fp, const char *path, line_fn fn, void *arg)
 		st = ST_TEMPFAIL;
 	}
 	free(line);
-	member_entry_free(&e);
+	members_entry_free(&e);
 	return st;
 }
 
@@ -652,13 +655,11 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	struct stat st1, st2;
 	FILE *fp;
 	struct build b = {NULL, STR_INIT, STR_INIT, fuzzy, 0};
-	unsigned int r = 0;
+	unsigned int r = randhex_nonce();
 
 	*st = open_text(txt, &fp, &st1);
 	if (*st != ST_OK || !fp)
 		return NULL;
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
-		r = (unsigned)rand();
 	if (fs_path(dbdir, sizeof dbdir, "%s/var/db", dir) < 0 ||
 	    fs_path(tmp, sizeof tmp, "%s/.%s.%d.%08x", dbdir, strrchr(dbpath, '/') + 1,
 		    (int)getpid(), r) < 0 ||
@@ -885,7 +886,7 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 	size_t pos = 0, len, eol;
 	long lineno = 0;
 
-	member_entry_init(&e);
+	members_entry_init(&e);
 	while (next_line(buf, &pos, &line, &len, &eol)) {
 		lineno++;
 		if (!members_parse_line(line, len, &e, NULL))
@@ -895,7 +896,7 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 				continue;
 			if (c->n == c->cap) {
 				c->cap = c->cap ? 2 * c->cap : 8;
-				c->v = xreallocarray(c->v, c->cap, sizeof *c->v);
+				c->v = mem_reallocarray(c->v, c->cap, sizeof *c->v);
 			}
 			cand *k = &c->v[c->n++];
 			memset(k, 0, sizeof *k);
@@ -910,7 +911,7 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 			str_set(&k->addr, e.addr.s, e.addr.len);
 		}
 	}
-	member_entry_free(&e);
+	members_entry_free(&e);
 }
 
 static int cand_hits(const cand *k, int w, const char *addr, int level)
@@ -1082,9 +1083,9 @@ static fml_status check_args(members_op op, const char *addr, const char *arg, s
 		str w = STR_INIT;
 		if (has_ctl(arg, strlen(arg)))
 			return refuse(err, "bad options: control character");
-		member_entry_init(&e);
+		members_entry_init(&e);
 		parse_opts(arg, arg + strlen(arg), &e, &w);
-		member_entry_free(&e);
+		members_entry_free(&e);
 		if (w.len) {
 			str_printf(err, "%s", w.s);
 			str_free(&w);
@@ -1182,7 +1183,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		return ST_TEMPFAIL;
 	if (old && fchmod(sf.fd, old->st_mode & 0755) < 0)
 		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
-	member_entry_init(&e);
+	members_entry_init(&e);
 	while (st == ST_OK && next_line(buf, &pos, &line, &len, &eol)) {
 		lineno++;
 		if (lineno == replace_bye) {
@@ -1215,7 +1216,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		str_putc(&out, '\n');
 		st = safefile_write(&sf, out.s, out.len);
 	}
-	member_entry_free(&e);
+	members_entry_free(&e);
 	str_free(&out);
 	if (st != ST_OK) {
 		safefile_abort(&sf);

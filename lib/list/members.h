@@ -31,8 +31,8 @@ typedef struct member_entry {
 	long lineno;
 } member_entry;
 
-void member_entry_init(member_entry *e);
-void member_entry_free(member_entry *e);
+void members_entry_init(member_entry *e);
+void members_entry_free(member_entry *e);
 
 /* Parse one line of a member file.  Returns 1 for an entry (normal, off or
  * bye), 0 for a comment, blank, '+' or unparsable line (with *PLUS set for

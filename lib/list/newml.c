@@ -2,7 +2,7 @@
  * newml: making and retiring list homes.  See newml.h.
  *
  * Creation builds the whole home in ML_DIR/.newml.LIST.PID (every file
- * written through fs_replace: temp + fsync + rename), checks that its
+ * written through safefile_replace: temp + fsync + rename), checks that its
  * config.cf loads, then renames the directory to ML_DIR/LIST and fsyncs
  * ML_DIR: the rename is the commit.  On failure the half-built directory
  * (ours, made moments ago) is removed; an existing list is never touched.
@@ -19,6 +19,8 @@
 #include "home.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/fs.h"
+#include "util/randhex.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -157,7 +159,7 @@ static fml_status write_file(const char *dir, const char *name, const char *text
 {
 	char path[PATH_MAX];
 	if (fs_path(path, sizeof path, "%s/%s", dir, name) < 0 ||
-	    fs_replace(path, text, len, 1) != ST_OK)
+	    safefile_replace(path, text, len, 1) != ST_OK)
 		return ST_TEMPFAIL;
 	if (mode != 0600 && chmod(path, mode) < 0) {
 		msg_error("chmod %s: %s", path, strerror(errno));
@@ -230,23 +232,13 @@ static fml_status copy_skel(const char *src, const char *dst, const vars *v, int
 
 static fml_status write_secret(const char *dir, str *err)
 {
-	unsigned char key[32];
-	char hex[sizeof key * 2 + 2];
-	size_t got = 0;
-	while (got < sizeof key) {
-		ssize_t n = getrandom(key + got, sizeof key - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fail(err, ST_TEMPFAIL, "getrandom: %s", strerror(errno));
-		got += (size_t)n;
-	}
-	for (size_t i = 0; i < sizeof key; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	hex[sizeof key * 2] = '\n';
-	hex[sizeof key * 2 + 1] = 0;
-	explicit_bzero(key, sizeof key);
-	fml_status st = write_file(dir, "etc/secret", hex, sizeof key * 2 + 1, 0600);
+	enum { KEY_BYTES = 32 };
+	char hex[KEY_BYTES * 2 + 2];
+	if (randhex_secret(hex, KEY_BYTES) != ST_OK)
+		return fail(err, ST_TEMPFAIL, "no random bytes for etc/secret");
+	hex[KEY_BYTES * 2] = '\n';
+	hex[KEY_BYTES * 2 + 1] = 0;
+	fml_status st = write_file(dir, "etc/secret", hex, KEY_BYTES * 2 + 1, 0600);
 	explicit_bzero(hex, sizeof hex);
 	return st == ST_OK ? ST_OK : fail(err, st, "cannot write etc/secret");
 }

@@ -7,6 +7,7 @@
 #include "mail/addr.h"
 #include "actions/digest.h"
 #include "util/safefile.h"
+#include "util/fs.h"
 
 #include <limits.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static void set_where(str *where, fml_status sm, fml_status sa)
 fml_status roster_check_limit(const char *dir, const config *cf, str *err)
 {
 	char path[PATH_MAX];
-	long n = 0, limit = (long)cf_int(cf, CF_MAX_MEMBER_LIMIT);
+	long n = 0, limit = (long)config_int(cf, CF_MAX_MEMBER_LIMIT);
 	if (limit <= 0 || fs_path(path, sizeof path, "%s/members", dir) < 0)
 		return ST_OK;
 	if (members_count(path, &n) != ST_OK)
@@ -41,7 +42,7 @@ fml_status roster_check_limit(const char *dir, const config *cf, str *err)
 fml_status roster_add(const char *dir, const config *cf, const char *addr, const char *opts,
 		      str *err, str *where)
 {
-	int fuzzy = (int)cf_int(cf, CF_ADDR_CHECK_MAX);
+	int fuzzy = (int)config_int(cf, CF_ADDR_CHECK_MAX);
 	const char *why = addr_check(addr, strlen(addr));
 	str e2 = STR_INIT;
 	fml_status st;
@@ -74,7 +75,7 @@ fml_status roster_add(const char *dir, const config *cf, const char *addr, const
 fml_status roster_both(const char *dir, const config *cf, members_op op, const char *addr,
 		       const char *arg, str *err, str *where)
 {
-	int fuzzy = (int)cf_int(cf, CF_ADDR_CHECK_MAX);
+	int fuzzy = (int)config_int(cf, CF_ADDR_CHECK_MAX);
 	str e2 = STR_INIT;
 	fml_status sm = members_edit(dir, "members", op, addr, arg, fuzzy, err);
 	if (sm != ST_OK && !(sm == ST_DATAERR && is(err, MEMBERS_NOT_MEMBER)))

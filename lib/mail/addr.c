@@ -25,6 +25,7 @@
  * is bounded by the token count; nothing here logs or exits.
  */
 #include "addr.h"
+#include "util/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,7 @@ static int tok_push(toklist *tl, int type, unsigned char ch, size_t off, size_t 
 		return -1;
 	if (tl->n == tl->cap) {
 		tl->cap = tl->cap ? tl->cap * 2 : 16;
-		tl->v = xreallocarray(tl->v, tl->cap, sizeof *tl->v);
+		tl->v = mem_reallocarray(tl->v, tl->cap, sizeof *tl->v);
 	}
 	tl->v[tl->n].type = (unsigned char)type;
 	tl->v[tl->n].ch = ch;

@@ -45,6 +45,9 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "util/bytes.h"
 
 #define ENV_DEFAULT_BYTES (100 * 1024)
 #define ENV_DEFAULT_FIELDS 1000
@@ -393,7 +396,7 @@ static void field_start(parser *p)
 		e->cap = e->cap ? e->cap * 2 : 16;
 		if (e->cap > p->max_fields)
 			e->cap = p->max_fields;
-		e->fields = xreallocarray(e->fields, e->cap, sizeof *e->fields);
+		e->fields = mem_reallocarray(e->fields, e->cap, sizeof *e->fields);
 	}
 	hfield *f = &e->fields[e->nfields];
 	memset(f, 0, sizeof *f);
@@ -581,23 +584,6 @@ fml_status envelope_parse_mem(envelope *e, const char *buf, size_t len, const en
 	return ST_OK;
 }
 
-static ssize_t pread_full(int fd, unsigned char *buf, size_t n, off_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, off + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 fml_status envelope_parse_fd(envelope *e, int fd, off_t start, off_t end,
 			     const envelope_limits *lim)
 {
@@ -615,10 +601,10 @@ fml_status envelope_parse_fd(envelope *e, int fd, off_t start, off_t end,
 	if (end < start)
 		end = start;
 	e->end_off = end;
-	buf = xmalloc(chunk_size);
+	buf = mem_alloc(chunk_size);
 	while (pos < end && p.state != S_DONE) {
 		size_t want = (size_t)(end - pos) < chunk_size ? (size_t)(end - pos) : chunk_size;
-		ssize_t r = pread_full(fd, buf, want, pos);
+		ssize_t r = fs_pread_full(fd, buf, want, pos);
 		if (r < 0) {
 			free(buf);
 			return ST_TEMPFAIL;
@@ -632,7 +618,7 @@ fml_status envelope_parse_fd(envelope *e, int fd, off_t start, off_t end,
 	}
 	parser_done(&p);
 	if (end > start) {
-		ssize_t r = pread_full(fd, buf, 1, end - 1);
+		ssize_t r = fs_pread_full(fd, buf, 1, end - 1);
 		if (r < 0) {
 			free(buf);
 			return ST_TEMPFAIL;
@@ -644,15 +630,15 @@ fml_status envelope_parse_fd(envelope *e, int fd, off_t start, off_t end,
 	return ST_OK;
 }
 
-int hfield_is(const envelope *e, const hfield *f, const char *name)
+int envelope_hfield_is(const envelope *e, const hfield *f, const char *name)
 {
-	return str_casecmp_n(e->header.s + f->off, f->name_len, name, strlen(name)) == 0;
+	return bytes_casecmp(e->header.s + f->off, f->name_len, name, strlen(name)) == 0;
 }
 
 const hfield *envelope_get(const envelope *e, const char *name, size_t nth)
 {
 	for (size_t i = 0; i < e->nfields; i++)
-		if (hfield_is(e, &e->fields[i], name) && nth-- == 0)
+		if (envelope_hfield_is(e, &e->fields[i], name) && nth-- == 0)
 			return &e->fields[i];
 	return NULL;
 }
@@ -661,7 +647,7 @@ size_t envelope_count(const envelope *e, const char *name)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < e->nfields; i++)
-		n += hfield_is(e, &e->fields[i], name) != 0;
+		n += envelope_hfield_is(e, &e->fields[i], name) != 0;
 	return n;
 }
 

@@ -74,7 +74,7 @@ fml_status envelope_parse_mem(envelope *e, const char *buf, size_t len, const en
 const hfield *envelope_get(const envelope *e, const char *name, size_t nth);
 size_t envelope_count(const envelope *e, const char *name);
 /* Whether field F has the name NAME (case-insensitive). */
-int hfield_is(const envelope *e, const hfield *f, const char *name);
+int envelope_hfield_is(const envelope *e, const hfield *f, const char *name);
 
 /* Write a trace of every decision (golden tests; see tests/golden). */
 void envelope_dump(const envelope *e, str *out);

@@ -1,5 +1,5 @@
 /*
- * maildir: local delivery transport (tp_maildir_ops, "maildir:/path"), for
+ * maildir: local delivery transport (maildir_ops, "maildir:/path"), for
  * the demo and the tests.  Each recipient's mail goes to the maildir
  * /path/<recipient address>/ (https://cr.yp.to/proto/maildir.html): the
  * message is written to tmp/<unique>, fsynced and closed, renamed into
@@ -25,6 +25,9 @@
  */
 #include "transport.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/bytes.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,16 +42,16 @@
 #define MAILDIR_CHUNK 65536
 
 typedef struct maildir_conn {
-	tp_conn base;
+	transport_conn base;
 	char root[PATH_MAX];
 	char host[256];
 	unsigned long counter;
 } maildir_conn;
 
-static void set_result(tp_result *r, int code, const char *fmt, ...)
+static void set_result(transport_result *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void set_result(tp_result *r, int code, const char *fmt, ...)
+static void set_result(transport_result *r, int code, const char *fmt, ...)
 {
 	va_list ap;
 	r->code = code;
@@ -97,7 +100,7 @@ static int make_dir(const char *path)
 }
 
 /* "\r\n" when the message's first line ends in CRLF, else "\n". */
-static const char *line_end(const tp_message *m)
+static const char *line_end(const transport_msg *m)
 {
 	char buf[1024];
 	ssize_t r = pread(m->fd, buf, sizeof buf, m->start);
@@ -109,7 +112,7 @@ static const char *line_end(const tp_message *m)
 	return nl && nl > buf && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
-static int copy_message(safefile *sf, const tp_message *m, char *buf)
+static int copy_message(safefile *sf, const transport_msg *m, char *buf)
 {
 	off_t pos = m->start;
 	while (pos < m->end) {
@@ -129,7 +132,7 @@ static int copy_message(safefile *sf, const tp_message *m, char *buf)
 }
 
 /* Deliver to one maildir; 0, or -1 with errno and the failing step. */
-static int deliver(maildir_conn *c, const char *sender, const char *rcpt, const tp_message *m,
+static int deliver(maildir_conn *c, const char *sender, const char *rcpt, const transport_msg *m,
 		   char *buf, const char **step)
 {
 	char dir[PATH_MAX], sub[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], newdir[PATH_MAX];
@@ -195,12 +198,12 @@ static int deliver(maildir_conn *c, const char *sender, const char *rcpt, const 
 	return 0;
 }
 
-static int maildir_send(tp_conn *tc, const char *sender, const char *const *rcpts, size_t n,
-			const tp_message *m, tp_result *res)
+static int maildir_send(transport_conn *tc, const char *sender, const char *const *rcpts, size_t n,
+			const transport_msg *m, transport_result *res)
 {
 	maildir_conn *c = (maildir_conn *)tc;
 	int bad_sender = bytes_has_ctl(sender, strlen(sender));
-	char *buf = xmalloc(MAILDIR_CHUNK);
+	char *buf = mem_alloc(MAILDIR_CHUNK);
 	for (size_t i = 0; i < n; i++) {
 		const char *step;
 		if (bad_sender) {
@@ -219,7 +222,7 @@ static int maildir_send(tp_conn *tc, const char *sender, const char *const *rcpt
 	return 0;
 }
 
-static tp_conn *maildir_connect(const char *rest, const tp_opts *o, str *err)
+static transport_conn *maildir_connect(const char *rest, const transport_opts *o, str *err)
 {
 	(void)o;
 	struct stat st;
@@ -235,20 +238,20 @@ static tp_conn *maildir_connect(const char *rest, const tp_opts *o, str *err)
 		str_printf(err, "maildir:%.200s: not a directory", rest);
 		return NULL;
 	}
-	maildir_conn *c = xcalloc(1, sizeof *c);
+	maildir_conn *c = mem_calloc(1, sizeof *c);
 	if (fs_path(c->root, sizeof c->root, "%s", rest) < 0) {
 		str_sets(err, "maildir: path too long");
 		free(c);
 		return NULL;
 	}
-	c->base.ops = &tp_maildir_ops;
+	c->base.ops = &maildir_ops;
 	host_name(c->host, sizeof c->host);
 	return &c->base;
 }
 
-static void maildir_close(tp_conn *c)
+static void maildir_close(transport_conn *c)
 {
 	free(c);
 }
 
-const tp_ops tp_maildir_ops = {"maildir", maildir_connect, maildir_send, maildir_close};
+const transport_ops maildir_ops = {"maildir", maildir_connect, maildir_send, maildir_close};

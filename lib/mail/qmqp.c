@@ -1,5 +1,5 @@
 /*
- * qmqp: the QMQP client transport (tp_qmqp_ops, "qmqp:host[:port]", port
+ * qmqp: the QMQP client transport (qmqp_ops, "qmqp:host[:port]", port
  * 628 by default), after https://cr.yp.to/proto/qmqp.html.  One request is
  * one netstring holding the message, the sender and each recipient as
  * netstrings; the server answers with one netstring starting with K
@@ -15,7 +15,7 @@
  * - One message per connection: connect() opens the first connection (so a
  *   relay that is down fails at connect, like smtp), and each send() closes
  *   the connection after the answer; the next send() connects again.  So
- *   the tp_conn stays reusable across transactions (a first connection
+ *   the transport_conn stays reusable across transactions (a first connection
  *   the server closed while it sat idle is replaced before use).  send() returns 0 after
  *   a K, Z or D answer and -1 when the relay could not be reached, the
  *   connection broke or the answer was malformed (every recipient then
@@ -26,6 +26,7 @@
  * recipient with the reason, and the connect() reason in ERR.
  */
 #include "transport.h"
+#include "util/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@
 #define QMQP_DATA_TIMEOUT 600
 
 typedef struct qmqp_conn {
-	tp_conn base;
+	transport_conn base;
 	char *host, *port;
 	long connect_timeout, data_timeout;
 	int fd;
@@ -55,8 +56,8 @@ typedef struct qmqp_conn {
 	char obuf[QMQP_CHUNK];
 } qmqp_conn;
 
-/* One line of at most 255 bytes, no control bytes, for a tp_result. */
-static void set_result(tp_result *r, int code, const char *text, size_t n)
+/* One line of at most 255 bytes, no control bytes, for a transport_result. */
+static void set_result(transport_result *r, int code, const char *text, size_t n)
 {
 	size_t i;
 	r->code = code;
@@ -69,7 +70,7 @@ static void set_result(tp_result *r, int code, const char *text, size_t n)
 	r->text[i] = 0;
 }
 
-static void fail_all(tp_result *res, size_t n, const char *why)
+static void fail_all(transport_result *res, size_t n, const char *why)
 {
 	for (size_t i = 0; i < n; i++)
 		set_result(&res[i], 451, why, strlen(why));
@@ -83,15 +84,15 @@ static int parse_rest(const char *rest, char **host, char **port)
 		const char *close = strchr(rest, ']');
 		if (!close || close == rest + 1 || (close[1] && close[1] != ':'))
 			return -1;
-		*host = xstrndup(rest + 1, (size_t)(close - rest - 1));
+		*host = mem_strndup(rest + 1, (size_t)(close - rest - 1));
 		colon = close[1] ? close + 1 : NULL;
 	} else if ((colon = strchr(rest, ':')) && !strchr(colon + 1, ':')) {
-		*host = xstrndup(rest, (size_t)(colon - rest));
+		*host = mem_strndup(rest, (size_t)(colon - rest));
 	} else {
-		*host = xstrdup(rest);
+		*host = mem_strdup(rest);
 		colon = NULL;
 	}
-	*port = xstrdup(colon ? colon + 1 : QMQP_PORT);
+	*port = mem_strdup(colon ? colon + 1 : QMQP_PORT);
 	char *end;
 	errno = 0;
 	long p = strtol(*port, &end, 10);
@@ -249,7 +250,7 @@ static int put(qmqp_conn *c, const void *p, size_t n, str *why)
  * SEND 0 only count the bytes that would go out (into *WIRE); with SEND 1
  * put them into the output buffer and count them too.
  */
-static int message_pass(qmqp_conn *c, const tp_message *m, int send_it, off_t *wire, str *why)
+static int message_pass(qmqp_conn *c, const transport_msg *m, int send_it, off_t *wire, str *why)
 {
 	off_t pos = m->start, out = 0;
 	int cr = 0; /* the previous chunk ended in a CR not yet decided */
@@ -379,7 +380,7 @@ static int read_answer(qmqp_conn *c, str *ans, str *why)
 
 /* Send the request and read the answer; 0 with ANS, or -1 with WHY. */
 static int transaction(qmqp_conn *c, const char *sender, const char *const *rcpts, size_t n,
-		       const tp_message *m, str *ans, str *why)
+		       const transport_msg *m, str *ans, str *why)
 {
 	off_t wire = 0, sent = 0;
 	if (message_pass(c, m, 0, &wire, why) < 0)
@@ -405,8 +406,8 @@ static int transaction(qmqp_conn *c, const char *sender, const char *const *rcpt
 	return read_answer(c, ans, why);
 }
 
-static int qmqp_send(tp_conn *tc, const char *sender, const char *const *rcpts, size_t n,
-		     const tp_message *m, tp_result *res)
+static int qmqp_send(transport_conn *tc, const char *sender, const char *const *rcpts, size_t n,
+		     const transport_msg *m, transport_result *res)
 {
 	qmqp_conn *c = (qmqp_conn *)tc;
 	str why = STR_INIT, ans = STR_INIT;
@@ -438,15 +439,15 @@ out:
 	return rc;
 }
 
-static tp_conn *qmqp_connect(const char *rest, const tp_opts *o, str *err)
+static transport_conn *qmqp_connect(const char *rest, const transport_opts *o, str *err)
 {
 	char *host, *port;
 	if (parse_rest(rest, &host, &port) < 0) {
 		str_printf(err, "qmqp:%.200s: want host[:port]", rest);
 		return NULL;
 	}
-	qmqp_conn *c = xcalloc(1, sizeof *c);
-	c->base.ops = &tp_qmqp_ops;
+	qmqp_conn *c = mem_calloc(1, sizeof *c);
+	c->base.ops = &qmqp_ops;
 	c->host = host;
 	c->port = port;
 	c->connect_timeout =
@@ -462,7 +463,7 @@ static tp_conn *qmqp_connect(const char *rest, const tp_opts *o, str *err)
 	return &c->base;
 }
 
-static void qmqp_close(tp_conn *tc)
+static void qmqp_close(transport_conn *tc)
 {
 	qmqp_conn *c = (qmqp_conn *)tc;
 	if (!c)
@@ -473,4 +474,4 @@ static void qmqp_close(tp_conn *tc)
 	free(c);
 }
 
-const tp_ops tp_qmqp_ops = {"qmqp", qmqp_connect, qmqp_send, qmqp_close};
+const transport_ops qmqp_ops = {"qmqp", qmqp_connect, qmqp_send, qmqp_close};

@@ -3,6 +3,7 @@
  * the input; output bounded by a small multiple of it.
  */
 #include "rfc2047.h"
+#include "util/bytes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,8 +31,9 @@ static int decode_text(int enc, const char *p, size_t n, str *bytes)
 			int hi, lo;
 			if (p[i] == '_')
 				str_putc(bytes, ' ');
-			else if (p[i] == '=' && i + 2 < n && (hi = hex_value(p[i + 1])) >= 0 &&
-				 (lo = hex_value(p[i + 2])) >= 0) {
+			else if (p[i] == '=' && i + 2 < n &&
+				 (hi = bytes_hex_value(p[i + 1])) >= 0 &&
+				 (lo = bytes_hex_value(p[i + 2])) >= 0) {
 				str_putc(bytes, hi * 16 + lo);
 				i += 2;
 			} else if (p[i] == '=')

@@ -1,6 +1,6 @@
 /*
- * smtp: the SMTP (RFC 5321) and LMTP (RFC 2033) transports, tp_smtp_ops
- * and tp_lmtp_ops of transport.h.  One code path for both: LMTP says LHLO
+ * smtp: the SMTP (RFC 5321) and LMTP (RFC 2033) transports, smtp_ops
+ * and smtp_lmtp_ops of transport.h.  One code path for both: LMTP says LHLO
  * instead of EHLO and gives one reply per accepted recipient after the
  * final dot.
  *
@@ -36,10 +36,12 @@
  * Failure policy: a 421 reply, a timeout, a malformed reply, EOF or an I/O
  * error ends the connection: every recipient without a final answer gets a
  * 4xx (421 for our own failures) and send returns -1.  Replies are copied
- * into tp_result as one printable line.  Nothing here exits the process.
+ * into transport_result as one printable line.  Nothing here exits the process.
  */
 #include "transport.h"
 #include "smtpreply.h"
+#include "util/mem.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -56,12 +58,12 @@
 #define SMTP_PIPE_WINDOW 100 /* commands written before reading replies */
 #define SMTP_OUT_CHUNK 65536 /* message bytes buffered per write */
 #define SMTP_QUIT_TIMEOUT 2  /* seconds to wait for the reply to QUIT */
-#define SMTP_DEF_CONNECT 30  /* defaults when tp_opts says 0 */
+#define SMTP_DEF_CONNECT 30  /* defaults when transport_opts says 0 */
 #define SMTP_DEF_COMMAND 300
 #define SMTP_DEF_DATA 600
 
 typedef struct smtp_conn {
-	tp_conn base;
+	transport_conn base;
 	int fd; /* -1 once the connection is lost */
 	int lmtp;
 	int pipelining, eightbitmime, size;
@@ -79,14 +81,14 @@ typedef struct smtp_conn {
 enum { RC_NONE, RC_ACCEPTED, RC_FINAL, RC_LOCAL };
 
 typedef struct smtp_tx {
-	tp_result *res;
+	transport_result *res;
 	unsigned char *st; /* RC_* per recipient */
 	size_t n;
 	size_t accepted;
 	int mail_failed;
 } smtp_tx;
 
-static void set_result(tp_result *r, int code, const char *text)
+static void set_result(transport_result *r, int code, const char *text)
 {
 	size_t n = strnlen(text, sizeof r->text - 1); /* truncated to fit */
 
@@ -346,7 +348,8 @@ fail:
 	return -1;
 }
 
-static tp_conn *smtp_connect_any(const char *rest, const tp_opts *o, str *err, int lmtp)
+static transport_conn *smtp_connect_any(const char *rest, const transport_opts *o, str *err,
+					int lmtp)
 {
 	char host[256], port[8];
 	str why = STR_INIT;
@@ -376,8 +379,8 @@ static tp_conn *smtp_connect_any(const char *rest, const tp_opts *o, str *err, i
 	}
 	str_free(&why);
 
-	smtp_conn *c = xcalloc(1, sizeof *c);
-	c->base.ops = lmtp ? &tp_lmtp_ops : &tp_smtp_ops;
+	smtp_conn *c = mem_calloc(1, sizeof *c);
+	c->base.ops = lmtp ? &smtp_lmtp_ops : &smtp_ops;
 	c->fd = fd;
 	c->lmtp = lmtp;
 	c->cmd_to = o->command_timeout > 0 ? o->command_timeout : SMTP_DEF_COMMAND;
@@ -396,12 +399,12 @@ static tp_conn *smtp_connect_any(const char *rest, const tp_opts *o, str *err, i
 	return &c->base;
 }
 
-static tp_conn *smtp_connect(const char *rest, const tp_opts *o, str *err)
+static transport_conn *smtp_connect(const char *rest, const transport_opts *o, str *err)
 {
 	return smtp_connect_any(rest, o, err, 0);
 }
 
-static tp_conn *lmtp_connect(const char *rest, const tp_opts *o, str *err)
+static transport_conn *lmtp_connect(const char *rest, const transport_opts *o, str *err)
 {
 	return smtp_connect_any(rest, o, err, 1);
 }
@@ -427,7 +430,7 @@ static int tx_lost(smtp_conn *c, smtp_tx *t, int code, const char *when)
 }
 
 /* Message bytes with an 8th bit set?  Read once, before MAIL. */
-static int body_8bit(const tp_message *m, str *buf)
+static int body_8bit(const transport_msg *m, str *buf)
 {
 	off_t pos = m->start;
 
@@ -448,7 +451,7 @@ static int body_8bit(const tp_message *m, str *buf)
 
 /* Stream the message into the DATA block: CRLF line ends, dot-stuffing,
  * final CRLF and ".".  0, or -1 with the reason in c->text. */
-static int send_body(smtp_conn *c, const tp_message *m)
+static int send_body(smtp_conn *c, const transport_msg *m)
 {
 	char in[SMTP_OUT_CHUNK];
 	off_t pos = m->start;
@@ -506,7 +509,7 @@ static int send_body(smtp_conn *c, const tp_message *m)
 
 /* Append command number I of the transaction (MAIL, RCPT..., DATA). */
 static void put_command(smtp_conn *c, size_t i, const char *sender, const char *const *rcpts,
-			size_t n, const tp_message *m, int eight)
+			size_t n, const transport_msg *m, int eight)
 {
 	if (i == 0) {
 		str_printf(&c->out, "MAIL FROM:<%s>", sender);
@@ -558,7 +561,7 @@ static int got_reply(smtp_conn *c, smtp_tx *t, size_t i, int code)
 
 /* After 354: the message, ".", and the reply (LMTP: one per accepted
  * recipient, in order). */
-static int tx_data(smtp_conn *c, smtp_tx *t, const tp_message *m)
+static int tx_data(smtp_conn *c, smtp_tx *t, const transport_msg *m)
 {
 	if (send_body(c, m) < 0)
 		return tx_lost(c, t, -1, "while sending the message");
@@ -593,7 +596,7 @@ static int bad_path(const char *a)
 /* MAIL, RCPT for each recipient, DATA: pipelined in windows (at most
  * WINDOW replies outstanding, refilled when half are in), or lock-step. */
 static int tx_commands(smtp_conn *c, smtp_tx *t, const char *sender, const char *const *rcpts,
-		       const tp_message *m, int eight, int *data_code)
+		       const transport_msg *m, int eight, int *data_code)
 {
 	size_t n = t->n, ncmd = n + 2, sent = 0, done = 0;
 	size_t window = c->pipelining ? SMTP_PIPE_WINDOW : 1;
@@ -630,11 +633,11 @@ static int tx_commands(smtp_conn *c, smtp_tx *t, const char *sender, const char 
 	return 0;
 }
 
-static int smtp_send(tp_conn *tc, const char *sender, const char *const *rcpts, size_t n,
-		     const tp_message *m, tp_result *res)
+static int smtp_send(transport_conn *tc, const char *sender, const char *const *rcpts, size_t n,
+		     const transport_msg *m, transport_result *res)
 {
 	smtp_conn *c = (smtp_conn *)tc;
-	smtp_tx t = {res, xcalloc(n ? n : 1, 1), n, 0, 0};
+	smtp_tx t = {res, mem_calloc(n ? n : 1, 1), n, 0, 0};
 	int ret = -1, eight = 0, data_code = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -715,7 +718,7 @@ out:
 	return ret;
 }
 
-static void smtp_close(tp_conn *tc)
+static void smtp_close(transport_conn *tc)
 {
 	smtp_conn *c = (smtp_conn *)tc;
 
@@ -733,5 +736,5 @@ static void smtp_close(tp_conn *tc)
 	free(c);
 }
 
-const tp_ops tp_smtp_ops = {"smtp", smtp_connect, smtp_send, smtp_close};
-const tp_ops tp_lmtp_ops = {"lmtp", lmtp_connect, smtp_send, smtp_close};
+const transport_ops smtp_ops = {"smtp", smtp_connect, smtp_send, smtp_close};
+const transport_ops smtp_lmtp_ops = {"lmtp", lmtp_connect, smtp_send, smtp_close};

@@ -16,6 +16,7 @@
 #include "util/msg.h"
 #include "actions/reply.h"
 #include "util/safefile.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +61,7 @@ static const char *loop_reason(proc_ctx *c, proc_mail *m)
 {
 	const envelope *e = m->env;
 	const hfield *f;
-	const char *xmlname = cf_str(c->cf, CF_XMLNAME);
+	const char *xmlname = config_str(c->cf, CF_XMLNAME);
 	const char *colon = strchr(xmlname, ':');
 	if (colon) {
 		const char *v = colon + 1;
@@ -76,19 +77,19 @@ static const char *loop_reason(proc_ctx *c, proc_mail *m)
 	}
 	for (size_t i = 0; (f = envelope_get(e, "List-Id", i)) != NULL; i++) {
 		str needle = STR_INIT;
-		str_printf(&needle, "<%s>", cf_str(c->cf, CF_LIST_ID));
+		str_printf(&needle, "<%s>", config_str(c->cf, CF_LIST_ID));
 		int hit = strcasestr(str_c(&f->value), needle.s) != NULL;
 		str_free(&needle);
 		if (hit)
 			return "our List-Id came back";
 	}
 	for (size_t i = 0; (f = envelope_get(e, "X-Loop", i)) != NULL; i++)
-		if (strcasestr(str_c(&f->value), cf_str(c->cf, CF_MAIL_LIST)))
+		if (strcasestr(str_c(&f->value), config_str(c->cf, CF_MAIL_LIST)))
 			return "our X-Loop came back";
-	if ((long)envelope_count(e, "Received") > cf_int(c->cf, CF_RECEIVED_LIMIT))
+	if ((long)envelope_count(e, "Received") > config_int(c->cf, CF_RECEIVED_LIMIT))
 		return "too many Received: fields";
 	if (m->has_sender && m->sender.len &&
-	    addr_equal(str_c(&m->sender), cf_str(c->cf, CF_MAINTAINER)))
+	    addr_equal(str_c(&m->sender), config_str(c->cf, CF_MAINTAINER)))
 		return "the envelope sender is the maintainer";
 	return NULL;
 }
@@ -98,7 +99,7 @@ static int is_member(proc_ctx *c, const char *file, const char *addr)
 	int found = 0;
 	if (!*addr)
 		return 0;
-	if (members_lookup(c->dir, file, addr, (int)cf_int(c->cf, CF_ADDR_CHECK_MAX), &found) !=
+	if (members_lookup(c->dir, file, addr, (int)config_int(c->cf, CF_ADDR_CHECK_MAX), &found) !=
 	    ST_OK)
 		return -1;
 	return found;
@@ -128,7 +129,7 @@ static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *
 		   "fml did not distribute a mail to %s:\n  %s\n"
 		   "From: %s, envelope sender <%s>.\nIt is saved as %s.\n"
 		   "(Further %s notices are suppressed for an interval.)\n",
-		   cf_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
+		   config_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
 		   shown_sender(m), str_c(&saved), kind);
 	/* loops, bounces, duplicates come in bursts: one notice an interval */
 	reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
@@ -141,14 +142,14 @@ out:
 
 static fml_status reject_post(proc_ctx *c, proc_mail *m)
 {
-	const char *handler = cf_str(c->cf, CF_REJECT_POST_HANDLER);
+	const char *handler = config_str(c->cf, CF_REJECT_POST_HANDLER);
 	if (strcmp(handler, "moderate") == 0)
 		return hold_post(c, m, "the sender is not a member", 1);
 	str subj = STR_INIT, text = STR_INIT;
 	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from),
-		   cf_str(c->cf, CF_ML_FN));
+		   config_str(c->cf, CF_ML_FN));
 	str_printf(&text, "A post from %s, who is not a member of %s, was not distributed.\n",
-		   str_c(&m->from), cf_str(c->cf, CF_MAIL_LIST));
+		   str_c(&m->from), config_str(c->cf, CF_MAIL_LIST));
 	fml_status st = reply_notice(c, m, NULL, NULL, 0, 1, str_c(&subj), str_c(&text));
 	if (st == ST_OK && strcmp(handler, "reject") == 0) {
 		const char *why = reply_suppressed(c, m, str_c(&m->reply));
@@ -158,9 +159,9 @@ static fml_status reject_post(proc_ctx *c, proc_mail *m)
 		} else {
 			if (reply_template(c, "deny", &body) != ST_OK)
 				str_printf(&body, "You are not a member of %s.\n",
-					   cf_str(c->cf, CF_MAIL_LIST));
+					   config_str(c->cf, CF_MAIL_LIST));
 			str_clear(&subj);
-			str_printf(&subj, "You are not a member %s", cf_str(c->cf, CF_ML_FN));
+			str_printf(&subj, "You are not a member %s", config_str(c->cf, CF_ML_FN));
 			reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
 		}
 		str_free(&body);
@@ -183,8 +184,8 @@ static fml_status send_guide(proc_ctx *c, proc_mail *m)
 	}
 	str body = STR_INIT, subj = STR_INIT;
 	if (reply_template(c, "guide", &body) != ST_OK)
-		str_printf(&body, "This is %s.\n", cf_str(c->cf, CF_MAIL_LIST));
-	str_printf(&subj, "Guide %s", cf_str(c->cf, CF_ML_FN));
+		str_printf(&body, "This is %s.\n", config_str(c->cf, CF_MAIL_LIST));
+	str_printf(&subj, "Guide %s", config_str(c->cf, CF_ML_FN));
 	fml_status st = reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
 		msg_info("guide sent to %s", str_c(&m->reply));
@@ -282,7 +283,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	if (dup)
 		return drop(c, m, "duplicate", "the same mail was already distributed");
 	const hfield *mid = envelope_get(e, "Message-ID", 0);
-	if (cf_int(c->cf, CF_CHECK_MESSAGE_ID) && mid &&
+	if (config_int(c->cf, CF_CHECK_MESSAGE_ID) && mid &&
 	    (dup = dedupe_seen_msgid(dd, mid->value.s, mid->value.len)) != 0)
 		return drop(c, m, "duplicate",
 			    "a mail with this Message-ID was already distributed");
@@ -314,7 +315,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 		return st == ST_OK ? finish(c, m) : st;
 	}
 
-	const char *policy = cf_str(c->cf, CF_PERMIT_POST_FROM);
+	const char *policy = config_str(c->cf, CF_PERMIT_POST_FROM);
 	if (!approved && strcmp(policy, "moderator") == 0)
 		return hold_post(c, m, "the list is moderated", 1);
 	if (!approved && strcmp(policy, "anyone") != 0 && !m->member)
@@ -376,8 +377,8 @@ static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
 	}
 	if (st != ST_NOINPUT)
 		goto out;
-	envelope_limits lim = {(size_t)cf_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
-			       (size_t)cf_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	envelope_limits lim = {(size_t)config_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)config_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
 	st = envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim);
 	if (st == ST_OK)
 		drop_mbox_blank(&e, it.fd);
@@ -456,7 +457,7 @@ static void poison(proc_ctx *c, const char *id)
  * between removing its item and the spool temp (distribute.h, step 5) left
  * var/run/current naming ID.  Everything else goes once older than
  * ORPHAN_AGE, as its writers need not hold the list lock (none takes that
- * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of fs_replace and of member
+ * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of safefile_replace and of member
  * file rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the
  * member index (var/db/.NAME.db.*) and the link lock's tokens
  * (var/run/lockfile.PID.*, var/run/break.PID.*), and var/db/.tmp.* (the
@@ -516,7 +517,7 @@ static void sweep_orphans(proc_ctx *c)
 	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->dir) < 0 ||
 	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->dir) < 0 ||
 	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->dir) < 0 ||
-	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", cf_str(c->cf, CF_QUEUE_DIR)) < 0)
+	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", config_str(c->cf, CF_QUEUE_DIR)) < 0)
 		return;
 	for (int a = 0; a < 4; a++) {
 		DIR *d = opendir(dirs[a]);
@@ -546,7 +547,7 @@ fml_status proc_drain(proc_ctx *c)
 		str_free(&names);
 		return ST_TEMPFAIL;
 	}
-	dedupe *dd = dedupe_open(c->dir, c->now, cf_int(c->cf, CF_DUPLICATE_CACHE_EXPIRE));
+	dedupe *dd = dedupe_open(c->dir, c->now, config_int(c->cf, CF_DUPLICATE_CACHE_EXPIRE));
 	fml_status worst = ST_OK;
 	/* a released post goes back to var/incoming: one more pass takes it
 	 * (bounded: a release needs a command mail, and this pass took it) */

@@ -5,6 +5,7 @@
  */
 #include "qitem.h"
 #include "util/msg.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -12,6 +12,8 @@
 #include "util/msg.h"
 #include "qitem.h"
 #include "util/safefile.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -92,9 +94,9 @@ static int parse_envelope(queue_item *q, size_t len, str *err)
 			   p[6] == ' ' && strchr("-DFT", p[5]) && p[5] && !strchr(p + 7, ' ')) {
 			if (q->nrcpt == cap) {
 				cap = cap ? cap * 2 : 64;
-				q->rcpt = xreallocarray(q->rcpt, cap, sizeof *q->rcpt);
+				q->rcpt = mem_reallocarray(q->rcpt, cap, sizeof *q->rcpt);
 				q->state_off =
-				    xreallocarray(q->state_off, cap, sizeof *q->state_off);
+				    mem_reallocarray(q->state_off, cap, sizeof *q->state_off);
 			}
 			q->rcpt[q->nrcpt] = p + 7;
 			q->state_off[q->nrcpt++] = (off_t)(p + 5 - q->env.s);
@@ -105,7 +107,7 @@ static int parse_envelope(queue_item *q, size_t len, str *err)
 	}
 	if (!q->sender || !q->list || !q->created || q->nrcpt == 0)
 		return str_printf(err, "incomplete envelope"), -1;
-	q->state = xmalloc(q->nrcpt);
+	q->state = mem_alloc(q->nrcpt);
 	memset(q->state, QS_PENDING, q->nrcpt);
 	return 0;
 }
@@ -320,8 +322,8 @@ fml_status queue_journal_load(const char *qdir, queue_item *q)
 	char path[4096], dirp[4096];
 	size_t nl = strlen(q->name);
 	/* recipients sorted by address, with their index, for lookups */
-	size_t *idx = xreallocarray(NULL, q->nrcpt, sizeof *idx);
-	const char **sorted = xreallocarray(NULL, q->nrcpt, sizeof *sorted);
+	size_t *idx = mem_reallocarray(NULL, q->nrcpt, sizeof *idx);
+	const char **sorted = mem_reallocarray(NULL, q->nrcpt, sizeof *sorted);
 	for (size_t i = 0; i < q->nrcpt; i++)
 		idx[i] = i;
 	sort_names = q->rcpt;
@@ -507,7 +509,7 @@ void queue_cache_states(queue_item *q)
 	if (lo < 0)
 		return;
 	size_t n = (size_t)(hi - lo + 1);
-	char *span = xmalloc(n);
+	char *span = mem_alloc(n);
 	if (pread(q->fd, span, n, lo) != (ssize_t)n) {
 		msg_warn("%s: cannot cache recipient states: %m (the journal has them)", q->name);
 		free(span);
@@ -551,9 +553,9 @@ int queue_list(const char *qdir, const char *area, str *names)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			v = xreallocarray(v, cap, sizeof *v);
+			v = mem_reallocarray(v, cap, sizeof *v);
 		}
-		v[n++] = xstrdup(de->d_name);
+		v[n++] = mem_strdup(de->d_name);
 	}
 	closedir(d);
 	if (n)

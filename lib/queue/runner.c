@@ -24,6 +24,9 @@
 #include "queue.h"
 #include "util/safefile.h"
 #include "mail/transport.h"
+#include "util/mem.h"
+#include "util/date.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +52,7 @@ typedef struct run {
 	char *relays[MAX_RELAYS];
 	int nrelay;
 	char dead[MAX_RELAYS];
-	tp_opts tpo;
+	transport_opts tpo;
 	str report; /* lines for the maintainer */
 	str held;   /* names of dropped items in active/ waiting for the report */
 	str marks;  /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
@@ -62,26 +65,26 @@ static void run_init(run *r, const char *dir, config *cf, const runner_opts *o)
 	r->dir = dir;
 	r->cf = cf;
 	r->o = o;
-	snprintf(r->qdir, sizeof r->qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
-	const char *s = cf_str(cf, CF_SMTP_SERVERS);
+	snprintf(r->qdir, sizeof r->qdir, "%s", config_str(cf, CF_QUEUE_DIR));
+	const char *s = config_str(cf, CF_SMTP_SERVERS);
 	str one = STR_INIT;
 	while (*s && r->nrelay < MAX_RELAYS) {
 		size_t sp = strspn(s, " \t\n"), l;
 		s += sp;
 		l = strcspn(s, " \t\n");
 		if (l)
-			r->relays[r->nrelay++] = xstrndup(s, l);
+			r->relays[r->nrelay++] = mem_strndup(s, l);
 		s += l;
 	}
 	if (r->nrelay == 0) {
-		str_printf(&one, "smtp:%s:%lld", cf_str(cf, CF_HOST), cf_int(cf, CF_PORT));
-		r->relays[r->nrelay++] = xstrdup(one.s);
+		str_printf(&one, "smtp:%s:%lld", config_str(cf, CF_HOST), config_int(cf, CF_PORT));
+		r->relays[r->nrelay++] = mem_strdup(one.s);
 	}
 	str_free(&one);
-	r->tpo.helo = cf_str(cf, CF_SMTP_HELO_NAME);
-	r->tpo.connect_timeout = (long)cf_int(cf, CF_SMTP_CONNECT_TIMEOUT);
-	r->tpo.command_timeout = (long)cf_int(cf, CF_SMTP_COMMAND_TIMEOUT);
-	r->tpo.data_timeout = (long)cf_int(cf, CF_SMTP_DATA_TIMEOUT);
+	r->tpo.helo = config_str(cf, CF_SMTP_HELO_NAME);
+	r->tpo.connect_timeout = (long)config_int(cf, CF_SMTP_CONNECT_TIMEOUT);
+	r->tpo.command_timeout = (long)config_int(cf, CF_SMTP_COMMAND_TIMEOUT);
+	r->tpo.data_timeout = (long)config_int(cf, CF_SMTP_DATA_TIMEOUT);
 }
 
 static void run_free(run *r)
@@ -117,7 +120,7 @@ typedef struct work {
 	int k, nconn, part, deadfd;
 } work;
 
-static tp_conn *connect_any(work *w, int *relay, str *err)
+static transport_conn *connect_any(work *w, int *relay, str *err)
 {
 	run *r = w->r;
 	for (int t = 0; t < r->nrelay; t++) {
@@ -125,7 +128,7 @@ static tp_conn *connect_any(work *w, int *relay, str *err)
 		if (r->dead[i])
 			continue;
 		str_clear(err);
-		tp_conn *c = tp_connect(r->relays[i], &r->tpo, err);
+		transport_conn *c = transport_connect(r->relays[i], &r->tpo, err);
 		if (c) {
 			*relay = i;
 			return c;
@@ -150,11 +153,11 @@ static fml_status worker(work *w)
 	int jfd = queue_journal_open(r->qdir, q->name, w->part);
 	if (jfd < 0)
 		return ST_TEMPFAIL;
-	tp_message m = {q->fd, q->msg_start, q->msg_end};
-	const char **rc = xreallocarray(NULL, w->limit, sizeof *rc);
-	tp_result *res = xreallocarray(NULL, w->limit, sizeof *res);
+	transport_msg m = {q->fd, q->msg_start, q->msg_end};
+	const char **rc = mem_reallocarray(NULL, w->limit, sizeof *rc);
+	transport_result *res = mem_reallocarray(NULL, w->limit, sizeof *res);
 	str lines = STR_INIT, err = STR_INIT;
-	tp_conn *c = NULL;
+	transport_conn *c = NULL;
 	int relay = w->k % r->nrelay, nobody = 0;
 	fml_status st = ST_OK;
 	size_t nbatch = (w->npend + w->limit - 1) / w->limit;
@@ -167,8 +170,8 @@ static fml_status worker(work *w)
 		if (!c && !nobody && !(c = connect_any(w, &relay, &err)))
 			nobody = 1;
 		if (c) {
-			if (tp_send(c, q->sender, rc, n, &m, res) < 0) {
-				tp_close(c);
+			if (transport_send(c, q->sender, rc, n, &m, res) < 0) {
+				transport_close(c);
 				c = NULL;
 			}
 		}
@@ -193,7 +196,7 @@ static fml_status worker(work *w)
 		st = queue_journal_append(jfd, &lines);
 	}
 	if (c)
-		tp_close(c);
+		transport_close(c);
 	if (close(jfd) < 0)
 		st = ST_TEMPFAIL;
 	free(rc);
@@ -206,12 +209,12 @@ static fml_status worker(work *w)
 /* Send every pending recipient of Q; the journal records the results. */
 static fml_status send_pending(run *r, queue_item *q)
 {
-	size_t *pend = xreallocarray(NULL, q->nrcpt, sizeof *pend), np = 0;
+	size_t *pend = mem_reallocarray(NULL, q->nrcpt, sizeof *pend), np = 0;
 	for (size_t i = 0; i < q->nrcpt; i++)
 		if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED)
 			pend[np++] = i;
-	long long limit = cf_int(r->cf, CF_SMTP_RECIPIENT_LIMIT);
-	long long conns = cf_int(r->cf, CF_SMTP_CONNECTIONS);
+	long long limit = config_int(r->cf, CF_SMTP_RECIPIENT_LIMIT);
+	long long conns = config_int(r->cf, CF_SMTP_CONNECTIONS);
 	if (limit < 1)
 		limit = 1;
 	size_t nbatch = (np + (size_t)limit - 1) / (size_t)limit;
@@ -326,7 +329,7 @@ static fml_status finish_item(run *r, queue_item *q)
 		else
 			pending++;
 	}
-	if (pending && now - q->created >= (time_t)cf_int(r->cf, CF_QUEUE_LIFETIME)) {
+	if (pending && now - q->created >= (time_t)config_int(r->cf, CF_QUEUE_LIFETIME)) {
 		str lines = STR_INIT;
 		for (size_t i = 0; i < q->nrcpt; i++)
 			if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED) {
@@ -348,7 +351,7 @@ static fml_status finish_item(run *r, queue_item *q)
 	r->rcpt_ok += (long)done;
 	if (pending) {
 		int attempt = q->attempts + 1;
-		long wait = queue_retry_wait(cf_str(r->cf, CF_QUEUE_RETRY_SCHEDULE), attempt);
+		long wait = queue_retry_wait(config_str(r->cf, CF_QUEUE_RETRY_SCHEDULE), attempt);
 		str line = STR_INIT;
 		str_printf(&line, "A %d %lld\n", attempt, (long long)(now + wait));
 		int fd = queue_journal_open(r->qdir, q->name, -1);
@@ -497,7 +500,7 @@ static void mark_reported(run *r)
 static void send_report(run *r)
 {
 	char name[256], date[64];
-	const char *maint = cf_str(r->cf, CF_MAINTAINER);
+	const char *maint = config_str(r->cf, CF_MAINTAINER);
 	const char *list = config_get(r->cf, "ML_NAME");
 	if (!r->report.len || !*maint) {
 		release_held(r); /* nobody to tell */
@@ -513,7 +516,7 @@ static void send_report(run *r)
 		   "Precedence: bulk\nMIME-Version: 1.0\n"
 		   "Content-Type: text/plain; charset=us-ascii\n\n"
 		   "fmlqueue gave up on some mail of the list %s.\n",
-		   maint, maint, list ? list : "", date, name, cf_str(r->cf, CF_DOMAINNAME),
+		   maint, maint, list ? list : "", date, name, config_str(r->cf, CF_DOMAINNAME),
 		   list ? list : "");
 	for (size_t i = 0; i < r->report.len; i++)
 		str_putc(&msg, (unsigned char)r->report.s[i] >= 128 ? '?' : r->report.s[i]);
@@ -585,7 +588,7 @@ fml_status runner_recover(const char *dir, config *cf)
 	str names = STR_INIT, j = STR_INIT;
 	struct stat st;
 	time_t now = time(NULL);
-	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
 	if (queue_init(qdir) != ST_OK)
 		return ST_TEMPFAIL;
 	int n = queue_list(qdir, "tmp", &names);
@@ -653,8 +656,8 @@ fml_status runner_expire(const char *dir, config *cf)
 	char qdir[4096], path[4096];
 	str names = STR_INIT;
 	struct stat st;
-	time_t now = time(NULL), keep = (time_t)cf_int(cf, CF_QUEUE_RETENTION);
-	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	time_t now = time(NULL), keep = (time_t)config_int(cf, CF_QUEUE_RETENTION);
+	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
 	for (size_t a = 0; a < 2; a++) {
 		int n = queue_list(qdir, areas[a], &names);
 		const char *p = names.s;
@@ -711,7 +714,7 @@ fml_status runner_list(const char *dir, config *cf, const char *sender, FILE *ou
 	char qdir[4096], path[4096], base[256];
 	str names = STR_INIT, err = STR_INIT;
 	time_t now = time(NULL);
-	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
 	for (int a = 1; queue_areas[a]; a++) {
 		int n = queue_list(qdir, queue_areas[a], &names);
 		const char *p = names.s;
@@ -747,7 +750,7 @@ fml_status runner_show(const char *dir, config *cf, const char *id, FILE *out)
 	char qdir[4096], path[4096], jpath[4096];
 	const char *area;
 	str err = STR_INIT, j = STR_INIT;
-	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
 	if (!queue_find(qdir, id, &area, path, sizeof path))
 		return ST_NOINPUT;
 	queue_item q;
@@ -787,7 +790,7 @@ fml_status runner_delete(const char *dir, config *cf, const char *id)
 {
 	char qdir[4096], path[4096];
 	const char *area;
-	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
 	if (!queue_find(qdir, id, &area, path, sizeof path))
 		return ST_NOINPUT;
 	if (strcmp(area, "active") == 0 &&
@@ -839,7 +842,7 @@ fml_status runner_stats(const char *dir, config *cf, FILE *out)
 	midnight = mktime(&tm);
 	long long bytes = 0;
 	long today[2] = {0, 0};
-	snprintf(qdir, sizeof qdir, "%s", cf_str(cf, CF_QUEUE_DIR));
+	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
 	for (int a = 0; queue_areas[a]; a++) {
 		int n = queue_list(qdir, queue_areas[a], &names);
 		long long ab = 0;
@@ -873,7 +876,7 @@ fml_status runner_stats(const char *dir, config *cf, FILE *out)
 
 void runner_kick(const char *dir, config *cf)
 {
-	const char *mode = cf_str(cf, CF_DELIVERY_MODE);
+	const char *mode = config_str(cf, CF_DELIVERY_MODE);
 	runner_opts o = {0, 1, NULL, 0};
 	if (strcmp(mode, "foreground") == 0) {
 		runner_deliver(dir, cf, &o);

@@ -15,6 +15,8 @@
 #include "lock.h"
 #include "msg.h"
 #include "safefile.h"
+#include "fs.h"
+#include "randhex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,9 +155,7 @@ static int v7_stale(const char *path, const struct stat *st, long stale_age)
 
 static int make_token(const char *dir, const char *what, char *tok, size_t size)
 {
-	unsigned int r = 0;
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
-		r = (unsigned)rand();
+	unsigned int r = randhex_nonce();
 	if (fs_path(tok, size, "%s/var/run/%s.%d.%08x", dir, what, (int)getpid(), r) < 0)
 		return -1;
 	char id[600];

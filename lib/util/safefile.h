@@ -45,24 +45,8 @@ fml_status safefile_commit(safefile *sf, const char *final);
 fml_status safefile_link(safefile *sf, const char *final);
 void safefile_abort(safefile *sf); /* close and unlink the temp file */
 
-/* File-system helpers with the same policy. */
-fml_status fs_fsync_dir(const char *dir);
-fml_status fs_replace(const char *path, const void *p, size_t n, int durable);
-/* Overwrite PATH in place (created if need be), mtime set to now: for
- * small hints that are rewritten often (seq, var/run/current), where a
- * create-and-rename per post costs more than a torn write could (readers
- * treat them as hints). */
-fml_status fs_overwrite(const char *path, const void *p, size_t n);
-fml_status fs_read(const char *path, str *out, size_t limit); /* ST_NOINPUT if absent */
-/* The whole lines within the last LIMIT bytes of PATH (ST_NOINPUT if absent). */
-fml_status fs_read_tail(const char *path, str *out, size_t limit);
-fml_status fs_append_line(const char *path, const char *line, size_t n);
-/* fs_append_line, then fsync the file (and its directory when the append
- * created it): for records that must survive a crash once reported done. */
-fml_status fs_append_sync(const char *path, const char *line, size_t n);
-fml_status fs_mkdirs(const char *path, mode_t mode);
-int fs_exists(const char *path);
-/* snprintf into a fixed path buffer; a truncated path is fatal-free error. */
-int fs_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Replace PATH whole with N bytes: a temp file beside it, renamed over it;
+ * DURABLE adds the fsyncs (file, then directory). */
+fml_status safefile_replace(const char *path, const void *p, size_t n, int durable);
 
 #endif

@@ -1,10 +1,11 @@
 /*
- * str: growable binary-safe strings and fatal-on-failure allocation.
+ * str: growable binary-safe strings.
  * Failure policy: out of memory or a length overflow calls msg_fatal(),
  * which runs the registered clean-up and exits with EX_TEMPFAIL (the MTA
  * keeps the mail).
  */
 #include "str.h"
+#include "mem.h"
 #include "msg.h"
 
 #include <stdint.h>
@@ -12,50 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		msg_fatal("out of memory (%zu bytes)", n);
-	return p;
-}
-
-void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		msg_fatal("out of memory (%zu x %zu bytes)", n, size);
-	return p;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		msg_fatal("out of memory (%zu bytes)", n);
-	return q;
-}
-
-void *xreallocarray(void *p, size_t n, size_t size)
-{
-	if (size && n > SIZE_MAX / size)
-		msg_fatal("allocation size overflow");
-	return xrealloc(p, n * size);
-}
-
-char *xstrdup(const char *s)
-{
-	return xstrndup(s, strlen(s));
-}
-
-char *xstrndup(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-	memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
 
 void str_init(str *s)
 {
@@ -87,7 +44,7 @@ void str_reserve(str *s, size_t extra)
 	size_t cap = s->cap ? s->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	s->s = xrealloc(s->s, cap);
+	s->s = mem_realloc(s->s, cap);
 	s->cap = cap;
 	s->s[s->len] = 0;
 }
@@ -155,42 +112,4 @@ void str_truncate(str *s, size_t len)
 const char *str_c(const str *s)
 {
 	return s->s ? s->s : "";
-}
-
-int str_casecmp_n(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int r = n ? strncasecmp(a, b, n) : 0;
-	if (r)
-		return r;
-	return alen < blen ? -1 : alen > blen;
-}
-
-int bytes_has_ctl(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return 1;
-	}
-	return 0;
-}
-
-int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-void date_rfc5322(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	if (!strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm) && size)
-		buf[0] = 0;
 }

@@ -11,7 +11,6 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-#include <time.h>
 
 typedef struct str {
 	char *s;    /* bytes, NUL-terminated at s[len] */
@@ -37,20 +36,5 @@ void str_printf(str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void str_vprintf(str *s, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void str_truncate(str *s, size_t len);
 const char *str_c(const str *s); /* "" for an empty, never-allocated str */
-
-/* Allocation helpers with the same fatal-on-failure policy. */
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-void *xreallocarray(void *p, size_t n, size_t size);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
-
-/* Small byte helpers used across the mail layers. */
-int str_casecmp_n(const char *a, size_t alen, const char *b, size_t blen);
-int bytes_has_ctl(const char *p, size_t n); /* CR, LF, NUL, other C0 but TAB, DEL */
-int hex_value(int c);
-/* "Sat, 21 Nov 2026 10:00:00 +0000" (RFC 5322 date-time, local time) */
-void date_rfc5322(time_t t, char *buf, size_t size); /* 0..15 for [0-9A-Fa-f], else -1 */
 
 #endif

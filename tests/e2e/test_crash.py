@@ -56,7 +56,7 @@ TOKEN_RE = re.compile(rb"crash-token-[0-9a-f]{16}")
 
 # Temp files a killed writer may leave, with the age after which the code
 # removes them: incoming_list() sweeps var/incoming/tmp.*, proc_drain()'s
-# sweep_orphans() the queue's tmp/, the dot-temps of fs_replace and member
+# sweep_orphans() the queue's tmp/, the dot-temps of safefile_replace and member
 # rewrites (DIR, var/run), the member index temps (var/db) and link-lock
 # tokens.  A spool/.tmp.ID must be gone after the next run.  Anything else
 # left behind is a failure.

@@ -1,6 +1,6 @@
 """The QMQP transport (lib/qmqp.c) against the QMQP test server.
 
-tests/e2e/tpdrive2.c drives the real transport code (tp_connect/tp_send)
+tests/e2e/tpdrive2.c drives the real transport code (transport_connect/transport_send)
 with a message file and prints "CODE TEXT" per recipient; the server
 (tests/e2e/qmqp_server.py) follows https://cr.yp.to/proto/qmqp.html and
 records what it received.  What is asserted is what a relay sees (the
@@ -139,7 +139,7 @@ def test_bad_uri(tpdrive, tmp_path):
 
 
 def test_reconnects_per_message(tpdrive, server, tmp_path):
-    """QMQP carries one message per connection: the same tp_conn sends twice."""
+    """QMQP carries one message per connection: the same transport_conn sends twice."""
     p, res = drive(tpdrive, "qmqp:127.0.0.1:%d" % server.port, message(tmp_path, MAIL),
                    env={"TPDRIVE_REPEAT": "2"})
     assert res == [(250, "Kok")] * 6
@@ -150,7 +150,7 @@ def test_reconnects_per_message(tpdrive, server, tmp_path):
 
 
 def test_idle_connection_closed_by_server(tpdrive, server, tmp_path):
-    """The connection made by tp_connect() was closed by the server while
+    """The connection made by transport_connect() was closed by the server while
     idle: send() notices and uses a fresh one."""
     server.drop = "first"
     p, res = drive(tpdrive, "qmqp:127.0.0.1:%d" % server.port, message(tmp_path, MAIL),

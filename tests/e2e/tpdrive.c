@@ -45,13 +45,13 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 66;
 	}
-	tp_opts o = {"client.example.org", secs, secs, secs};
-	tp_message m = {fd, 0, sb.st_size};
+	transport_opts o = {"client.example.org", secs, secs, secs};
+	transport_msg m = {fd, 0, sb.st_size};
 	size_t n = (size_t)argc - 3;
-	tp_result *res = calloc(n ? n : 1, sizeof *res);
+	transport_result *res = calloc(n ? n : 1, sizeof *res);
 	str err = STR_INIT;
 
-	tp_conn *c = tp_connect(argv[0], &o, &err);
+	transport_conn *c = transport_connect(argv[0], &o, &err);
 	if (!c) {
 		printf("connect: %s\n", str_c(&err));
 		free(res);
@@ -61,11 +61,11 @@ int main(int argc, char **argv)
 	}
 	int ret = 0;
 	for (long k = 0; k < count && ret == 0; k++) {
-		ret = tp_send(c, argv[1], (const char *const *)argv + 3, n, &m, res);
+		ret = transport_send(c, argv[1], (const char *const *)argv + 3, n, &m, res);
 		for (size_t i = 0; i < n; i++)
 			printf("%d %s\n", res[i].code, res[i].text);
 	}
-	tp_close(c);
+	transport_close(c);
 	fflush(stdout);
 	free(res);
 	str_free(&err);
@@ -75,5 +75,5 @@ int main(int argc, char **argv)
 
 /* The other transports, when the build does not link them (weak: the
  * real ones win when lib/qmqp.c and lib/maildir.c are linked). */
-__attribute__((weak)) const tp_ops tp_qmqp_ops = {"qmqp", NULL, NULL, NULL};
-__attribute__((weak)) const tp_ops tp_maildir_ops = {"maildir", NULL, NULL, NULL};
+__attribute__((weak)) const transport_ops qmqp_ops = {"qmqp", NULL, NULL, NULL};
+__attribute__((weak)) const transport_ops maildir_ops = {"maildir", NULL, NULL, NULL};

@@ -1,16 +1,17 @@
 /*
  * tpdrive2: drive one transport from the command line, for the e2e tests.
  *   tpdrive2 URI SENDER MESSAGEFILE RCPT...
- * connects with tp_connect(), sends MESSAGEFILE (all of it) to the
- * recipients in one tp_send() and prints "CODE TEXT" per recipient on
- * stdout.  TPDRIVE_REPEAT=N sends N times over the same tp_conn (each pass
+ * connects with transport_connect(), sends MESSAGEFILE (all of it) to the
+ * recipients in one transport_send() and prints "CODE TEXT" per recipient on
+ * stdout.  TPDRIVE_REPEAT=N sends N times over the same transport_conn (each pass
  * prints its lines); TPDRIVE_TIMEOUT=S sets the connect and data timeouts;
  * TPDRIVE_IDLE=MS waits that long between connecting and the first send.
- * The return value of each tp_send() goes to stderr as "send: RC".  A
+ * The return value of each transport_send() goes to stderr as "send: RC".  A
  * failed connect prints "451 REASON" per recipient and exits 75.
  */
 #include "util/msg.h"
 #include "mail/transport.h"
+#include "util/mem.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,19 +33,19 @@ int main(int argc, char **argv)
 	long timeout = e ? atol(e) : 30;
 	e = getenv("TPDRIVE_REPEAT");
 	int repeat = e ? atoi(e) : 1;
-	tp_opts o = {"localhost", timeout, timeout, timeout};
+	transport_opts o = {"localhost", timeout, timeout, timeout};
 	int fd = open(argv[3], O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		perror(argv[3]);
 		return EX_NOINPUT;
 	}
-	tp_message m = {fd, 0, st.st_size};
+	transport_msg m = {fd, 0, st.st_size};
 	const char *const *rcpts = (const char *const *)argv + 4;
 	size_t n = (size_t)argc - 4;
-	tp_result *res = xcalloc(n, sizeof *res);
+	transport_result *res = mem_calloc(n, sizeof *res);
 	str err = STR_INIT;
-	tp_conn *c = tp_connect(argv[1], &o, &err);
+	transport_conn *c = transport_connect(argv[1], &o, &err);
 	if (!c) {
 		for (size_t i = 0; i < n; i++)
 			printf("451 %s\n", str_c(&err));
@@ -58,13 +59,13 @@ int main(int argc, char **argv)
 		usleep((useconds_t)atol(e) * 1000);
 	for (int r = 0; r < repeat; r++) {
 		memset(res, 0, n * sizeof *res);
-		int rc = tp_send(c, argv[2], rcpts, n, &m, res);
+		int rc = transport_send(c, argv[2], rcpts, n, &m, res);
 		fprintf(stderr, "send: %d\n", rc);
 		for (size_t i = 0; i < n; i++)
 			printf("%d %s\n", res[i].code, res[i].text);
 		fflush(stdout);
 	}
-	tp_close(c);
+	transport_close(c);
 	str_free(&err);
 	free(res);
 	close(fd);

@@ -93,13 +93,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int ctl = 0; ctl <= 1; ctl++) {
 		cmd_script s;
-		cmd_script_init(&s);
-		cmd_parse(text, len, ctl, maxnum, maxlen, &s);
+		cmdparse_script_init(&s);
+		cmdparse_script(text, len, ctl, maxnum, maxlen, &s);
 		CHECK((long)s.n <= maxnum);
 		CHECK(s.skipped >= 0);
 		for (size_t k = 0; k < s.n; k++)
 			check_entry(&s, k, maxlen);
-		cmd_script_free(&s);
+		cmdparse_script_free(&s);
 		CHECK(s.n == 0 && s.v == NULL);
 	}
 	return 0;

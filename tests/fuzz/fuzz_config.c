@@ -45,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap(); /* every error says why */
 	size_t sum = 0;
 	for (int i = 0; i < CF__COUNT; i++) {
-		sum += cf_str(cf, (cf_id)i)[0];
+		sum += config_str(cf, (cf_id)i)[0];
 		cf_type t = config_table[i].type;
-		if (st == ST_OK && t != CFT_STR && t != CFT_ADDR && cf_int(cf, (cf_id)i) < 0)
+		if (st == ST_OK && t != CFT_STR && t != CFT_ADDR && config_int(cf, (cf_id)i) < 0)
 			__builtin_trap(); /* numbers are never negative */
 	}
 	config_foreach(cf, visit, &sum);

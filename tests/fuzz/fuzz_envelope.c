@@ -24,6 +24,7 @@
 #include "mail/envelope.h"
 #include "fuzz.h"
 #include "util/str.h"
+#include "util/mem.h"
 
 /* The unfolded value, computed from the raw bytes after the colon. */
 static void unfold(const char *p, size_t n, str *out)
@@ -70,11 +71,11 @@ static void check_envelope(const envelope *e, const char *mail, size_t len)
 		bad |= f->bad;
 		at += f->len;
 		/* envelope_get(name, k) finds this field, k = earlier namesakes */
-		char *name = xstrndup(raw, f->name_len);
+		char *name = mem_strndup(raw, f->name_len);
 		size_t k = 0;
 		for (size_t j = 0; j < i; j++)
-			k += hfield_is(e, &e->fields[j], name) != 0;
-		CHECK(hfield_is(e, f, name));
+			k += envelope_hfield_is(e, &e->fields[j], name) != 0;
+		CHECK(envelope_hfield_is(e, f, name));
 		CHECK(envelope_get(e, name, k) == f);
 		CHECK(envelope_count(e, name) > k);
 		free(name);

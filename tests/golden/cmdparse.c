@@ -41,9 +41,9 @@ int main(void)
 	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
 		str_append(&in, buf, n);
 	cmd_script s;
-	cmd_script_init(&s);
-	cmd_parse(in.s ? in.s : "", in.len, (int)env_long("CMDPARSE_CTL", 1),
-		  env_long("CMDPARSE_MAXNUM", 100), env_long("CMDPARSE_MAXLEN", 128), &s);
+	cmdparse_script_init(&s);
+	cmdparse_script(in.s ? in.s : "", in.len, (int)env_long("CMDPARSE_CTL", 1),
+			env_long("CMDPARSE_MAXNUM", 100), env_long("CMDPARSE_MAXLEN", 128), &s);
 	for (size_t i = 0; i < s.n; i++) {
 		const cmd_line *l = &s.v[i];
 		printf("%zu name=%s admin=%d oneline=%d echo=", i + 1,
@@ -60,7 +60,7 @@ int main(void)
 		printf("\n");
 	}
 	printf("skipped=%ld ended=%d\n", s.skipped, s.ended);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	str_free(&in);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "mail/envelope.h"
 #include "util/str.h"
+#include "util/mem.h"
 
 #define JUNK_HEAD "JUNK\n\n\n" /* 7 bytes before the mail */
 #define JUNK_TAIL "\nTAIL"
@@ -96,10 +97,10 @@ static int invariants(const envelope *e)
 		at += f->len;
 		bad |= f->bad;
 		/* envelope_get(name, k) finds this field, k = earlier namesakes */
-		char *name = xstrndup(e->header.s + f->off, f->name_len);
+		char *name = mem_strndup(e->header.s + f->off, f->name_len);
 		size_t k = 0;
 		for (size_t j = 0; j < i; j++)
-			k += hfield_is(e, &e->fields[j], name) != 0;
+			k += envelope_hfield_is(e, &e->fields[j], name) != 0;
 		int found = envelope_get(e, name, k) == f && envelope_count(e, name) > k;
 		free(name);
 		if (!found)

@@ -5,6 +5,7 @@
 
 #include "mail/addr.h"
 #include "util/str.h"
+#include "util/bytes.h"
 
 /* Lengths are explicit so that cases can hold NUL bytes. */
 #define S(lit) lit, sizeof(lit) - 1

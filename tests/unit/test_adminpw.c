@@ -15,6 +15,7 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -114,7 +115,7 @@ static void test_update_remove(void **state)
 	fresh();
 	static const char start[] = "# admin passwords\n\nadmin@example.org $y$broken\n"
 				    "keep@example.org $y$kept\n";
-	assert_int_equal(fs_replace(passwd, start, sizeof start - 1, 0), ST_OK);
+	assert_int_equal(safefile_replace(passwd, start, sizeof start - 1, 0), ST_OK);
 	bad += want_int("broken hash", adminpw_check(root, "admin@example.org", "x"), 0);
 	assert_int_equal(adminpw_set(root, "admin@EXAMPLE.org", "old"), ST_OK);
 	bad += want_int("set over broken", adminpw_check(root, "admin@example.org", "old"), 1);
@@ -147,8 +148,8 @@ static void test_lockout(void **state)
 {
 	int bad = 0;
 	time_t until = 1;
-	long limit = (long)cf_int(cf, CF_ADMIN_LOCKOUT_FAILURES);
-	long window = (long)cf_int(cf, CF_ADMIN_LOCKOUT_TIME);
+	long limit = (long)config_int(cf, CF_ADMIN_LOCKOUT_FAILURES);
+	long window = (long)config_int(cf, CF_ADMIN_LOCKOUT_TIME);
 	bad += want_int("default failures", limit, 5);
 	bad += want_int("default time", window, HOUR);
 
@@ -184,7 +185,7 @@ static void test_lockout(void **state)
 			adminpw_locked(root, cf, T0 + limit * (window / 4 + 60), NULL), 0);
 
 	/* a damaged state file reads as no failures */
-	assert_int_equal(fs_replace(authdb, "garbage", 7, 0), ST_OK);
+	assert_int_equal(safefile_replace(authdb, "garbage", 7, 0), ST_OK);
 	bad += want_int("damaged state", adminpw_locked(root, cf, T0, NULL), 0);
 	bad += want_int("failure on damaged state", adminpw_failed(root, cf, T0), 0);
 	assert_int_equal(bad, 0);

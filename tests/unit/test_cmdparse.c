@@ -25,8 +25,8 @@ typedef struct line_case {
 
 static void parse(const char *text, size_t len, int ctladdr, cmd_script *s)
 {
-	cmd_script_init(s);
-	cmd_parse(text, len, ctladdr, MAXNUM, MAXLEN, s);
+	cmdparse_script_init(s);
+	cmdparse_script(text, len, ctladdr, MAXNUM, MAXLEN, s);
 }
 
 static void join_args(const cmd_line *c, str *out)
@@ -48,7 +48,7 @@ static int check_line(const line_case *c, int ctladdr)
 	parse(c->line, strlen(c->line), ctladdr, &s);
 	if (s.n != 1) {
 		print_error("\"%s\": got %zu entries, want 1\n", c->line, s.n);
-		cmd_script_free(&s);
+		cmdparse_script_free(&s);
 		return 1;
 	}
 	const cmd_line *l = &s.v[0];
@@ -83,7 +83,7 @@ static int check_line(const line_case *c, int ctladdr)
 		bad++;
 	}
 	str_free(&a);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	return bad;
 }
 
@@ -382,7 +382,7 @@ static void test_texts(void **state)
 				    str_c(&d), s.ended, c[i].want, c[i].ended);
 			bad++;
 		}
-		cmd_script_free(&s);
+		cmdparse_script_free(&s);
 	}
 	str_free(&d);
 	assert_int_equal(bad, 0);
@@ -443,7 +443,7 @@ static void test_confirm(void **state)
 				bad++;
 			}
 		}
-		cmd_script_free(&s);
+		cmdparse_script_free(&s);
 	}
 	/* the ID itself */
 	cmd_script s;
@@ -452,7 +452,7 @@ static void test_confirm(void **state)
 	assert_int_equal(s.n, 1);
 	assert_string_equal(str_c(&s.v[0].args[0]), ID2);
 	assert_string_equal(str_c(&s.v[0].echo), "confirm " ID2);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	str_free(&d);
 	assert_int_equal(bad, 0);
 }
@@ -469,34 +469,34 @@ static void test_maxnum(void **state)
 	assert_int_equal(s.n, 100);
 	assert_int_equal(s.skipped, 9900);
 	assert_int_equal(s.ended, 0);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 
 	/* error entries count; blank lines are not counted as skipped */
 	str_clear(&t);
 	str_puts(&t, "frob\nhelp\n\n  \nhelp\n> quoted\nend\n");
-	cmd_script_init(&s);
-	cmd_parse(t.s, t.len, 1, 2, MAXLEN, &s);
+	cmdparse_script_init(&s);
+	cmdparse_script(t.s, t.len, 1, 2, MAXLEN, &s);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.v[0].id, CMD_NONE);
 	assert_int_equal(s.skipped, 3);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 
 	/* maxnum 0: nothing parsed */
-	cmd_script_init(&s);
-	cmd_parse(t.s, t.len, 1, 0, MAXLEN, &s);
+	cmdparse_script_init(&s);
+	cmdparse_script(t.s, t.len, 1, 0, MAXLEN, &s);
 	assert_int_equal(s.n, 0);
 	assert_int_equal(s.skipped, 5);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 
 	/* confirm IDs count too */
 	str_clear(&t);
 	str_puts(&t, "> confirm " ID1 " confirm " ID2 "\nhelp\n");
-	cmd_script_init(&s);
-	cmd_parse(t.s, t.len, 1, 1, MAXLEN, &s);
+	cmdparse_script_init(&s);
+	cmdparse_script(t.s, t.len, 1, 1, MAXLEN, &s);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.v[0].id, CMD_CONFIRM);
 	assert_int_equal(s.skipped, 1);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	str_free(&t);
 }
 
@@ -511,21 +511,21 @@ static void test_maxlen(void **state)
 	parse(t.s, t.len, 1, &s);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.v[0].id, CMD_SUBSCRIBE);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	str_putc(&t, 'x');
 	parse(t.s, t.len, 1, &s);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.v[0].id, CMD_NONE);
 	assert_string_equal(s.v[0].error, "line too long");
 	assert_int_equal(s.v[0].echo.len, MAXLEN);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	/* with a CRLF: the CR is not counted */
 	str_truncate(&t, 128);
 	str_puts(&t, "\r\nhelp\r\n");
 	parse(t.s, t.len, 1, &s);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.v[0].id, CMD_SUBSCRIBE);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	/* a huge line, then more commands: parsing goes on */
 	str_clear(&t);
 	for (int i = 0; i < 100000; i++)
@@ -535,7 +535,7 @@ static void test_maxlen(void **state)
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.v[0].error, "line too long");
 	assert_int_equal(s.v[1].id, CMD_HELP);
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	str_free(&t);
 }
 
@@ -586,7 +586,7 @@ static void test_echo(void **state)
 				bad++;
 			}
 		}
-		cmd_script_free(&s);
+		cmdparse_script_free(&s);
 	}
 	/* a too-long admin line is masked too */
 	str t = STR_INIT;
@@ -598,7 +598,7 @@ static void test_echo(void **state)
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.v[0].error, "line too long");
 	assert_string_equal(str_c(&s.v[0].echo), "admin pass ********");
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 	assert_null(s.v);
 	assert_int_equal(s.n, 0);
 	str_free(&t);
@@ -616,7 +616,7 @@ static void test_addr_args_checked(void **state)
 	assert_string_equal(str_c(&s.v[1].args[0]), "A@b.example");
 	for (size_t i = 0; i < s.n; i++)
 		assert_null(addr_check(s.v[i].args[0].s, s.v[i].args[0].len));
-	cmd_script_free(&s);
+	cmdparse_script_free(&s);
 }
 
 static void test_digest_spec(void **state)
@@ -636,7 +636,7 @@ static void test_digest_spec(void **state)
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
 		int n = -1;
 		char mode[16] = "?";
-		int ok = cmd_digest_spec(c[i].s, &n, mode);
+		int ok = digeststate_spec(c[i].s, &n, mode);
 		if (ok != c[i].ok || (ok && (n != c[i].n || strcmp(mode, c[i].mode) != 0))) {
 			print_error("\"%s\": got %d %d \"%s\", want %d %d \"%s\"\n", c[i].s, ok, n,
 				    mode, c[i].ok, c[i].n, c[i].mode);

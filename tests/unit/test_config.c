@@ -216,8 +216,8 @@ static void test_defaults(void **state)
 	for (int i = 0; i < CF__COUNT; i++) {
 		const char *name = config_table[i].name;
 		bad += check(name, ST_OK, NULL, config_source(cf, name), "default", NULL);
-		if (strchr(cf_str(cf, (cf_id)i), '$')) {
-			print_error("%s: got \"%s\", unexpanded\n", name, cf_str(cf, (cf_id)i));
+		if (strchr(config_str(cf, (cf_id)i), '$')) {
+			print_error("%s: got \"%s\", unexpanded\n", name, config_str(cf, (cf_id)i));
 			bad++;
 		}
 	}
@@ -237,7 +237,7 @@ static void test_defaults(void **state)
 	    {CF_PERMIT_POST_FROM, "members_only"},
 	};
 	for (size_t k = 0; k < N_ELEMS(s); k++)
-		bad += check(config_table[s[k].id].name, ST_OK, NULL, cf_str(cf, s[k].id),
+		bad += check(config_table[s[k].id].name, ST_OK, NULL, config_str(cf, s[k].id),
 			     s[k].want, NULL);
 	static const struct {
 		cf_id id;
@@ -255,7 +255,7 @@ static void test_defaults(void **state)
 	    {CF_REWRITE_TO, 0},
 	};
 	for (size_t k = 0; k < N_ELEMS(n); k++) {
-		long long got = cf_int(cf, n[k].id);
+		long long got = config_int(cf, n[k].id);
 		if (got != n[k].want) {
 			print_error("%s: got %lld, want %lld\n", config_table[n[k].id].name, got,
 				    n[k].want);
@@ -279,17 +279,17 @@ static void test_new_defaults(void **state)
 		cf_type t = config_table[i].type;
 		if (t == CFT_ADDR)
 			continue;
-		if (t != CFT_STR && cf_int(plain, id) != cf_int(loaded, id)) {
+		if (t != CFT_STR && config_int(plain, id) != config_int(loaded, id)) {
 			print_error("%s: got %lld, want %lld\n", config_table[i].name,
-				    cf_int(plain, id), cf_int(loaded, id));
+				    config_int(plain, id), config_int(loaded, id));
 			bad++;
 		}
 		if (t != CFT_STR || !strstr(config_table[i].def, "$"))
-			bad += check(config_table[i].name, ST_OK, NULL, cf_str(plain, id),
-				     cf_str(loaded, id), NULL);
+			bad += check(config_table[i].name, ST_OK, NULL, config_str(plain, id),
+				     config_str(loaded, id), NULL);
 	}
-	bad += check("ML_FN", ST_OK, NULL, cf_str(plain, CF_ML_FN), "( ML)", NULL);
-	bad += check("DOMAINNAME", ST_OK, NULL, cf_str(plain, CF_DOMAINNAME), "@FQDN@", NULL);
+	bad += check("ML_FN", ST_OK, NULL, config_str(plain, CF_ML_FN), "( ML)", NULL);
+	bad += check("DOMAINNAME", ST_OK, NULL, config_str(plain, CF_DOMAINNAME), "@FQDN@", NULL);
 	bad += check("DIR", ST_OK, NULL, config_get(plain, "DIR"), "", NULL);
 	config_free(plain);
 	config_free(loaded);
@@ -516,7 +516,7 @@ static void test_expansion_limits(void **state)
 
 typedef struct type_case {
 	const char *text;
-	int id; /* cf_id whose cf_int() is compared, or NO_NUM */
+	int id; /* cf_id whose config_int() is compared, or NO_NUM */
 	long long want;
 	const char *want_err;
 } type_case;
@@ -626,7 +626,8 @@ static void test_types(void **state)
 		fml_status st = config_parse_text(cf, "t.cf", c[i].text, strlen(c[i].text), &err);
 		char got[32], want[32], what[64];
 		PATHF(what, "case %zu", i);
-		long long num = st == ST_OK && c[i].id != NO_NUM ? cf_int(cf, (cf_id)c[i].id) : 0;
+		long long num =
+		    st == ST_OK && c[i].id != NO_NUM ? config_int(cf, (cf_id)c[i].id) : 0;
 		PATHF(got, "%lld", num);
 		PATHF(want, "%lld", c[i].want);
 		bad += check(what, st, &err, got, want, c[i].want_err);
@@ -682,7 +683,7 @@ static void test_cascade(void **state)
 		fml_status st = load_with(cf, ovr, c[i].files & F_OVR ? 2 : 0, &err);
 		char what[64];
 		PATHF(what, "case %zu value", i);
-		bad += check(what, st, &err, cf_str(cf, CF_PRECEDENCE), c[i].want, NULL);
+		bad += check(what, st, &err, config_str(cf, CF_PRECEDENCE), c[i].want, NULL);
 		PATHF(what, "case %zu source", i);
 		bad +=
 		    check(what, st, &err, config_source(cf, "PRECEDENCE"), c[i].want_source, NULL);
@@ -710,7 +711,7 @@ static void test_cascade(void **state)
 	write_file(path, "P = bulk-$ML_NAME\n");
 	config *cf = config_new();
 	fml_status st = load_with(cf, NULL, 0, &err);
-	bad += check("late binding", st, &err, cf_str(cf, CF_PRECEDENCE), "bulk-elena", NULL);
+	bad += check("late binding", st, &err, config_str(cf, CF_PRECEDENCE), "bulk-elena", NULL);
 	config_free(cf);
 	clean_files();
 	str_free(&err);
@@ -772,7 +773,7 @@ static void test_search_path(void **state)
 			fml_status st = load_with(cf, NULL, 0, &err);
 			char what[64];
 			PATHF(what, "%s case %zu", files[f], i);
-			bad += check(what, st, &err, cf_str(cf, CF_PRECEDENCE), want, NULL);
+			bad += check(what, st, &err, config_str(cf, CF_PRECEDENCE), want, NULL);
 			bad += check(what, st, &err, config_source(cf, "PRECEDENCE"), src, NULL);
 			/* only the first file found is read */
 			for (size_t k = 0; k < N_ELEMS(d); k++) {
@@ -921,9 +922,9 @@ static void test_config_set(void **state)
 	/* a refused set keeps the typed value too */
 	config *cf = load_ok();
 	assert_int_equal(config_set(cf, "LOCK_TIMEOUT", "2h", &err), ST_OK);
-	assert_int_equal(cf_int(cf, CF_LOCK_TIMEOUT), 7200);
+	assert_int_equal(config_int(cf, CF_LOCK_TIMEOUT), 7200);
 	assert_int_equal(config_set(cf, "LOCK_TIMEOUT", "x", &err), ST_TEMPFAIL);
-	assert_int_equal(cf_int(cf, CF_LOCK_TIMEOUT), 7200);
+	assert_int_equal(config_int(cf, CF_LOCK_TIMEOUT), 7200);
 	config_free(cf);
 	str_free(&err);
 	assert_int_equal(bad, 0);
@@ -969,7 +970,7 @@ static void test_source(void **state)
 		}
 		bad += check(c[i].name, st, &err, got, c[i].want, NULL);
 	}
-	bad += check("SKIP_FIELDS", st, &err, cf_str(cf, CF_SKIP_FIELDS), "A |B", NULL);
+	bad += check("SKIP_FIELDS", st, &err, config_str(cf, CF_SKIP_FIELDS), "A |B", NULL);
 	if (config_get(cf, "NOT_SET")) {
 		print_error("NOT_SET: got a value, want NULL\n");
 		bad++;
@@ -1104,7 +1105,8 @@ static void test_default_config_file(void **state)
 	int bad = check("parse", st, &err, NULL, NULL, NULL);
 	for (int i = 0; i < CF__COUNT && st == ST_OK; i++) {
 		const char *name = config_table[i].name;
-		bad += check(name, st, &err, cf_str(cf, (cf_id)i), cf_str(def, (cf_id)i), NULL);
+		bad += check(name, st, &err, config_str(cf, (cf_id)i), config_str(def, (cf_id)i),
+			     NULL);
 		const char *src = config_source(cf, name);
 		if (strncmp(src, "etc/default_config.cf:", 22) != 0) {
 			print_error("%s: source got %s, want etc/default_config.cf:N\n", name, src);
@@ -1118,7 +1120,7 @@ static void test_default_config_file(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* cf_int() on a string variable is a programming error: msg_panic(). */
+/* config_int() on a string variable is a programming error: msg_panic(). */
 static void test_cf_int_on_string_panics(void **state)
 {
 	clean_files();
@@ -1128,7 +1130,7 @@ static void test_cf_int_on_string_panics(void **state)
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
 		dup2(fd, 2);
-		(void)cf_int(cf, CF_MAIL_LIST);
+		(void)config_int(cf, CF_MAIL_LIST);
 		_exit(0);
 	}
 	int status;

@@ -15,6 +15,7 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -50,7 +51,7 @@ static void fresh(void)
 {
 	if (unlink(store) != 0 && errno != ENOENT)
 		fail_msg("unlink %s: %s", store, strerror(errno));
-	if (fs_replace(secret, "00112233445566778899aabbccddeeff\n", 33, 0) != ST_OK)
+	if (safefile_replace(secret, "00112233445566778899aabbccddeeff\n", 33, 0) != ST_OK)
 		fail_msg("cannot write %s", secret);
 }
 
@@ -183,9 +184,9 @@ static void test_refusals(void **state)
 	bad += redeem("after refusals", T0 + 7 * DAY, id.s, "bob@example.org", NULL, &req);
 	bad += want_str("unsubscribe arg", str_c(&req.arg), "");
 	/* a different key: every MAC fails */
-	assert_int_equal(fs_replace(secret, "ffff\n", 5, 0), ST_OK);
+	assert_int_equal(safefile_replace(secret, "ffff\n", 5, 0), ST_OK);
 	issue(T0, "subscribe", "dave@example.org", NULL, &id);
-	assert_int_equal(fs_replace(secret, "eeee\n", 5, 0), ST_OK);
+	assert_int_equal(safefile_replace(secret, "eeee\n", 5, 0), ST_OK);
 	bad +=
 	    redeem("other key", T0 + 1, id.s, "dave@example.org", "unknown confirmation ID", &req);
 	str_free(&id);
@@ -199,7 +200,7 @@ static void test_rate_limit(void **state)
 	str id = STR_INIT, why = STR_INIT;
 	int bad = 0;
 	fresh();
-	long limit = (long)cf_int(cf, CF_CONFIRMATION_LIMIT);
+	long limit = (long)config_int(cf, CF_CONFIRMATION_LIMIT);
 	assert_true(limit > 0);
 	/* one a day before: outside the 24 hours */
 	issue(T0 - DAY, "subscribe", "eve@example.org", NULL, &id);

@@ -10,6 +10,7 @@
 #include "list/incoming.h"
 #include "util/msg.h"
 #include "util/str.h"
+#include "util/mem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -253,7 +254,7 @@ static void test_accept_format(void **state)
 	    {NULL, 0, 0, IN_POST, "big@x", "fml-incoming 1 post <big@x>\n"},
 	};
 	size_t biglen = 3 * 65536 + 12345; /* several read chunks, an odd tail */
-	char *big = xmalloc(biglen);
+	char *big = mem_alloc(biglen);
 	for (size_t k = 0; k < biglen; k++)
 		big[k] = (k % 77 == 76) ? '\n' : (char)(' ' + k % 90);
 	int bad = 0;
@@ -333,7 +334,7 @@ static void test_accept_limit(void **state)
 	    {65536, 65536, 0, ST_OK},
 	    {1, 0, 1, ST_OK}, /* 0 = no limit */
 	};
-	char *mail = xmalloc(200000);
+	char *mail = mem_alloc(200000);
 	memset(mail, 'm', 200000);
 	int bad = 0;
 	str id = STR_INIT;
@@ -504,7 +505,7 @@ static void test_sender_long(void **state)
 	char what[96];
 	static const char mail[] = "Subject: s\n\nb\n";
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
-		char *sender = xmalloc(c[i].len + 1);
+		char *sender = mem_alloc(c[i].len + 1);
 		memset(sender, c[i].byte, c[i].len);
 		sender[c[i].len] = 0;
 		int kept = c[i].len <= INCOMING_SENDER_MAX;

@@ -33,13 +33,15 @@ static int setup(void **state)
 		return -1;
 	}
 	str_free(&err);
-	if (cf_int(cf, CF_GUIDE_CHECK_LIMIT) != 3 || cf_int(cf, CF_COMMAND_CHECK_LIMIT) != 3 ||
-	    cf_int(cf, CF_MIME_DEPTH_LIMIT) < 3 ||
-	    strcmp(cf_str(cf, CF_GUIDE_KEYWORD), "guide") != 0) {
+	if (config_int(cf, CF_GUIDE_CHECK_LIMIT) != 3 ||
+	    config_int(cf, CF_COMMAND_CHECK_LIMIT) != 3 ||
+	    config_int(cf, CF_MIME_DEPTH_LIMIT) < 3 ||
+	    strcmp(config_str(cf, CF_GUIDE_KEYWORD), "guide") != 0) {
 		print_error("defaults: GUIDE_CHECK_LIMIT %lld COMMAND_CHECK_LIMIT %lld "
 			    "MIME_DEPTH_LIMIT %lld GUIDE_KEYWORD \"%s\", want 3 3 >=3 \"guide\"\n",
-			    cf_int(cf, CF_GUIDE_CHECK_LIMIT), cf_int(cf, CF_COMMAND_CHECK_LIMIT),
-			    cf_int(cf, CF_MIME_DEPTH_LIMIT), cf_str(cf, CF_GUIDE_KEYWORD));
+			    config_int(cf, CF_GUIDE_CHECK_LIMIT),
+			    config_int(cf, CF_COMMAND_CHECK_LIMIT),
+			    config_int(cf, CF_MIME_DEPTH_LIMIT), config_str(cf, CF_GUIDE_KEYWORD));
 		return -1;
 	}
 	return 0;
@@ -93,7 +95,7 @@ static void test_config_new_defaults(void **state)
 	};
 	int bad = 0;
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
-		long long got = cf_int(plain, c[i].id);
+		long long got = config_int(plain, c[i].id);
 		if (got != c[i].want) {
 			print_error("config_new() %s: got %lld, want %lld\n",
 				    config_table[c[i].id].name, got, c[i].want);

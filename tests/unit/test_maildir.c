@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/maildir.c (tp_maildir_ops), in a private temporary
+ * Unit tests for lib/maildir.c (maildir_ops), in a private temporary
  * directory.  What is asserted is what a mail reader sees: one file per
  * recipient in <root>/<rcpt>/new/ named after the Maildir spec, holding
  * "Delivered-To:" and "Return-Path:" and then the stored bytes; nothing
@@ -48,8 +48,8 @@ static void fresh_dir(char *dir, size_t size, const char *name)
 	assert_int_equal(mkdir(dir, 0755), 0);
 }
 
-/* A message file holding PREFIX then MSG; the tp_message covers MSG only. */
-static tp_message message_file(const char *dir, const char *prefix, const char *msg)
+/* A message file holding PREFIX then MSG; the transport_msg covers MSG only. */
+static transport_msg message_file(const char *dir, const char *prefix, const char *msg)
 {
 	char path[PATH_MAX];
 	PATHF(path, "%s/.item", dir);
@@ -58,7 +58,7 @@ static tp_message message_file(const char *dir, const char *prefix, const char *
 	assert_int_equal(write(fd, prefix, strlen(prefix)), (ssize_t)strlen(prefix));
 	assert_int_equal(write(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
 	unlink(path);
-	tp_message m = {fd, (off_t)strlen(prefix), (off_t)(strlen(prefix) + strlen(msg))};
+	transport_msg m = {fd, (off_t)strlen(prefix), (off_t)(strlen(prefix) + strlen(msg))};
 	return m;
 }
 
@@ -90,10 +90,10 @@ static void read_file(const char *path, char *buf, size_t size)
 	close(fd);
 }
 
-static tp_conn *connect_to(const char *dir)
+static transport_conn *connect_to(const char *dir)
 {
 	str err = STR_INIT;
-	tp_conn *c = tp_maildir_ops.connect(dir, NULL, &err);
+	transport_conn *c = maildir_ops.connect(dir, NULL, &err);
 	if (!c)
 		fail_msg("connect %s: %s", dir, str_c(&err));
 	str_free(&err);
@@ -138,12 +138,12 @@ static void test_three_recipients(void **state)
 	char dir[PATH_MAX], want[1024];
 	fresh_dir(dir, sizeof dir, "three");
 	/* a queue item's own lines before the message are not delivered */
-	tp_message m = message_file(dir, "FMLQ 1\nsender x\n\n", MSG);
+	transport_msg m = message_file(dir, "FMLQ 1\nsender x\n\n", MSG);
 	const char *rcpts[] = {"alice@example.com", "bob@example.net", "carol@example.org"};
-	tp_result res[3];
+	transport_result res[3];
 	memset(res, 0, sizeof res);
-	tp_conn *c = connect_to(dir);
-	assert_int_equal(tp_maildir_ops.send(c, "elena-bounces@example.org", rcpts, 3, &m, res), 0);
+	transport_conn *c = connect_to(dir);
+	assert_int_equal(maildir_ops.send(c, "elena-bounces@example.org", rcpts, 3, &m, res), 0);
 	for (size_t i = 0; i < N_ELEMS(rcpts); i++) {
 		if (res[i].code != 250)
 			fail_msg("%s: got %d %s, want 250", rcpts[i], res[i].code, res[i].text);
@@ -152,12 +152,12 @@ static void test_three_recipients(void **state)
 		assert_delivered(dir, rcpts[i], want);
 	}
 	/* a second transaction on the same conn: a second file, a new name */
-	assert_int_equal(tp_maildir_ops.send(c, "", rcpts, 1, &m, res), 0);
+	assert_int_equal(maildir_ops.send(c, "", rcpts, 1, &m, res), 0);
 	assert_int_equal(res[0].code, 250);
 	char path[PATH_MAX];
 	PATHF(path, "%s/%s/new", dir, rcpts[0]);
 	assert_int_equal(list_dir(path, NULL, 0), 2);
-	tp_maildir_ops.close(c);
+	maildir_ops.close(c);
 	close(m.fd);
 }
 
@@ -166,16 +166,16 @@ static void test_crlf_message(void **state)
 	(void)state;
 	char dir[PATH_MAX];
 	fresh_dir(dir, sizeof dir, "crlf");
-	tp_message m = message_file(dir, "", "Subject: x\r\n\r\nbody\r\n");
+	transport_msg m = message_file(dir, "", "Subject: x\r\n\r\nbody\r\n");
 	const char *rcpts[] = {"dave@example.com"};
-	tp_result res[1];
-	tp_conn *c = connect_to(dir);
-	assert_int_equal(tp_maildir_ops.send(c, "", rcpts, 1, &m, res), 0);
+	transport_result res[1];
+	transport_conn *c = connect_to(dir);
+	assert_int_equal(maildir_ops.send(c, "", rcpts, 1, &m, res), 0);
 	assert_int_equal(res[0].code, 250);
 	assert_delivered(dir, "dave@example.com",
 			 "Delivered-To: dave@example.com\r\nReturn-Path: <>\r\n"
 			 "Subject: x\r\n\r\nbody\r\n");
-	tp_maildir_ops.close(c);
+	maildir_ops.close(c);
 	close(m.fd);
 }
 
@@ -186,13 +186,13 @@ static void test_unsafe_recipients(void **state)
 	    "", ".", "..", ".hidden@example.com", "../etc", "a/b@example.com", "a\nb@example.com"};
 	char dir[PATH_MAX];
 	fresh_dir(dir, sizeof dir, "unsafe");
-	tp_message m = message_file(dir, "", MSG);
-	tp_conn *c = connect_to(dir);
+	transport_msg m = message_file(dir, "", MSG);
+	transport_conn *c = connect_to(dir);
 	for (size_t i = 0; i < N_ELEMS(bad); i++) {
 		const char *rcpts[] = {bad[i], "ok@example.com"};
-		tp_result res[2];
+		transport_result res[2];
 		memset(res, 0, sizeof res);
-		assert_int_equal(tp_maildir_ops.send(c, "s@example.org", rcpts, 2, &m, res), 0);
+		assert_int_equal(maildir_ops.send(c, "s@example.org", rcpts, 2, &m, res), 0);
 		if (res[0].code != 550)
 			fail_msg("rcpt %zu: got %d %s, want 550", i, res[0].code, res[0].text);
 		if (res[1].code != 250)
@@ -205,18 +205,18 @@ static void test_unsafe_recipients(void **state)
 	assert_int_equal(list_dir(path, NULL, 0), (int)N_ELEMS(bad));
 	PATHF(path, "%s/etc", root);
 	assert_false(access(path, F_OK) == 0);
-	tp_maildir_ops.close(c);
+	maildir_ops.close(c);
 	close(m.fd);
 }
 
 /* Run send as "nobody" when we are root, so permissions apply. */
-static int send_unprivileged(tp_conn *c, const char *const *rcpts, size_t n, const tp_message *m,
-			     tp_result *res)
+static int send_unprivileged(transport_conn *c, const char *const *rcpts, size_t n,
+			     const transport_msg *m, transport_result *res)
 {
 	int root_user = geteuid() == 0;
 	if (root_user)
 		assert_int_equal(seteuid(65534), 0);
-	int rc = tp_maildir_ops.send(c, "s@example.org", rcpts, n, m, res);
+	int rc = maildir_ops.send(c, "s@example.org", rcpts, n, m, res);
 	if (root_user)
 		assert_int_equal(seteuid(0), 0);
 	return rc;
@@ -227,7 +227,7 @@ static void test_read_only_target(void **state)
 	(void)state;
 	char dir[PATH_MAX], path[PATH_MAX];
 	fresh_dir(dir, sizeof dir, "readonly");
-	tp_message m = message_file(dir, "", MSG);
+	transport_msg m = message_file(dir, "", MSG);
 	/* existing maildir whose tmp/ is read-only, and a root we cannot write */
 	PATHF(path, "%s/frank@example.com", dir);
 	assert_int_equal(mkdir(path, 0755), 0);
@@ -239,9 +239,9 @@ static void test_read_only_target(void **state)
 	assert_int_equal(mkdir(path, 0777), 0);
 	chmod(dir, 0555);
 	const char *rcpts[] = {"frank@example.com", "grace@example.com"};
-	tp_result res[2];
+	transport_result res[2];
 	memset(res, 0, sizeof res);
-	tp_conn *c = connect_to(dir);
+	transport_conn *c = connect_to(dir);
 	assert_int_equal(send_unprivileged(c, rcpts, 2, &m, res), 0);
 	for (size_t i = 0; i < N_ELEMS(rcpts); i++) {
 		if (res[i].code != 451 || !strstr(res[i].text, "Permission denied"))
@@ -253,7 +253,7 @@ static void test_read_only_target(void **state)
 	PATHF(path, "%s/frank@example.com/tmp", dir);
 	assert_int_equal(list_dir(path, NULL, 0), 0);
 	chmod(dir, 0755);
-	tp_maildir_ops.close(c);
+	maildir_ops.close(c);
 	close(m.fd);
 }
 
@@ -269,7 +269,7 @@ static void test_connect_errors(void **state)
 	};
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		str err = STR_INIT;
-		tp_conn *c = tp_maildir_ops.connect(cases[i].rest, NULL, &err);
+		transport_conn *c = maildir_ops.connect(cases[i].rest, NULL, &err);
 		if (c || !strstr(str_c(&err), cases[i].want))
 			fail_msg("%s: got %p \"%s\", want NULL \"...%s...\"", cases[i].rest,
 				 (void *)c, str_c(&err), cases[i].want);

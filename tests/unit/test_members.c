@@ -12,6 +12,7 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -52,7 +53,7 @@ static void write_file(const char *dir, const char *file, const char *text)
 {
 	char path[PATH_MAX];
 	PATHF(path, "%s/%s", dir, file);
-	assert_int_equal(fs_replace(path, text, strlen(text), 0), ST_OK);
+	assert_int_equal(safefile_replace(path, text, strlen(text), 0), ST_OK);
 }
 
 static void read_file(const char *dir, const char *file, str *out)
@@ -145,7 +146,7 @@ static void test_parse_lines(void **state)
 	    {"nonsense m=3", 0, 0, "", "", "", 0, 0, 0, 0, ""},
 	};
 	member_entry e;
-	member_entry_init(&e);
+	members_entry_init(&e);
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		int plus = -1;
 		int ret = members_parse_line(cases[i].line, strlen(cases[i].line), &e, &plus);
@@ -169,7 +170,7 @@ static void test_parse_lines(void **state)
 			    cases[i].comment, cases[i].off, cases[i].bye, cases[i].skip,
 			    cases[i].digest, cases[i].mode);
 	}
-	member_entry_free(&e);
+	members_entry_free(&e);
 }
 
 static void test_line_problems(void **state)
@@ -708,7 +709,7 @@ static void test_index_corrupt(void **state)
 	char junk[8192];
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (char)(i * 131 + 7);
-	assert_int_equal(fs_replace(db, junk, sizeof junk, 0), ST_OK);
+	assert_int_equal(safefile_replace(db, junk, sizeof junk, 0), ST_OK);
 	ino_t bad = db_ino(dir, "members");
 	big_checks(dir, "garbage index");
 	assert_true(db_ino(dir, "members") != bad); /* rebuilt */

@@ -15,6 +15,7 @@
 #include "list/newml.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -29,7 +30,7 @@ static void put(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX];
 	PATHF(path, "%s/%s", dir, name);
-	assert_int_equal(fs_replace(path, text, strlen(text), 0), ST_OK);
+	assert_int_equal(safefile_replace(path, text, strlen(text), 0), ST_OK);
 }
 
 static void get(const char *dir, const char *name, str *out)
@@ -227,8 +228,8 @@ static void test_create(void **state)
 	config *cf = config_new();
 	config_args ca = {home, NULL, 0, NULL, 0, etc_dir, exec_dir};
 	assert_int_equal(config_load(cf, &ca, &err), ST_OK);
-	assert_string_equal(cf_str(cf, CF_MAIL_LIST), "elena@example.org");
-	assert_string_equal(cf_str(cf, CF_MAINTAINER), "elena-admin@example.org");
+	assert_string_equal(config_str(cf, CF_MAIL_LIST), "elena@example.org");
+	assert_string_equal(config_str(cf, CF_MAINTAINER), "elena-admin@example.org");
 	config_free(cf);
 
 	/* a second newml refuses and leaves the list alone */

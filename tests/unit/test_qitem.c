@@ -11,6 +11,7 @@
 #include "util/msg.h"
 #include "queue/qitem.h"
 #include "util/str.h"
+#include "util/mem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -199,7 +200,7 @@ static void test_write_parse(void **state)
 	    {"digest_1-2.x", "s@x", "elena", 0, "a@x\0", 1, "m", 1},
 	};
 	size_t biglen = 200000;
-	char *big = xmalloc(biglen);
+	char *big = mem_alloc(biglen);
 	for (size_t k = 0; k < biglen; k++)
 		big[k] = (char)(k % 251);
 	int bad = 0;
@@ -266,7 +267,7 @@ static void test_abort(void **state)
 			WANT_ST("abort envelope", qitem_envelope(&w, "s@x", "elena", 5, "a@x\0", 1),
 				ST_OK);
 		if (stage[i] >= 2) {
-			char *big = xcalloc(100000, 1); /* past the write buffer: on disk */
+			char *big = mem_calloc(100000, 1); /* past the write buffer: on disk */
 			WANT_ST("abort write", qitem_write(&w, big, 100000), ST_OK);
 			free(big);
 		}

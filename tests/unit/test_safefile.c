@@ -10,6 +10,8 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
+#include "util/mem.h"
+#include "util/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -122,7 +124,7 @@ static void test_commit_exact_bytes(void **state)
 	char dir[PATH_MAX], final[PATH_MAX], tmp[PATH_MAX], what[96];
 	fresh_dir(dir, sizeof dir, "commit");
 	size_t max = 300001;
-	unsigned char *data = xmalloc(max);
+	unsigned char *data = mem_alloc(max);
 	for (size_t k = 0; k < max; k++)
 		data[k] = (unsigned char)(k * 31 + k / 256); /* includes NUL, CR, LF */
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
@@ -178,7 +180,7 @@ static void test_abort(void **state)
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	fresh_dir(dir, sizeof dir, "abort");
 	static const size_t sizes[] = {0, 10, 70000}; /* unflushed and flushed data */
-	unsigned char *data = xcalloc(70000, 1);
+	unsigned char *data = mem_calloc(70000, 1);
 	for (size_t i = 0; i < N_ELEMS(sizes); i++) {
 		safefile sf;
 		WANT_ST("abort open", safefile_open(&sf, dir, ".tmp"), ST_OK);
@@ -336,7 +338,7 @@ static void test_open_path_refuses(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* ---- fs_replace */
+/* ---- safefile_replace */
 
 static void test_fs_replace(void **state)
 {
@@ -353,8 +355,9 @@ static void test_fs_replace(void **state)
 	fresh_dir(dir, sizeof dir, "replace");
 	PATHF(path, "%s/members", dir);
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
-		snprintf(what, sizeof what, "fs_replace case %zu durable=%d", i, c[i].durable);
-		WANT_ST(what, fs_replace(path, c[i].data, c[i].len, c[i].durable), ST_OK);
+		snprintf(what, sizeof what, "safefile_replace case %zu durable=%d", i,
+			 c[i].durable);
+		WANT_ST(what, safefile_replace(path, c[i].data, c[i].len, c[i].durable), ST_OK);
 		bad += check_file(what, path, c[i].data, c[i].len);
 		bad += check_dir(what, dir, "members");
 		struct stat st;
@@ -366,9 +369,9 @@ static void test_fs_replace(void **state)
 	/* a missing directory: ST_TEMPFAIL, nothing created */
 	char nodir[PATH_MAX];
 	PATHF(nodir, "%s/missing/file", dir);
-	WANT_ST("fs_replace missing dir", fs_replace(nodir, "x", 1, 1), ST_TEMPFAIL);
-	WANT_ST("fs_replace missing dir", fs_replace(nodir, "x", 1, 0), ST_TEMPFAIL);
-	bad += check_dir("fs_replace missing dir", dir, "members");
+	WANT_ST("safefile_replace missing dir", safefile_replace(nodir, "x", 1, 1), ST_TEMPFAIL);
+	WANT_ST("safefile_replace missing dir", safefile_replace(nodir, "x", 1, 0), ST_TEMPFAIL);
+	bad += check_dir("safefile_replace missing dir", dir, "members");
 	assert_int_equal(bad, 0);
 }
 
@@ -385,12 +388,12 @@ static void test_fs_read(void **state)
 	char hundred[100];
 	for (int k = 0; k < 100; k++)
 		hundred[k] = (char)(k % 3 == 0 ? 0 : 'a' + k % 26);
-	assert_int_equal(fs_replace(path, hundred, sizeof hundred, 0), ST_OK);
+	assert_int_equal(safefile_replace(path, hundred, sizeof hundred, 0), ST_OK);
 	size_t biglen = 100000;
-	char *bigdata = xmalloc(biglen);
+	char *bigdata = mem_alloc(biglen);
 	for (size_t k = 0; k < biglen; k++)
 		bigdata[k] = (char)(k * 13);
-	assert_int_equal(fs_replace(big, bigdata, biglen, 0), ST_OK);
+	assert_int_equal(safefile_replace(big, bigdata, biglen, 0), ST_OK);
 	assert_int_equal(symlink(path, link_path), 0);
 
 	static const struct {
@@ -430,7 +433,7 @@ static void test_fs_read(void **state)
 	/* an empty file reads as an empty str */
 	char empty[PATH_MAX];
 	PATHF(empty, "%s/empty", dir);
-	assert_int_equal(fs_replace(empty, "", 0, 0), ST_OK);
+	assert_int_equal(safefile_replace(empty, "", 0, 0), ST_OK);
 	str_sets(&out, "stale");
 	WANT_ST("fs_read empty", fs_read(empty, &out, 10), ST_OK);
 	if (out.len != 0) {
@@ -509,7 +512,7 @@ static void test_fs_mkdirs(void **state)
 	char dir[PATH_MAX], path[PATH_MAX], what[128];
 	fresh_dir(dir, sizeof dir, "mkdirs");
 	PATHF(path, "%s/file", dir);
-	assert_int_equal(fs_replace(path, "x", 1, 0), ST_OK);
+	assert_int_equal(safefile_replace(path, "x", 1, 0), ST_OK);
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
 		snprintf(what, sizeof what, "fs_mkdirs \"%s\"", c[i].rel);
 		PATHF(path, "%s/%s", dir, c[i].rel);

@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/str.c: the length-carrying string (append, printf
- * growth, binary data, truncate) and the byte helpers str_casecmp_n and
+ * growth, binary data, truncate) and the byte helpers bytes_casecmp and
  * bytes_has_ctl.  Each test is a table of cases; a failing case prints
  * "got X, want Y".
  */
@@ -8,6 +8,8 @@
 
 #include "util/msg.h"
 #include "util/str.h"
+#include "util/mem.h"
+#include "util/bytes.h"
 
 /* Invariants every str must keep: s[len] == 0 and cap > len. */
 static int check_invariants(const char *what, const str *s)
@@ -110,7 +112,7 @@ static void test_append(void **state)
 	/* appending a str to itself must not read freed memory: copy first */
 	str_sets(&s, "ab");
 	for (int k = 0; k < 10; k++) {
-		char *copy = xstrndup(s.s, s.len);
+		char *copy = mem_strndup(s.s, s.len);
 		size_t n = s.len;
 		str_append(&s, copy, n);
 		free(copy);
@@ -134,11 +136,11 @@ static void test_printf_growth(void **state)
 	static const char *const prefixes[] = {"", "p", "prefix-of-some-length:"};
 	int bad = 0;
 	size_t max = sizes[N_ELEMS(sizes) - 1];
-	char *fill = xmalloc(max + 1);
+	char *fill = mem_alloc(max + 1);
 	for (size_t k = 0; k < max; k++)
 		fill[k] = (char)('a' + k % 26);
 	fill[max] = 0;
-	char *want = xmalloc(max + 200);
+	char *want = mem_alloc(max + 200);
 	str s = STR_INIT;
 	char what[96];
 	for (size_t p = 0; p < N_ELEMS(prefixes); p++) {
@@ -284,18 +286,18 @@ static void test_casecmp_n(void **state)
 	};
 	int bad = 0;
 	for (size_t i = 0; i < N_ELEMS(c); i++) {
-		int got = sign(str_casecmp_n(c[i].a, c[i].alen, c[i].b, c[i].blen));
+		int got = sign(bytes_casecmp(c[i].a, c[i].alen, c[i].b, c[i].blen));
 		if (got != c[i].want) {
 			print_error(
-			    "str_casecmp_n(\"%.*s\", %zu, \"%.*s\", %zu): got %d, want %d\n",
+			    "bytes_casecmp(\"%.*s\", %zu, \"%.*s\", %zu): got %d, want %d\n",
 			    (int)c[i].alen, c[i].a, c[i].alen, (int)c[i].blen, c[i].b, c[i].blen,
 			    got, c[i].want);
 			bad++;
 		}
 		/* antisymmetric */
-		int rev = sign(str_casecmp_n(c[i].b, c[i].blen, c[i].a, c[i].alen));
+		int rev = sign(bytes_casecmp(c[i].b, c[i].blen, c[i].a, c[i].alen));
 		if (rev != -c[i].want) {
-			print_error("str_casecmp_n reversed case %zu: got %d, want %d\n", i, rev,
+			print_error("bytes_casecmp reversed case %zu: got %d, want %d\n", i, rev,
 				    -c[i].want);
 			bad++;
 		}
@@ -357,32 +359,32 @@ static void test_bytes_has_ctl(void **state)
 static void test_xalloc(void **state)
 {
 	int bad = 0;
-	char *p = xstrdup("hello");
+	char *p = mem_strdup("hello");
 	if (strcmp(p, "hello") != 0) {
-		print_error("xstrdup: got \"%s\", want \"hello\"\n", p);
+		print_error("mem_strdup: got \"%s\", want \"hello\"\n", p);
 		bad++;
 	}
 	free(p);
-	p = xstrndup("hello", 3);
+	p = mem_strndup("hello", 3);
 	if (strcmp(p, "hel") != 0) {
-		print_error("xstrndup: got \"%s\", want \"hel\"\n", p);
+		print_error("mem_strndup: got \"%s\", want \"hel\"\n", p);
 		bad++;
 	}
 	free(p);
-	p = xstrndup("a\0b", 3); /* copies N bytes, NUL-terminated after them */
+	p = mem_strndup("a\0b", 3); /* copies N bytes, NUL-terminated after them */
 	if (memcmp(p, "a\0b\0", 4) != 0) {
-		print_error("xstrndup with NUL: wrong bytes\n");
+		print_error("mem_strndup with NUL: wrong bytes\n");
 		bad++;
 	}
 	free(p);
-	int *v = xcalloc(10, sizeof *v);
+	int *v = mem_calloc(10, sizeof *v);
 	for (int k = 0; k < 10; k++)
 		bad += v[k] != 0;
-	v = xreallocarray(v, 1000, sizeof *v);
+	v = mem_reallocarray(v, 1000, sizeof *v);
 	v[999] = 7;
 	bad += v[999] != 7;
 	free(v);
-	free(xmalloc(0)); /* a zero-byte request is not an error */
+	free(mem_alloc(0)); /* a zero-byte request is not an error */
 	assert_int_equal(bad, 0);
 }
 
