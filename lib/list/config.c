@@ -76,20 +76,6 @@ struct config {
 	size_t budget;	/* expansion bytes left in this pass */
 };
 
-static fml_status fail(str *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static fml_status fail(str *err, const char *fmt, ...)
-{
-	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
-		str_clear(err);
-		str_vprintf(err, fmt, ap);
-		va_end(ap);
-	}
-	return ST_TEMPFAIL;
-}
-
 /* ---- names and the hash */
 
 static int ident_start(int c)
@@ -553,18 +539,19 @@ static fml_status assign(config *cf, const char *p, size_t len, const char *wher
 	while (end > p && is_blank(end[-1]))
 		end--;
 	if (bytes_has_ctl(p, (size_t)(end - p)))
-		return fail(err, "%s: control character", where);
+		return status_why(err, ST_TEMPFAIL, "%s: control character", where);
 	size_t n = ident_len(p, end);
 	const char *q = p + n;
 	while (q < end && is_blank(*q))
 		q++;
 	if (n == 0 || q == end || *q != '=')
-		return fail(err, "%s: expected NAME = value, got '%.*s'", where,
-			    (int)(end - p > 60 ? 60 : end - p), p);
+		return status_why(err, ST_TEMPFAIL, "%s: expected NAME = value, got '%.*s'", where,
+				  (int)(end - p > 60 ? 60 : end - p), p);
 	for (q++; q < end && is_blank(*q);)
 		q++;
 	if (is_builtin(p, n))
-		return fail(err, "%s: %.*s is built in and cannot be set", where, (int)n, p);
+		return status_why(err, ST_TEMPFAIL, "%s: %.*s is built in and cannot be set", where,
+				  (int)n, p);
 	long i = find_var(cf, p, n);
 	if (i < 0)
 		i = (long)add_var(cf, mem_strndup(p, n));
@@ -591,15 +578,18 @@ static fml_status parse_text(config *cf, const char *file, const char *text, siz
 		while (e > q && is_blank(e[-1]))
 			e--;
 		if (memchr(p, '\0', (size_t)(le - p)))
-			st = fail(err, "%s:%zu: NUL byte", file, lineno);
+			st = status_why(err, ST_TEMPFAIL, "%s:%zu: NUL byte", file, lineno);
 		else if (memchr(p, '\r', (size_t)(le - p)))
-			st = fail(err, "%s:%zu: carriage return (CRLF line ends?)", file, lineno);
+			st = status_why(err, ST_TEMPFAIL,
+					"%s:%zu: carriage return (CRLF line ends?)", file, lineno);
 		else if (q < e && *q == '#')
 			; /* comment */
 		else if (bytes_has_ctl(q, (size_t)(e - q)))
-			st = fail(err, "%s:%zu: control character", file, lineno);
+			st =
+			    status_why(err, ST_TEMPFAIL, "%s:%zu: control character", file, lineno);
 		else if (q > p && q < e && !start)
-			st = fail(err, "%s:%zu: indented line continues nothing", file, lineno);
+			st = status_why(err, ST_TEMPFAIL, "%s:%zu: indented line continues nothing",
+					file, lineno);
 		else if (q > p && q < e) {
 			str_putc(&logical, ' ');
 			str_append(&logical, q, (size_t)(e - q));
@@ -632,10 +622,12 @@ static fml_status load_file(config *cf, const char *path, str *err)
 	if (st == ST_OK)
 		st = parse_text(cf, path, str_c(&text), text.len, err);
 	else if (st == ST_DATAERR)
-		st = fail(err, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
-	else if (st != ST_NOINPUT)
 		st =
-		    fail(err, "%s: cannot read (a symbolic link, a directory or no access?)", path);
+		    status_why(err, ST_TEMPFAIL, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+	else if (st != ST_NOINPUT)
+		st = status_why(err, ST_TEMPFAIL,
+				"%s: cannot read (a symbolic link, a directory or no access?)",
+				path);
 	str_free(&text);
 	return st;
 }
@@ -649,7 +641,7 @@ static fml_status load_first(config *cf, const char *const *dirs, int ndirs, con
 		if (!dirs[i] || !*dirs[i])
 			continue;
 		if (fs_path(path, sizeof path, "%s/%s", dirs[i], name) < 0)
-			return fail(err, "%s/%s: path too long", dirs[i], name);
+			return status_why(err, ST_TEMPFAIL, "%s/%s: path too long", dirs[i], name);
 		fml_status st = load_file(cf, path, err);
 		if (st != ST_NOINPUT)
 			return st;
@@ -665,9 +657,9 @@ static fml_status set_paths(config *cf, const config_args *args, str *err)
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
 	if (bytes_has_ctl(dir, n))
-		return fail(err, "DIR: control character in path");
+		return status_why(err, ST_TEMPFAIL, "DIR: control character in path");
 	if (args->exec_dir && bytes_has_ctl(args->exec_dir, strlen(args->exec_dir)))
-		return fail(err, "EXEC_DIR: control character in path");
+		return status_why(err, ST_TEMPFAIL, "EXEC_DIR: control character in path");
 	set_builtin(cf, B_DIR, dir, n);
 	const char *slash = NULL;
 	for (const char *p = dir; p < dir + n; p++)
@@ -728,12 +720,13 @@ fml_status config_load(config *cf, const config_args *args, str *err)
 	reset(cf);
 	set_fqdn(cf);
 	if (!args || !args->dir || !*args->dir)
-		return fail(err, "config: no list directory");
+		return status_why(err, ST_TEMPFAIL, "config: no list directory");
 	if ((st = set_paths(cf, args, err)) != ST_OK)
 		return st;
 	const char *dir = cf->var[BUILTIN(B_DIR)].val;
 	if (fs_path(mletc, sizeof mletc, "%s/etc/fml", cf->var[BUILTIN(B_ML_DIR)].val) < 0)
-		return fail(err, "%s/etc/fml: path too long", cf->var[BUILTIN(B_ML_DIR)].val);
+		return status_why(err, ST_TEMPFAIL, "%s/etc/fml: path too long",
+				  cf->var[BUILTIN(B_ML_DIR)].val);
 
 	int nsearch = args->search && args->nsearch > 0 ? args->nsearch : 0;
 	const char **dirs = mem_calloc((size_t)nsearch + 3, sizeof *dirs);
@@ -771,11 +764,14 @@ fml_status config_set(config *cf, const char *name, const char *value, str *err)
 	if (err)
 		str_clear(err);
 	if (n == 0 || ident_len(name, name + n) != n)
-		return fail(err, "command line: '%.80s': bad variable name", name);
+		return status_why(err, ST_TEMPFAIL, "command line: '%.80s': bad variable name",
+				  name);
 	if (is_builtin(name, n))
-		return fail(err, "command line: %s is built in and cannot be set", name);
+		return status_why(err, ST_TEMPFAIL,
+				  "command line: %s is built in and cannot be set", name);
 	if (bytes_has_ctl(value, strlen(value)))
-		return fail(err, "command line: %s: control character in value", name);
+		return status_why(err, ST_TEMPFAIL, "command line: %s: control character in value",
+				  name);
 	long i = find_var(cf, name, n);
 	if (i < 0)
 		i = (long)add_var(cf, mem_strdup(name));

@@ -127,18 +127,6 @@ static int alias_safe(const char *s)
 	return 1;
 }
 
-static fml_status fail(str *err, fml_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static fml_status fail(str *err, fml_status st, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	str_clear(err);
-	str_vprintf(err, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;
@@ -187,7 +175,7 @@ static fml_status copy_skel(const char *src, const char *dst, const vars *v, int
 	fml_status st = ST_OK;
 	DIR *d = opendir(src);
 	if (!d)
-		return fail(err, ST_TEMPFAIL, "skeleton %s: %s", src, strerror(errno));
+		return status_why(err, ST_TEMPFAIL, "skeleton %s: %s", src, strerror(errno));
 	struct dirent *de;
 	while (st == ST_OK && (de = readdir(d))) {
 		struct stat sb;
@@ -195,13 +183,13 @@ static fml_status copy_skel(const char *src, const char *dst, const vars *v, int
 		if (!skel_name_ok(n))
 			continue;
 		if (fs_path(from, sizeof from, "%s/%s", src, n) < 0 || lstat(from, &sb) < 0) {
-			st = fail(err, ST_TEMPFAIL, "skeleton %s: cannot read", from);
+			st = status_why(err, ST_TEMPFAIL, "skeleton %s: cannot read", from);
 			break;
 		}
 		if (S_ISDIR(sb.st_mode) && depth < SKEL_DEPTH) {
 			if (fs_path(to, sizeof to, "%s/%s", dst, n) < 0 ||
 			    fs_mkdirs(to, 0700) != ST_OK)
-				st = fail(err, ST_TEMPFAIL, "cannot create %s/%s", dst, n);
+				st = status_why(err, ST_TEMPFAIL, "cannot create %s/%s", dst, n);
 			else
 				st = copy_skel(from, to, v, depth + 1, err);
 			continue;
@@ -209,7 +197,7 @@ static fml_status copy_skel(const char *src, const char *dst, const vars *v, int
 		if (!S_ISREG(sb.st_mode))
 			continue;
 		if (fs_read(from, &text, SKEL_FILE_MAX) != ST_OK) {
-			st = fail(err, ST_TEMPFAIL, "skeleton %s: cannot read", from);
+			st = status_why(err, ST_TEMPFAIL, "skeleton %s: cannot read", from);
 			break;
 		}
 		size_t nl = strlen(n);
@@ -222,7 +210,7 @@ static fml_status copy_skel(const char *src, const char *dst, const vars *v, int
 			st = write_file(dst, n, text.s ? text.s : "", text.len, 0600);
 		}
 		if (st != ST_OK)
-			fail(err, st, "cannot write %s/%s", dst, n);
+			status_why(err, st, "cannot write %s/%s", dst, n);
 	}
 	closedir(d);
 	str_free(&text);
@@ -235,12 +223,12 @@ static fml_status write_secret(const char *dir, str *err)
 	enum { KEY_BYTES = 32 };
 	char hex[KEY_BYTES * 2 + 2];
 	if (randhex_secret(hex, KEY_BYTES) != ST_OK)
-		return fail(err, ST_TEMPFAIL, "no random bytes for etc/secret");
+		return status_why(err, ST_TEMPFAIL, "no random bytes for etc/secret");
 	hex[KEY_BYTES * 2] = '\n';
 	hex[KEY_BYTES * 2 + 1] = 0;
 	fml_status st = write_file(dir, "etc/secret", hex, KEY_BYTES * 2 + 1, 0600);
 	explicit_bzero(hex, sizeof hex);
-	return st == ST_OK ? ST_OK : fail(err, st, "cannot write etc/secret");
+	return st == ST_OK ? ST_OK : status_why(err, st, "cannot write etc/secret");
 }
 
 /* The files makefml writes itself (after the skeleton, which may provide
@@ -260,19 +248,19 @@ static fml_status write_own(const char *tmp, const char *dir, const char *exec, 
 	}
 	str_free(&line);
 	if (st != ST_OK)
-		return fail(err, st, "cannot write the include files");
+		return status_why(err, st, "cannot write the include files");
 	if ((st = write_secret(tmp, err)) != ST_OK)
 		return st;
 	for (int i = 0; empty_files[i]; i++) {
 		if (fs_path(path, sizeof path, "%s/%s", tmp, empty_files[i]) < 0)
-			return fail(err, ST_TEMPFAIL, "path too long");
+			return status_why(err, ST_TEMPFAIL, "path too long");
 		if (!fs_exists(path) && write_file(tmp, empty_files[i], "", 0, 0600) != ST_OK)
-			return fail(err, ST_TEMPFAIL, "cannot write %s", empty_files[i]);
+			return status_why(err, ST_TEMPFAIL, "cannot write %s", empty_files[i]);
 	}
 	if (fs_path(path, sizeof path, "%s/seq", tmp) < 0)
-		return fail(err, ST_TEMPFAIL, "path too long");
+		return status_why(err, ST_TEMPFAIL, "path too long");
 	if (!fs_exists(path) && write_file(tmp, "seq", "0\n", 2, 0600) != ST_OK)
-		return fail(err, ST_TEMPFAIL, "cannot write seq");
+		return status_why(err, ST_TEMPFAIL, "cannot write seq");
 	return ST_OK;
 }
 
@@ -281,7 +269,7 @@ static fml_status write_min_config(const char *tmp, const vars *v, str *err)
 {
 	char path[PATH_MAX];
 	if (fs_path(path, sizeof path, "%s/config.cf", tmp) < 0)
-		return fail(err, ST_TEMPFAIL, "path too long");
+		return status_why(err, ST_TEMPFAIL, "path too long");
 	if (fs_exists(path))
 		return ST_OK;
 	str text = STR_INIT;
@@ -294,7 +282,7 @@ static fml_status write_min_config(const char *tmp, const vars *v, str *err)
 		   v->values[0], v->values[1], v->mail_list.s, v->control.s, v->maintainer.s);
 	fml_status st = write_file(tmp, "config.cf", text.s, text.len, 0600);
 	str_free(&text);
-	return st == ST_OK ? ST_OK : fail(err, st, "cannot write config.cf");
+	return st == ST_OK ? ST_OK : status_why(err, st, "cannot write config.cf");
 }
 
 static fml_status check_config(const char *tmp, const char *exec, str *err)
@@ -304,7 +292,7 @@ static fml_status check_config(const char *tmp, const char *exec, str *err)
 	config_args ca = {tmp, NULL, 0, NULL, 0, home_etc_dir(), exec};
 	fml_status st = config_load(cf, &ca, &why);
 	if (st != ST_OK)
-		fail(err, ST_TEMPFAIL, "the new config.cf does not load: %s", str_c(&why));
+		status_why(err, ST_TEMPFAIL, "the new config.cf does not load: %s", str_c(&why));
 	str_free(&why);
 	config_free(cf);
 	return st;
@@ -341,14 +329,15 @@ fml_status newml_create(const newml_args *a, str *aliases, str *err)
 
 	str_clear(err);
 	if (!a->name || !home_valid_name(a->name))
-		return fail(err, ST_USAGE, "bad list name (want [a-z0-9][a-z0-9._-]*, at most 64)");
+		return status_why(err, ST_USAGE,
+				  "bad list name (want [a-z0-9][a-z0-9._-]*, at most 64)");
 	char *ml_dir = realpath(a->ml_dir, NULL);
 	if (!ml_dir)
-		return fail(err, ST_NOINPUT, "%s: %s", a->ml_dir, strerror(errno));
+		return status_why(err, ST_NOINPUT, "%s: %s", a->ml_dir, strerror(errno));
 	const char *exec = a->exec ? a->exec : newml_fml_dir();
 	if (!alias_safe(ml_dir) || !alias_safe(exec)) {
-		st = fail(err, ST_USAGE, "%s or %s has characters unsafe in an alias pipe", ml_dir,
-			  exec);
+		st = status_why(err, ST_USAGE, "%s or %s has characters unsafe in an alias pipe",
+				ml_dir, exec);
 		free(ml_dir);
 		return st;
 	}
@@ -357,8 +346,9 @@ fml_status newml_create(const newml_args *a, str *aliases, str *err)
 		for (size_t i = 0; i < domain.len; i++)
 			domain.s[i] = (char)tolower((unsigned char)domain.s[i]);
 	} else if (newml_fqdn(&domain) != ST_OK) {
-		st = fail(err, ST_USAGE, "the host name '%s' is not fully qualified: give a DOMAIN",
-			  str_c(&domain));
+		st = status_why(err, ST_USAGE,
+				"the host name '%s' is not fully qualified: give a DOMAIN",
+				str_c(&domain));
 		goto out_free;
 	}
 	memset(&v, 0, sizeof v);
@@ -372,20 +362,20 @@ fml_status newml_create(const newml_args *a, str *aliases, str *err)
 	if (!why)
 		why = addr_check(v.maintainer.s, v.maintainer.len);
 	if (why) {
-		st = fail(err, ST_USAGE, "bad domain '%s': %s", domain.s, why);
+		st = status_why(err, ST_USAGE, "bad domain '%s': %s", domain.s, why);
 		goto out;
 	}
 	if (fs_path(final, sizeof final, "%s/%s", ml_dir, a->name) < 0 ||
 	    fs_path(tmp, sizeof tmp, "%s/.newml.%s.%d", ml_dir, a->name, (int)getpid()) < 0) {
-		st = fail(err, ST_USAGE, "path too long");
+		st = status_why(err, ST_USAGE, "path too long");
 		goto out;
 	}
 	if (lstat(final, &sb) == 0) {
-		st = fail(err, ST_DATAERR, "%s already exists", final);
+		st = status_why(err, ST_DATAERR, "%s already exists", final);
 		goto out;
 	}
 	if (mkdir(tmp, 0700) < 0) {
-		st = fail(err, ST_TEMPFAIL, "mkdir %s: %s", tmp, strerror(errno));
+		st = status_why(err, ST_TEMPFAIL, "mkdir %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	const char *names[8] = {"ML_NAME",  "DOMAIN",	 "ML_DIR",	    "DIR",
@@ -396,7 +386,7 @@ fml_status newml_create(const newml_args *a, str *aliases, str *err)
 	memcpy(v.values, values, sizeof values);
 
 	if (home_create_dirs(tmp) != ST_OK)
-		st = fail(err, ST_TEMPFAIL, "cannot create the directories of %s", tmp);
+		st = status_why(err, ST_TEMPFAIL, "cannot create the directories of %s", tmp);
 	else
 		st = copy_skel(a->skel ? a->skel : home_skel_dir(), tmp, &v, 0, err);
 	if (st == ST_OK)
@@ -406,14 +396,15 @@ fml_status newml_create(const newml_args *a, str *aliases, str *err)
 	if (st == ST_OK)
 		st = check_config(tmp, exec, err);
 	if (st == ST_OK && chmod(tmp, 0711) < 0)
-		st = fail(err, ST_TEMPFAIL, "chmod %s: %s", tmp, strerror(errno));
+		st = status_why(err, ST_TEMPFAIL, "chmod %s: %s", tmp, strerror(errno));
 	if (st == ST_OK && fs_fsync_dir(tmp) != ST_OK)
-		st = fail(err, ST_TEMPFAIL, "fsync %s", tmp);
+		st = status_why(err, ST_TEMPFAIL, "fsync %s", tmp);
 	if (st == ST_OK && rename(tmp, final) < 0)
-		st = fail(err, errno == EEXIST || errno == ENOTEMPTY ? ST_DATAERR : ST_TEMPFAIL,
-			  "rename %s to %s: %s", tmp, final, strerror(errno));
+		st = status_why(err,
+				errno == EEXIST || errno == ENOTEMPTY ? ST_DATAERR : ST_TEMPFAIL,
+				"rename %s to %s: %s", tmp, final, strerror(errno));
 	if (st == ST_OK && fs_fsync_dir(ml_dir) != ST_OK)
-		st = fail(err, ST_TEMPFAIL, "fsync %s", ml_dir);
+		st = status_why(err, ST_TEMPFAIL, "fsync %s", ml_dir);
 	if (st != ST_OK && fs_exists(tmp))
 		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	if (st == ST_OK)
@@ -435,23 +426,23 @@ fml_status newml_destruct(const char *ml_dir, const char *name, str *where, str 
 
 	str_clear(err);
 	if (!home_valid_name(name))
-		return fail(err, ST_USAGE, "bad list name");
+		return status_why(err, ST_USAGE, "bad list name");
 	if (fs_path(home, sizeof home, "%s/%s", ml_dir, name) < 0)
-		return fail(err, ST_USAGE, "path too long");
+		return status_why(err, ST_USAGE, "path too long");
 	if (lstat(home, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return fail(err, ST_NOINPUT, "no list %s in %s", name, ml_dir);
+		return status_why(err, ST_NOINPUT, "no list %s in %s", name, ml_dir);
 	long long now = (long long)time(NULL);
 	if (fs_path(aside, sizeof aside, "%s/.destructed.%s.%lld", ml_dir, name, now) < 0)
-		return fail(err, ST_USAGE, "path too long");
+		return status_why(err, ST_USAGE, "path too long");
 	if (fs_exists(aside) && fs_path(aside, sizeof aside, "%s/.destructed.%s.%lld.%d", ml_dir,
 					name, now, (int)getpid()) < 0)
-		return fail(err, ST_USAGE, "path too long");
+		return status_why(err, ST_USAGE, "path too long");
 	if (fs_exists(aside))
-		return fail(err, ST_TEMPFAIL, "%s exists; try again", aside);
+		return status_why(err, ST_TEMPFAIL, "%s exists; try again", aside);
 	if (rename(home, aside) < 0)
-		return fail(err, ST_TEMPFAIL, "rename %s: %s", home, strerror(errno));
+		return status_why(err, ST_TEMPFAIL, "rename %s: %s", home, strerror(errno));
 	if (fs_fsync_dir(ml_dir) != ST_OK)
-		return fail(err, ST_TEMPFAIL, "fsync %s", ml_dir);
+		return status_why(err, ST_TEMPFAIL, "fsync %s", ml_dir);
 	str_sets(where, aside);
 	return ST_OK;
 }

@@ -142,7 +142,7 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 	memset(q, 0, sizeof *q);
 	q->fd = -1;
 	if (fs_path(q->path, sizeof q->path, "%s", path) < 0)
-		return str_printf(err, "path too long"), ST_TEMPFAIL;
+		return status_why(err, ST_TEMPFAIL, "path too long");
 	const char *base = strrchr(path, '/');
 	snprintf(q->name, sizeof q->name, "%s", base ? base + 1 : path);
 	q->fd = open(path, (rdwr ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
@@ -150,18 +150,18 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 		return str_printf(err, "open %s: %m", path),
 		       errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
 	if (fstat(q->fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return str_printf(err, "not a regular file"), ST_DATAERR;
+		return status_why(err, ST_DATAERR, "not a regular file");
 	q->size = st.st_size;
 	if (q->size < QITEM_TRAILER_LEN + 8)
-		return str_printf(err, "too short for a trailer"), ST_DATAERR;
+		return status_why(err, ST_DATAERR, "too short for a trailer");
 	q->msg_end = q->size - QITEM_TRAILER_LEN;
 	if (read_at(q->fd, trailer, QITEM_TRAILER_LEN, q->msg_end) < 0)
-		return str_printf(err, "read: %m"), ST_TEMPFAIL;
+		return status_why(err, ST_TEMPFAIL, "read: %m");
 	trailer[QITEM_TRAILER_LEN] = 0;
 	if (memcmp(trailer, "\nFMLQ-END ", 10) != 0 || !digits(trailer + 10, 20) ||
 	    trailer[30] != ' ' || strspn(trailer + 31, "0123456789abcdef") != 64 ||
 	    trailer[95] != '\n')
-		return str_printf(err, "bad trailer"), ST_DATAERR;
+		return status_why(err, ST_DATAERR, "bad trailer");
 	if (strtoll(trailer + 10, NULL, 10) != (long long)q->msg_end)
 		return str_printf(err, "trailer length %.20s, item has %lld", trailer + 10,
 				  (long long)q->msg_end),
@@ -190,7 +190,7 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 			n = (size_t)(q->msg_end - off);
 		if (read_at(q->fd, buf, n, off) < 0) {
 			g_checksum_free(sha);
-			return str_printf(err, "read: %m"), ST_TEMPFAIL;
+			return status_why(err, ST_TEMPFAIL, "read: %m");
 		}
 		g_checksum_update(sha, (const guchar *)buf, (gssize)n);
 		off += (off_t)n;
@@ -198,7 +198,7 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 	int ok = memcmp(g_checksum_get_string(sha), trailer + 31, 64) == 0;
 	g_checksum_free(sha);
 	if (!ok)
-		return str_printf(err, "trailer checksum does not match"), ST_DATAERR;
+		return status_why(err, ST_DATAERR, "trailer checksum does not match");
 	return ST_OK;
 }
 

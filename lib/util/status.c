@@ -4,8 +4,22 @@
  * every MTA agrees on; 65 is used only for deliberate refusals.  Never 1.
  */
 #include "status.h"
+#include "str.h"
 
+#include <stdarg.h>
 #include <sysexits.h>
+
+fml_status status_why(str *why, fml_status st, const char *fmt, ...)
+{
+	if (why) {
+		va_list ap;
+		va_start(ap, fmt);
+		str_clear(why);
+		str_vprintf(why, fmt, ap);
+		va_end(ap);
+	}
+	return st;
+}
 
 int status_exit_code(fml_status st)
 {

@@ -16,7 +16,16 @@ typedef enum fml_status {
 	ST_NOPERM,   /* refused for permissions (admin tools) -> 77 */
 } fml_status;
 
+struct str;
+
 int status_exit_code(fml_status st);
+/* The one way a library call says why it failed: WHY (may be NULL) is set
+ * to the printf-formatted reason and ST is returned, so a failure reads
+ * "return status_why(err, ST_DATAERR, "bad address %s", a);".  Reasons are
+ * short, lower-case, without a final period; "%m" (or strerror() of a
+ * saved errno) names the system error. */
+fml_status status_why(struct str *why, fml_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 const char *status_name(fml_status st);
 
 #endif

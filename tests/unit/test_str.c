@@ -10,6 +10,8 @@
 #include "util/str.h"
 #include "util/mem.h"
 #include "util/bytes.h"
+#include "util/lines.h"
+#include "util/status.h"
 
 /* Invariants every str must keep: s[len] == 0 and cap > len. */
 static int check_invariants(const char *what, const str *s)
@@ -388,6 +390,56 @@ static void test_xalloc(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* lines_next: got the lines joined by '|', want WANT. */
+static void test_lines(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+		size_t count;
+	} c[] = {
+	    {"", "", 0},
+	    {"\n", "", 1},
+	    {"a", "a", 1},
+	    {"a\n", "a", 1},
+	    {"a\nb", "a|b", 2},
+	    {"a\n\nb\n", "a||b", 3},
+	    {"a\r\nb\r\n", "a\r|b\r", 2},
+	    {"\n\n", "|", 2},
+	};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		lines it;
+		const char *l;
+		size_t n, count = 0;
+		str got = STR_INIT;
+		for (lines_init(&it, c[i].in, strlen(c[i].in)); lines_next(&it, &l, &n); count++) {
+			if (count)
+				str_putc(&got, '|');
+			str_append(&got, l, n);
+		}
+		if (strcmp(str_c(&got), c[i].want) != 0 || count != c[i].count) {
+			fprintf(stderr, "lines case %zu: got \"%s\" (%zu), want \"%s\" (%zu)\n", i,
+				str_c(&got), count, c[i].want, c[i].count);
+			bad++;
+		}
+		if (lines_rest(&it) != c[i].in + strlen(c[i].in))
+			bad++;
+		str_free(&got);
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void test_status_why(void **state)
+{
+	str why = STR_INIT;
+	str_sets(&why, "old reason");
+	assert_int_equal(status_why(&why, ST_DATAERR, "bad %s %d", "line", 3), ST_DATAERR);
+	assert_string_equal(str_c(&why), "bad line 3");
+	assert_int_equal(status_why(NULL, ST_TEMPFAIL, "nobody asked"), ST_TEMPFAIL);
+	str_free(&why);
+}
+
 int main(void)
 {
 	msg_set_stderr(0);
@@ -396,6 +448,7 @@ int main(void)
 	    cmocka_unit_test(test_printf_growth),  cmocka_unit_test(test_binary),
 	    cmocka_unit_test(test_truncate),	   cmocka_unit_test(test_casecmp_n),
 	    cmocka_unit_test(test_bytes_has_ctl),  cmocka_unit_test(test_xalloc),
+	    cmocka_unit_test(test_lines),	   cmocka_unit_test(test_status_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
