@@ -49,6 +49,14 @@ static void __attribute__((noreturn)) fail(fml_status st, const char *dsn, const
 	exit(status_exit_code(st));
 }
 
+/* Called by incoming_accept() at the commit point, signals held: from now
+ * on the mail is ours, and even a fatal error or SIGTERM exits 0 (the rest
+ * is finished by a later run from var/incoming). */
+static void accepted(void)
+{
+	msg_set_fatal_exit(EX_OK);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *search[MAX_ARGS], *over[MAX_ARGS];
@@ -95,22 +103,19 @@ int main(int argc, char **argv)
 
 	/* ---- accept: the commit point */
 	fml_status st = incoming_accept(dir, 0, ctladdr ? IN_CTL : IN_POST, sender,
-					config_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), &id);
+					config_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), accepted, &id);
 	if (st == ST_TOOBIG)
 		fail(ST_TOOBIG, "5.3.4", "message too big for this list");
 	if (st != ST_OK)
 		fail(ST_TEMPFAIL, "4.3.0", "cannot accept the mail now; try again later");
-	msg_set_fatal_exit(EX_OK); /* the mail is ours now */
 	if (id.len)
 		msg_debug("accepted %s", id.s);
 
 	/* ---- process everything waiting, under the list lock */
 	/* a debug run (-d) never touches mail that other runs left waiting */
-	proc_ctx c = {.dir = dir,
-		      .cf = cf,
-		      .debug = debug,
-		      .only = debug ? str_c(&id) : NULL,
-		      .now = time(NULL)};
+	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)},
+			.debug = debug,
+			.only = debug ? str_c(&id) : NULL};
 	fml_lock lk;
 	if (lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK),
 			 config_int(cf, CF_LOCK_TIMEOUT),

@@ -50,7 +50,7 @@ static fml_status one_list(const char *dir, const char *const *over, int nover, 
 				     (long)config_int(cf, CF_LOCK_TIMEOUT),
 				     (long)config_int(cf, CF_LOCK_STALE_AGE));
 	if (st == ST_OK) {
-		proc_ctx c = {.dir = dir, .cf = cf, .now = time(NULL)};
+		action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)}};
 		if (o->dry)
 			fprintf(o->dry, "%s:\n", home_name(dir));
 		st = digest_run(&c, o, &items);

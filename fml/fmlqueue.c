@@ -65,7 +65,7 @@ static fml_status drain_incoming(const char *dir, config *cf)
 			 wait < DRAIN_LOCK_WAIT ? wait : DRAIN_LOCK_WAIT,
 			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK)
 		return ST_OK; /* fml holds it and drains itself */
-	proc_ctx c = {.dir = dir, .cf = cf, .now = time(NULL)};
+	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)}};
 	fml_status st = proc_drain(&c);
 	lock_release(&lk);
 	return st;

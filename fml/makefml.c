@@ -233,7 +233,7 @@ static fml_status cmd_actives_op(ctx *c)
 	const char *arg = c->nargs > 1 ? c->args[1] : NULL;
 	fml_status st;
 	if (op == MEM_DIGEST) { /* the digest state too, and "digest 0" mails what was pending */
-		proc_ctx pc = {.dir = c->dir, .cf = c->cf, .now = time(NULL)};
+		action_ctx pc = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
 		if ((st = digest_set(&pc, c->args[0], arg, &c->err)) == ST_OK)
 			runner_kick(c->dir, c->cf);
 	} else {
@@ -573,14 +573,14 @@ static fml_status cmd_command(ctx *c)
 	int fd = memfd_create("makefml-command", MFD_CLOEXEC);
 	if (fd < 0 || write(fd, mail.s, mail.len) != (ssize_t)mail.len || lseek(fd, 0, SEEK_SET))
 		goto out;
-	if (incoming_accept(c->dir, fd, IN_CTL, addr, 0, &id) != ST_OK)
+	if (incoming_accept(c->dir, fd, IN_CTL, addr, 0, NULL, &id) != ST_OK)
 		goto out;
-	msg_set_fatal_exit(EX_TEMPFAIL); /* accepting made it 0, as for fml */
 	fml_lock lk;
 	if (lock_list(c, &lk, "the list is locked; the command waits in var/incoming") != ST_OK)
 		goto out;
-	proc_ctx p = {
-	    .dir = c->dir, .cf = c->cf, .now = time(NULL), .only = str_c(&id), .report = &report};
+	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)},
+			.only = str_c(&id),
+			.report = &report};
 	st = proc_drain(&p);
 	if (st == ST_OK && p.again) { /* "approve": the released post too */
 		p.only = NULL;
@@ -621,8 +621,8 @@ static fml_status stdout_sink(void *arg, const void *p, size_t n)
  * looks in the units for one that left the spool after the plan. */
 static fml_status cmd_archive(ctx *c)
 {
-	proc_ctx p = {.dir = c->dir, .cf = c->cf, .now = time(NULL)};
-	long seq = distribute_seq(&p), floor = archunit_floor(&p, seq);
+	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
+	long seq = article_seq(p.l.dir), floor = archunit_floor(&p.l, seq);
 	long last = floor > seq ? floor : seq;
 	const char *spec = c->nargs ? c->args[0] : "1-last";
 	artrange r;

@@ -19,7 +19,7 @@
 
 #include <stdio.h>
 
-#include "proc/proc.h"
+#include "action.h"
 #include "util/status.h"
 #include "util/str.h"
 
@@ -36,19 +36,16 @@ int digest_due(int n, int hour);
 
 /* Send every due digest of list C->dir; *ITEMS (may be NULL) counts the
  * queue items made. */
-fml_status digest_run(proc_ctx *c, const digest_opts *o, long *items);
+fml_status digest_run(action_ctx *c, const digest_opts *o, long *items);
 
 /* Finish a run that died (var/db/digest.run); ST_OK when there was none. */
-fml_status digest_recover(proc_ctx *c);
+fml_status digest_recover(action_ctx *c);
 
 /* Set ADDR's digest mode in actives to SPEC ("N[mode]", "0" for real-time
  * delivery): a member entering digest mode starts after the current last
  * article; one leaving it is sent what was pending at once (fml's
  * "rehash").  ST_DATAERR with the reason in ERR when the edit does not
  * apply (not a member, bad spec). */
-fml_status digest_set(proc_ctx *c, const char *addr, const char *spec, str *err);
-
-/* ADDR changed to TO (chaddr): its state goes with it. */
-fml_status digest_chaddr(const char *dir, const char *from, const char *to);
+fml_status digest_set(action_ctx *c, const char *addr, const char *spec, str *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include "distribute.h"
 #include "mail/addr.h"
 #include "list/archunit.h"
+#include "list/article.h"
 #include "list/members.h"
 #include "util/msg.h"
 #include "queue/qitem.h"
@@ -24,36 +25,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-long distribute_seq(proc_ctx *c)
+static int spool_path(action_ctx *c, long n, char *buf, size_t size)
 {
-	char path[4096];
-	str s = STR_INIT;
-	long n = 0;
-	if (fs_path(path, sizeof path, "%s/seq", c->dir) == 0 && fs_read(path, &s, 64) == ST_OK)
-		n = strtol(str_c(&s), NULL, 10);
-	str_free(&s);
-	return n > 0 ? n : 0;
+	return fs_path(buf, size, "%s/%ld", config_str(c->l.cf, CF_SPOOL_DIR), n);
 }
 
-static void write_seq(proc_ctx *c, long n)
+static int tmp_path(action_ctx *c, const incoming_item *it, char *buf, size_t size)
 {
-	char path[4096], buf[32];
-	if (distribute_seq(c) >= n)
-		return;
-	int l = snprintf(buf, sizeof buf, "%ld\n", n);
-	/* seq is a hint (spool/N is the truth): in place, not fsynced */
-	if (fs_path(path, sizeof path, "%s/seq", c->dir) == 0)
-		fs_overwrite(path, buf, (size_t)l);
-}
-
-static int spool_path(proc_ctx *c, long n, char *buf, size_t size)
-{
-	return fs_path(buf, size, "%s/%ld", config_str(c->cf, CF_SPOOL_DIR), n);
-}
-
-static int tmp_path(proc_ctx *c, const incoming_item *it, char *buf, size_t size)
-{
-	return fs_path(buf, size, "%s/.tmp.%s", config_str(c->cf, CF_SPOOL_DIR), it->id);
+	return fs_path(buf, size, "%s/.tmp.%s", config_str(c->l.cf, CF_SPOOL_DIR), it->id);
 }
 
 /* copy [FROM, TO) of FD into the safefile */
@@ -79,7 +58,7 @@ static fml_status copy_range(int fd, off_t from, off_t to, safefile *sf, qitem_w
 }
 
 typedef struct rcpt_vec {
-	proc_ctx *c;
+	action_ctx *c;
 	char **v;
 	size_t n, cap;
 } rcpt_vec;
@@ -95,8 +74,8 @@ static int collect(const member_entry *e, void *arg)
 		msg_warn("actives line %ld: %s: skipped", e->lineno, why);
 		return 0;
 	}
-	if (addr_equal(a, config_str(rv->c->cf, CF_MAIL_LIST)) ||
-	    addr_equal(a, config_str(rv->c->cf, CF_CONTROL_ADDRESS)))
+	if (addr_equal(a, config_str(rv->c->l.cf, CF_MAIL_LIST)) ||
+	    addr_equal(a, config_str(rv->c->l.cf, CF_CONTROL_ADDRESS)))
 		return 0;
 	if (rv->n == rv->cap) {
 		rv->cap = rv->cap ? rv->cap * 2 : 256;
@@ -117,13 +96,13 @@ static int by_domain(const void *a, const void *b)
 	return r ? r : strcmp(x, y);
 }
 
-fml_status distribute_recipients(proc_ctx *c, str *rcpts, size_t *n)
+fml_status distribute_recipients(action_ctx *c, str *rcpts, size_t *n)
 {
 	char path[4096];
 	rcpt_vec rv = {c, NULL, 0, 0};
 	str_clear(rcpts);
 	*n = 0;
-	if (fs_path(path, sizeof path, "%s/actives", c->dir) < 0)
+	if (fs_path(path, sizeof path, "%s/actives", c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	fml_status st = members_foreach(path, collect, &rv);
 	if (st == ST_OK) {
@@ -158,22 +137,22 @@ typedef struct rcpt_block {
 	size_t count;
 } rcpt_block;
 
-static fml_status rcpt_block_get(proc_ctx *c, rcpt_block *b)
+static fml_status rcpt_block_get(action_ctx *c, rcpt_block *b)
 {
 	char actives[4096], cache[4096], stamp[1200], head[1300];
 	struct stat st;
 	memset(b, 0, sizeof *b);
 	b->fd = -1;
-	if (fs_path(actives, sizeof actives, "%s/actives", c->dir) < 0 ||
-	    fs_path(cache, sizeof cache, "%s/var/db/recipients", c->dir) < 0)
+	if (fs_path(actives, sizeof actives, "%s/actives", c->l.dir) < 0 ||
+	    fs_path(cache, sizeof cache, "%s/var/db/recipients", c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	if (stat(actives, &st) < 0)
 		memset(&st, 0, sizeof st);
 	/* the list's own addresses are left out of the recipients: part of the key */
 	if (fs_path(stamp, sizeof stamp, "fml-rcpt 1 %lld %lld %ld %llu %s %s ",
 		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		    (unsigned long long)st.st_ino, config_str(c->cf, CF_MAIL_LIST),
-		    config_str(c->cf, CF_CONTROL_ADDRESS)) < 0)
+		    (unsigned long long)st.st_ino, config_str(c->l.cf, CF_MAIL_LIST),
+		    config_str(c->l.cf, CF_CONTROL_ADDRESS)) < 0)
 		return ST_TEMPFAIL;
 	int fd = open(cache, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat cst;
@@ -200,7 +179,7 @@ static fml_status rcpt_block_get(proc_ctx *c, rcpt_block *b)
 	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
 		qitem_rcpt_line(&b->lines, rcpts.s + i, strlen(rcpts.s + i));
 	str_free(&rcpts);
-	if (c->now - st.st_mtim.tv_sec >= RCPT_SETTLE) {
+	if (c->l.now - st.st_mtim.tv_sec >= RCPT_SETTLE) {
 		str file = STR_INIT;
 		str_printf(&file, "%s%zu\n", stamp, b->count);
 		str_append(&file, b->lines.s, b->lines.len);
@@ -218,11 +197,11 @@ static void rcpt_block_free(rcpt_block *b)
 }
 
 /* The queue item aN: the actives, then a copy of spool/N. */
-static fml_status enqueue_article(proc_ctx *c, long n)
+static fml_status enqueue_article(action_ctx *c, long n)
 {
 	char name[64], path[4096];
 	snprintf(name, sizeof name, "a%ld", n);
-	const char *qdir = config_str(c->cf, CF_QUEUE_DIR);
+	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
 	if (qitem_exists(qdir, name))
 		return ST_OK;
 	rcpt_block b;
@@ -242,8 +221,8 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		msg_error("open %s: %s", path, strerror(errno));
 	} else if (qitem_begin(&w, qdir, name) == ST_OK) {
-		rc = qitem_envelope_head(&w, config_str(c->cf, CF_MAINTAINER),
-					 config_get(c->cf, "ML_NAME"), n);
+		rc = qitem_envelope_head(&w, config_str(c->l.cf, CF_MAINTAINER),
+					 config_get(c->l.cf, "ML_NAME"), n);
 		if (rc == ST_OK)
 			rc = b.fd >= 0 ? copy_range(b.fd, b.off, b.end, NULL, &w)
 				       : qitem_write(&w, b.lines.s, b.lines.len);
@@ -265,15 +244,15 @@ static fml_status enqueue_article(proc_ctx *c, long n)
 }
 
 /* Decoded, single-line subject without tags for the summary. */
-static void summary_subject(proc_ctx *c, const envelope *e, str *out)
+static void summary_subject(action_ctx *c, const envelope *e, str *out)
 {
 	str_clear(out);
 	const hfield *f = envelope_get(e, "Subject", 0);
 	if (!f)
 		return;
 	str clean = STR_INIT;
-	rewrite_subject(f->value.s, f->value.len, config_str(c->cf, CF_SUBJECT_TAG_TYPE),
-			config_str(c->cf, CF_BRACKET), 0, -1, "", &clean);
+	rewrite_subject(f->value.s, f->value.len, config_str(c->l.cf, CF_SUBJECT_TAG_TYPE),
+			config_str(c->l.cf, CF_BRACKET), 0, -1, "", &clean);
 	str dec = STR_INIT;
 	rfc2047_decode(clean.s, clean.len, &dec);
 	const char *s = str_c(&dec);
@@ -285,10 +264,10 @@ static void summary_subject(proc_ctx *c, const envelope *e, str *out)
 	str_free(&clean);
 }
 
-static int summary_has(proc_ctx *c, long n)
+static int summary_has(action_ctx *c, long n)
 {
 	char path[4096], needle[40];
-	if (fs_path(path, sizeof path, "%s/summary", c->dir) < 0)
+	if (fs_path(path, sizeof path, "%s/summary", c->l.dir) < 0)
 		return 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -309,7 +288,7 @@ static int summary_has(proc_ctx *c, long n)
 /* Steps after the link; each one idempotent. */
 enum { AL_NEW, AL_RECOVER, AL_ABANDON };
 
-static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char *from,
+static fml_status after_link(action_ctx *c, long n, const envelope *e, const char *from,
 			     const incoming_item *it, dedupe *dd, int how)
 {
 	const hfield *mid = e ? envelope_get(e, "Message-ID", 0) : NULL;
@@ -318,12 +297,12 @@ static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char 
 		char path[4096], stamp[32];
 		str line = STR_INIT, subj = STR_INIT;
 		struct tm tm;
-		localtime_r(&c->now, &tm);
+		localtime_r(&c->l.now, &tm);
 		strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
 		if (e)
 			summary_subject(c, e, &subj);
 		str_printf(&line, "%s [%ld:%s] %s\n", stamp, n, from, str_c(&subj));
-		fml_status st = fs_path(path, sizeof path, "%s/summary", c->dir) == 0
+		fml_status st = fs_path(path, sizeof path, "%s/summary", c->l.dir) == 0
 				    ? fs_append_line(path, line.s, line.len)
 				    : ST_TEMPFAIL;
 		str_free(&line);
@@ -332,20 +311,20 @@ static fml_status after_link(proc_ctx *c, long n, const envelope *e, const char 
 			return st;
 	}
 	if (how == AL_ABANDON) {
-		write_seq(c, n);
+		article_seq_raise(c->l.dir, n);
 		msg_error("article %ld from %s is in the spool but was NOT queued for delivery", n,
 			  from);
 		return ST_OK;
 	}
 	if (enqueue_article(c, n) != ST_OK)
 		return ST_TEMPFAIL;
-	write_seq(c, n);
+	article_seq_raise(c->l.dir, n);
 	c->articles++;
 	msg_info("article %ld from %s%s", n, from, how == AL_RECOVER ? " (recovered)" : "");
 	return ST_OK;
 }
 
-fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
+fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *article)
 {
 	char tmp[4096], final[4096];
 	incoming_item *it = m->it;
@@ -353,7 +332,7 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
 		return ST_TEMPFAIL;
 	unlink(tmp); /* a leftover that never got linked: not an article */
-	long seq = distribute_seq(c), floor = archunit_floor(c, seq);
+	long seq = article_seq(c->l.dir), floor = archunit_floor(&c->l, seq);
 	/* seq lost or stale: never reuse a number that is in an archive unit
 	 * (its spool file may have expired) */
 	long n = (floor > seq ? floor : seq) + 1;
@@ -361,8 +340,8 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
 	for (int tries = 0;; tries++) {
 		while (spool_path(c, n, final, sizeof final) == 0 && fs_exists(final))
 			n++;
-		rewrite_info ri = {n, c->now, (time_t)it->arrival};
-		rewrite_header(e, c->cf, &ri, &hdr);
+		rewrite_info ri = {n, c->l.now, (time_t)it->arrival};
+		rewrite_header(e, c->l.cf, &ri, &hdr);
 		safefile sf;
 		if (safefile_open_path(&sf, tmp) != ST_OK)
 			break;
@@ -391,7 +370,7 @@ fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article)
 	return ST_TEMPFAIL;
 }
 
-fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
+fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long *article,
 			      int abandon)
 {
 	char tmp[4096], path[4096];
@@ -402,7 +381,7 @@ fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *
 		unlink(tmp); /* never linked: no article was made */
 		return ST_NOINPUT;
 	}
-	long seq = distribute_seq(c);
+	long seq = article_seq(c->l.dir);
 	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + 2; n++) {
 		if (spool_path(c, n, path, sizeof path) < 0 || lstat(path, &ss) < 0 ||
 		    ss.st_ino != ts.st_ino || ss.st_dev != ts.st_dev)
@@ -431,7 +410,7 @@ fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *
 	return ST_TEMPFAIL;
 }
 
-void distribute_done(proc_ctx *c, const incoming_item *it)
+void distribute_done(action_ctx *c, const incoming_item *it)
 {
 	char tmp[4096];
 	if (tmp_path(c, it, tmp, sizeof tmp) == 0)

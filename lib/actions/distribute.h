@@ -16,21 +16,19 @@
 #define FML_DISTRIBUTE_H
 
 #include "list/dedupe.h"
-#include "proc/proc.h"
+#include "action.h"
 
-fml_status distribute_post(proc_ctx *c, proc_mail *m, dedupe *dd, long *article);
+fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *article);
 /* ST_NOINPUT: no article was started for this item; ST_OK: finished the
  * article whose number is in *ARTICLE.  ABANDON (the poison guard gave up
  * on the item): only the summary line and seq, no queue item, so that the
  * steps that kept crashing are not tried again. */
-fml_status distribute_recover(proc_ctx *c, incoming_item *it, dedupe *dd, long *article,
+fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long *article,
 			      int abandon);
-/* The last article number (seq; 0 for none). */
-long distribute_seq(proc_ctx *c);
 /* Remove spool/.tmp.ID after the incoming item is gone. */
-void distribute_done(proc_ctx *c, const incoming_item *it);
+void distribute_done(action_ctx *c, const incoming_item *it);
 /* Recipients of articles: actives entries not off, skip, digest or bye,
  * valid, not ours; sorted by domain, duplicates removed.  NUL-separated. */
-fml_status distribute_recipients(proc_ctx *c, str *rcpts, size_t *n);
+fml_status distribute_recipients(action_ctx *c, str *rcpts, size_t *n);
 
 #endif

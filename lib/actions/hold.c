@@ -27,17 +27,17 @@ static int add_addr(const member_entry *e, void *arg)
 	return 0;
 }
 
-fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
+fml_status hold_post(action_ctx *c, action_mail *m, const char *why, int moderate)
 {
 	char path[4096];
 	str rcpts = STR_INIT, text = STR_INIT;
 	size_t n = 0;
-	if (moderate && fs_path(path, sizeof path, "%s/moderators", c->dir) == 0)
+	if (moderate && fs_path(path, sizeof path, "%s/moderators", c->l.dir) == 0)
 		members_foreach(path, add_addr, &rcpts);
 	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
 		n++;
 	str_printf(&text, "A post to %s from %s is held (%s).\nHold ID: %s\n\n",
-		   config_str(c->cf, CF_MAIL_LIST),
+		   config_str(c->l.cf, CF_MAIL_LIST),
 		   m->from.len ? str_c(&m->from) : "(no valid From)", why, m->it->id);
 	if (moderate)
 		str_printf(&text,
@@ -45,17 +45,17 @@ fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
 			   "To refuse it (the poster is told the reason, if you give one):\n\n"
 			   "    reject %s [reason]\n\n"
 			   "Without an answer it is removed after %lld days.\n\n",
-			   config_str(c->cf, CF_CONTROL_ADDRESS), m->it->id, m->it->id,
-			   (config_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT) + 86399) / 86400);
+			   config_str(c->l.cf, CF_CONTROL_ADDRESS), m->it->id, m->it->id,
+			   (config_int(c->l.cf, CF_MODERATOR_EXPIRE_LIMIT) + 86399) / 86400);
 	str_puts(&text, "The post is attached.\n");
 	fml_status st = ST_OK;
-	if (config_int(c->cf, CF_MODERATOR_NOTIFY))
+	if (config_int(c->l.cf, CF_MODERATOR_NOTIFY))
 		st = reply_notice(c, m, NULL, n ? rcpts.s : NULL, n, 1,
 				  moderate ? "post held for moderation" : "suspicious mail held",
 				  str_c(&text));
 	/* a quarantined mail is "suspect.ID": no moderator can release it */
 	if (st == ST_OK)
-		st = proc_save(c, m, "var/hold", moderate ? NULL : "suspect", NULL);
+		st = action_save(c, m, "var/hold", moderate ? NULL : "suspect", NULL);
 	if (st == ST_OK)
 		msg_info("held %s from %s: %s", m->it->id, str_c(&m->from), why);
 	str_free(&rcpts);
@@ -63,26 +63,26 @@ fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate)
 	return st;
 }
 
-static int held_path(proc_ctx *c, const char *id, char *path, size_t size)
+static int held_path(action_ctx *c, const char *id, char *path, size_t size)
 {
 	struct stat st;
 	/* an incoming item's name ("SSSSSSSSSS.UUUUUU.PID.RAND"), never
 	 * "suspect.ID", a dot file or a path */
 	if (id[0] < '0' || id[0] > '9' || strchr(id, '/') ||
-	    fs_path(path, size, "%s/var/hold/%s", c->dir, id) < 0)
+	    fs_path(path, size, "%s/var/hold/%s", c->l.dir, id) < 0)
 		return 0;
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-fml_status hold_release(proc_ctx *c, const char *id)
+fml_status hold_release(action_ctx *c, const char *id)
 {
 	char held[4096], to[4096], list[4096], dir[4096];
 	str line = STR_INIT;
 	if (!held_path(c, id, held, sizeof held))
 		return ST_NOINPUT;
-	if (fs_path(to, sizeof to, "%s/var/incoming/%s", c->dir, id) < 0 ||
-	    fs_path(list, sizeof list, "%s/var/db/approved", c->dir) < 0 ||
-	    fs_path(dir, sizeof dir, "%s/var/incoming", c->dir) < 0)
+	if (fs_path(to, sizeof to, "%s/var/incoming/%s", c->l.dir, id) < 0 ||
+	    fs_path(list, sizeof list, "%s/var/db/approved", c->l.dir) < 0 ||
+	    fs_path(dir, sizeof dir, "%s/var/incoming", c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	fml_status st = ST_OK;
 	if (!hold_approved(c, id)) {
@@ -102,12 +102,12 @@ fml_status hold_release(proc_ctx *c, const char *id)
 	return ST_OK;
 }
 
-int hold_approved(proc_ctx *c, const char *id)
+int hold_approved(action_ctx *c, const char *id)
 {
 	char path[4096];
 	str s = STR_INIT;
 	int yes = 0;
-	if (fs_path(path, sizeof path, "%s/var/db/approved", c->dir) == 0 &&
+	if (fs_path(path, sizeof path, "%s/var/db/approved", c->l.dir) == 0 &&
 	    fs_read(path, &s, 0) == ST_OK) {
 		size_t n = strlen(id);
 		for (const char *p = str_c(&s); *p; p += strcspn(p, "\n"), p += *p == '\n')
@@ -118,31 +118,32 @@ int hold_approved(proc_ctx *c, const char *id)
 	return yes;
 }
 
-fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason)
+fml_status hold_refuse(action_ctx *c, const char *id, const char *reason)
 {
 	char held[4096];
 	incoming_item it;
 	envelope e;
-	proc_mail m;
+	action_mail m;
 	if (!held_path(c, id, held, sizeof held))
 		return ST_NOINPUT;
 	memset(&m, 0, sizeof m);
 	envelope_init(&e);
 	m.it = &it;
 	m.env = &e;
-	fml_status st = incoming_open_in(c->dir, "var/hold", id, &it);
-	envelope_limits lim = {(size_t)config_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
-			       (size_t)config_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	fml_status st = incoming_open_in(c->l.dir, "var/hold", id, &it);
+	envelope_limits lim = {(size_t)config_int(c->l.cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)config_int(c->l.cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
 	if (st == ST_OK && envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim) == ST_OK)
-		proc_addresses(&m);
+		action_addresses(&m);
 	if (st == ST_OK || st == ST_DATAERR)
-		st = proc_save(c, &m, "var/log", "rejected", NULL);
+		st = action_save(c, &m, "var/log", "rejected", NULL);
 	if (st == ST_OK && m.reply.len) {
 		const char *why = reply_suppressed(c, &m, str_c(&m.reply));
 		str subj = STR_INIT, body = STR_INIT;
-		str_printf(&subj, "Your post was not distributed %s", config_str(c->cf, CF_ML_FN));
+		str_printf(&subj, "Your post was not distributed %s",
+			   config_str(c->l.cf, CF_ML_FN));
 		str_printf(&body, "A moderator of %s refused your post%s%s%s\n",
-			   config_str(c->cf, CF_MAIL_LIST), *reason ? ":\n\n    " : ".", reason,
+			   config_str(c->l.cf, CF_MAIL_LIST), *reason ? ":\n\n    " : ".", reason,
 			   *reason ? "\n" : "");
 		if (why)
 			msg_info("refusal notice to %s not sent: %s", str_c(&m.reply), why);
@@ -153,16 +154,16 @@ fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason)
 	}
 	envelope_free(&e);
 	incoming_close(&it);
-	proc_mail_free(&m);
+	action_mail_free(&m);
 	return st;
 }
 
 /* Keep the approvals whose post still waits in var/incoming. */
-static void prune_approved(proc_ctx *c)
+static void prune_approved(action_ctx *c)
 {
 	char path[4096], item[4096];
 	str s = STR_INIT, keep = STR_INIT;
-	if (fs_path(path, sizeof path, "%s/var/db/approved", c->dir) < 0 ||
+	if (fs_path(path, sizeof path, "%s/var/db/approved", c->l.dir) < 0 ||
 	    fs_read(path, &s, 0) != ST_OK || s.len == 0) {
 		str_free(&s);
 		return;
@@ -171,7 +172,7 @@ static void prune_approved(proc_ctx *c)
 		if (!(nl = strchr(p, '\n')))
 			break;
 		*nl = 0;
-		if (*p && fs_path(item, sizeof item, "%s/var/incoming/%s", c->dir, p) == 0 &&
+		if (*p && fs_path(item, sizeof item, "%s/var/incoming/%s", c->l.dir, p) == 0 &&
 		    fs_exists(item))
 			str_printf(&keep, "%s\n", p);
 	}
@@ -181,20 +182,20 @@ static void prune_approved(proc_ctx *c)
 	str_free(&keep);
 }
 
-void hold_expire(proc_ctx *c)
+void hold_expire(action_ctx *c)
 {
 	char dir[4096], path[4096];
 	struct stat st;
-	long long limit = config_int(c->cf, CF_MODERATOR_EXPIRE_LIMIT);
+	long long limit = config_int(c->l.cf, CF_MODERATOR_EXPIRE_LIMIT);
 	prune_approved(c);
-	if (limit <= 0 || fs_path(dir, sizeof dir, "%s/var/hold", c->dir) < 0)
+	if (limit <= 0 || fs_path(dir, sizeof dir, "%s/var/hold", c->l.dir) < 0)
 		return;
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    fs_path(path, sizeof path, "%s/%s", dir, de->d_name) < 0 ||
-		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || c->now - st.st_mtime <= limit)
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || c->l.now - st.st_mtime <= limit)
 			continue;
 		if (unlink(path) == 0)
 			msg_info("held post %s expired: removed", de->d_name);

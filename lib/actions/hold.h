@@ -16,23 +16,23 @@
 #ifndef FML_HOLD_H
 #define FML_HOLD_H
 
-#include "proc/proc.h"
+#include "action.h"
 
 /* Hold M (the current item) in var/hold and tell the moderators
  * (MODERATE) or the maintainer, with the post attached. */
-fml_status hold_post(proc_ctx *c, proc_mail *m, const char *why, int moderate);
+fml_status hold_post(action_ctx *c, action_mail *m, const char *why, int moderate);
 
 /* ST_NOINPUT when no post is held as ID. */
-fml_status hold_release(proc_ctx *c, const char *id);
+fml_status hold_release(action_ctx *c, const char *id);
 /* Refuse var/hold/ID, telling its poster (REASON if not empty) where
  * RFC 3834 allows an answer. */
-fml_status hold_refuse(proc_ctx *c, const char *id, const char *reason);
+fml_status hold_refuse(action_ctx *c, const char *id, const char *reason);
 
 /* Was the incoming item ID released by a moderator? */
-int hold_approved(proc_ctx *c, const char *id);
+int hold_approved(action_ctx *c, const char *id);
 
 /* Remove held posts older than MODERATOR_EXPIRE_LIMIT, and approvals whose
  * post has left var/incoming. */
-void hold_expire(proc_ctx *c);
+void hold_expire(action_ctx *c);
 
 #endif

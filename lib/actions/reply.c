@@ -29,28 +29,28 @@
 #include <time.h>
 #include <unistd.h>
 
-static const hfield *get(proc_mail *m, const char *name)
+static const hfield *get(action_mail *m, const char *name)
 {
 	return m && m->env ? envelope_get(m->env, name, 0) : NULL;
 }
 
-static int is_ours(proc_ctx *c, const char *addr)
+static int is_ours(action_ctx *c, const char *addr)
 {
 	const cf_id ours[] = {CF_MAIL_LIST, CF_CONTROL_ADDRESS, CF_MAINTAINER};
 	for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-		if (addr_equal(addr, config_str(c->cf, ours[i])))
+		if (addr_equal(addr, config_str(c->l.cf, ours[i])))
 			return 1;
 	return 0;
 }
 
 /* At most LIMIT automatic replies per address per hour (gdbm counter). */
-static int rate_ok(proc_ctx *c, const char *to)
+static int rate_ok(action_ctx *c, const char *to)
 {
-	long limit = config_int(c->cf, CF_REPLY_LIMIT);
+	long limit = config_int(c->l.cf, CF_REPLY_LIMIT);
 	if (limit <= 0)
 		return 1;
 	char path[4096];
-	if (fs_path(path, sizeof path, "%s/var/db/replies.db", c->dir) < 0)
+	if (fs_path(path, sizeof path, "%s/var/db/replies.db", c->l.dir) < 0)
 		return 1;
 	GDBM_FILE db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
 	if (!db) {
@@ -59,14 +59,14 @@ static int rate_ok(proc_ctx *c, const char *to)
 	}
 	datum key = {(char *)to, (int)strlen(to)};
 	datum val = gdbm_fetch(db, key);
-	long long start = c->now;
+	long long start = c->l.now;
 	long count = 0;
 	if (val.dptr) {
 		char buf[64];
 		snprintf(buf, sizeof buf, "%.*s", val.dsize, val.dptr);
 		free(val.dptr);
-		if (sscanf(buf, "%lld %ld", &start, &count) != 2 || c->now - start >= 3600) {
-			start = c->now;
+		if (sscanf(buf, "%lld %ld", &start, &count) != 2 || c->l.now - start >= 3600) {
+			start = c->l.now;
 			count = 0;
 		}
 	}
@@ -79,7 +79,7 @@ static int rate_ok(proc_ctx *c, const char *to)
 	return ok;
 }
 
-const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to)
+const char *reply_suppressed(action_ctx *c, action_mail *m, const char *to)
 {
 	if (!to || !*to)
 		return "no address to answer";
@@ -106,7 +106,7 @@ const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to)
 		if (get(m, "X-Auto-Response-Suppress"))
 			return "the mail has X-Auto-Response-Suppress";
 		if (get(m, "List-Id") &&
-		    strstr(str_c(&get(m, "List-Id")->value), config_str(c->cf, CF_LIST_ID)))
+		    strstr(str_c(&get(m, "List-Id")->value), config_str(c->l.cf, CF_LIST_ID)))
 			return "the mail came from this list";
 	}
 	if (!rate_ok(c, to))
@@ -114,11 +114,11 @@ const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to)
 	return NULL;
 }
 
-fml_status reply_template(proc_ctx *c, const char *name, str *out)
+fml_status reply_template(action_ctx *c, const char *name, str *out)
 {
 	char path[4096];
 	str raw = STR_INIT;
-	if (fs_path(path, sizeof path, "%s/%s", c->dir, name) < 0)
+	if (fs_path(path, sizeof path, "%s/%s", c->l.dir, name) < 0)
 		return ST_TEMPFAIL;
 	fml_status st = fs_read(path, &raw, 1 << 20);
 	if (st != ST_OK) {
@@ -142,7 +142,7 @@ fml_status reply_template(proc_ctx *c, const char *name, str *out)
 		const char *val = NULL;
 		if (k > j && k - j < sizeof name2 && (!brace || (k < raw.len && raw.s[k] == '}'))) {
 			snprintf(name2, sizeof name2, "%.*s", (int)(k - j), raw.s + j);
-			val = config_get(c->cf, name2);
+			val = config_get(c->l.cf, name2);
 		}
 		if (!val) {
 			str_putc(out, '$');
@@ -164,26 +164,27 @@ static int is_8bit(const char *s)
 }
 
 /* The header every mail of ours carries. */
-static void common_header(proc_ctx *c, proc_mail *m, str *h, const char *to, const char *subject)
+static void common_header(action_ctx *c, action_mail *m, str *h, const char *to,
+			  const char *subject)
 {
 	char date[64], stamp[32];
 	struct tm tm;
-	localtime_r(&c->now, &tm);
-	date_rfc5322(c->now, date, sizeof date);
+	localtime_r(&c->l.now, &tm);
+	date_rfc5322(c->l.now, date, sizeof date);
 	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
 	static unsigned seq;
-	str_printf(h, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n", config_str(c->cf, CF_MAINTAINER),
-		   to, subject, date);
+	str_printf(h, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n",
+		   config_str(c->l.cf, CF_MAINTAINER), to, subject, date);
 	str_printf(h, "Message-ID: <%s.%d.%u.fml@%s>\n", stamp, (int)getpid(), ++seq,
-		   config_str(c->cf, CF_DOMAINNAME));
+		   config_str(c->l.cf, CF_DOMAINNAME));
 	const hfield *mid = get(m, "Message-ID");
 	if (mid && !mid->bad && mid->value.len < 900 &&
 	    !bytes_has_ctl(mid->value.s, mid->value.len))
 		str_printf(h, "In-Reply-To: %s\nReferences: %s\n", str_c(&mid->value),
 			   str_c(&mid->value));
 	str_printf(h, "Auto-Submitted: auto-replied\nX-Loop: %s\n%s\nList-Id: %s <%s>\n",
-		   config_str(c->cf, CF_MAIL_LIST), config_str(c->cf, CF_XMLNAME),
-		   config_str(c->cf, CF_ML_FN), config_str(c->cf, CF_LIST_ID));
+		   config_str(c->l.cf, CF_MAIL_LIST), config_str(c->l.cf, CF_XMLNAME),
+		   config_str(c->l.cf, CF_ML_FN), config_str(c->l.cf, CF_LIST_ID));
 	str_puts(h, "MIME-Version: 1.0\n");
 }
 
@@ -195,8 +196,8 @@ static void new_boundary(void)
 	snprintf(boundary, sizeof boundary, "=_fml_%llx_%lld", r, (long long)time(NULL));
 }
 
-fml_status reply_begin(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n, const char *to_shown,
-		       const char *subject, reply_writer *rw)
+fml_status reply_begin(action_ctx *c, action_mail *m, const char *rcpts, size_t n,
+		       const char *to_shown, const char *subject, reply_writer *rw)
 {
 	str h = STR_INIT;
 	memset(rw, 0, sizeof *rw);
@@ -207,9 +208,9 @@ fml_status reply_begin(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n, c
 	}
 	char name[128];
 	qitem_unique_name("r", name, sizeof name);
-	if (qitem_begin(&rw->w, config_str(c->cf, CF_QUEUE_DIR), name) != ST_OK)
+	if (qitem_begin(&rw->w, config_str(c->l.cf, CF_QUEUE_DIR), name) != ST_OK)
 		return ST_TEMPFAIL;
-	fml_status st = qitem_envelope(&rw->w, "", config_get(c->cf, "ML_NAME"), 0, rcpts, n);
+	fml_status st = qitem_envelope(&rw->w, "", config_get(c->l.cf, "ML_NAME"), 0, rcpts, n);
 	common_header(c, m, &h, to_shown, subject);
 	if (st == ST_OK)
 		st = reply_write(rw, h.s, h.len);
@@ -244,9 +245,9 @@ void reply_abort(reply_writer *rw)
 /* Queue HEAD_REST (the fields after the common header, the blank line and
  * the text) to RCPTS, with the original of ATTACH_FROM streamed after it
  * and the closing boundary. */
-static fml_status enqueue(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n,
+static fml_status enqueue(action_ctx *c, action_mail *m, const char *rcpts, size_t n,
 			  const char *to_shown, const char *subject, const str *rest,
-			  proc_mail *attach_from)
+			  action_mail *attach_from)
 {
 	reply_writer rw;
 	fml_status st = reply_begin(c, m, rcpts, n, to_shown, subject, &rw);
@@ -282,7 +283,7 @@ static fml_status enqueue(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n
 	return ST_TEMPFAIL;
 }
 
-fml_status reply_send(proc_ctx *c, proc_mail *m, const char *to, const char *subject,
+fml_status reply_send(action_ctx *c, action_mail *m, const char *to, const char *subject,
 		      const char *body)
 {
 	str msg = STR_INIT;
@@ -301,11 +302,11 @@ fml_status reply_send(proc_ctx *c, proc_mail *m, const char *to, const char *sub
 /* Once per NOTIFY_INTERVAL per KIND: the mtime of var/run/notified.KIND,
  * checked and renewed under a non-blocking flock so that runs racing on
  * the same event (20 lock timeouts at once) send one notice, not several. */
-static int notice_due(proc_ctx *c, const char *kind)
+static int notice_due(action_ctx *c, const char *kind)
 {
 	char path[4096];
 	struct stat st;
-	if (fs_path(path, sizeof path, "%s/var/run/notified.%s", c->dir, kind) < 0)
+	if (fs_path(path, sizeof path, "%s/var/run/notified.%s", c->l.dir, kind) < 0)
 		return 1;
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -314,7 +315,7 @@ static int notice_due(proc_ctx *c, const char *kind)
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0) {
 		/* a new file has size 0; a stamped one holds "1" */
 		due = st.st_size == 0 ||
-		      c->now - st.st_mtime >= config_int(c->cf, CF_NOTIFY_INTERVAL);
+		      c->l.now - st.st_mtime >= config_int(c->l.cf, CF_NOTIFY_INTERVAL);
 		if (due && (pwrite(fd, "1", 1, 0) != 1 || futimens(fd, NULL) < 0))
 			msg_warn("cannot stamp %s: %s", path, strerror(errno));
 	}
@@ -322,14 +323,14 @@ static int notice_due(proc_ctx *c, const char *kind)
 	return due;
 }
 
-fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char *rcpts,
+fml_status reply_notice(action_ctx *c, action_mail *m, const char *kind, const char *rcpts,
 			size_t nrcpts, int attach, const char *subject, const char *text)
 {
 	if (kind && !notice_due(c, kind)) {
 		msg_info("notice \"%s\" suppressed (sent in the last interval)", subject);
 		return ST_OK;
 	}
-	const char *maint = config_str(c->cf, CF_MAINTAINER);
+	const char *maint = config_str(c->l.cf, CF_MAINTAINER);
 	if (!rcpts || nrcpts == 0) {
 		rcpts = maint;
 		nrcpts = 1;

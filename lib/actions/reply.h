@@ -11,24 +11,24 @@
 #ifndef FML_REPLY_H
 #define FML_REPLY_H
 
-#include "proc/proc.h"
+#include "action.h"
 #include "queue/qitem.h"
 
 /* NULL when an automatic reply to M's sender is allowed, else why not. */
-const char *reply_suppressed(proc_ctx *c, proc_mail *m, const char *to);
+const char *reply_suppressed(action_ctx *c, action_mail *m, const char *to);
 
 /* Read DIR/NAME and substitute $VAR / ${VAR} with config values. */
-fml_status reply_template(proc_ctx *c, const char *name, str *out);
+fml_status reply_template(action_ctx *c, const char *name, str *out);
 
 /* Queue a text/plain mail to TO (after reply_suppressed() said yes) in
  * reply to M (may be NULL). */
-fml_status reply_send(proc_ctx *c, proc_mail *m, const char *to, const char *subject,
+fml_status reply_send(action_ctx *c, action_mail *m, const char *to, const char *subject,
 		      const char *body);
 
 /* Queue a notice to the maintainer (RCPTS NULL) or to the NUL-separated
  * RCPTS, with M's original mail attached when ATTACH.  KIND non-NULL makes
  * it "at most once per NOTIFY_INTERVAL" for that kind. */
-fml_status reply_notice(proc_ctx *c, proc_mail *m, const char *kind, const char *rcpts,
+fml_status reply_notice(action_ctx *c, action_mail *m, const char *kind, const char *rcpts,
 			size_t nrcpts, int attach, const char *subject, const char *text);
 
 /* A mail of ours written in parts: reply_begin() queues the header every
@@ -43,8 +43,8 @@ typedef struct reply_writer {
 	int debug;
 	long long bytes;
 } reply_writer;
-fml_status reply_begin(proc_ctx *c, proc_mail *m, const char *rcpts, size_t n, const char *to_shown,
-		       const char *subject, reply_writer *rw);
+fml_status reply_begin(action_ctx *c, action_mail *m, const char *rcpts, size_t n,
+		       const char *to_shown, const char *subject, reply_writer *rw);
 fml_status reply_write(reply_writer *rw, const void *p, size_t len);
 /* reply_write() with the signature of a bundle_sink. */
 fml_status reply_sink(void *rw, const void *p, size_t len);

@@ -15,6 +15,8 @@
 #include "mail/addr.h"
 #include "list/adminpw.h"
 #include "cmdrun.h"
+#include "cmdadmin.h"
+#include "cmdfiles.h"
 #include "actions/digest.h"
 #include "actions/hold.h"
 #include "list/members.h"
@@ -34,9 +36,9 @@
 
 static fml_status authenticate(cmd_run *r, const char *password)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	time_t until = 0;
-	if (!config_int(c->cf, CF_REMOTE_ADMINISTRATION)) {
+	if (!config_int(c->l.cf, CF_REMOTE_ADMINISTRATION)) {
 		cmdrun_say(r, "Refused: remote administration is not enabled on this list.\n");
 		return ST_DATAERR;
 	}
@@ -48,7 +50,7 @@ static fml_status authenticate(cmd_run *r, const char *password)
 		msg_warn("admin command from %s, who is not in members-admin", r->from);
 		return ST_DATAERR;
 	}
-	if (adminpw_locked(c->dir, c->cf, c->now, &until)) {
+	if (adminpw_locked(c->l.dir, c->l.cf, c->l.now, &until)) {
 		char when[64];
 		date_rfc5322(until, when, sizeof when);
 		cmdrun_say(r,
@@ -60,7 +62,7 @@ static fml_status authenticate(cmd_run *r, const char *password)
 		cmdrun_say(r, "Refused: a wrong password was given earlier in this mail.\n");
 		return ST_DATAERR;
 	}
-	int ok = adminpw_check(c->dir, r->from, password);
+	int ok = adminpw_check(c->l.dir, r->from, password);
 	if (ok < 0)
 		return ST_TEMPFAIL;
 	if (ok) {
@@ -72,16 +74,16 @@ static fml_status authenticate(cmd_run *r, const char *password)
 	r->admin_ok = 0; /* a wrong one cancels an earlier right one */
 	msg_warn("wrong admin password from %s", r->from);
 	cmdrun_say(r, "Refused: wrong password.\n");
-	if (adminpw_failed(c->dir, c->cf, c->now)) {
+	if (adminpw_failed(c->l.dir, c->l.cf, c->l.now)) {
 		str text = STR_INIT;
-		long long mins = (config_int(c->cf, CF_ADMIN_LOCKOUT_TIME) + 59) / 60;
+		long long mins = (config_int(c->l.cf, CF_ADMIN_LOCKOUT_TIME) + 59) / 60;
 		cmdrun_say(r, "Admin commands of this list are now locked for %lld minutes.\n",
 			   mins);
 		str_printf(&text,
 			   "Admin commands of %s are locked for %lld minutes after %lld wrong "
 			   "passwords; the last one came from %s.\n",
-			   config_str(c->cf, CF_MAIL_LIST), mins,
-			   config_int(c->cf, CF_ADMIN_LOCKOUT_FAILURES), r->from);
+			   config_str(c->l.cf, CF_MAIL_LIST), mins,
+			   config_int(c->l.cf, CF_ADMIN_LOCKOUT_FAILURES), r->from);
 		msg_warn("admin commands locked for %lld minutes", mins);
 		fml_status st = reply_notice(c, NULL, "admin-lockout", NULL, 0, 0,
 					     "fml: admin commands locked", str_c(&text));
@@ -108,10 +110,10 @@ static fml_status said(cmd_run *r, fml_status st, const str *err, const char *do
 
 static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	const char *a0 = l->nargs ? str_c(&l->args[0]) : "";
 	const char *a1 = l->nargs > 1 ? str_c(&l->args[1]) : NULL;
-	int fuzzy = (int)config_int(c->cf, CF_ADDR_CHECK_MAX);
+	int fuzzy = (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX);
 	str err = STR_INIT, where = STR_INIT, done = STR_INIT, opts = STR_INIT;
 	fml_status st;
 	members_op op = MEM_ON;
@@ -120,14 +122,14 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 	case CMD_ADMIN_ADD:
 		for (size_t i = 1; i < l->nargs; i++)
 			str_printf(&opts, "%s%s", opts.len ? " " : "", str_c(&l->args[i]));
-		st = roster_add(c->dir, c->cf, a0, str_c(&opts), &err, &where);
+		st = roster_add(c->l.dir, c->l.cf, a0, str_c(&opts), &err, &where);
 		str_printf(&done, "%s added to %s", a0, str_c(&where));
-		if (st == ST_OK && config_int(c->cf, CF_ADMIN_ADD_SEND_WELCOME_FILE)) {
+		if (st == ST_OK && config_int(c->l.cf, CF_ADMIN_ADD_SEND_WELCOME_FILE)) {
 			str body = STR_INIT, subj = STR_INIT;
 			if (reply_template(c, "welcome", &body) == ST_OK) {
 				str_printf(&subj, "Welcome to %s %s",
-					   config_str(c->cf, CF_MAIL_LIST),
-					   config_str(c->cf, CF_ML_FN));
+					   config_str(c->l.cf, CF_MAIL_LIST),
+					   config_str(c->l.cf, CF_ML_FN));
 				st = reply_send(c, NULL, a0, str_c(&subj), str_c(&body));
 			}
 			str_free(&body);
@@ -137,7 +139,7 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 	case CMD_ADMIN_BYE:
 	case CMD_ADMIN_CHADDR:
 		op = l->id == CMD_ADMIN_BYE ? MEM_BYE : MEM_CHADDR;
-		st = roster_both(c->dir, c->cf, op, a0, a1, &err, &where);
+		st = roster_both(c->l.dir, c->l.cf, op, a0, a1, &err, &where);
 		if (op == MEM_BYE)
 			str_printf(&done, "%s removed from %s", a0, str_c(&where));
 		else
@@ -147,9 +149,9 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 	case CMD_ADMIN_BYEADMIN:
 		op = l->id == CMD_ADMIN_ADDADMIN ? MEM_ADD : MEM_BYE;
 		/* the password first: a crash in between leaves less access */
-		st = op == MEM_BYE ? adminpw_remove(c->dir, a0) : ST_OK;
+		st = op == MEM_BYE ? adminpw_remove(c->l.dir, a0) : ST_OK;
 		if (st == ST_OK)
-			st = members_edit(c->dir, "members-admin", op, a0, NULL, fuzzy, &err);
+			st = members_edit(c->l.dir, "members-admin", op, a0, NULL, fuzzy, &err);
 		str_printf(&done, "%s %s members-admin", a0,
 			   op == MEM_ADD ? "added to" : "removed from");
 		break;
@@ -160,7 +162,7 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 		     : l->id == CMD_ADMIN_DIGEST ? MEM_DIGEST
 						 : MEM_ON;
 		st = op == MEM_DIGEST ? digest_set(c, a0, a1, &err)
-				      : members_edit(c->dir, "actives", op, a0, a1, fuzzy, &err);
+				      : members_edit(c->l.dir, "actives", op, a0, a1, fuzzy, &err);
 		str_printf(&done, "%s %s%s%s in actives", l->name + 6, a0, a1 ? " " : "",
 			   a1 ? a1 : "");
 		break;
@@ -178,13 +180,13 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 static fml_status admin_log(cmd_run *r, const cmd_line *l)
 {
 	char path[4096];
-	long want = (long)config_int(r->c->cf, CF_ADMIN_LOG_DEFAULT_LINE_LIMIT);
+	long want = (long)config_int(r->c->l.cf, CF_ADMIN_LOG_DEFAULT_LINE_LIMIT);
 	const char *arg = l->nargs ? str_c(&l->args[0]) : "";
 	if (*arg == '-')
 		want = strtol(arg + 1, NULL, 10);
 	else if (strcmp(arg, "all") == 0)
 		want = 0;
-	if (fs_path(path, sizeof path, "%s/log", r->c->dir) < 0)
+	if (fs_path(path, sizeof path, "%s/log", r->c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	str log = STR_INIT;
 	/* the newest megabyte at most */

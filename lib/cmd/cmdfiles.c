@@ -7,8 +7,10 @@
  * the report says what was sent.
  */
 #include "mail/addr.h"
+#include "list/article.h"
 #include "list/bundle.h"
 #include "cmdrun.h"
+#include "cmdfiles.h"
 #include "actions/distribute.h"
 #include "list/members.h"
 #include "util/msg.h"
@@ -51,7 +53,7 @@ static fml_status list_file(cmd_run *r, const char *file, int full)
 {
 	char path[4096];
 	listing l = {r, full, 0};
-	if (fs_path(path, sizeof path, "%s/%s", r->c->dir, file) < 0)
+	if (fs_path(path, sizeof path, "%s/%s", r->c->l.dir, file) < 0)
 		return ST_TEMPFAIL;
 	fml_status st = members_foreach(path, list_entry, &l);
 	if (st == ST_OK)
@@ -81,7 +83,7 @@ static fml_status do_summary(cmd_run *r, const char *spec)
 	char path[4096];
 	artrange a;
 	str why = STR_INIT;
-	long last = distribute_seq(r->c), shown = 0;
+	long last = article_seq(r->c->l.dir), shown = 0;
 	fml_status st = ST_OK;
 	artrange_init(&a);
 	if (*spec && artrange_parse(spec, last, 0, &a, &why) != ST_OK) {
@@ -97,7 +99,7 @@ static fml_status do_summary(cmd_run *r, const char *spec)
 		cmdrun_say(r, "There are no articles yet.\n");
 		goto out;
 	}
-	if (fs_path(path, sizeof path, "%s/summary", r->c->dir) < 0) {
+	if (fs_path(path, sizeof path, "%s/summary", r->c->l.dir) < 0) {
 		st = ST_TEMPFAIL;
 		goto out;
 	}
@@ -136,8 +138,9 @@ static fml_status do_status(cmd_run *r, const char *addr)
 	member_entry e;
 	int member = cmdrun_listed(r, "members", addr), found = -1;
 	members_entry_init(&e);
-	if (member >= 0 && fs_path(path, sizeof path, "%s/actives", r->c->dir) == 0)
-		found = members_find(path, addr, (int)config_int(r->c->cf, CF_ADDR_CHECK_MAX), &e);
+	if (member >= 0 && fs_path(path, sizeof path, "%s/actives", r->c->l.dir) == 0)
+		found =
+		    members_find(path, addr, (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &e);
 	if (found < 0) {
 		members_entry_free(&e);
 		return ST_TEMPFAIL;
@@ -168,13 +171,13 @@ static int cmp_num(const void *a, const void *b)
 static fml_status do_index(cmd_run *r)
 {
 	char path[4096];
-	long last = distribute_seq(r->c);
+	long last = article_seq(r->c->l.dir);
 	if (last == 0)
 		cmdrun_say(r, "There are no articles yet.\n");
 	else
 		cmdrun_say(r, "Articles 1-%ld (\"summary\" lists them, \"get N\" sends one).\n",
 			   last);
-	if (fs_path(path, sizeof path, "%s", config_str(r->c->cf, CF_ARCHIVE_DIR)) < 0)
+	if (fs_path(path, sizeof path, "%s", config_str(r->c->l.cf, CF_ARCHIVE_DIR)) < 0)
 		return ST_TEMPFAIL;
 	DIR *d = opendir(path);
 	if (!d)
@@ -204,22 +207,22 @@ static fml_status do_index(cmd_run *r)
 
 static fml_status send_articles(cmd_run *r, const char *what, const char *spec, bundle_mode mode)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	artrange a;
 	bundle b;
 	str why = STR_INIT, subj = STR_INIT;
 	fml_status st = ST_OK;
 	article_store store;
-	article_store_init(&store, config_str(c->cf, CF_SPOOL_DIR),
-			   config_str(c->cf, CF_ARCHIVE_DIR));
+	article_store_init(&store, config_str(c->l.cf, CF_SPOOL_DIR),
+			   config_str(c->l.cf, CF_ARCHIVE_DIR));
 	artrange_init(&a);
 	memset(&b, 0, sizeof b);
-	if (artrange_parse(spec, distribute_seq(c), (long)config_int(c->cf, CF_MGET_LIMIT), &a,
-			   &why) != ST_OK) {
+	if (artrange_parse(spec, article_seq(c->l.dir), (long)config_int(c->l.cf, CF_MGET_LIMIT),
+			   &a, &why) != ST_OK) {
 		cmdrun_say(r, "Error: %s.\n", str_c(&why));
 		goto out;
 	}
-	if ((st = bundle_plan(&store, &a, config_int(c->cf, CF_MGET_SIZE_LIMIT), &b)) != ST_OK)
+	if ((st = bundle_plan(&store, &a, config_int(c->l.cf, CF_MGET_SIZE_LIMIT), &b)) != ST_OK)
 		goto out;
 	if (b.n == 0) {
 		cmdrun_say(r, "Error: no such article%s.\n", artrange_count(&a) == 1 ? "" : "s");
@@ -236,11 +239,11 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		str_printf(&subj, "result for %s %s %s", what, spec, bundle_mode_name(mode));
 		if (b.nparts > 1)
 			str_printf(&subj, " (%zu/%zu)", i + 1, b.nparts);
-		str_printf(&subj, " %s", config_str(c->cf, CF_ML_FN));
+		str_printf(&subj, " %s", config_str(c->l.cf, CF_ML_FN));
 		st = reply_begin(c, r->m, r->to, 1, r->to, str_c(&subj), &rw);
 		if (st != ST_OK)
 			break;
-		st = bundle_write(&b, i, mode, &store, config_get(c->cf, "ML_NAME"), reply_sink,
+		st = bundle_write(&b, i, mode, &store, config_get(c->l.cf, "ML_NAME"), reply_sink,
 				  &rw);
 		st = st == ST_OK ? reply_commit(&rw) : (reply_abort(&rw), st);
 	}
@@ -291,7 +294,7 @@ fml_status cmdfiles_run(cmd_run *r, const cmd_line *l)
 		return send_articles(r, "get", str_c(&l->args[0]), BM_MP);
 	case CMD_MGET:
 		if (!bundle_mode_parse(l->nargs > 1 ? str_c(&l->args[1])
-						    : config_str(r->c->cf, CF_MGET_DEFAULT_MODE),
+						    : config_str(r->c->l.cf, CF_MGET_DEFAULT_MODE),
 				       &mode))
 			mode = BM_MP;
 		return send_articles(r, "mget", str_c(&l->args[0]), mode);

@@ -24,6 +24,8 @@
  */
 #include "cmdparse.h"
 #include "mail/addr.h"
+#include "list/bundle.h"
+#include "list/digeststate.h"
 #include "util/mem.h"
 #include "util/bytes.h"
 
@@ -97,8 +99,6 @@ static const cmd_def admin_cmds[] = {
     {CMD_ADMIN_ADDADMIN, "admin addadmin", "addadmin addpriv", 1, 1, {T_ADDR, T_ADDR}},
     {CMD_ADMIN_BYEADMIN, "admin byeadmin", "byeadmin byepriv", 1, 1, {T_ADDR, T_ADDR}},
 };
-
-static const char *const modes[] = {"mp", "uf", "rfc1153", "rfc934", "tgz", "gz"};
 
 /* addr_check()'s reasons, prefixed; an unknown reason gives "bad address". */
 #define BAD(r)                                                                                     \
@@ -305,30 +305,16 @@ void cmdparse_script_free(cmd_script *s)
 
 /* ---- argument types */
 
+/* A bundle mode name (bundle.h's table: mp, uf, rfc1153, ...). */
 static int mode_ok(const char *p, size_t n)
 {
-	for (size_t i = 0; i < N_ELEMS(modes); i++)
-		if (bytes_casecmp(p, n, modes[i], strlen(modes[i])) == 0)
-			return 1;
-	return 0;
-}
-
-int digeststate_spec(const char *s, int *n, char mode[16])
-{
-	size_t i = 0;
-	int v = 0;
-	while (isdigit((unsigned char)s[i]) && i < 2)
-		v = v * 10 + (s[i++] - '0');
-	if (i == 0)
+	char buf[16];
+	bundle_mode m;
+	if (n >= sizeof buf)
 		return 0;
-	size_t mlen = strlen(s + i);
-	if (mlen && (mlen >= 16 || !mode_ok(s + i, mlen)))
-		return 0;
-	for (size_t k = 0; k < mlen; k++)
-		mode[k] = (char)tolower((unsigned char)s[i + k]);
-	mode[mlen] = '\0';
-	*n = v;
-	return 1;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return bundle_mode_parse(buf, &m);
 }
 
 static void lower(str *a)

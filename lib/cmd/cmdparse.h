@@ -111,8 +111,4 @@ void cmdparse_script_free(cmd_script *s);
 void cmdparse_script(const char *text, size_t len, int ctladdr, long maxnum, long maxlen,
 		     cmd_script *out);
 
-/* Valid digest spec "N[mode]" (N 0..99)?  Fills *N and MODE (may be "");
- * returns 0 if not. */
-int digeststate_spec(const char *s, int *n, char mode[16]);
-
 #endif

@@ -1,7 +1,8 @@
 /*
  * cmdrun: what the command modules share while one command mail runs
  * (command.c the user commands and the report, cmdfiles.c the commands that
- * send files and articles, cmdadmin.c admin commands and moderation).
+ * send files and articles, cmdadmin.c admin commands and moderation, each
+ * with its own header).
  * Handlers append their result lines to the report; they return
  * ST_TEMPFAIL only for local trouble, which leaves the whole mail in
  * var/incoming for a later run.
@@ -10,11 +11,11 @@
 #define FML_CMDRUN_H
 
 #include "cmdparse.h"
-#include "proc/proc.h"
+#include "actions/action.h"
 
 typedef struct cmd_run {
-	proc_ctx *c;
-	proc_mail *m;
+	action_ctx *c;
+	action_mail *m;
 	const char *from; /* the sender: From:, normalized */
 	const char *to;	  /* where answers go: Reply-To:, else From: */
 	str *out;	  /* the report */
@@ -29,8 +30,5 @@ void cmdrun_say(cmd_run *r, const char *fmt, ...) __attribute__((format(printf, 
 fml_status cmdrun_file(cmd_run *r, const char *name);
 /* Is ADDR listed in the list's FILE?  -1 on I/O trouble. */
 int cmdrun_listed(cmd_run *r, const char *file, const char *addr);
-
-fml_status cmdfiles_run(cmd_run *r, const cmd_line *l);
-fml_status cmdadmin_run(cmd_run *r, const cmd_line *l);
 
 #endif

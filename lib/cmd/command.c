@@ -17,10 +17,13 @@
 #include "command.h"
 #include "mail/addr.h"
 #include "cmdrun.h"
+#include "cmdadmin.h"
+#include "cmdfiles.h"
 #include "confirm.h"
 #include "actions/digest.h"
 #include "actions/keyword.h"
 #include "list/members.h"
+#include "list/digeststate.h"
 #include "util/msg.h"
 #include "actions/reply.h"
 #include "list/roster.h"
@@ -28,39 +31,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void cmdrun_say(cmd_run *r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	str_vprintf(r->out, fmt, ap);
-	va_end(ap);
-}
-
-fml_status cmdrun_file(cmd_run *r, const char *name)
-{
-	str text = STR_INIT;
-	fml_status st = reply_template(r->c, name, &text);
-	if (st == ST_OK) {
-		str_append(r->out, text.s, text.len);
-		if (text.len && text.s[text.len - 1] != '\n')
-			str_putc(r->out, '\n');
-	} else if (st == ST_NOINPUT) {
-		cmdrun_say(r, "This list has no %s file.\n", name);
-		st = ST_OK;
-	}
-	str_free(&text);
-	return st;
-}
-
-int cmdrun_listed(cmd_run *r, const char *file, const char *addr)
-{
-	int found = 0;
-	if (members_lookup(r->c->dir, file, addr, (int)config_int(r->c->cf, CF_ADDR_CHECK_MAX),
-			   &found) != ST_OK)
-		return -1;
-	return found;
-}
 
 /* ---------------------------------------------------------------- policy */
 
@@ -94,9 +64,9 @@ static int denied(const config *cf, const char *name)
  * address) and say so in the report. */
 static fml_status ask(cmd_run *r, const char *action, const char *addr, const char *arg)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	str id = STR_INIT, why = STR_INIT, body = STR_INIT, subj = STR_INIT;
-	fml_status st = confirm_issue(c->dir, c->cf, c->now, action, addr, arg, &id, &why);
+	fml_status st = confirm_issue(c->l.dir, c->l.cf, c->l.now, action, addr, arg, &id, &why);
 	if (st == ST_DATAERR) {
 		cmdrun_say(r, "Refused: %s.\n", str_c(&why));
 		st = ST_OK;
@@ -106,26 +76,26 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 		goto out;
 	str_printf(&body, "confirm %s\n\n", str_c(&id));
 	if (strcmp(action, "subscribe") == 0)
-		str_printf(&body, "You asked to join %s.\n", config_str(c->cf, CF_MAIL_LIST));
+		str_printf(&body, "You asked to join %s.\n", config_str(c->l.cf, CF_MAIL_LIST));
 	else if (strcmp(action, "unsubscribe") == 0)
-		str_printf(&body, "You asked to leave %s.\n", config_str(c->cf, CF_MAIL_LIST));
+		str_printf(&body, "You asked to leave %s.\n", config_str(c->l.cf, CF_MAIL_LIST));
 	else if (strcmp(action, "chaddr") == 0)
 		str_printf(&body, "You asked to change your address on %s from %s to %s.\n",
-			   config_str(c->cf, CF_MAIL_LIST), addr, arg);
+			   config_str(c->l.cf, CF_MAIL_LIST), addr, arg);
 	else
 		str_printf(&body, "You asked to change an address on %s from %s to this one, %s.\n",
-			   config_str(c->cf, CF_MAIL_LIST), arg, addr);
+			   config_str(c->l.cf, CF_MAIL_LIST), arg, addr);
 	str_printf(&body,
 		   "To confirm, send the \"confirm\" line above, unchanged, to %s\n"
 		   "(replying to this mail does it).  It expires in %lld days.\n\n",
-		   config_str(c->cf, CF_CONTROL_ADDRESS),
-		   (config_int(c->cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
+		   config_str(c->l.cf, CF_CONTROL_ADDRESS),
+		   (config_int(c->l.cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
 	str text = STR_INIT;
 	if (reply_template(c, "confirm", &text) == ST_OK)
 		str_append(&body, text.s, text.len);
 	str_free(&text);
 	str_printf(&subj, "Confirm %s %s", strncmp(action, "chaddr", 6) ? action : "chaddr",
-		   config_str(c->cf, CF_ML_FN));
+		   config_str(c->l.cf, CF_ML_FN));
 	/* the request goes to the address itself, never to a Reply-To: */
 	st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
@@ -143,16 +113,18 @@ out:
 /* Welcome the new member ADDR and tell the maintainer. */
 static fml_status welcome(cmd_run *r, const char *addr, const char *how)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	str body = STR_INIT, subj = STR_INIT, text = STR_INIT;
 	if (reply_template(c, "welcome", &body) != ST_OK)
-		str_printf(&body, "You are now a member of %s.\n", config_str(c->cf, CF_MAIL_LIST));
-	str_printf(&subj, "Welcome to %s %s", config_str(c->cf, CF_MAIL_LIST),
-		   config_str(c->cf, CF_ML_FN));
+		str_printf(&body, "You are now a member of %s.\n",
+			   config_str(c->l.cf, CF_MAIL_LIST));
+	str_printf(&subj, "Welcome to %s %s", config_str(c->l.cf, CF_MAIL_LIST),
+		   config_str(c->l.cf, CF_ML_FN));
 	fml_status st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
 	str_clear(&subj);
-	str_printf(&subj, "New member: %s %s", addr, config_str(c->cf, CF_ML_FN));
-	str_printf(&text, "%s was added to %s (%s).\n", addr, config_str(c->cf, CF_MAIL_LIST), how);
+	str_printf(&subj, "New member: %s %s", addr, config_str(c->l.cf, CF_ML_FN));
+	str_printf(&text, "%s was added to %s (%s).\n", addr, config_str(c->l.cf, CF_MAIL_LIST),
+		   how);
 	if (st == ST_OK)
 		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
 	str_free(&body);
@@ -165,7 +137,7 @@ static fml_status welcome(cmd_run *r, const char *addr, const char *how)
 static fml_status tell_maintainer(cmd_run *r, const char *what)
 {
 	str subj = STR_INIT, text = STR_INIT;
-	str_printf(&subj, "%s %s", what, config_str(r->c->cf, CF_ML_FN));
+	str_printf(&subj, "%s %s", what, config_str(r->c->l.cf, CF_ML_FN));
 	str_printf(&text, "%s (by a command mail from %s, confirmed).\n", what, r->from);
 	fml_status st = reply_notice(r->c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
 	str_free(&subj);
@@ -183,7 +155,7 @@ static fml_status do_subscribe(cmd_run *r)
 		return ST_OK;
 	}
 	str err = STR_INIT;
-	fml_status st = roster_check_limit(r->c->dir, r->c->cf, &err);
+	fml_status st = roster_check_limit(r->c->l.dir, r->c->l.cf, &err);
 	if (st == ST_DATAERR)
 		cmdrun_say(r, "Refused: %s.\n", str_c(&err));
 	str_free(&err);
@@ -233,14 +205,14 @@ static fml_status do_chaddr(cmd_run *r, const char *old, const char *new)
 
 static fml_status do_confirm(cmd_run *r, const char *id)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	confirm_req q;
 	str why = STR_INIT, err = STR_INIT, where = STR_INIT, what = STR_INIT;
 	confirm_req_init(&q);
 	/* the use is recorded once the action is done (or refused), so that a
 	 * crash or a failure in between leaves the ID for the rerun: every
 	 * action below can be repeated (it then finds itself done) */
-	fml_status st = confirm_check(c->dir, c->cf, c->now, id, r->from, &q, &why);
+	fml_status st = confirm_check(c->l.dir, c->l.cf, c->l.now, id, r->from, &q, &why);
 	if (st == ST_DATAERR) {
 		cmdrun_say(r, "Refused: %s.\n", str_c(&why));
 		msg_info("confirm from %s refused: %s", r->from, str_c(&why));
@@ -251,15 +223,16 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		goto out;
 	const char *action = str_c(&q.action), *addr = str_c(&q.addr);
 	if (strcmp(action, "subscribe") == 0) {
-		st = roster_add(c->dir, c->cf, addr,
-				config_str(c->cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err, &where);
+		st = roster_add(c->l.dir, c->l.cf, addr,
+				config_str(c->l.cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err,
+				&where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "%s is now a member (added to %s).\n", addr, str_c(&where));
 			msg_info("subscribe %s: confirmed, added to %s", addr, str_c(&where));
 			st = welcome(r, addr, "subscribed by mail, confirmed");
 		}
 	} else if (strcmp(action, "unsubscribe") == 0) {
-		st = roster_both(c->dir, c->cf, MEM_BYE, addr, NULL, &err, &where);
+		st = roster_both(c->l.dir, c->l.cf, MEM_BYE, addr, NULL, &err, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "%s has left the list (removed from %s).\n", addr,
 				   str_c(&where));
@@ -275,7 +248,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		int to_old = strcmp(action, "chaddr") == 0;
 		const char *old = to_old ? addr : str_c(&q.arg),
 			   *new = to_old ? str_c(&q.arg) : addr;
-		st = roster_both(c->dir, c->cf, MEM_CHADDR, old, new, &err, &where);
+		st = roster_both(c->l.dir, c->l.cf, MEM_CHADDR, old, new, &err, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "The address %s is now %s (in %s).\n", old, new,
 				   str_c(&where));
@@ -285,7 +258,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		}
 	}
 	if (st == ST_OK || st == ST_DATAERR) {
-		fml_status su = confirm_use(c->dir, c->cf, c->now, &q);
+		fml_status su = confirm_use(c->l.dir, c->l.cf, c->l.now, &q);
 		if (su != ST_OK)
 			st = su;
 	}
@@ -308,8 +281,8 @@ static fml_status do_self(cmd_run *r, members_op op, const char *arg, const char
 	str err = STR_INIT;
 	fml_status st = op == MEM_DIGEST
 			    ? digest_set(r->c, r->from, arg, &err)
-			    : members_edit(r->c->dir, "actives", op, r->from, arg,
-					   (int)config_int(r->c->cf, CF_ADDR_CHECK_MAX), &err);
+			    : members_edit(r->c->l.dir, "actives", op, r->from, arg,
+					   (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &err);
 	if (st == ST_OK) {
 		cmdrun_say(r, "Done: %s.\n", what);
 		msg_info("%s: %s", r->from, what);
@@ -384,18 +357,18 @@ static fml_status run_one(cmd_run *r, const cmd_line *l)
 /* Check the policy for L, then run it. */
 static fml_status run_checked(cmd_run *r, const cmd_line *l)
 {
-	proc_ctx *c = r->c;
+	action_ctx *c = r->c;
 	if (l->id == CMD_NONE) {
 		cmdrun_say(r, "Error: %s.\n", l->error ? l->error : "not a command");
 		return ST_OK;
 	}
-	if (!l->admin && denied(c->cf, l->name)) {
+	if (!l->admin && denied(c->l.cf, l->name)) {
 		cmdrun_say(r, "Refused: the command \"%s\" is not available on this list.\n",
 			   l->name);
 		return ST_OK;
 	}
 	if (!l->admin && !open_to_all(l->id) && !r->m->member &&
-	    strcmp(config_str(c->cf, CF_PERMIT_COMMAND_FROM), "anyone") != 0) {
+	    strcmp(config_str(c->l.cf, CF_PERMIT_COMMAND_FROM), "anyone") != 0) {
 		cmdrun_say(r, "Refused: %s is not a member of this list.\n", r->from);
 		return ST_OK;
 	}
@@ -419,7 +392,7 @@ static fml_status run_script(cmd_run *r, const cmd_script *s)
 			   "%ld more line%s not read: at most %lld commands are run from one "
 			   "mail (MAXNUM_COMMAND_INPUT).\n",
 			   s->skipped, s->skipped == 1 ? " was" : "s were",
-			   config_int(r->c->cf, CF_MAXNUM_COMMAND_INPUT));
+			   config_int(r->c->l.cf, CF_MAXNUM_COMMAND_INPUT));
 	if (r->m->env->end_off - r->m->env->body_off > KEYWORD_SCAN_BYTES)
 		cmdrun_say(r, "Only the first %d KiB of the mail were read.\n",
 			   KEYWORD_SCAN_BYTES / 1024);
@@ -428,7 +401,7 @@ static fml_status run_script(cmd_run *r, const cmd_script *s)
 	return ST_OK;
 }
 
-fml_status command_process(proc_ctx *c, proc_mail *m)
+fml_status command_process(action_ctx *c, action_mail *m)
 {
 	str text = STR_INIT, report = STR_INIT, subject = STR_INIT;
 	cmd_script s;
@@ -439,11 +412,11 @@ fml_status command_process(proc_ctx *c, proc_mail *m)
 		msg_info("command mail from %s not run: %s", str_c(&m->from), why);
 		goto out;
 	}
-	if ((st = keyword_text(m->it->fd, m->env, c->cf, &text)) != ST_OK)
+	if ((st = keyword_text(m->it->fd, m->env, c->l.cf, &text)) != ST_OK)
 		goto out;
 	cmdparse_script(text.s ? text.s : "", text.len, m->it->mode == IN_CTL,
-			(long)config_int(c->cf, CF_MAXNUM_COMMAND_INPUT),
-			(long)config_int(c->cf, CF_MAXLEN_COMMAND_INPUT), &s);
+			(long)config_int(c->l.cf, CF_MAXNUM_COMMAND_INPUT),
+			(long)config_int(c->l.cf, CF_MAXLEN_COMMAND_INPUT), &s);
 	cmd_run r = {c, m, str_c(&m->from), str_c(&m->reply), &report, 0, 0};
 	if (s.n == 0) {
 		str_puts(&report, "No command was found in your mail.  The help file follows.\n\n");
@@ -456,10 +429,10 @@ fml_status command_process(proc_ctx *c, proc_mail *m)
 	str_printf(&report,
 		   "--\nCommands: %s (\"help\" for the list of commands)\n"
 		   "Maintainer: %s\n",
-		   config_str(c->cf, CF_CONTROL_ADDRESS), config_str(c->cf, CF_MAINTAINER));
+		   config_str(c->l.cf, CF_CONTROL_ADDRESS), config_str(c->l.cf, CF_MAINTAINER));
 	if (c->report)
 		str_append(c->report, report.s, report.len);
-	str_printf(&subject, "fml Command Status report %s", config_str(c->cf, CF_ML_FN));
+	str_printf(&subject, "fml Command Status report %s", config_str(c->l.cf, CF_ML_FN));
 	st = reply_send(c, m, str_c(&m->reply), str_c(&subject), str_c(&report));
 out:
 	cmdparse_script_free(&s);

@@ -7,8 +7,8 @@
 #ifndef FML_COMMAND_H
 #define FML_COMMAND_H
 
-#include "proc/proc.h"
+#include "actions/action.h"
 
-fml_status command_process(proc_ctx *c, proc_mail *m);
+fml_status command_process(action_ctx *c, action_mail *m);
 
 #endif

@@ -25,7 +25,6 @@
  */
 #include "archunit.h"
 #include "article.h"
-#include "actions/distribute.h"
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/mem.h"
@@ -46,18 +45,18 @@
 
 /* ---------------------------------------------------------------- names */
 
-static const char *arch_dir(proc_ctx *c)
+static const char *arch_dir(list_ctx *c)
 {
 	return config_str(c->cf, CF_ARCHIVE_DIR);
 }
 
-static const char *spool_dir(proc_ctx *c)
+static const char *spool_dir(list_ctx *c)
 {
 	return config_str(c->cf, CF_SPOOL_DIR);
 }
 
 /* Is DIR/E.tar.gz there (a regular file)? */
-static int unit_exists(proc_ctx *c, long e)
+static int unit_exists(list_ctx *c, long e)
 {
 	char path[4096];
 	struct stat st;
@@ -66,7 +65,7 @@ static int unit_exists(proc_ctx *c, long e)
 }
 
 /* Is spool/N there?  *ST gets its lstat(). */
-static int spool_has(proc_ctx *c, long n, struct stat *st)
+static int spool_has(list_ctx *c, long n, struct stat *st)
 {
 	char path[4096];
 	struct stat tmp;
@@ -77,14 +76,14 @@ static int spool_has(proc_ctx *c, long n, struct stat *st)
 }
 
 /* The highest K <= TOP with unit K*U present; 0 if none. */
-static long top_block(proc_ctx *c, long u, long top)
+static long top_block(list_ctx *c, long u, long top)
 {
 	while (top > 0 && !unit_exists(c, top * u))
 		top--;
 	return top;
 }
 
-static long unit_size(proc_ctx *c)
+static long unit_size(list_ctx *c)
 {
 	long u = (long)config_int(c->cf, CF_ARCHIVE_UNIT);
 	if (u <= 0)
@@ -92,7 +91,7 @@ static long unit_size(proc_ctx *c)
 	return u;
 }
 
-long archunit_floor(proc_ctx *c, long seq)
+long archunit_floor(list_ctx *c, long seq)
 {
 	long u = (long)config_int(c->cf, CF_ARCHIVE_UNIT), ge, max;
 	if (seq > 0 && u > 0 && !unit_exists(c, (seq / u + 1) * u))
@@ -114,7 +113,7 @@ static la_ssize_t unit_write(struct archive *a, void *arg, const void *p, size_t
 }
 
 /* Articles FIRST..LAST of the spool into A; the missing ones are logged. */
-static fml_status add_block(proc_ctx *c, struct archive *a, long first, long last)
+static fml_status add_block(list_ctx *c, struct archive *a, long first, long last)
 {
 	char *buf = mem_alloc(UNIT_BUF);
 	long missing = 0;
@@ -150,7 +149,7 @@ static fml_status add_block(proc_ctx *c, struct archive *a, long first, long las
 }
 
 /* Write ARCHIVE_DIR/E.tar.gz for articles E-U+1 .. E. */
-static fml_status write_unit(proc_ctx *c, long e, long u)
+static fml_status write_unit(list_ctx *c, long e, long u)
 {
 	char final[4096], prefix[64];
 	safefile sf;
@@ -181,7 +180,7 @@ static fml_status write_unit(proc_ctx *c, long e, long u)
 }
 
 /* Temp files of writers that died: every writer holds the list lock. */
-static void sweep_temps(proc_ctx *c)
+static void sweep_temps(list_ctx *c)
 {
 	DIR *d = opendir(arch_dir(c));
 	struct dirent *de;
@@ -199,14 +198,14 @@ static void sweep_temps(proc_ctx *c)
 		closedir(d);
 }
 
-fml_status archunit_update(proc_ctx *c)
+fml_status archunit_update(list_ctx *c)
 {
 	if (!config_int(c->cf, CF_USE_ARCHIVE))
 		return ST_OK;
 	long u = unit_size(c), top;
 	if (u <= 0)
 		return ST_DATAERR;
-	top = distribute_seq(c) / u;
+	top = article_seq(c->dir) / u;
 	long k = top_block(c, u, top);
 	if (k == top)
 		return ST_OK; /* the usual case: nothing due */
@@ -246,7 +245,7 @@ fml_status archunit_parse_limit(const char *s, long *n, int *days)
 
 /* Block K (articles (K-1)*U+1 .. K*U) still has articles in the spool
  * (its first or its last: expiry goes in order, holes are rare). */
-static int block_present(proc_ctx *c, long k, long u)
+static int block_present(list_ctx *c, long k, long u)
 {
 	return spool_has(c, (k - 1) * u + 1, NULL) || spool_has(c, k * u, NULL);
 }
@@ -254,7 +253,7 @@ static int block_present(proc_ctx *c, long k, long u)
 /* Remove spool/N for N from the lowest present up to MAX, each only when
  * its unit exists; with DAYS, stop at the first article younger than
  * LIMIT days.  KTOP is the highest archived block. */
-static long expire_walk(proc_ctx *c, long u, long ktop, long max, int days, long limit)
+static long expire_walk(list_ctx *c, long u, long ktop, long max, int days, long limit)
 {
 	long k = ktop, removed = 0;
 	char path[4096];
@@ -282,7 +281,7 @@ static long expire_walk(proc_ctx *c, long u, long ktop, long max, int days, long
 	return removed;
 }
 
-fml_status archunit_expire(proc_ctx *c)
+fml_status archunit_expire(list_ctx *c)
 {
 	long limit, u, seq;
 	int days;
@@ -298,7 +297,7 @@ fml_status archunit_expire(proc_ctx *c)
 			 "so none is");
 		return ST_OK;
 	}
-	if ((u = unit_size(c)) <= 0 || (seq = distribute_seq(c)) < 2)
+	if ((u = unit_size(c)) <= 0 || (seq = article_seq(c->dir)) < 2)
 		return u <= 0 ? ST_DATAERR : ST_OK;
 	long ktop = top_block(c, u, seq / u);
 	long max = ktop * u < seq - 1 ? ktop * u : seq - 1; /* never the newest */
@@ -317,7 +316,7 @@ fml_status archunit_expire(proc_ctx *c)
 	return ST_OK;
 }
 
-void archunit_run(proc_ctx *c)
+void archunit_run(list_ctx *c)
 {
 	archunit_update(c);
 	archunit_expire(c);

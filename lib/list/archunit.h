@@ -14,20 +14,20 @@
 #ifndef FML_ARCHUNIT_H
 #define FML_ARCHUNIT_H
 
-#include "proc/proc.h"
+#include "list.h"
 #include "util/status.h"
 
 /* Make every missing complete unit above the highest existing one.  Runs
  * under the list lock; a no-op without USE_ARCHIVE. */
-fml_status archunit_update(proc_ctx *c);
+fml_status archunit_update(list_ctx *c);
 
 /* Remove expired articles that are in an existing unit, never the newest.
  * Runs under the list lock; a no-op without USE_EXPIRE. */
-fml_status archunit_expire(proc_ctx *c);
+fml_status archunit_expire(list_ctx *c);
 
 /* Both, for proc_drain(): failures are logged, never returned (the posts
  * are already distributed). */
-void archunit_run(proc_ctx *c);
+void archunit_run(list_ctx *c);
 
 /* EXPIRE_LIMIT: "N" (keep the newest N articles: *DAYS = 0) or "Ndays"
  * ("Nday", "Nd"; *DAYS = 1), N from 1 to ARCHUNIT_LIMIT_MAX, no blanks.
@@ -39,6 +39,6 @@ fml_status archunit_parse_limit(const char *s, long *n, int *days);
  * SEQ (seq is a hint: lost or stale, it must not make distribute reuse an
  * expired number); 0 when no unit is above SEQ.  One stat() when SEQ is
  * right. */
-long archunit_floor(proc_ctx *c, long seq);
+long archunit_floor(list_ctx *c, long seq);
 
 #endif

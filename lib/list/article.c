@@ -10,7 +10,9 @@
  * byte of the user's text in it).
  */
 #include "article.h"
+#include "artrange.h"
 #include "util/msg.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 #include <archive.h>
@@ -26,192 +28,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ================================================================ ranges */
-
-void artrange_init(artrange *r)
-{
-	r->iv = NULL;
-	r->n = r->cap = 0;
-}
-
-void artrange_free(artrange *r)
-{
-	free(r->iv);
-	artrange_init(r);
-}
-
-long artrange_count(const artrange *r)
-{
-	long n = 0;
-	for (size_t i = 0; i < r->n; i++)
-		n += r->iv[i][1] - r->iv[i][0] + 1;
-	return n;
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* A decimal number at *PP: 1 (*PP advanced), 0 when there is none, -1 when
- * it does not fit in a long. */
-static int parse_num(const char **pp, long *v)
-{
-	const char *p = *pp;
-	long n = 0;
-
-	if (!is_digit(*p))
-		return 0;
-	for (; is_digit(*p); p++) {
-		int d = *p - '0';
-		if (n > (LONG_MAX - d) / 10)
-			return -1;
-		n = n * 10 + d;
-	}
-	*pp = p;
-	*v = n;
-	return 1;
-}
-
-/* The keyword W at *PP (case-insensitive, not followed by a letter). */
-static int parse_word(const char **pp, const char *w)
-{
-	size_t n = strlen(w);
-	if (strncasecmp(*pp, w, n) != 0 || is_alpha((*pp)[n]))
-		return 0;
-	*pp += n;
-	return 1;
-}
-
-/* An end of an interval: a number, "first" or "last". */
-static int parse_end(const char **pp, long last, long *v)
-{
-	if (parse_word(pp, "first")) {
-		*v = 1;
-		return 1;
-	}
-	if (parse_word(pp, "last")) {
-		*v = last;
-		return 1;
-	}
-	return parse_num(pp, v);
-}
-
-static fml_status range_err(str *why, const char *reason)
-{
-	if (why)
-		str_sets(why, reason);
-	return ST_DATAERR;
-}
-
-/* One item at *PP into IV (not yet clipped). */
-static fml_status parse_item(const char **pp, long last, long iv[2], str *why)
-{
-	const char *p = *pp;
-	long a, b;
-	int k;
-
-	if (*p == ',' || *p == 0)
-		return range_err(why, "empty item in range");
-	int is_first = parse_word(&p, "first");
-	if ((is_first || parse_word(&p, "last")) && *p == ':') {
-		p++;
-		if ((k = parse_num(&p, &b)) < 0)
-			return range_err(why, "number out of range");
-		if (k == 0 || b == 0)
-			return range_err(why, "bad count after ':' in range");
-		if (*p != ',' && *p != 0)
-			return range_err(why, "junk after item in range");
-		iv[0] = is_first ? 1 : last - b + 1;
-		iv[1] = is_first ? b : last;
-		*pp = p;
-		return ST_OK;
-	}
-	p = *pp;
-	if ((k = parse_end(&p, last, &a)) <= 0)
-		return range_err(why, k < 0 ? "number out of range" : "bad item in range");
-	b = a;
-	if (*p == '-') {
-		p++;
-		if ((k = parse_end(&p, last, &b)) <= 0)
-			return range_err(why, k < 0 ? "number out of range" : "bad item in range");
-		if (b < a)
-			return range_err(why, "range end before its start");
-	}
-	if (*p != ',' && *p != 0)
-		return range_err(why, "junk after item in range");
-	iv[0] = a;
-	iv[1] = b;
-	*pp = p;
-	return ST_OK;
-}
-
-static int iv_cmp(const void *x, const void *y)
-{
-	const long *a = x, *b = y;
-	return a[0] < b[0] ? -1 : a[0] > b[0];
-}
-
-fml_status artrange_parse(const char *spec, long last, long max, artrange *r, str *why)
-{
-	size_t items = 1;
-	const char *p;
-	fml_status st;
-
-	r->n = 0;
-	for (p = spec; *p; p++)
-		items += *p == ',';
-	if (r->cap < items) {
-		r->iv = mem_reallocarray(r->iv, items, sizeof *r->iv);
-		r->cap = items;
-	}
-	for (p = spec;;) {
-		long iv[2];
-		if ((st = parse_item(&p, last, iv, why)) != ST_OK) {
-			r->n = 0;
-			return st;
-		}
-		if (iv[0] < 1)
-			iv[0] = 1;
-		if (iv[1] > last)
-			iv[1] = last;
-		if (iv[0] <= iv[1]) {
-			r->iv[r->n][0] = iv[0];
-			r->iv[r->n][1] = iv[1];
-			r->n++;
-		}
-		if (*p == 0)
-			break;
-		p++; /* ',' */
-	}
-	qsort(r->iv, r->n, sizeof *r->iv, iv_cmp);
-	size_t o = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		/* merge overlapping and adjacent; lo >= 1 so lo - 1 cannot overflow */
-		if (o > 0 && r->iv[i][0] - 1 <= r->iv[o - 1][1]) {
-			if (r->iv[i][1] > r->iv[o - 1][1])
-				r->iv[o - 1][1] = r->iv[i][1];
-			continue;
-		}
-		r->iv[o][0] = r->iv[i][0];
-		r->iv[o][1] = r->iv[i][1];
-		o++;
-	}
-	r->n = o;
-	if (r->n == 0)
-		return range_err(why, "no such articles");
-	if (max > 0 && artrange_count(r) > max) {
-		r->n = 0;
-		return range_err(why, "too many articles requested");
-	}
-	return ST_OK;
-}
 
 /* ================================================================ articles */
 
@@ -306,7 +122,7 @@ static long number_name(const char *name, const char *suffix)
 {
 	const char *p = name;
 	long v;
-	if (*p == '0' || parse_num(&p, &v) <= 0 || strcmp(p, suffix) != 0)
+	if (*p == '0' || artrange_parse_number(&p, &v) <= 0 || strcmp(p, suffix) != 0)
 		return 0;
 	return v;
 }
@@ -597,4 +413,26 @@ fml_status article_tar_entry(struct archive *a, long n, int fd, off_t size,
 		pos += got;
 	}
 	return ST_OK;
+}
+
+long article_seq(const char *dir)
+{
+	char path[PATH_MAX];
+	str s = STR_INIT;
+	long n = 0;
+	if (fs_path(path, sizeof path, "%s/seq", dir) == 0 && fs_read(path, &s, 64) == ST_OK)
+		n = strtol(str_c(&s), NULL, 10);
+	str_free(&s);
+	return n > 0 ? n : 0;
+}
+
+void article_seq_raise(const char *dir, long n)
+{
+	char path[PATH_MAX], buf[32];
+	if (article_seq(dir) >= n)
+		return;
+	int l = snprintf(buf, sizeof buf, "%ld\n", n);
+	/* seq is a hint (spool/N is the truth): in place, not fsynced */
+	if (fs_path(path, sizeof path, "%s/seq", dir) == 0)
+		fs_overwrite(path, buf, (size_t)l);
 }

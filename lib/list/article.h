@@ -1,6 +1,7 @@
 /*
- * article: the articles of a list, by number: ranges (get, mget, summary,
- * digests) and reading article N from the spool or an archive unit.
+ * article: the articles of a list, by number: reading article N from the
+ * spool or an archive unit, and the last number (seq).  Sets of numbers are
+ * artrange's.
  */
 #ifndef FML_ARTICLE_H
 #define FML_ARTICLE_H
@@ -10,26 +11,6 @@
 
 #include "util/status.h"
 #include "util/str.h"
-
-/* ---------------------------------------------------------------- ranges */
-
-/* A set of article numbers as sorted, disjoint, non-adjacent intervals. */
-typedef struct artrange {
-	long (*iv)[2];
-	size_t n, cap;
-} artrange;
-
-void artrange_init(artrange *r);
-void artrange_free(artrange *r);
-/* Parse SPEC against the last article number LAST: comma-separated items
- * "N", "A-B", "first", "first:N", "last", "last:N", "A-last", "first-B".
- * Numbers are clipped to 1..LAST (so "1-99999999" is every article); a
- * number that does not fit in a long, an empty item, B < A, trailing junk,
- * or an empty result is ST_DATAERR with a reason in WHY; so is a result of
- * more than MAX articles (MGET_LIMIT; 0 = no limit).  Never allocates more
- * than the number of items in SPEC. */
-fml_status artrange_parse(const char *spec, long last, long max, artrange *r, str *why);
-long artrange_count(const artrange *r);
 
 /* ---------------------------------------------------------------- articles */
 
@@ -72,5 +53,12 @@ fml_status article_units(const char *archive_dir, long n, long *ge, long *max);
 struct archive;
 fml_status article_tar_entry(struct archive *a, long n, int fd, off_t size,
 			     const struct timespec *mtime, char *buf, size_t bufsize);
+
+/* The list's last article number, from DIR/seq (0 for none).  seq is a
+ * hint kept for fml 4's tools and for speed: spool/N is the truth, and
+ * distribute moves past any spool/N that exists. */
+long article_seq(const char *dir);
+/* Raise DIR/seq to N (never lowers it); written in place, not fsynced. */
+void article_seq_raise(const char *dir, long n);
 
 #endif

@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "article.h"
+#include "artrange.h"
 #include "util/status.h"
 #include "util/str.h"
 

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,7 +76,7 @@ static fml_status check_space(const char *dir, long long limit)
  * writes a function of the size alone, not of how the pipe happened to
  * deliver the bytes (the crash tests count them). */
 fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
-			   long long limit, str *id)
+			   long long limit, void (*committed)(void), str *id)
 {
 	char idir[4096], final[4096];
 	safefile sf;
@@ -157,15 +156,16 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 		st = ST_TEMPFAIL;
 		goto out;
 	}
-	/* The commit and the exit status a signal gives change together:
-	 * SIGTERM before the rename exits 75 with nothing left, after it 0. */
+	/* The commit and what the caller makes of it (fml: the exit status a
+	 * signal gives) change together: no signal is taken in between. */
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	st = safefile_commit(&sf, final);
 	if (st == ST_OK) {
 		str_sets(id, strrchr(final, '/') + 1);
-		msg_set_fatal_exit(EX_OK); /* the mail is ours now */
+		if (committed)
+			committed();
 	} else if (fs_exists(final)) {
 		unlink(final); /* the directory fsync failed: not committed */
 	}

@@ -43,10 +43,11 @@ typedef struct incoming_item {
 /* Stream FD_IN into DIR/var/incoming.  SENDER NULL = unknown.  LIMIT bytes
  * (0 = none).  On success ID holds the item name; an empty input gives
  * ST_OK with an empty ID (nothing to do).  ST_TOOBIG over the limit.
- * Once the item is committed, msg's fatal exit status is 0 (set with
- * signals held, so SIGTERM gives 75 before the commit and 0 after it). */
+ * COMMITTED (may be NULL) runs right after the commit with every signal
+ * held, so a program can change what a signal means at the commit point
+ * (fml: SIGTERM gives 75 before it and 0 after it). */
 fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
-			   long long limit, str *id);
+			   long long limit, void (*committed)(void), str *id);
 
 /* Names of the complete items, oldest first, as NUL-separated strings in
  * NAMES; returns the count (-1 on error).  Temp files of dead writers

@@ -5,7 +5,7 @@
  */
 #include "roster.h"
 #include "mail/addr.h"
-#include "actions/digest.h"
+#include "digeststate.h"
 #include "util/safefile.h"
 #include "util/fs.h"
 
@@ -90,7 +90,7 @@ fml_status roster_both(const char *dir, const config *cf, members_op op, const c
 	} else {
 		set_where(where, sm, sa);
 		if (sa == ST_OK && op == MEM_CHADDR)
-			st = digest_chaddr(dir, addr, arg);
+			st = digeststate_chaddr(dir, addr, arg);
 	}
 	str_free(&e2);
 	return st;

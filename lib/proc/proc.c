@@ -28,26 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-fml_status proc_save(proc_ctx *c, proc_mail *m, const char *area, const char *kind, str *path)
-{
-	char to[4096];
-	if (fs_path(to, sizeof to, "%s/%s/%s%s%s", c->dir, area, kind ? kind : "", kind ? "." : "",
-		    m->it->id) < 0)
-		return ST_TEMPFAIL;
-	if (rename(m->it->path, to) < 0) {
-		msg_error("rename %s to %s: %s", m->it->path, to, strerror(errno));
-		return ST_TEMPFAIL;
-	}
-	char dir[4096];
-	if (fs_path(dir, sizeof dir, "%s/%s", c->dir, area) < 0 || fs_fsync_dir(dir) != ST_OK)
-		return ST_TEMPFAIL;
-	if (path)
-		str_sets(path, to);
-	return ST_OK;
-}
-
 /* Remove the item: the end of its life in var/incoming. */
-static fml_status finish(proc_ctx *c, proc_mail *m)
+static fml_status finish(action_ctx *c, action_mail *m)
 {
 	if (unlink(m->it->path) < 0 && errno != ENOENT) {
 		msg_error("unlink %s: %s", m->it->path, strerror(errno));
@@ -57,11 +39,11 @@ static fml_status finish(proc_ctx *c, proc_mail *m)
 }
 
 /* Does a field of ours come back?  Returns the reason or NULL. */
-static const char *loop_reason(proc_ctx *c, proc_mail *m)
+static const char *loop_reason(action_ctx *c, action_mail *m)
 {
 	const envelope *e = m->env;
 	const hfield *f;
-	const char *xmlname = config_str(c->cf, CF_XMLNAME);
+	const char *xmlname = config_str(c->l.cf, CF_XMLNAME);
 	const char *colon = strchr(xmlname, ':');
 	if (colon) {
 		const char *v = colon + 1;
@@ -77,37 +59,37 @@ static const char *loop_reason(proc_ctx *c, proc_mail *m)
 	}
 	for (size_t i = 0; (f = envelope_get(e, "List-Id", i)) != NULL; i++) {
 		str needle = STR_INIT;
-		str_printf(&needle, "<%s>", config_str(c->cf, CF_LIST_ID));
+		str_printf(&needle, "<%s>", config_str(c->l.cf, CF_LIST_ID));
 		int hit = strcasestr(str_c(&f->value), needle.s) != NULL;
 		str_free(&needle);
 		if (hit)
 			return "our List-Id came back";
 	}
 	for (size_t i = 0; (f = envelope_get(e, "X-Loop", i)) != NULL; i++)
-		if (strcasestr(str_c(&f->value), config_str(c->cf, CF_MAIL_LIST)))
+		if (strcasestr(str_c(&f->value), config_str(c->l.cf, CF_MAIL_LIST)))
 			return "our X-Loop came back";
-	if ((long)envelope_count(e, "Received") > config_int(c->cf, CF_RECEIVED_LIMIT))
+	if ((long)envelope_count(e, "Received") > config_int(c->l.cf, CF_RECEIVED_LIMIT))
 		return "too many Received: fields";
 	if (m->has_sender && m->sender.len &&
-	    addr_equal(str_c(&m->sender), config_str(c->cf, CF_MAINTAINER)))
+	    addr_equal(str_c(&m->sender), config_str(c->l.cf, CF_MAINTAINER)))
 		return "the envelope sender is the maintainer";
 	return NULL;
 }
 
-static int is_member(proc_ctx *c, const char *file, const char *addr)
+static int is_member(action_ctx *c, const char *file, const char *addr)
 {
 	int found = 0;
 	if (!*addr)
 		return 0;
-	if (members_lookup(c->dir, file, addr, (int)config_int(c->cf, CF_ADDR_CHECK_MAX), &found) !=
-	    ST_OK)
+	if (members_lookup(c->l.dir, file, addr, (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX),
+			   &found) != ST_OK)
 		return -1;
 	return found;
 }
 
 /* The envelope sender as it may appear in a log line or a notice: only an
  * address that passes the policy, never raw bytes from the MTA. */
-static const char *shown_sender(const proc_mail *m)
+static const char *shown_sender(const action_mail *m)
 {
 	if (!m->has_sender)
 		return "(unknown)";
@@ -117,10 +99,10 @@ static const char *shown_sender(const proc_mail *m)
 }
 
 /* Not distributed, logged, saved under var/log, maintainer told (rate-limited). */
-static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *why)
+static fml_status drop(action_ctx *c, action_mail *m, const char *kind, const char *why)
 {
 	str text = STR_INIT, saved = STR_INIT;
-	fml_status st = proc_save(c, m, "var/log", kind, &saved);
+	fml_status st = action_save(c, m, "var/log", kind, &saved);
 	if (st != ST_OK)
 		goto out;
 	msg_warn("%s: %s from %s (sender <%s>): not distributed, saved as %s", kind, why,
@@ -129,7 +111,7 @@ static fml_status drop(proc_ctx *c, proc_mail *m, const char *kind, const char *
 		   "fml did not distribute a mail to %s:\n  %s\n"
 		   "From: %s, envelope sender <%s>.\nIt is saved as %s.\n"
 		   "(Further %s notices are suppressed for an interval.)\n",
-		   config_str(c->cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
+		   config_str(c->l.cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
 		   shown_sender(m), str_c(&saved), kind);
 	/* loops, bounces, duplicates come in bursts: one notice an interval */
 	reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
@@ -140,16 +122,16 @@ out:
 	return st;
 }
 
-static fml_status reject_post(proc_ctx *c, proc_mail *m)
+static fml_status reject_post(action_ctx *c, action_mail *m)
 {
-	const char *handler = config_str(c->cf, CF_REJECT_POST_HANDLER);
+	const char *handler = config_str(c->l.cf, CF_REJECT_POST_HANDLER);
 	if (strcmp(handler, "moderate") == 0)
 		return hold_post(c, m, "the sender is not a member", 1);
 	str subj = STR_INIT, text = STR_INIT;
 	str_printf(&subj, "NOT MEMBER article from %s %s", str_c(&m->from),
-		   config_str(c->cf, CF_ML_FN));
+		   config_str(c->l.cf, CF_ML_FN));
 	str_printf(&text, "A post from %s, who is not a member of %s, was not distributed.\n",
-		   str_c(&m->from), config_str(c->cf, CF_MAIL_LIST));
+		   str_c(&m->from), config_str(c->l.cf, CF_MAIL_LIST));
 	fml_status st = reply_notice(c, m, NULL, NULL, 0, 1, str_c(&subj), str_c(&text));
 	if (st == ST_OK && strcmp(handler, "reject") == 0) {
 		const char *why = reply_suppressed(c, m, str_c(&m->reply));
@@ -159,9 +141,9 @@ static fml_status reject_post(proc_ctx *c, proc_mail *m)
 		} else {
 			if (reply_template(c, "deny", &body) != ST_OK)
 				str_printf(&body, "You are not a member of %s.\n",
-					   config_str(c->cf, CF_MAIL_LIST));
+					   config_str(c->l.cf, CF_MAIL_LIST));
 			str_clear(&subj);
-			str_printf(&subj, "You are not a member %s", config_str(c->cf, CF_ML_FN));
+			str_printf(&subj, "You are not a member %s", config_str(c->l.cf, CF_ML_FN));
 			reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
 		}
 		str_free(&body);
@@ -175,7 +157,7 @@ static fml_status reject_post(proc_ctx *c, proc_mail *m)
 	return st;
 }
 
-static fml_status send_guide(proc_ctx *c, proc_mail *m)
+static fml_status send_guide(action_ctx *c, action_mail *m)
 {
 	const char *why = reply_suppressed(c, m, str_c(&m->reply));
 	if (why) {
@@ -184,8 +166,8 @@ static fml_status send_guide(proc_ctx *c, proc_mail *m)
 	}
 	str body = STR_INIT, subj = STR_INIT;
 	if (reply_template(c, "guide", &body) != ST_OK)
-		str_printf(&body, "This is %s.\n", config_str(c->cf, CF_MAIL_LIST));
-	str_printf(&subj, "Guide %s", config_str(c->cf, CF_ML_FN));
+		str_printf(&body, "This is %s.\n", config_str(c->l.cf, CF_MAIL_LIST));
+	str_printf(&subj, "Guide %s", config_str(c->l.cf, CF_ML_FN));
 	fml_status st = reply_send(c, m, str_c(&m->reply), str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
 		msg_info("guide sent to %s", str_c(&m->reply));
@@ -194,46 +176,6 @@ static fml_status send_guide(proc_ctx *c, proc_mail *m)
 	str_free(&body);
 	str_free(&subj);
 	return st;
-}
-
-void proc_mail_free(proc_mail *m)
-{
-	str_free(&m->from);
-	str_free(&m->reply);
-	str_free(&m->sender);
-}
-
-void proc_addresses(proc_mail *m)
-{
-	const envelope *e = m->env;
-	str tmp = STR_INIT;
-	if (m->it->has_sender) {
-		m->has_sender = 1;
-		str_set(&m->sender, m->it->sender.s, m->it->sender.len);
-	} else if (e->has_sender) {
-		m->has_sender = 1;
-		str_set(&m->sender, e->sender.s, e->sender.len);
-	} else {
-		const hfield *rp = envelope_get(e, "Return-Path", 0);
-		if (rp && addr_parse_path(rp->value.s, rp->value.len, &tmp) == ST_OK) {
-			m->has_sender = 1;
-			str_set(&m->sender, tmp.s, tmp.len);
-		}
-	}
-	const char *fields[] = {"From", "Reply-To"};
-	str *dest[] = {&m->from, &m->reply};
-	for (int i = 0; i < 2; i++) {
-		const hfield *f = envelope_get(e, fields[i], 0);
-		str_clear(dest[i]);
-		if (f && !f->bad && addr_parse_first(f->value.s, f->value.len, &tmp) == ST_OK &&
-		    !addr_check(tmp.s, tmp.len)) {
-			addr_normalize(&tmp);
-			str_set(dest[i], tmp.s, tmp.len);
-		}
-	}
-	if (m->reply.len == 0)
-		str_set(&m->reply, m->from.s, m->from.len);
-	str_free(&tmp);
 }
 
 static int bad_subject_or_from(const envelope *e)
@@ -247,12 +189,12 @@ static int bad_subject_or_from(const envelope *e)
 	return 0;
 }
 
-static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
+static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
 {
 	envelope *e = m->env;
 	const char *why;
 
-	proc_addresses(m);
+	action_addresses(m);
 	/* bounces: never distributed, never answered; kept for the bounce handler */
 	if (m->has_sender &&
 	    (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
@@ -270,7 +212,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 		 * where the parser found it */
 		keyword_result k = {0, 0};
 		if (m->it->mode != IN_CTL && !(e->flags & ENV_HEADER_TOO_BIG) &&
-		    keyword_scan(m->it->fd, e, c->cf, 0, &k) != ST_OK)
+		    keyword_scan(m->it->fd, e, c->l.cf, 0, &k) != ST_OK)
 			return ST_TEMPFAIL;
 		if (m->it->mode != IN_CTL && !k.command)
 			return hold_post(c, m, bad, 0);
@@ -283,7 +225,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	if (dup)
 		return drop(c, m, "duplicate", "the same mail was already distributed");
 	const hfield *mid = envelope_get(e, "Message-ID", 0);
-	if (config_int(c->cf, CF_CHECK_MESSAGE_ID) && mid &&
+	if (config_int(c->l.cf, CF_CHECK_MESSAGE_ID) && mid &&
 	    (dup = dedupe_seen_msgid(dd, mid->value.s, mid->value.len)) != 0)
 		return drop(c, m, "duplicate",
 			    "a mail with this Message-ID was already distributed");
@@ -292,7 +234,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 	/* a moderator released it: a post, whatever the policy says */
 	int approved = !ctl && hold_approved(c, m->it->id);
 	keyword_result kw = {0, 0};
-	if (!approved && keyword_scan(m->it->fd, e, c->cf, ctl, &kw) != ST_OK)
+	if (!approved && keyword_scan(m->it->fd, e, c->l.cf, ctl, &kw) != ST_OK)
 		return ST_TEMPFAIL;
 	if (m->from.len == 0) {
 		if (ctl || kw.command || kw.guide) {
@@ -315,7 +257,7 @@ static fml_status dispatch(proc_ctx *c, proc_mail *m, dedupe *dd)
 		return st == ST_OK ? finish(c, m) : st;
 	}
 
-	const char *policy = config_str(c->cf, CF_PERMIT_POST_FROM);
+	const char *policy = config_str(c->l.cf, CF_PERMIT_POST_FROM);
 	if (!approved && strcmp(policy, "moderator") == 0)
 		return hold_post(c, m, "the list is moderated", 1);
 	if (!approved && strcmp(policy, "anyone") != 0 && !m->member)
@@ -345,23 +287,23 @@ static void drop_mbox_blank(envelope *e, int fd)
 		e->end_off -= 1;
 }
 
-static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
+static fml_status proc_item(action_ctx *c, const char *id, dedupe *dd)
 {
 	incoming_item it;
 	envelope e;
-	proc_mail m;
+	action_mail m;
 	memset(&m, 0, sizeof m);
 	envelope_init(&e);
 	m.it = &it;
 	m.env = &e;
-	fml_status st = incoming_open(c->dir, id, &it);
+	fml_status st = incoming_open(c->l.dir, id, &it);
 	if (st == ST_NOINPUT) {
 		incoming_close(&it);
 		return ST_OK; /* another run took it */
 	}
 	if (st == ST_DATAERR) {
 		msg_error("incoming item %s is malformed: moved to var/log", id);
-		st = proc_save(c, &m, "var/log", "malformed", NULL);
+		st = action_save(c, &m, "var/log", "malformed", NULL);
 		incoming_close(&it);
 		return st;
 	}
@@ -377,8 +319,8 @@ static fml_status proc_item(proc_ctx *c, const char *id, dedupe *dd)
 	}
 	if (st != ST_NOINPUT)
 		goto out;
-	envelope_limits lim = {(size_t)config_int(c->cf, CF_INCOMING_HEADER_SIZE_LIMIT),
-			       (size_t)config_int(c->cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
+	envelope_limits lim = {(size_t)config_int(c->l.cf, CF_INCOMING_HEADER_SIZE_LIMIT),
+			       (size_t)config_int(c->l.cf, CF_INCOMING_HEADER_FIELD_LIMIT)};
 	st = envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, &lim);
 	if (st == ST_OK)
 		drop_mbox_blank(&e, it.fd);
@@ -391,7 +333,7 @@ out:
 		msg_warn("incoming item %s left for a later run (%s)", id, status_name(st));
 	envelope_free(&e);
 	incoming_close(&it);
-	proc_mail_free(&m);
+	action_mail_free(&m);
 	return st;
 }
 
@@ -405,12 +347,12 @@ out:
  */
 #define POISON_TRIES 3
 
-static int poison_check(proc_ctx *c, const char *id, char *path, size_t size)
+static int poison_check(action_ctx *c, const char *id, char *path, size_t size)
 {
 	str cur = STR_INIT;
 	char buf[160];
 	int tries = 1;
-	if (fs_path(path, size, "%s/var/run/current", c->dir) < 0)
+	if (fs_path(path, size, "%s/var/run/current", c->l.dir) < 0)
 		return 0;
 	if (fs_read(path, &cur, 256) == ST_OK) {
 		size_t l = strlen(id);
@@ -423,15 +365,15 @@ static int poison_check(proc_ctx *c, const char *id, char *path, size_t size)
 	return tries > POISON_TRIES;
 }
 
-static void poison(proc_ctx *c, const char *id)
+static void poison(action_ctx *c, const char *id)
 {
-	proc_mail m;
+	action_mail m;
 	incoming_item it;
 	memset(&m, 0, sizeof m);
 	memset(&it, 0, sizeof it);
 	m.it = &it;
 	snprintf(it.id, sizeof it.id, "%s", id);
-	if (fs_path(it.path, sizeof it.path, "%s/var/incoming/%s", c->dir, id) < 0)
+	if (fs_path(it.path, sizeof it.path, "%s/var/incoming/%s", c->l.dir, id) < 0)
 		return;
 	/* An article already made from it stays in the spool and the summary;
 	 * the maintainer is told it was not queued. */
@@ -466,19 +408,20 @@ static void poison(proc_ctx *c, const char *id)
  */
 #define ORPHAN_AGE 3600
 
-static void finish_dead_run(proc_ctx *c)
+static void finish_dead_run(action_ctx *c)
 {
 	char path[4096];
 	str cur = STR_INIT;
 	incoming_item it;
 	memset(&it, 0, sizeof it);
-	if (fs_path(path, sizeof path, "%s/var/run/current", c->dir) == 0 &&
+	if (fs_path(path, sizeof path, "%s/var/run/current", c->l.dir) == 0 &&
 	    fs_read(path, &cur, 256) == ST_OK) {
 		size_t l = strcspn(cur.s, " \n");
 		if (l > 0 && l < sizeof it.id && cur.s[0] >= '0' && cur.s[0] <= '9' &&
 		    !memchr(cur.s, '/', l)) {
 			memcpy(it.id, cur.s, l);
-			if (fs_path(path, sizeof path, "%s/var/incoming/%s", c->dir, it.id) == 0 &&
+			if (fs_path(path, sizeof path, "%s/var/incoming/%s", c->l.dir, it.id) ==
+				0 &&
 			    !fs_exists(path))
 				distribute_done(c, &it);
 		}
@@ -503,21 +446,21 @@ static int orphan_name(int area, const char *n)
 
 #define SWEEP_INTERVAL 600
 
-static void sweep_orphans(proc_ctx *c)
+static void sweep_orphans(action_ctx *c)
 {
 	char dirs[4][4096], path[4096];
 	struct stat st;
 	time_t now = time(NULL);
 	finish_dead_run(c);
 	/* the directory scans at most every SWEEP_INTERVAL: not on every post */
-	if (fs_path(path, sizeof path, "%s/var/run/swept", c->dir) < 0 ||
+	if (fs_path(path, sizeof path, "%s/var/run/swept", c->l.dir) < 0 ||
 	    (stat(path, &st) == 0 && now - st.st_mtime < SWEEP_INTERVAL && st.st_mtime <= now) ||
 	    fs_overwrite(path, "", 0) != ST_OK)
 		return;
-	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->dir) < 0 ||
-	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->dir) < 0 ||
-	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->dir) < 0 ||
-	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", config_str(c->cf, CF_QUEUE_DIR)) < 0)
+	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->l.dir) < 0 ||
+	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->l.dir) < 0 ||
+	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->l.dir) < 0 ||
+	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", config_str(c->l.cf, CF_QUEUE_DIR)) < 0)
 		return;
 	for (int a = 0; a < 4; a++) {
 		DIR *d = opendir(dirs[a]);
@@ -537,17 +480,18 @@ static void sweep_orphans(proc_ctx *c)
 	hold_expire(c);
 }
 
-fml_status proc_drain(proc_ctx *c)
+fml_status proc_drain(action_ctx *c)
 {
 	char current[4096];
 	str names = STR_INIT;
 	sweep_orphans(c);
-	int n = incoming_list(c->dir, &names);
+	int n = incoming_list(c->l.dir, &names);
 	if (n < 0) {
 		str_free(&names);
 		return ST_TEMPFAIL;
 	}
-	dedupe *dd = dedupe_open(c->dir, c->now, config_int(c->cf, CF_DUPLICATE_CACHE_EXPIRE));
+	dedupe *dd =
+	    dedupe_open(c->l.dir, c->l.now, config_int(c->l.cf, CF_DUPLICATE_CACHE_EXPIRE));
 	fml_status worst = ST_OK;
 	/* a released post goes back to var/incoming: one more pass takes it
 	 * (bounded: a release needs a command mail, and this pass took it) */
@@ -564,12 +508,12 @@ fml_status proc_drain(proc_ctx *c)
 			}
 			fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
 		}
-		if (!c->again || c->only || (n = incoming_list(c->dir, &names)) < 0)
+		if (!c->again || c->only || (n = incoming_list(c->l.dir, &names)) < 0)
 			break;
 	}
 	/* after the posts: they are out whatever happens to the archive; cheap
 	 * (a few stat calls) when no unit is due and nothing expires */
-	archunit_run(c);
+	archunit_run(&c->l);
 	dedupe_close(dd);
 	str_free(&names);
 	return worst;

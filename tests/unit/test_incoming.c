@@ -147,7 +147,7 @@ static fml_status accept_bytes(const void *data, size_t len, int use_pipe, incom
 {
 	pid_t child;
 	int fd = input_fd(data, len, use_pipe, &child);
-	fml_status st = incoming_accept(root, fd, mode, sender, limit, id);
+	fml_status st = incoming_accept(root, fd, mode, sender, limit, NULL, id);
 	input_done(fd, child);
 	return st;
 }
@@ -391,10 +391,10 @@ static void test_accept_empty(void **state)
 	empty_idir();
 	int dfd = open(root, O_RDONLY | O_DIRECTORY);
 	assert_true(dfd >= 0);
-	WANT_ST("input is a directory", incoming_accept(root, dfd, IN_POST, NULL, 0, &id),
+	WANT_ST("input is a directory", incoming_accept(root, dfd, IN_POST, NULL, 0, NULL, &id),
 		ST_TEMPFAIL);
 	close(dfd);
-	WANT_ST("input is a closed fd", incoming_accept(root, dfd, IN_POST, NULL, 0, &id),
+	WANT_ST("input is a closed fd", incoming_accept(root, dfd, IN_POST, NULL, 0, NULL, &id),
 		ST_TEMPFAIL);
 	if (count_idir() != 0) {
 		print_error("unreadable input: var/incoming holds %d entries, want 0\n",
@@ -406,7 +406,7 @@ static void test_accept_empty(void **state)
 	PATHF(nodir, "%s/no-such-list", root);
 	pid_t child;
 	int fd = input_fd("x", 1, 0, &child);
-	WANT_ST("missing var/incoming", incoming_accept(nodir, fd, IN_POST, NULL, 0, &id),
+	WANT_ST("missing var/incoming", incoming_accept(nodir, fd, IN_POST, NULL, 0, NULL, &id),
 		ST_TEMPFAIL);
 	input_done(fd, child);
 	str_free(&id);

@@ -1,0 +1,46 @@
+/*
+ * action: the context every action module takes (action_ctx: the list,
+ * embedded, and what this run of the drain is doing) and the mail in hand
+ * (action_mail).  proc/ fills them; actions/ and cmd/ use them.
+ */
+#ifndef FML_ACTION_H
+#define FML_ACTION_H
+
+#include "list/incoming.h"
+#include "list/list.h"
+#include "mail/envelope.h"
+#include "util/status.h"
+#include "util/str.h"
+
+typedef struct action_ctx {
+	list_ctx l;	  /* the list: home, configuration, clock */
+	int debug;	  /* -d: process, but write no queue item */
+	const char *only; /* process only this item (a debug run leaves others be) */
+	long articles;	  /* articles made by this run */
+	int processed;	  /* items handled by this run */
+	int again;	  /* a held post was released into var/incoming: list again */
+	str *report;	  /* if set, command reports are copied here (makefml command) */
+} action_ctx;
+
+/* What the current item is, shared by the action modules. */
+typedef struct action_mail {
+	incoming_item *it;
+	envelope *env;
+	str from;   /* From: addr-spec, normalized; "" if none or bad */
+	str reply;  /* where answers go: Reply-To, else From */
+	str sender; /* envelope sender; "" for <> or unknown */
+	int has_sender;
+	int member; /* from is in members */
+} action_mail;
+
+/* Move the current item out of var/incoming into var/log/KIND.ID (kept for
+ * the bounce handler or the admin) or var/hold/ID. */
+fml_status action_save(action_ctx *c, action_mail *m, const char *area, const char *kind,
+		       str *path);
+
+/* Fill M's from, reply and sender from its envelope and item. */
+void action_addresses(action_mail *m);
+/* Free what action_addresses() filled (not the item or the envelope). */
+void action_mail_free(action_mail *m);
+
+#endif
