@@ -159,7 +159,5 @@ clean:
 check-format-result:
 	@if $(MAKE) -s check-format >/dev/null 2>&1; then echo "RESULT format 1 0"; \
 	 else $(MAKE) -s check-format 2>&1 | head -20; echo "RESULT format 0 1"; fi
-check-layers-result:
-	@if $(MAKE) -s check-layers; then echo "RESULT layers 1 0"; else echo "RESULT layers 0 1"; fi
 check-config-result:
 	@if $(MAKE) -s check-config; then echo "RESULT config 1 0"; else echo "RESULT config 0 1"; fi

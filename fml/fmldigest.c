@@ -7,7 +7,7 @@
  *
  * A word with a '/' is a list home, any other a list name under ML_DIR;
  * without lists, every list home under ML_DIR.  Each list is handled under
- * its lock by digest_run() (lib/digest.c), then its queue is kicked as fml
+ * its lock by digest_run() (lib/actions/digest.c), then its queue is kicked as fml
  * does.  Exit statuses come from status_exit_code() only: 75 when a list
  * could not be done (locked, I/O trouble), so that cron mails the admin.
  */

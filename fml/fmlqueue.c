@@ -8,7 +8,7 @@
  * A word with a '/' is a list home; any other word is the command's
  * argument (the first one, for list/flush/show/delete) or a list name under
  * ML_DIR.  Without lists, every list home under ML_DIR.  The work is in
- * lib/runner.c; exit statuses come from status_exit_code() only.
+ * lib/queue/runner.c; exit statuses come from status_exit_code() only.
  */
 #include "list/config.h"
 #include "list/home.h"

@@ -17,6 +17,7 @@ run() {
 }
 run format make -s check-format-result
 run config make -s check-config-result
+run layers sh tests/layers/run.sh
 run unit make -s unit
 run golden make -s golden
 run e2e make -s e2e

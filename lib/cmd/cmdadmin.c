@@ -12,10 +12,10 @@
  * moderators (or members-admin) release or refuse the held post var/hold/ID
  * (proc.c owns the hold).  Both the sender and the ID are checked.
  */
+#include "cmdadmin.h"
 #include "mail/addr.h"
 #include "list/adminpw.h"
 #include "cmdrun.h"
-#include "cmdadmin.h"
 #include "cmdfiles.h"
 #include "actions/digest.h"
 #include "actions/hold.h"

@@ -6,11 +6,11 @@
  * go back in separate mails through the queue, split at MGET_SIZE_LIMIT;
  * the report says what was sent.
  */
+#include "cmdfiles.h"
 #include "mail/addr.h"
 #include "list/article.h"
 #include "list/bundle.h"
 #include "cmdrun.h"
-#include "cmdfiles.h"
 #include "actions/distribute.h"
 #include "list/members.h"
 #include "util/msg.h"

@@ -1,6 +1,6 @@
 /*
  * queue: the areas of the outgoing queue and one item in them (reading
- * side; lib/qitem.c writes items).  See doc/fml-queue.5.
+ * side; lib/queue/qitem.c writes items).  See doc/fml-queue.5.
  *
  *   QUEUE_DIR/{tmp,new,active,deferred,sent,drop,corrupt}/   the areas
  *   QUEUE_DIR/journal/NAME         per-item journal (the truth about

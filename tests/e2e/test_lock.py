@@ -91,7 +91,7 @@ def start_time(pid):
 
 
 def identity(pid, start=None):
-    """The holder line lib/lock.c writes: "host boot_id pid starttime"."""
+    """The holder line lib/util/lock.c writes: "host boot_id pid starttime"."""
     with open("/proc/sys/kernel/random/boot_id") as f:
         boot = f.read().strip()
     return "%s %s %d %d\n" % (socket.gethostname(), boot, pid,

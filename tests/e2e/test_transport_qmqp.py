@@ -1,4 +1,4 @@
-"""The QMQP transport (lib/qmqp.c) against the QMQP test server.
+"""The QMQP transport (lib/mail/qmqp.c) against the QMQP test server.
 
 tests/e2e/tpdrive2.c drives the real transport code (transport_connect/transport_send)
 with a message file and prints "CODE TEXT" per recipient; the server

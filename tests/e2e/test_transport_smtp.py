@@ -1,4 +1,4 @@
-"""The SMTP and LMTP transports (lib/smtp.c) against real peers.
+"""The SMTP and LMTP transports (lib/mail/smtp.c) against real peers.
 
 A small C driver (tests/e2e/tpdrive.c, built once per session) connects to
 a transport URI, sends a message file to the recipients and prints one line
@@ -474,7 +474,7 @@ def test_data_timeout(tpdrive):
 
 
 def test_many_recipients_pipelined(tpdrive, sink):
-    # more than one window of pipelined commands (lib/smtp.c SMTP_PIPE_WINDOW)
+    # more than one window of pipelined commands (lib/mail/smtp.c SMTP_PIPE_WINDOW)
     rcpts = ["user%d@example.com" % i for i in range(450)]
     s = sink()
     rc, res = drive(tpdrive, "smtp:127.0.0.1:%d" % s.port, MESSAGE, rcpts=rcpts)

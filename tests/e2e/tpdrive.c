@@ -1,5 +1,5 @@
 /*
- * tpdrive: drive one transport of lib/transport.h for the end-to-end
+ * tpdrive: drive one transport of lib/mail/transport.h for the end-to-end
  * tests.
  *
  *   tpdrive [-t SECONDS] [-n COUNT] URI SENDER MESSAGE-FILE RCPT...
@@ -74,6 +74,6 @@ int main(int argc, char **argv)
 }
 
 /* The other transports, when the build does not link them (weak: the
- * real ones win when lib/qmqp.c and lib/maildir.c are linked). */
+ * real ones win when lib/mail/qmqp.c and lib/mail/maildir.c are linked). */
 __attribute__((weak)) const transport_ops qmqp_ops = {"qmqp", NULL, NULL, NULL};
 __attribute__((weak)) const transport_ops maildir_ops = {"maildir", NULL, NULL, NULL};

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/cmdparse.c.  The first input byte picks the
+ * libFuzzer target for lib/cmd/cmdparse.c.  The first input byte picks the
  * limits (MAXNUM 1..8, MAXLEN 8..128 or the real 1000), the rest is the
  * text, parsed in ctl mode and in post mode.  Beyond "no crash, no leak,
  * no UB" it checks:

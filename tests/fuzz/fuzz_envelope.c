@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/envelope.c.
+ * libFuzzer target for lib/mail/envelope.c.
  *
  * Input: two bytes that choose the limits (0 = the default; else a small
  * limit, so that the limit paths are reached with small inputs), then the

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/keyword.c: the MIME walk to the first text
+ * libFuzzer target for lib/actions/keyword.c: the MIME walk to the first text
  * part, its quoted-printable and base64 decoding, and the keyword traps.
  * The input is "CONTENT-TYPE\nCTE\nBODY" (missing lines: NULL).  Beyond
  * "no crash, no leak, no UB" it checks:

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/mimetext.c: an article (any bytes) shown as
+ * libFuzzer target for lib/mail/mimetext.c: an article (any bytes) shown as
  * readable text for RFC 1153 digests: GMime's parse, the MIME walk with its
  * depth and part limits, transfer decoding, charset conversion.  Beyond
  * "no crash, no leak, no UB" it checks what the digest relies on:

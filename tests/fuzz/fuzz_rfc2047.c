@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/rfc2047.c (encoded-word decoding for the summary
+ * libFuzzer target for lib/mail/rfc2047.c (encoded-word decoding for the summary
  * line).  Beyond "no crash, no leak, no UB": the output is bounded by a
  * small multiple of the input, and text without "=?" comes back unchanged.
  */

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/smtpreply.c: the input is what a server sends.
+ * libFuzzer target for lib/mail/smtpreply.c: the input is what a server sends.
  * Beyond "no crash, no out-of-bounds read, no UB" it checks:
  *   - a complete reply has a code 200..599, 0 < consumed <= len, and a
  *     text of printable ASCII no longer than a line;

@@ -1,5 +1,5 @@
 /*
- * Golden driver for lib/addr.c: one header value per input line; per line
+ * Golden driver for lib/mail/addr.c: one header value per input line; per line
  * out, the value (escaped), the first mailbox or "error", its addr_check()
  * verdict, and the whole list as addr_parse_list() sees it:
  *

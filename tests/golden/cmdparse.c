@@ -1,5 +1,5 @@
 /*
- * Golden driver for lib/cmdparse.c: the whole input is one mail's command
+ * Golden driver for lib/cmd/cmdparse.c: the whole input is one mail's command
  * text; per entry out
  *
  *   N name=<canonical>|error admin=0|1 oneline=0|1 echo=<echo>

@@ -1,5 +1,5 @@
 /*
- * Golden driver for lib/envelope.c: read one mail on stdin, parse it with
+ * Golden driver for lib/mail/envelope.c: read one mail on stdin, parse it with
  * envelope_parse_mem() and print envelope_dump() on stdout.
  *
  * Limits come from the environment (a <case>.env file, see run.sh):

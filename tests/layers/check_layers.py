@@ -49,11 +49,10 @@ def graph(mods):
     """{module: {module: [symbols]}} and the offending exported names."""
     owner, bad_names = {}, []
     for m, d in mods.items():
-        for kind, sym in nm(d["obj"], "-g", "--defined-only"):
-            if kind in "TDBRCVWG" or kind in "tdbrg":
-                owner[sym] = m
-                if sym != m and not sym.startswith(m + "_"):
-                    bad_names.append("%s: exports %s (want %s_*)" % (d["obj"], sym, m))
+        for _kind, sym in nm(d["obj"], "-g", "--defined-only"):
+            owner[sym] = m
+            if sym != m and not sym.startswith(m + "_"):
+                bad_names.append("%s: exports %s (want %s_*)" % (d["obj"], sym, m))
     edges = {m: {} for m in mods}
     for m, d in mods.items():
         for kind, sym in nm(d["obj"], "-u"):

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/addr.c: tables of cases, "got X, want Y".
+ * Unit tests for lib/mail/addr.c: tables of cases, "got X, want Y".
  */
 #include "unit.h"
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/adminpw.c: admin passwords in DIR/etc/passwd and the
+ * Unit tests for lib/list/adminpw.c: admin passwords in DIR/etc/passwd and the
  * lockout in DIR/var/db/adminauth.  Set then check (right, wrong, another
  * address, a missing file), a yescrypt hash ("$y$") in a 0600 file,
  * replace, remove (comments and other lines kept), and the lockout with

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/cmdparse.c: the command language of command mail.
+ * Unit tests for lib/cmd/cmdparse.c: the command language of command mail.
  * Tables of lines, each parsed alone (ctl mode unless said), checked as
  * "got X, want Y": the command, its canonical name, its arguments (joined
  * by '|'), the error, the echo.  Then the whole-text rules: skipped lines,

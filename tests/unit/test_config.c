@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/config.c: syntax, cascade order, search path,
+ * Unit tests for lib/list/config.c: syntax, cascade order, search path,
  * expansion, types, errors with file:line, config_source().
  * Each test is a table of cases; a failing case prints "got X, want Y".
  * Files are written under a private temporary directory:

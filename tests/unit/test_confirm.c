@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/confirm.c: confirmation IDs and their store
+ * Unit tests for lib/cmd/confirm.c: confirmation IDs and their store
  * DIR/var/db/confirm.  Issue then redeem, a second use, expiry (an ID issued
  * with an old `now`), a forged ID (one hex digit changed), another sender, a
  * malformed ID, the daily rate limit (CONFIRMATION_LIMIT, 3 by default), a

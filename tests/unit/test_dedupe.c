@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/dedupe.c: the duplicate cache DIR/var/db/dedupe.db.
+ * Unit tests for lib/list/dedupe.c: the duplicate cache DIR/var/db/dedupe.db.
  * Record then seen (by SHA-256 and by Message-ID), persistence across
  * opens, expiry (an open with a `now` far in the future), and a damaged or
  * missing cache: fml logs it and goes on, so seen answers 0 and nothing

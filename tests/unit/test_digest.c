@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/digest.c: fml's digest schedule (msend's rule), as a
+ * Unit tests for lib/actions/digest.c: fml's digest schedule (msend's rule), as a
  * table of "m=N at hour H: due or not", and every hour of a day for the
  * members the issue names (m=1, m=2, m=3, m=17, m=29).
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/incoming.c: the accept step (the commit point) and the
+ * Unit tests for lib/list/incoming.c: the accept step (the commit point) and the
  * items it leaves in DIR/var/incoming.  Input comes from a pipe (as from
  * the MTA) or a temp file; the item is checked byte for byte against the
  * format in incoming.h, with the SHA-256 computed here by GLib.  A failing
@@ -575,7 +575,7 @@ static fml_status open_patched(long off, const char *text)
 
 /* The frame is fixed: the first line "fml-incoming 1 post|ctl SENDER",
  * and a 99-byte trailer "\nfml-trailer " 20 digits, a space, 64 lower-case
- * hex digits, "\n".  KNOWN BUG (reported, lib/incoming.c:255 and :273):
+ * hex digits, "\n".  KNOWN BUG (reported, lib/list/incoming.c:255 and :273):
  * both are parsed with sscanf, whose "\n" and " " match any white space (or
  * none) and whose %s takes any non-blank bytes; the trailer's last byte is
  * not looked at and a MODE other than "ctl" is read as "post".  So the

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/keyword.c: the guide and command traps on the first
+ * Unit tests for lib/actions/keyword.c: the guide and command traps on the first
  * body lines (keyword_scan_text) and the multipart boundary parameter
  * (keyword_boundary).  The configuration is config_new()'s defaults:
  * GUIDE_CHECK_LIMIT 3, COMMAND_CHECK_LIMIT 3, GUIDE_KEYWORD "guide".
@@ -77,7 +77,7 @@ static int run_cases(const kw_case *c, size_t n)
 }
 
 /* A plain config_new() must carry the typed defaults too (config.h; tests
- * and fuzz targets use it).  Regression guard: lib/config.c finish() used
+ * and fuzz targets use it).  Regression guard: lib/list/config.c finish() used
  * to return at the first value failing check_type(), which on a fresh
  * config_new() is MAIL_LIST (empty ML_NAME), leaving every later number 0:
  * GUIDE_CHECK_LIMIT, COMMAND_CHECK_LIMIT and MIME_DEPTH_LIMIT read 0 and

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/lock.c: the per-list lock in both modes.
+ * Unit tests for lib/util/lock.c: the per-list lock in both modes.
  *   flock:  DIR/var/run/lock; a second holder (a forked child, so a
  *           separate open file description) times out with ST_TEMPFAIL
  *           after about TIMEOUT seconds.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/maildir.c (maildir_ops), in a private temporary
+ * Unit tests for lib/mail/maildir.c (maildir_ops), in a private temporary
  * directory.  What is asserted is what a mail reader sees: one file per
  * recipient in <root>/<rcpt>/new/ named after the Maildir spec, holding
  * "Delivered-To:" and "Return-Path:" and then the stored bytes; nothing

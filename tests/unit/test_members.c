@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/members.c: the line format, lookups (exact, fuzzy,
+ * Unit tests for lib/list/members.c: the line format, lookups (exact, fuzzy,
  * through the gdbm index and through the linear scan), every edit and its
  * refusals, byte-for-byte preservation of untouched lines, and the index
  * rebuild cases (stale stamp, corrupt file, unusable var/db) on a

@@ -1,7 +1,7 @@
 /*
- * Unit tests for the admin-side modules behind makefml: lib/newml.c (list
+ * Unit tests for the admin-side modules behind makefml: lib/list/newml.c (list
  * creation from a skeleton, template substitution, retirement),
- * lib/cfedit.c (setting one variable in config.cf) and lib/homecheck.c
+ * lib/list/cfedit.c (setting one variable in config.cf) and lib/list/homecheck.c
  * (the list home check).  Each works in a private temporary directory;
  * a failing case prints "got X, want Y".
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/qitem.c: queue items as doc/fml-queue.5 describes
+ * Unit tests for lib/queue/qitem.c: queue items as doc/fml-queue.5 describes
  * them.  A written item is parsed back here from first principles
  * (envelope lines, rcpt lines, blank line, message bytes, the 96-byte
  * trailer with its length and SHA-256 computed by GLib); the rename to new/

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/rewrite.c: the subject tag (rewrite_tag) and the
+ * Unit tests for lib/actions/rewrite.c: the subject tag (rewrite_tag) and the
  * Subject value rewrite (rewrite_subject) on raw bytes: old tags of this
  * list stripped, Re: forms collapsed to one "Re: " after the tag, other
  * lists' tags and encoded words untouched, folding and line endings kept.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/safefile.c: the temp + fsync + rename/link commit and
+ * Unit tests for lib/util/safefile.c: the temp + fsync + rename/link commit and
  * the fs_* helpers, in a private temporary directory.  What is asserted is
  * what a reader of the directory sees: the exact bytes under the final
  * name, and no temp file left behind.  A failing case prints

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/smtpreply.c: tables of cases, "got X, want Y".  The
+ * Unit tests for lib/mail/smtpreply.c: tables of cases, "got X, want Y".  The
  * parser on whole buffers, on every split of a multi-line reply, on
  * limits and garbage; the reader over a socketpair (replies split across
  * reads, several replies in one read, EOF mid-line, timeout).

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/str.c: the length-carrying string (append, printf
+ * Unit tests for lib/util/str.c: the length-carrying string (append, printf
  * growth, binary data, truncate) and the byte helpers bytes_casecmp and
  * bytes_has_ctl.  Each test is a table of cases; a failing case prints
  * "got X, want Y".

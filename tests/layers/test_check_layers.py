@@ -1,0 +1,125 @@
+"""The layer checker itself (tests/layers/check_layers.py).
+
+It must pass on the tree as built, and fail, naming the symbol or the
+header, on each kind of breach: a call into a higher layer, a circle of
+modules inside one layer, an exported name that does not say its file, and
+a header of a higher layer included from a lower one.  The breaches are
+small objects compiled into a scratch copy of build/lib/ (the real objects
+beside them), so the checker sees exactly what it sees in `make check`.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CHECKER = os.path.join(ROOT, "tests", "layers", "check_layers.py")
+
+
+def declared_layers():
+    """The Makefile's LAYERS, lowest first, as the checker takes them."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        for line in f:
+            if line.startswith("LAYERS "):
+                return ",".join(line.split("=", 1)[1].split())
+    raise AssertionError("no LAYERS in the Makefile")
+
+
+LAYERS = declared_layers()
+
+
+def real_objects():
+    objs = sorted(glob.glob(os.path.join(ROOT, "build", "lib", "*", "*.o")))
+    if not objs:
+        pytest.skip("build/lib is empty: run make first")
+    return objs
+
+
+def check(objs, src=None):
+    cmd = [sys.executable, CHECKER, "--layers", LAYERS]
+    if src:
+        cmd += ["--src", src]
+    p = subprocess.run(cmd + objs, capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """A copy of build/lib/ and lib/ that a test may add breaches to."""
+    objs = []
+    for o in real_objects():
+        layer = os.path.basename(os.path.dirname(o))
+        os.makedirs(tmp_path / "build" / layer, exist_ok=True)
+        dst = tmp_path / "build" / layer / os.path.basename(o)
+        shutil.copy(o, dst)
+        objs.append(str(dst))
+    shutil.copytree(os.path.join(ROOT, "lib"), tmp_path / "lib")
+    return tmp_path, objs
+
+
+def add_object(root, layer, name, code):
+    """Compile CODE as module NAME of LAYER; returns the object's path."""
+    src = root / "lib" / layer / (name + ".c")
+    src.write_text(code)
+    obj = root / "build" / layer / (name + ".o")
+    subprocess.run(["cc", "-c", "-I" + str(root / "lib"), "-o", str(obj), str(src)], check=True)
+    return str(obj)
+
+
+def test_the_tree_passes():
+    rc, out = check(real_objects(), os.path.join(ROOT, "lib"))
+    assert rc == 0, out
+    assert "none up, no circle" in out
+
+
+def test_an_upward_call_fails(scratch):
+    root, objs = scratch
+    # a util module that calls into actions/distribute
+    objs.append(add_object(root, "util", "zzup",
+                           "long distribute_post(void);\n"
+                           "long zzup_count(void) { return distribute_post(); }\n"))
+    rc, out = check(objs)
+    assert rc == 1
+    assert "util/zzup -> actions/distribute: upward call of distribute_post" in out
+
+
+def test_a_sideways_circle_fails(scratch):
+    root, objs = scratch
+    objs.append(add_object(root, "mail", "zza", "int zzb_two(void);\n"
+                           "int zza_one(void) { return zzb_two(); }\n"))
+    objs.append(add_object(root, "mail", "zzb", "int zza_one(void);\n"
+                           "int zzb_two(void) { return zza_one() + 1; }\n"))
+    rc, out = check(objs)
+    assert rc == 1
+    assert "circle of zza, zzb" in out
+    assert "zza -> zzb (zzb_two)" in out and "zzb -> zza (zza_one)" in out
+
+
+def test_a_name_that_does_not_say_its_file_fails(scratch):
+    root, objs = scratch
+    objs.append(add_object(root, "util", "zzname", "int fs_elsewhere(void) { return 1; }\n"))
+    rc, out = check(objs)
+    assert rc == 1
+    assert "zzname.o: exports fs_elsewhere (want zzname_*)" in out
+
+
+def test_an_upward_include_fails(scratch):
+    root, objs = scratch
+    (root / "lib" / "list" / "zzinc.h").write_text('#include "actions/action.h"\n')
+    (root / "lib" / "mail" / "zzbare.h").write_text('#include "config.h"\n')
+    rc, out = check(objs, str(root / "lib"))
+    assert rc == 1
+    assert "lib/list/zzinc.h: includes actions/action.h (actions is above list)" in out
+    assert "lib/mail/zzbare.h: includes \"config.h\" (not in mail/: name its layer)" in out
+
+
+def test_a_downward_call_passes(scratch):
+    root, objs = scratch
+    objs.append(add_object(root, "proc", "zzdown",
+                           "long article_seq(const char *);\n"
+                           "long zzdown_seq(void) { return article_seq(\".\"); }\n"))
+    rc, out = check(objs)
+    assert rc == 0, out
