@@ -93,7 +93,7 @@ doc/fml.cf.5: fml/cfgen doc/fml.cf.5.in
 check-config: fml/cfgen
 	@fml/cfgen cf | cmp -s - etc/default_config.cf || { echo "etc/default_config.cf is stale: run make etc/default_config.cf"; exit 1; }
 	@fml/cfgen man doc/fml.cf.5.in | cmp -s - doc/fml.cf.5 || { echo "doc/fml.cf.5 is stale: run make doc/fml.cf.5"; exit 1; }
-	@echo "config docs: in step with lib/config_vars.def"
+	@echo "config docs: in step with lib/list/config_vars.def"
 
 # ---- tests
 build/unit/%: tests/unit/%.c $(LIB_A) tests/unit/unit.h

@@ -225,11 +225,13 @@ int fs_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-ssize_t fs_read_full(int fd, void *buf, size_t n)
+/* read(2), or pread(2) at OFF when POSITIONAL, until N bytes or the end. */
+static ssize_t read_full(int fd, void *buf, size_t n, off_t off, int positional)
 {
 	size_t got = 0;
 	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
+		char *p = (char *)buf + got;
+		ssize_t r = positional ? pread(fd, p, n - got, off + (off_t)got) : read(fd, p, n - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -241,18 +243,12 @@ ssize_t fs_read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
+ssize_t fs_read_full(int fd, void *buf, size_t n)
+{
+	return read_full(fd, buf, n, 0, 0);
+}
+
 ssize_t fs_pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_full(fd, buf, n, off, 1);
 }
