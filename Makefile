@@ -154,7 +154,7 @@ install: all
 
 clean:
 	rm -f $(PROGS) fml/cfgen
-	rm -rf build .test-tmp demo tests/fuzz/bin
+	rm -rf build .test-tmp demo tests/fuzz/out
 
 check-format-result:
 	@if $(MAKE) -s check-format >/dev/null 2>&1; then echo "RESULT format 1 0"; \

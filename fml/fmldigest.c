@@ -17,7 +17,6 @@
 #include "util/lock.h"
 #include "util/msg.h"
 #include "util/privs.h"
-#include "proc/proc.h"
 #include "queue/runner.h"
 #include "util/safefile.h"
 #include "util/status.h"
