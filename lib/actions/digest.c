@@ -238,8 +238,12 @@ static int plan_member(const member_entry *e, void *arg)
 	digeststate_item *it = g_hash_table_lookup(pl->groups, key);
 	if (!it) {
 		it = digeststate_item_new(pl->items, mode, last + 1, pl->seq);
-		snprintf(it->name, sizeof it->name, "dg%ld.%d.%u", (long)pl->c->l.now,
-			 (int)getpid(), pl->items->len);
+		/* unique across runs to the microsecond (a later run in the
+		 * same second may get the same pid back), fixed once written in
+		 * digest.run */
+		char base[64];
+		qitem_unique_name("dg", base, sizeof base);
+		snprintf(it->name, sizeof it->name, "%s.%u", base, pl->items->len);
 		g_hash_table_insert(pl->groups, g_strdup(key), it);
 	}
 	digeststate_item_add(it, addr);

@@ -231,7 +231,8 @@ static ssize_t read_full(int fd, void *buf, size_t n, off_t off, int positional)
 	size_t got = 0;
 	while (got < n) {
 		char *p = (char *)buf + got;
-		ssize_t r = positional ? pread(fd, p, n - got, off + (off_t)got) : read(fd, p, n - got);
+		ssize_t r =
+		    positional ? pread(fd, p, n - got, off + (off_t)got) : read(fd, p, n - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)

@@ -363,7 +363,10 @@ def test_chaddr_takes_the_digest_state_along(make_list, sinks):
 # ---------------------------------------------------------------- crashes
 
 def queued_digests(d):
-    """{rcpt: [article numbers]} over every digest item in D's queue."""
+    """{rcpt: [article numbers]} over every digest item in D's queue, sorted
+    (a repeat shows as a pair).  Not in name order: an item is named
+    dgTIME.PID.N, and a later run in the same second whose pid wrapped (or
+    went from 4 to 5 digits) sorts before the earlier run's items."""
     got = {}
     for area in ("new", "active", "deferred", "sent"):
         p = os.path.join(d, "var", "queue", area)
@@ -376,7 +379,7 @@ def queued_digests(d):
                                      m["Subject"]).groups())
             for r in it.rcpts:
                 got.setdefault(r, []).extend(range(a, b + 1))
-    return got
+    return {r: sorted(v) for r, v in got.items()}
 
 
 def test_kill_9_at_every_step_then_rerun(make_list, sinks, crashshim, ml_dir):  # noqa: F811
