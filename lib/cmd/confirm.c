@@ -21,6 +21,7 @@
 #include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/lines.h"
 #include "util/randhex.h"
 
 #include <errno.h>
@@ -300,16 +301,16 @@ static fml_status store_add(store *s, const config *cf, time_t now, const str *l
 	}
 	long long cutoff = (long long)now - config_int(cf, CF_CONFIRMATION_EXPIRE) - CONFIRM_DAY;
 	str out = STR_INIT;
-	const char *p = s->raw.s, *end = s->raw.s + s->raw.len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			break;
+	lines it;
+	const char *p;
+	size_t n;
+	for (lines_init(&it, s->raw.s, s->raw.len); lines_next(&it, &p, &n);) {
+		if (p + n == s->raw.s + s->raw.len)
+			break; /* a torn last line */
 		char *e;
 		long long t = strtoll(p, &e, 10);
 		if (e != p && *e == ' ' && t >= cutoff)
-			str_append(&out, p, (size_t)(nl + 1 - p));
-		p = nl + 1;
+			str_append(&out, p, n + 1);
 	}
 	str_append(&out, line->s, line->len);
 	fml_status st = safefile_replace(s->path, out.s, out.len, 1);

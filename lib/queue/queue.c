@@ -14,6 +14,7 @@
 #include "util/safefile.h"
 #include "util/mem.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -247,11 +248,11 @@ int queue_journal_open(const char *qdir, const char *name, int part)
 	return fd;
 }
 
-fml_status queue_journal_append(int fd, const str *lines)
+fml_status queue_journal_append(int fd, const str *text)
 {
 	size_t done = 0;
-	while (done < lines->len) {
-		ssize_t w = write(fd, lines->s + done, lines->len - done);
+	while (done < text->len) {
+		ssize_t w = write(fd, text->s + done, text->len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -275,10 +276,12 @@ static int rcpt_cmp(const void *a, const void *b)
 /* Apply one journal file's complete lines to Q. */
 static void journal_apply(queue_item *q, const str *j, const char **sorted, size_t *idx)
 {
-	const char *p = j->s, *end = j->s + j->len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
+	lines it;
+	const char *p;
+	size_t len;
+	for (lines_init(&it, j->s, j->len); lines_next(&it, &p, &len);) {
+		const char *nl = p + len;
+		if (nl == j->s + j->len)
 			break; /* torn last line */
 		if ((p[0] == 'D' || p[0] == 'F') && p[1] == ' ') {
 			const char *a = p + 2, *sp = memchr(a, ' ', (size_t)(nl - a));
@@ -307,7 +310,6 @@ static void journal_apply(queue_item *q, const str *j, const char **sorted, size
 				q->next_try = (time_t)t;
 			}
 		}
-		p = nl + 1;
 	}
 }
 
@@ -370,18 +372,19 @@ int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t
 	str j = STR_INIT;
 	int found = -1;
 	if (journal_path(path, sizeof path, qdir, name, -1) == 0 && fs_read(path, &j, 0) == ST_OK) {
-		for (const char *p = j.s; p && p < j.s + j.len;) {
-			const char *nl = memchr(p, '\n', (size_t)(j.s + j.len - p));
+		lines it;
+		const char *p;
+		size_t len;
+		for (lines_init(&it, j.s, j.len); lines_next(&it, &p, &len);) {
 			int n;
 			long long t;
-			if (!nl)
+			if (p + len == j.s + j.len)
 				break; /* torn last line */
 			if (p[0] == 'A' && sscanf(p, "A %d %lld", &n, &t) == 2) {
 				*attempts = n;
 				*next = (time_t)t;
 				found = 0;
 			}
-			p = nl + 1;
 		}
 	}
 	str_free(&j);
