@@ -111,33 +111,25 @@ fml_status cfedit_set(const char *path, const char *name, const char *value, str
 
 	str_clear(err);
 	if (!*name || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') ||
-			name[0] == '_')) {
-		str_sets(err, "bad variable name");
-		return ST_DATAERR;
-	}
+			name[0] == '_'))
+		return status_why(err, ST_DATAERR, "bad variable name");
 	for (const char *p = name; *p; p++)
-		if (!ident_char((unsigned char)*p)) {
-			str_sets(err, "bad variable name");
-			return ST_DATAERR;
-		}
-	if (bytes_has_ctl(value, strlen(value)) || strchr(value, '\t')) {
-		str_sets(err, "control character in the value");
-		return ST_DATAERR;
-	}
+		if (!ident_char((unsigned char)*p))
+			return status_why(err, ST_DATAERR, "bad variable name");
+	if (bytes_has_ctl(value, strlen(value)) || strchr(value, '\t'))
+		return status_why(err, ST_DATAERR, "control character in the value");
 	int exists = stat(path, &st) == 0;
 	s = fs_read(path, &text, CFEDIT_FILE_MAX);
 	if (s == ST_NOINPUT)
 		s = ST_OK;
 	if (s != ST_OK) {
-		str_printf(err, "cannot read %s", path);
 		str_free(&text);
-		return ST_TEMPFAIL;
+		return status_why(err, ST_TEMPFAIL, "cannot read %s", path);
 	}
 	cfedit_replace(str_c(&text), text.len, name, value, &out);
 	char dir[PATH_MAX];
 	if (fs_path(dir, sizeof dir, "%s", path) < 0) {
-		str_sets(err, "path too long");
-		s = ST_TEMPFAIL;
+		s = status_why(err, ST_TEMPFAIL, "path too long");
 		goto out;
 	}
 	char *slash = strrchr(dir, '/');
@@ -147,20 +139,18 @@ fml_status cfedit_set(const char *path, const char *name, const char *value, str
 		slash[slash == dir] = 0;
 	safefile sf;
 	if (safefile_open(&sf, dir, ".config.cf.tmp") != ST_OK) {
-		str_printf(err, "cannot write in %s", dir);
-		s = ST_TEMPFAIL;
+		s = status_why(err, ST_TEMPFAIL, "cannot write in %s", dir);
 		goto out;
 	}
 	if (exists && fchmod(sf.fd, st.st_mode & 0755) < 0)
 		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
 	if (safefile_write(&sf, out.s ? out.s : "", out.len) != ST_OK) {
 		safefile_abort(&sf);
-		str_printf(err, "cannot write %s", path);
-		s = ST_TEMPFAIL;
+		s = status_why(err, ST_TEMPFAIL, "cannot write %s", path);
 		goto out;
 	}
 	if ((s = safefile_commit(&sf, path)) != ST_OK)
-		str_printf(err, "cannot commit %s", path);
+		s = status_why(err, s, "cannot commit %s", path);
 out:
 	str_free(&text);
 	str_free(&out);
