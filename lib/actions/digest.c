@@ -338,10 +338,9 @@ fml_status digest_set(action_ctx *c, const char *addr, const char *spec, str *er
 	char mode[16];
 	fml_status st;
 
-	if (!spec || !digeststate_spec(spec, &n, mode)) {
-		str_sets(err, "bad digest argument: N[mode] expected (0 to stop)");
-		return ST_DATAERR;
-	}
+	if (!spec || !digeststate_spec(spec, &n, mode))
+		return status_why(err, ST_DATAERR,
+				  "bad digest argument: N[mode] expected (0 to stop)");
 	GHashTable *state = digeststate_new();
 	members_entry_init(&e);
 	if ((st = digest_recover(c)) != ST_OK ||

@@ -10,6 +10,7 @@
 #include "reply.h"
 #include "util/safefile.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -168,13 +169,16 @@ static void prune_approved(action_ctx *c)
 		str_free(&s);
 		return;
 	}
-	for (char *p = s.s, *nl; *p; p = nl + 1) {
-		if (!(nl = strchr(p, '\n')))
-			break;
-		*nl = 0;
-		if (*p && fs_path(item, sizeof item, "%s/var/incoming/%s", c->l.dir, p) == 0 &&
+	lines it;
+	const char *p;
+	size_t n;
+	for (lines_init(&it, s.s, s.len); lines_next(&it, &p, &n);) {
+		if (p + n == s.s + s.len || memchr(p, '\0', n))
+			break; /* a torn last line or a NUL: the rest is dropped */
+		if (n &&
+		    fs_path(item, sizeof item, "%s/var/incoming/%.*s", c->l.dir, (int)n, p) == 0 &&
 		    fs_exists(item))
-			str_printf(&keep, "%s\n", p);
+			str_printf(&keep, "%.*s\n", (int)n, p);
 	}
 	if (keep.len != s.len)
 		safefile_replace(path, keep.s ? keep.s : "", keep.len, 1);

@@ -5,6 +5,7 @@
 #include "keyword.h"
 #include "util/msg.h"
 #include "util/bytes.h"
+#include "util/lines.h"
 
 #include <glib.h>
 
@@ -142,14 +143,13 @@ static int cte_kind(const str *cte)
  * padding (trailing blanks) dropped; a bad "=" is kept as it is. */
 static void qp_decode(const char *p, size_t len, str *out)
 {
-	size_t off = 0;
-	while (off < len) {
-		const char *l = p + off;
-		const char *nl = memchr(l, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - l) : len - off, end;
+	lines it;
+	const char *l;
+	size_t n;
+	for (lines_init(&it, p, len); lines_next(&it, &l, &n);) {
+		int nl = l + n < p + len; /* the line ends in "\n" */
 		int crlf = n && l[n - 1] == '\r';
-		off += n + (nl != NULL);
-		end = n - crlf;
+		size_t end = n - crlf;
 		while (end && (l[end - 1] == ' ' || l[end - 1] == '\t'))
 			end--;
 		int soft = end && l[end - 1] == '=';
@@ -209,12 +209,11 @@ static void first_text(const char *body, size_t len, const char *content_type, c
 		       0) {
 		text = 0;
 	}
-	size_t off = 0;
-	while (text && off < len) {
-		const char *p = body + off;
-		const char *nl = memchr(p, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - p) : len - off, raw_n = n;
-		off += n + 1;
+	lines it;
+	const char *p;
+	size_t n;
+	for (lines_init(&it, body, len); text && lines_next(&it, &p, &n);) {
+		size_t raw_n = n + (p + n < body + len); /* with its "\n" */
 		if (n && p[n - 1] == '\r')
 			n--;
 		if (state == PREAMBLE) {
@@ -254,7 +253,7 @@ static void first_text(const char *body, size_t len, const char *content_type, c
 		}
 		if (depth > 0 && is_delim(p, n, &bounds[depth - 1]))
 			break; /* end of the first part */
-		str_append(&raw, p, raw_n + (nl != NULL));
+		str_append(&raw, p, raw_n);
 	}
 	if (text) {
 		switch (cte_kind(&cte)) {
@@ -282,13 +281,12 @@ static void scan_lines(const char *t, size_t len, const config *cf, int ctladdr,
 	     climit = config_int(cf, CF_COMMAND_CHECK_LIMIT);
 	const char *kw = config_str(cf, CF_GUIDE_KEYWORD);
 	long seen = 0;
-	size_t off = 0;
+	lines it;
+	const char *p;
+	size_t n;
 
-	while (off < len && (seen < glimit || seen < climit)) {
-		const char *p = t + off;
-		const char *nl = memchr(p, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - p) : len - off;
-		off += n + 1;
+	for (lines_init(&it, t, len);
+	     (seen < glimit || seen < climit) && lines_next(&it, &p, &n);) {
 		if (n && p[n - 1] == '\r')
 			n--;
 		if (blank(p, n))

@@ -28,6 +28,7 @@
 #include "list/digeststate.h"
 #include "util/mem.h"
 #include "util/bytes.h"
+#include "util/lines.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -649,15 +650,13 @@ void cmdparse_script(const char *text, size_t len, int ctladdr, long maxnum, lon
 		     cmd_script *out)
 {
 	idset ids = {NULL, 0, 0};
-	size_t off = 0;
+	lines it;
+	const char *p;
+	size_t n;
 
 	if (maxlen < 1)
 		maxlen = 1;
-	while (off < len) {
-		const char *p = text + off;
-		const char *nl = memchr(p, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - p) : len - off;
-		off += n + 1;
+	for (lines_init(&it, text, len); lines_next(&it, &p, &n);) {
 		if (n && p[n - 1] == '\r')
 			n--;
 		if ((long)out->n >= maxnum) {

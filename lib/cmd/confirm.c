@@ -21,6 +21,7 @@
 #include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/lines.h"
 #include "util/randhex.h"
 
 #include <errno.h>
@@ -73,17 +74,6 @@ int confirm_id_shape(const char *s, size_t len)
 		if (bytes_hex_value((unsigned char)s[i]) < 0)
 			return 0;
 	return 1;
-}
-
-/* ST_DATAERR with WHY = TEXT [ADDR] */
-static fml_status refuse(str *why, const char *text, const char *addr)
-{
-	if (why) {
-		str_sets(why, text);
-		if (addr)
-			str_printf(why, " %s", addr);
-	}
-	return ST_DATAERR;
 }
 
 static int printable(const char *s)
@@ -300,16 +290,16 @@ static fml_status store_add(store *s, const config *cf, time_t now, const str *l
 	}
 	long long cutoff = (long long)now - config_int(cf, CF_CONFIRMATION_EXPIRE) - CONFIRM_DAY;
 	str out = STR_INIT;
-	const char *p = s->raw.s, *end = s->raw.s + s->raw.len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			break;
+	lines it;
+	const char *p;
+	size_t n;
+	for (lines_init(&it, s->raw.s, s->raw.len); lines_next(&it, &p, &n);) {
+		if (p + n == s->raw.s + s->raw.len)
+			break; /* a torn last line */
 		char *e;
 		long long t = strtoll(p, &e, 10);
 		if (e != p && *e == ' ' && t >= cutoff)
-			str_append(&out, p, (size_t)(nl + 1 - p));
-		p = nl + 1;
+			str_append(&out, p, n + 1);
 	}
 	str_append(&out, line->s, line->len);
 	fml_status st = safefile_replace(s->path, out.s, out.len, 1);
@@ -329,12 +319,9 @@ static fml_status check_rate(const store *s, const config *cf, time_t now, const
 		if (s->r[i].issue && s->r[i].time > (long long)now - CONFIRM_DAY &&
 		    addr_equal(s->r[i].addr, addr))
 			n++;
-	if (n >= limit) {
-		refuse(why, "too many confirmation requests for", addr);
-		if (why)
-			str_puts(why, " today");
-		return ST_DATAERR;
-	}
+	if (n >= limit)
+		return status_why(why, ST_DATAERR, "too many confirmation requests for %s today",
+				  addr);
 	return ST_OK;
 }
 
@@ -349,7 +336,7 @@ fml_status confirm_issue(const char *dir, const config *cf, time_t now, const ch
 	if (why)
 		str_clear(why);
 	if (!printable(action) || !printable(addr))
-		return refuse(why, "bad confirmation request for", addr);
+		return status_why(why, ST_DATAERR, "bad confirmation request for %s", addr);
 	if (now < 0 || (long long)now > 0xffffffffLL) {
 		msg_error("confirm: time %lld does not fit an ID", (long long)now);
 		return ST_TEMPFAIL;
@@ -444,7 +431,7 @@ static fml_status redeem(const char *dir, const config *cf, time_t now, const ch
 	if (why)
 		str_clear(why);
 	if (!id || !confirm_id_shape(id, strlen(id)))
-		return refuse(why, "malformed confirmation ID", NULL);
+		return status_why(why, ST_DATAERR, "malformed confirmation ID");
 	for (size_t i = 0; i < CONFIRM_ID_LEN; i++)
 		lid[i] = "0123456789abcdef"[bytes_hex_value((unsigned char)id[i])];
 	lid[CONFIRM_ID_LEN] = 0;
@@ -460,22 +447,21 @@ static fml_status redeem(const char *dir, const config *cf, time_t now, const ch
 	const rec *r = find_issue(&s, &key, t, lid + 8);
 	if (!r) {
 		/* records are dropped a day after they expire */
-		st = refuse(why,
-			    (long long)now - t > expire ? "confirmation ID expired"
-							: "unknown confirmation ID",
-			    NULL);
+		st = status_why(why, ST_DATAERR, "%s",
+				(long long)now - t > expire ? "confirmation ID expired"
+							    : "unknown confirmation ID");
 		goto out;
 	}
 	if ((long long)now - r->time > expire) {
-		st = refuse(why, "confirmation ID expired", NULL);
+		st = status_why(why, ST_DATAERR, "confirmation ID expired");
 		goto out;
 	}
 	if (is_used(&s, r->id)) {
-		st = refuse(why, "confirmation ID already used", NULL);
+		st = status_why(why, ST_DATAERR, "confirmation ID already used");
 		goto out;
 	}
 	if (!sender || !addr_equal(sender, r->addr)) {
-		st = refuse(why, "confirmation ID was sent to another address", NULL);
+		st = status_why(why, ST_DATAERR, "confirmation ID was sent to another address");
 		goto out;
 	}
 	str_printf(&line, "%lld used %s\n", (long long)now, r->id);

@@ -23,6 +23,7 @@
 #include "util/str.h"
 #include "util/mem.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -109,10 +110,10 @@ static fml_status rewrite(const char *dir, const char *addr, const str *newline)
 		str_free(&old);
 		return ST_TEMPFAIL;
 	}
-	const char *p = old.s, *end = old.s + old.len;
-	while (p && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	lines it;
+	const char *p;
+	size_t len;
+	for (lines_init(&it, old.s, old.len); lines_next(&it, &p, &len);) {
 		if (!line_is(p, len, addr)) {
 			str_append(&out, p, len);
 			str_putc(&out, '\n');
@@ -122,7 +123,6 @@ static fml_status rewrite(const char *dir, const char *addr, const str *newline)
 				str_append(&out, newline->s, newline->len);
 			placed = 1;
 		}
-		p += len + 1;
 	}
 	if (newline && !placed) {
 		str_append(&out, newline->s, newline->len);
@@ -186,10 +186,10 @@ static int find_hash(const char *dir, const char *addr, str *hash)
 		str_free(&text);
 		return -1;
 	}
-	const char *p = text.s, *end = text.s + text.len;
-	while (p < end && !found) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	lines it;
+	const char *p;
+	size_t len;
+	for (lines_init(&it, text.s, text.len); !found && lines_next(&it, &p, &len);) {
 		if (line_is(p, len, addr)) {
 			const char *h = p;
 			while (h < p + len && *h != ' ' && *h != '\t')
@@ -202,7 +202,6 @@ static int find_hash(const char *dir, const char *addr, str *hash)
 			str_set(hash, h, (size_t)(e - h));
 			found = 1;
 		}
-		p += len + 1;
 	}
 	str_free(&text);
 	return found;

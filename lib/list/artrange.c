@@ -84,13 +84,6 @@ static int parse_end(const char **pp, long last, long *v)
 	return artrange_parse_number(pp, v);
 }
 
-static fml_status range_err(str *why, const char *reason)
-{
-	if (why)
-		str_sets(why, reason);
-	return ST_DATAERR;
-}
-
 /* One item at *PP into IV (not yet clipped). */
 static fml_status parse_item(const char **pp, long last, long iv[2], str *why)
 {
@@ -99,16 +92,16 @@ static fml_status parse_item(const char **pp, long last, long iv[2], str *why)
 	int k;
 
 	if (*p == ',' || *p == 0)
-		return range_err(why, "empty item in range");
+		return status_why(why, ST_DATAERR, "empty item in range");
 	int is_first = parse_word(&p, "first");
 	if ((is_first || parse_word(&p, "last")) && *p == ':') {
 		p++;
 		if ((k = artrange_parse_number(&p, &b)) < 0)
-			return range_err(why, "number out of range");
+			return status_why(why, ST_DATAERR, "number out of range");
 		if (k == 0 || b == 0)
-			return range_err(why, "bad count after ':' in range");
+			return status_why(why, ST_DATAERR, "bad count after ':' in range");
 		if (*p != ',' && *p != 0)
-			return range_err(why, "junk after item in range");
+			return status_why(why, ST_DATAERR, "junk after item in range");
 		iv[0] = is_first ? 1 : last - b + 1;
 		iv[1] = is_first ? b : last;
 		*pp = p;
@@ -116,17 +109,19 @@ static fml_status parse_item(const char **pp, long last, long iv[2], str *why)
 	}
 	p = *pp;
 	if ((k = parse_end(&p, last, &a)) <= 0)
-		return range_err(why, k < 0 ? "number out of range" : "bad item in range");
+		return status_why(why, ST_DATAERR, "%s",
+				  k < 0 ? "number out of range" : "bad item in range");
 	b = a;
 	if (*p == '-') {
 		p++;
 		if ((k = parse_end(&p, last, &b)) <= 0)
-			return range_err(why, k < 0 ? "number out of range" : "bad item in range");
+			return status_why(why, ST_DATAERR, "%s",
+					  k < 0 ? "number out of range" : "bad item in range");
 		if (b < a)
-			return range_err(why, "range end before its start");
+			return status_why(why, ST_DATAERR, "range end before its start");
 	}
 	if (*p != ',' && *p != 0)
-		return range_err(why, "junk after item in range");
+		return status_why(why, ST_DATAERR, "junk after item in range");
 	iv[0] = a;
 	iv[1] = b;
 	*pp = p;
@@ -153,7 +148,7 @@ fml_status artrange_parse(const char *spec, long last, long max, artrange *r, st
 		r->cap = items;
 	}
 	for (p = spec;;) {
-		long iv[2];
+		long iv[2] = {0, 0}; /* only ST_OK sets it; the compiler cannot see that */
 		if ((st = parse_item(&p, last, iv, why)) != ST_OK) {
 			r->n = 0;
 			return st;
@@ -186,10 +181,10 @@ fml_status artrange_parse(const char *spec, long last, long max, artrange *r, st
 	}
 	r->n = o;
 	if (r->n == 0)
-		return range_err(why, "no such articles");
+		return status_why(why, ST_DATAERR, "no such articles");
 	if (max > 0 && artrange_count(r) > max) {
 		r->n = 0;
-		return range_err(why, "too many articles requested");
+		return status_why(why, ST_DATAERR, "too many articles requested");
 	}
 	return ST_OK;
 }

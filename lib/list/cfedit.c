@@ -13,6 +13,7 @@
 #include "util/safefile.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -35,16 +36,10 @@ static int ident_char(int c)
 
 typedef enum { L_BLANK, L_COMMENT, L_CONT, L_START } line_kind;
 
-/* One line at *POS: its kind, bounds (terminator excluded) and next pos. */
-static line_kind next_line(const char *text, size_t len, size_t *pos, const char **lp, size_t *ll)
+/* The kind of the line P[0..N) (terminator excluded). */
+static line_kind kind_of(const char *p, size_t n)
 {
-	const char *p = text + *pos, *end = text + len;
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-	const char *le = nl ? nl : end;
-	*lp = p;
-	*ll = (size_t)(le - p);
-	*pos = (size_t)((nl ? nl + 1 : end) - text);
-	const char *q = p;
+	const char *le = p + n, *q = p;
 	while (q < le && is_blank(*q))
 		q++;
 	if (q == le)
@@ -67,13 +62,14 @@ static int names_var(const char *p, size_t n, const char *name)
 
 void cfedit_replace(const char *text, size_t len, const char *name, const char *value, str *out)
 {
-	size_t pos = 0, ll;
+	lines it;
+	size_t ll;
 	const char *lp;
 	long lineno = 0, target = 0, target_end = 0, cur = 0, cur_end = 0;
 
 	/* pass 1: the last statement for NAME, lines target..target_end */
-	while (pos < len) {
-		line_kind k = next_line(text, len, &pos, &lp, &ll);
+	for (lines_init(&it, text, len); lines_next(&it, &lp, &ll);) {
+		line_kind k = kind_of(lp, ll);
 		lineno++;
 		if (k == L_START || k == L_BLANK) {
 			cur = 0;
@@ -88,11 +84,9 @@ void cfedit_replace(const char *text, size_t len, const char *name, const char *
 	}
 	/* pass 2: copy, replacing the statement */
 	str_clear(out);
-	pos = 0;
 	lineno = 0;
-	while (pos < len) {
-		size_t start = pos;
-		line_kind k = next_line(text, len, &pos, &lp, &ll);
+	for (lines_init(&it, text, len); lines_next(&it, &lp, &ll);) {
+		line_kind k = kind_of(lp, ll);
 		lineno++;
 		if (target && lineno == target) {
 			str_printf(out, "%s = %s\n", name, value);
@@ -100,7 +94,7 @@ void cfedit_replace(const char *text, size_t len, const char *name, const char *
 		}
 		if (target && lineno > target && lineno <= target_end && k == L_CONT)
 			continue;
-		str_append(out, text + start, pos - start);
+		str_append(out, lp, (size_t)(lines_rest(&it) - lp)); /* with its "\n" */
 	}
 	if (!target) {
 		if (out->len && out->s[out->len - 1] != '\n')
@@ -117,33 +111,25 @@ fml_status cfedit_set(const char *path, const char *name, const char *value, str
 
 	str_clear(err);
 	if (!*name || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') ||
-			name[0] == '_')) {
-		str_sets(err, "bad variable name");
-		return ST_DATAERR;
-	}
+			name[0] == '_'))
+		return status_why(err, ST_DATAERR, "bad variable name");
 	for (const char *p = name; *p; p++)
-		if (!ident_char((unsigned char)*p)) {
-			str_sets(err, "bad variable name");
-			return ST_DATAERR;
-		}
-	if (bytes_has_ctl(value, strlen(value)) || strchr(value, '\t')) {
-		str_sets(err, "control character in the value");
-		return ST_DATAERR;
-	}
+		if (!ident_char((unsigned char)*p))
+			return status_why(err, ST_DATAERR, "bad variable name");
+	if (bytes_has_ctl(value, strlen(value)) || strchr(value, '\t'))
+		return status_why(err, ST_DATAERR, "control character in the value");
 	int exists = stat(path, &st) == 0;
 	s = fs_read(path, &text, CFEDIT_FILE_MAX);
 	if (s == ST_NOINPUT)
 		s = ST_OK;
 	if (s != ST_OK) {
-		str_printf(err, "cannot read %s", path);
 		str_free(&text);
-		return ST_TEMPFAIL;
+		return status_why(err, ST_TEMPFAIL, "cannot read %s", path);
 	}
 	cfedit_replace(str_c(&text), text.len, name, value, &out);
 	char dir[PATH_MAX];
 	if (fs_path(dir, sizeof dir, "%s", path) < 0) {
-		str_sets(err, "path too long");
-		s = ST_TEMPFAIL;
+		s = status_why(err, ST_TEMPFAIL, "path too long");
 		goto out;
 	}
 	char *slash = strrchr(dir, '/');
@@ -153,20 +139,18 @@ fml_status cfedit_set(const char *path, const char *name, const char *value, str
 		slash[slash == dir] = 0;
 	safefile sf;
 	if (safefile_open(&sf, dir, ".config.cf.tmp") != ST_OK) {
-		str_printf(err, "cannot write in %s", dir);
-		s = ST_TEMPFAIL;
+		s = status_why(err, ST_TEMPFAIL, "cannot write in %s", dir);
 		goto out;
 	}
 	if (exists && fchmod(sf.fd, st.st_mode & 0755) < 0)
 		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
 	if (safefile_write(&sf, out.s ? out.s : "", out.len) != ST_OK) {
 		safefile_abort(&sf);
-		str_printf(err, "cannot write %s", path);
-		s = ST_TEMPFAIL;
+		s = status_why(err, ST_TEMPFAIL, "cannot write %s", path);
 		goto out;
 	}
 	if ((s = safefile_commit(&sf, path)) != ST_OK)
-		str_printf(err, "cannot commit %s", path);
+		s = status_why(err, s, "cannot commit %s", path);
 out:
 	str_free(&text);
 	str_free(&out);

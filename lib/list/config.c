@@ -26,6 +26,7 @@
 #include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -567,10 +568,11 @@ static fml_status parse_text(config *cf, const char *file, const char *text, siz
 	str logical = STR_INIT, where = STR_INIT;
 	size_t lineno = 0, start = 0; /* start: line of the logical line, 0 none */
 	fml_status st = ST_OK;
-	const char *p = text, *end = text + len;
-	while (st == ST_OK && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
+	lines it;
+	const char *p;
+	size_t n;
+	for (lines_init(&it, text, len); st == ST_OK && lines_next(&it, &p, &n);) {
+		const char *le = p + n;
 		const char *q = p, *e = le;
 		lineno++;
 		while (q < e && is_blank(*q))
@@ -602,7 +604,6 @@ static fml_status parse_text(config *cf, const char *file, const char *text, siz
 			start = q < e ? lineno : 0;
 			str_set(&logical, q, (size_t)(e - q));
 		}
-		p = nl ? nl + 1 : end;
 	}
 	if (st == ST_OK && start) {
 		str_clear(&where);

@@ -34,9 +34,7 @@ fml_status roster_check_limit(const char *dir, const config *cf, str *err)
 		return ST_TEMPFAIL;
 	if (n < limit)
 		return ST_OK;
-	str_clear(err);
-	str_printf(err, "the list is full (MAX_MEMBER_LIMIT %ld)", limit);
-	return ST_DATAERR;
+	return status_why(err, ST_DATAERR, "the list is full (MAX_MEMBER_LIMIT %ld)", limit);
 }
 
 fml_status roster_add(const char *dir, const config *cf, const char *addr, const char *opts,
@@ -47,11 +45,8 @@ fml_status roster_add(const char *dir, const config *cf, const char *addr, const
 	str e2 = STR_INIT;
 	fml_status st;
 
-	if (why) {
-		str_clear(err);
-		str_printf(err, "bad address: %s", why);
-		return ST_DATAERR;
-	}
+	if (why)
+		return status_why(err, ST_DATAERR, "bad address: %s", why);
 	if ((st = roster_check_limit(dir, cf, err)) != ST_OK)
 		return st;
 	fml_status sa =

@@ -39,6 +39,7 @@
 #include "mimetext.h"
 #include "util/msg.h"
 #include "util/str.h"
+#include "util/lines.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -152,16 +153,15 @@ static size_t utf8_cut(const str *s)
 
 static void text_put(mt *m, const char *p, size_t n)
 {
-	while (n && m->st == ST_OK) {
-		const char *nl = memchr(p, '\n', n);
-		size_t k = nl ? (size_t)(nl - p) + 1 : n;
-		str_append(&m->line, p, nl ? k - 1 : k);
-		if (nl)
+	lines it;
+	const char *l;
+	size_t k;
+	for (lines_init(&it, p, n); m->st == ST_OK && lines_next(&it, &l, &k);) {
+		str_append(&m->line, l, k);
+		if (l + k < p + n) /* the line ends in "\n" */
 			line_emit(m, m->line.len, 1);
 		else if (m->line.len > MT_LINE_MAX)
 			line_emit(m, utf8_cut(&m->line), 0);
-		p += k;
-		n -= k;
 	}
 }
 

@@ -42,6 +42,7 @@
 #include "smtpreply.h"
 #include "util/mem.h"
 #include "util/bytes.h"
+#include "util/lines.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -298,11 +299,13 @@ static unsigned long long ehlo_number(const char *p, const char *le)
 /* The EHLO/LHLO keywords we use, from the raw reply lines after the first. */
 static void parse_ehlo(smtp_conn *c)
 {
-	const char *p = c->rd.raw, *end = p + c->rd.rawlen;
+	lines it;
+	const char *p;
+	size_t n;
+	int first = 1;
 
-	for (int first = 1; p < end; first = 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
+	for (lines_init(&it, c->rd.raw, c->rd.rawlen); lines_next(&it, &p, &n); first = 0) {
+		const char *le = p + n;
 		const char *kw = le - p > 4 ? p + 4 : le;
 		size_t kl = 0;
 		while (kw + kl < le && kw[kl] != ' ' && kw[kl] != '\r')
@@ -317,7 +320,6 @@ static void parse_ehlo(smtp_conn *c)
 			c->size = 1;
 			c->size_max = ehlo_number(kw + kl, le);
 		}
-		p = le + 1;
 	}
 }
 

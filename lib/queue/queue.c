@@ -14,6 +14,7 @@
 #include "util/safefile.h"
 #include "util/mem.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -65,8 +66,9 @@ static int read_at(int fd, void *buf, size_t n, off_t off)
 	return 0;
 }
 
-/* Parse the envelope in q->env (LEN bytes, ending with the empty line). */
-static int parse_envelope(queue_item *q, size_t len, str *err)
+/* Parse the envelope in q->env (LEN bytes, ending with the empty line):
+ * ST_OK or ST_DATAERR. */
+static fml_status parse_envelope(queue_item *q, size_t len, str *err)
 {
 	char *p = q->env.s, *end = p + len;
 	size_t cap = 0;
@@ -79,7 +81,7 @@ static int parse_envelope(queue_item *q, size_t len, str *err)
 		line++;
 		if (line == 1) {
 			if (strcmp(p, "FMLQ 1") != 0)
-				return str_printf(err, "not an FMLQ 1 item"), -1;
+				return status_why(err, ST_DATAERR, "not an FMLQ 1 item");
 		} else if (strncmp(p, "sender ", 7) == 0 && line == 2) {
 			q->sender = p + 7;
 		} else if (strncmp(p, "created ", 8) == 0 && line == 3 &&
@@ -101,19 +103,20 @@ static int parse_envelope(queue_item *q, size_t len, str *err)
 			q->rcpt[q->nrcpt] = p + 7;
 			q->state_off[q->nrcpt++] = (off_t)(p + 5 - q->env.s);
 		} else {
-			return str_printf(err, "bad envelope line %d", line), -1;
+			return status_why(err, ST_DATAERR, "bad envelope line %d", line);
 		}
 		p = nl + 1;
 	}
 	if (!q->sender || !q->list || !q->created || q->nrcpt == 0)
-		return str_printf(err, "incomplete envelope"), -1;
+		return status_why(err, ST_DATAERR, "incomplete envelope");
 	q->state = mem_alloc(q->nrcpt);
 	memset(q->state, QS_PENDING, q->nrcpt);
-	return 0;
+	return ST_OK;
 }
 
-/* Read the envelope (up to the empty line) into q->env; its length. */
-static long read_envelope(queue_item *q, str *err)
+/* Read the envelope (up to the empty line) into q->env, its length into
+ * *LEN: ST_OK, ST_DATAERR (no end) or ST_TEMPFAIL. */
+static fml_status read_envelope(queue_item *q, size_t *len, str *err)
 {
 	off_t off = 0;
 	for (;;) {
@@ -121,17 +124,19 @@ static long read_envelope(queue_item *q, str *err)
 		if (off + (off_t)want > q->msg_end)
 			want = (size_t)(q->msg_end - off);
 		if (want == 0)
-			return str_printf(err, "no end of envelope"), -1;
+			return status_why(err, ST_DATAERR, "no end of envelope");
 		str_reserve(&q->env, want);
 		if (read_at(q->fd, q->env.s + q->env.len, want, off) < 0)
-			return str_printf(err, "read: %m"), -2;
+			return status_why(err, ST_TEMPFAIL, "read: %m");
 		size_t from = q->env.len ? q->env.len - 1 : 0;
 		q->env.len += want;
 		q->env.s[q->env.len] = 0;
 		off += (off_t)want;
 		char *hit = memmem(q->env.s + from, q->env.len - from, "\n\n", 2);
-		if (hit)
-			return (long)(hit - q->env.s) + 2;
+		if (hit) {
+			*len = (size_t)(hit - q->env.s) + 2;
+			return ST_OK;
+		}
 	}
 }
 
@@ -147,8 +152,8 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 	snprintf(q->name, sizeof q->name, "%s", base ? base + 1 : path);
 	q->fd = open(path, (rdwr ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
 	if (q->fd < 0)
-		return str_printf(err, "open %s: %m", path),
-		       errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
+		return status_why(err, errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL, "open %s: %m",
+				  path);
 	if (fstat(q->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return status_why(err, ST_DATAERR, "not a regular file");
 	q->size = st.st_size;
@@ -163,18 +168,18 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 	    trailer[95] != '\n')
 		return status_why(err, ST_DATAERR, "bad trailer");
 	if (strtoll(trailer + 10, NULL, 10) != (long long)q->msg_end)
-		return str_printf(err, "trailer length %.20s, item has %lld", trailer + 10,
-				  (long long)q->msg_end),
-		       ST_DATAERR;
-	long envlen = read_envelope(q, err);
-	if (envlen < 0)
-		return envlen == -1 ? ST_DATAERR : ST_TEMPFAIL;
-	q->msg_start = envlen;
+		return status_why(err, ST_DATAERR, "trailer length %.20s, item has %lld",
+				  trailer + 10, (long long)q->msg_end);
+	size_t envlen = 0; /* only ST_OK sets it; the compiler cannot see that */
+	fml_status rs = read_envelope(q, &envlen, err);
+	if (rs != ST_OK)
+		return rs;
+	q->msg_start = (off_t)envlen;
 	/* SHA-256 of the envelope with '-' states, then of the rest */
 	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
 	str canon = STR_INIT;
-	str_set(&canon, q->env.s, (size_t)envlen);
-	if (parse_envelope(q, (size_t)envlen, err) < 0) {
+	str_set(&canon, q->env.s, envlen);
+	if (parse_envelope(q, envlen, err) != ST_OK) {
 		g_checksum_free(sha);
 		str_free(&canon);
 		return ST_DATAERR;
@@ -247,11 +252,11 @@ int queue_journal_open(const char *qdir, const char *name, int part)
 	return fd;
 }
 
-fml_status queue_journal_append(int fd, const str *lines)
+fml_status queue_journal_append(int fd, const str *text)
 {
 	size_t done = 0;
-	while (done < lines->len) {
-		ssize_t w = write(fd, lines->s + done, lines->len - done);
+	while (done < text->len) {
+		ssize_t w = write(fd, text->s + done, text->len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -275,10 +280,12 @@ static int rcpt_cmp(const void *a, const void *b)
 /* Apply one journal file's complete lines to Q. */
 static void journal_apply(queue_item *q, const str *j, const char **sorted, size_t *idx)
 {
-	const char *p = j->s, *end = j->s + j->len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
+	lines it;
+	const char *p;
+	size_t len;
+	for (lines_init(&it, j->s, j->len); lines_next(&it, &p, &len);) {
+		const char *nl = p + len;
+		if (nl == j->s + j->len)
 			break; /* torn last line */
 		if ((p[0] == 'D' || p[0] == 'F') && p[1] == ' ') {
 			const char *a = p + 2, *sp = memchr(a, ' ', (size_t)(nl - a));
@@ -307,7 +314,6 @@ static void journal_apply(queue_item *q, const str *j, const char **sorted, size
 				q->next_try = (time_t)t;
 			}
 		}
-		p = nl + 1;
 	}
 }
 
@@ -370,18 +376,19 @@ int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t
 	str j = STR_INIT;
 	int found = -1;
 	if (journal_path(path, sizeof path, qdir, name, -1) == 0 && fs_read(path, &j, 0) == ST_OK) {
-		for (const char *p = j.s; p && p < j.s + j.len;) {
-			const char *nl = memchr(p, '\n', (size_t)(j.s + j.len - p));
+		lines it;
+		const char *p;
+		size_t len;
+		for (lines_init(&it, j.s, j.len); lines_next(&it, &p, &len);) {
 			int n;
 			long long t;
-			if (!nl)
+			if (p + len == j.s + j.len)
 				break; /* torn last line */
 			if (p[0] == 'A' && sscanf(p, "A %d %lld", &n, &t) == 2) {
 				*attempts = n;
 				*next = (time_t)t;
 				found = 0;
 			}
-			p = nl + 1;
 		}
 	}
 	str_free(&j);
@@ -449,8 +456,7 @@ fml_status queue_claim(const char *qdir, const char *area, const char *name, que
 	if (rename(from, to) < 0) {
 		if (errno == ENOENT)
 			return ST_NOINPUT;
-		str_printf(err, "rename %s: %m", from);
-		return ST_TEMPFAIL;
+		return status_why(err, ST_TEMPFAIL, "rename %s: %m", from);
 	}
 	fml_status st = queue_open(q, to, 1, err);
 	snprintf(q->name, sizeof q->name, "%s", name);

@@ -62,8 +62,8 @@ int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t
 fml_status queue_journal_merge(const char *qdir, const char *name);
 /* Open journal/NAME (PART < 0) or journal/NAME.wPART for appending. */
 int queue_journal_open(const char *qdir, const char *name, int part);
-/* Append LINES and fsync. */
-fml_status queue_journal_append(int fd, const str *lines);
+/* Append TEXT (whole journal lines) and fsync. */
+fml_status queue_journal_append(int fd, const str *text);
 void queue_journal_remove(const char *qdir, const char *name);
 
 /* Claim AREA/NAME: rename to active/NAME.PID and open it.  ST_NOINPUT when
