@@ -37,17 +37,17 @@
  * write the rest back byte for byte through safefile (temp + fsync + rename
  * + directory fsync).  The caller holds the list lock.
  *
- * A '#' line is an "off" entry when its first word after the '#' and any
- * blanks has an '@' (fml4 strips one '#' when it looks members up); other
- * '#' lines are comments, so a comment should not start with an address.
+ * The line format (parse, format, option words, reading a file entry by
+ * entry) is membersfile.c's.
  */
 #include "members.h"
+#include "membersfile.h"
 #include "mail/addr.h"
-#include "util/msg.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "util/msg.h"
 #include "util/randhex.h"
+#include "util/safefile.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -58,8 +58,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,326 +71,26 @@
 #define STALE_TMP 3600	     /* a temp index this old has no live builder */
 
 /* ------------------------------------------------------------------ */
-/* entries                                                             */
+/* entries and reading                                                 */
 
 void members_entry_init(member_entry *e)
 {
-	memset(e, 0, sizeof *e);
-	str_init(&e->addr);
-	str_init(&e->opts);
-	str_init(&e->comment);
+	membersfile_entry_init(e);
 }
 
 void members_entry_free(member_entry *e)
 {
-	str_free(&e->addr);
-	str_free(&e->opts);
-	str_free(&e->comment);
-}
-
-static void entry_reset(member_entry *e)
-{
-	str_clear(&e->addr);
-	str_clear(&e->opts);
-	str_clear(&e->comment);
-	e->off = e->bye = e->skip = e->digest = 0;
-	e->digest_mode[0] = 0;
-}
-
-static int is_blank(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int has_ctl(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return 1;
-	return 0;
-}
-
-static int word_eq(const char *p, size_t n, const char *w)
-{
-	return strlen(w) == n && strncasecmp(p, w, n) == 0;
-}
-
-static int word_prefix(const char *p, size_t n, const char *w)
-{
-	size_t k = strlen(w);
-	return n >= k && strncasecmp(p, w, k) == 0;
-}
-
-/* The digest modes of fml (msend/mget, fml4 MSendModeSet). */
-static const char *const digest_modes[] = {
-    "gz",  "tgz", "u",	    "uf", "unpack", "mp", "b",	"rfc934", "d",	 "rfc1153", "i",
-    "ish", "li",  "lhaish", "lu", "lhauu",  "uu", "ui", "uish",	  "zip", "base64",  NULL,
-};
-
-static int digest_mode_ok(const char *p, size_t n)
-{
-	if (n == 0)
-		return 1;
-	for (int i = 0; digest_modes[i]; i++)
-		if (word_eq(p, n, digest_modes[i]))
-			return 1;
-	return 0;
-}
-
-/* "N[mode]": N 0..99.  Returns 0 when malformed. */
-static int parse_digest(const char *p, size_t n, int *num, char *mode, size_t modesize)
-{
-	size_t i = 0;
-	int v = 0;
-	while (i < n && i < 2 && isdigit((unsigned char)p[i]))
-		v = v * 10 + (p[i++] - '0');
-	if (i == 0 || (i < n && isdigit((unsigned char)p[i])))
-		return 0;
-	if (n - i >= modesize || !digest_mode_ok(p + i, n - i))
-		return 0;
-	*num = v;
-	memcpy(mode, p + i, n - i);
-	mode[n - i] = 0;
-	return 1;
-}
-
-static int host_ok(const char *p, size_t n)
-{
-	int dot = 0;
-	if (n == 0 || n > 253)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '.')
-			dot = 1;
-		else if (!isalnum(c) && c != '-' && c != '[' && c != ']' && c != ':')
-			return 0;
-	}
-	return dot;
-}
-
-/* The words after the address: options, then an optional "# comment". */
-static void parse_opts(const char *p, const char *end, member_entry *e, str *why)
-{
-	for (;;) {
-		while (p < end && is_blank(*p))
-			p++;
-		if (p == end)
-			break;
-		if (*p == '#') {
-			p++;
-			while (p < end && is_blank(*p))
-				p++;
-			str_set(&e->comment, p, (size_t)(end - p));
-			break;
-		}
-		const char *w = p;
-		while (p < end && !is_blank(*p))
-			p++;
-		size_t n = (size_t)(p - w);
-		if (e->opts.len)
-			str_putc(&e->opts, ' ');
-		str_append(&e->opts, w, n);
-		if (word_eq(w, n, "s=skip") || word_eq(w, n, "skip")) {
-			e->skip = 1;
-		} else if (word_prefix(w, n, "m=")) {
-			if (!parse_digest(w + 2, n - 2, &e->digest, e->digest_mode,
-					  sizeof e->digest_mode) &&
-			    why && !why->len)
-				str_printf(why, "bad option %.*s", (int)n, w);
-		} else if (word_eq(w, n, "matome")) {
-			/* the old "matome N[mode]": two words */
-			const char *v = p;
-			while (v < end && is_blank(*v))
-				v++;
-			const char *ve = v;
-			while (ve < end && !is_blank(*ve))
-				ve++;
-			if (ve > v && *v != '#' &&
-			    parse_digest(v, (size_t)(ve - v), &e->digest, e->digest_mode,
-					 sizeof e->digest_mode)) {
-				str_putc(&e->opts, ' ');
-				str_append(&e->opts, v, (size_t)(ve - v));
-				p = ve;
-			} else if (why && !why->len) {
-				str_sets(why, "bad option matome: N[mode] expected");
-			}
-		} else if (word_prefix(w, n, "r=")) {
-			if (!host_ok(w + 2, n - 2) && why && !why->len)
-				str_printf(why, "bad option %.*s", (int)n, w);
-		} else if (!host_ok(w, n) && why && !why->len) {
-			/* a bare token is a relay host in fml; anything else is unknown */
-			str_printf(why, "unknown option %.*s", (int)n, w);
-		}
-	}
-}
-
-/*
- * The parser behind members_parse_line() and members_line_problem().  WHY,
- * when not NULL, receives what is wrong with the line (an unparsable line,
- * a bad address, a bad option); the return value is that of
- * members_parse_line().
- */
-static int parse_line(const char *line, size_t len, member_entry *e, int *plus, str *why)
-{
-	const char *p = line, *end = line + len;
-
-	entry_reset(e);
-	if (plus)
-		*plus = 0;
-	while (end > p && (end[-1] == '\n' || end[-1] == '\r' || is_blank(end[-1])))
-		end--;
-	while (p < end && is_blank(*p))
-		p++;
-	if (p == end)
-		return 0;
-	if (*p == '#') {
-		if (end - p >= 5 && p[1] == '#' && strncasecmp(p + 2, "BYE", 3) == 0 &&
-		    (p + 5 == end || is_blank(p[5]))) {
-			e->bye = 1;
-			p += 5;
-		} else if (end - p >= 2 && p[1] == '#') {
-			return 0;
-		} else {
-			const char *q = p + 1;
-			while (q < end && is_blank(*q))
-				q++;
-			const char *t = q;
-			while (t < end && !is_blank(*t))
-				t++;
-			if (!memchr(q, '@', (size_t)(t - q)))
-				return 0; /* a comment */
-			e->off = 1;
-			p = q;
-		}
-		while (p < end && is_blank(*p))
-			p++;
-	} else if (*p == '+') {
-		const char *q = p + 1;
-		while (q < end && is_blank(*q))
-			q++;
-		if (q == end || *q == '#') {
-			if (plus)
-				*plus = 1;
-			return 0;
-		}
-	}
-	const char *a = p;
-	while (p < end && !is_blank(*p))
-		p++;
-	if (p == a || !memchr(a, '@', (size_t)(p - a)) || has_ctl(a, (size_t)(p - a))) {
-		if (why)
-			str_sets(why, p == a ? "no address" : "not an address");
-		return 0;
-	}
-	str_set(&e->addr, a, (size_t)(p - a));
-	if (why) {
-		const char *r = addr_check(a, (size_t)(p - a));
-		if (r)
-			str_printf(why, "bad address: %s", r);
-	}
-	parse_opts(p, end, e, why);
-	return 1;
+	membersfile_entry_free(e);
 }
 
 int members_parse_line(const char *line, size_t len, member_entry *e, int *plus)
 {
-	return parse_line(line, len, e, plus, NULL);
+	return membersfile_parse(line, len, e, plus, NULL);
 }
 
 int members_line_problem(const char *line, size_t len, str *why)
 {
-	member_entry e;
-	members_entry_init(&e);
-	str_clear(why);
-	parse_line(line, len, &e, NULL, why);
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	for (size_t i = 0; i < len && !why->len; i++)
-		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
-			str_sets(why, "control character");
-	members_entry_free(&e);
-	return why->len > 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* reading a member file                                               */
-
-/* A file name inside DIR: no '/', not empty, not starting with a dot. */
-static int file_ok(const char *file)
-{
-	if (!file || !*file || *file == '.' || strlen(file) > 64)
-		return 0;
-	for (const char *p = file; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
-			return 0;
-	return 1;
-}
-
-typedef int (*line_fn)(const member_entry *e, int plus, void *arg);
-
-/* Stream the lines of FP: FN for every entry and every '+' line. */
-static fml_status scan_fp(FILE *fp, const char *path, line_fn fn, void *arg)
-{
-	member_entry e;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long lineno = 0;
-	int stop = 0;
-
-	members_entry_init(&e);
-	errno = 0;
-	while (!stop && (n = getline(&line, &cap, fp)) >= 0) {
-		int plus;
-		lineno++;
-		if (members_parse_line(line, (size_t)n, &e, &plus)) {
-			e.lineno = lineno;
-			stop = fn(&e, 0, arg);
-		} else if (plus) {
-			e.lineno = lineno;
-			stop = fn(&e, 1, arg);
-		}
-	}
-	fml_status st = ST_OK;
-	if (!stop && ferror(fp)) {
-		msg_error("read %s: %s", path, strerror(errno));
-		st = ST_TEMPFAIL;
-	}
-	free(line);
-	members_entry_free(&e);
-	return st;
-}
-
-/* Open PATH for reading; *FP NULL and ST_OK when it does not exist. */
-static fml_status open_text(const char *path, FILE **fp, struct stat *st)
-{
-	*fp = NULL;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return ST_OK;
-		msg_error("open %s: %s", path, strerror(errno));
-		return ST_TEMPFAIL;
-	}
-	if (fstat(fd, st) < 0 || !(*fp = fdopen(fd, "r"))) {
-		msg_error("open %s: %s", path, strerror(errno));
-		close(fd);
-		return ST_TEMPFAIL;
-	}
-	return ST_OK;
-}
-
-static fml_status scan_path(const char *path, line_fn fn, void *arg)
-{
-	FILE *fp;
-	struct stat st;
-	fml_status s = open_text(path, &fp, &st);
-	if (s != ST_OK || !fp)
-		return s;
-	s = scan_fp(fp, path, fn, arg);
-	fclose(fp);
-	return s;
+	return membersfile_problem(line, len, why);
 }
 
 struct foreach_arg {
@@ -409,7 +107,7 @@ static int foreach_cb(const member_entry *e, int plus, void *arg)
 fml_status members_foreach(const char *path, int (*fn)(const member_entry *e, void *arg), void *arg)
 {
 	struct foreach_arg fa = {fn, arg};
-	return scan_path(path, foreach_cb, &fa);
+	return membersfile_scan_path(path, foreach_cb, &fa);
 }
 
 static int count_cb(const member_entry *e, int plus, void *arg)
@@ -422,7 +120,15 @@ static int count_cb(const member_entry *e, int plus, void *arg)
 fml_status members_count(const char *path, long *n)
 {
 	*n = 0;
-	return scan_path(path, count_cb, n);
+	return membersfile_scan_path(path, count_cb, n);
+}
+
+int members_find(const char *path, const char *addr, int fuzzy, member_entry *out)
+{
+	int found;
+	if (membersfile_find(path, addr, fuzzy, 0, out, &found) != ST_OK)
+		return -1;
+	return found;
 }
 
 fml_status members_foreach_line(const char *path,
@@ -435,7 +141,7 @@ fml_status members_foreach_line(const char *path,
 	size_t cap = 0;
 	ssize_t n;
 	long lineno = 0;
-	fml_status s = open_text(path, &fp, &st);
+	fml_status s = membersfile_open(path, &fp, &st);
 	if (s != ST_OK || !fp)
 		return s;
 	errno = 0;
@@ -657,7 +363,7 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	struct build b = {NULL, STR_INIT, STR_INIT, fuzzy, 0};
 	unsigned int r = randhex_nonce();
 
-	*st = open_text(txt, &fp, &st1);
+	*st = membersfile_open(txt, &fp, &st1);
 	if (*st != ST_OK || !fp)
 		return NULL;
 	if (fs_path(dbdir, sizeof dbdir, "%s/var/db", dir) < 0 ||
@@ -686,7 +392,7 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	}
 	int off = 0; /* gdbm_fd_open does not honour GDBM_NOMMAP */
 	(void)gdbm_setopt(b.db, GDBM_SETMMAP, &off, sizeof off);
-	*st = scan_fp(fp, txt, build_cb, &b);
+	*st = membersfile_scan(fp, txt, build_cb, &b);
 	if (*st != ST_OK || b.failed)
 		goto fail;
 	int racy = fstat(fileno(fp), &st2) < 0 || !same_file(&st1, &st2) ||
@@ -723,14 +429,10 @@ fail:
 static fml_status paths(const char *dir, const char *file, char *txt, size_t ntxt, char *db,
 			size_t ndb)
 {
-	if (!file_ok(file)) {
-		msg_error("members: bad file name");
-		return ST_TEMPFAIL;
-	}
-	if (fs_path(txt, ntxt, "%s/%s", dir, file) < 0 ||
-	    fs_path(db, ndb, "%s/var/db/%s.db", dir, file) < 0)
-		return ST_TEMPFAIL;
-	return ST_OK;
+	fml_status st = membersfile_path(txt, ntxt, dir, file);
+	if (st == ST_OK && fs_path(db, ndb, "%s/var/db/%s.db", dir, file) < 0)
+		st = ST_TEMPFAIL;
+	return st;
 }
 
 fml_status members_reindex(const char *dir, const char *file, int fuzzy)
@@ -765,20 +467,6 @@ int members_index_fresh(const char *dir, const char *file, int fuzzy)
 	}
 	str_free(&want);
 	return fresh;
-}
-
-struct linear {
-	const char *addr;
-	int fuzzy;
-	int found;
-};
-
-static int linear_cb(const member_entry *e, int plus, void *arg)
-{
-	struct linear *l = arg;
-	if (plus || (!e->bye && addr_match(e->addr.s, l->addr, l->fuzzy)))
-		l->found = 1;
-	return l->found;
 }
 
 fml_status members_lookup(const char *dir, const char *file, const char *addr, int fuzzy,
@@ -829,10 +517,7 @@ fml_status members_lookup(const char *dir, const char *file, const char *addr, i
 		return ST_OK;
 	}
 	msg_warn("%s: index unusable, scanning %s", dbpath, txt);
-	struct linear l = {addr, fuzzy, 0};
-	s = scan_path(txt, linear_cb, &l);
-	*found = l.found;
-	return s;
+	return membersfile_find(txt, addr, fuzzy, 1, NULL, found);
 }
 
 /* ------------------------------------------------------------------ */
@@ -886,10 +571,10 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 	size_t pos = 0, len, eol;
 	long lineno = 0;
 
-	members_entry_init(&e);
+	membersfile_entry_init(&e);
 	while (next_line(buf, &pos, &line, &len, &eol)) {
 		lineno++;
-		if (!members_parse_line(line, len, &e, NULL))
+		if (!membersfile_parse(line, len, &e, NULL, NULL))
 			continue;
 		for (int w = 0; w < 2; w++) {
 			if (!addrs[w] || !addr_match(e.addr.s, addrs[w], fuzzy))
@@ -911,7 +596,7 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 			str_set(&k->addr, e.addr.s, e.addr.len);
 		}
 	}
-	members_entry_free(&e);
+	membersfile_entry_free(&e);
 }
 
 static int cand_hits(const cand *k, int w, const char *addr, int level)
@@ -972,63 +657,6 @@ static int is_target(const cands *c, long lineno)
 	return 0;
 }
 
-/* Remove option words: skip ones, or digest ones ("m=..", "matome N"). */
-static void opts_remove(str *opts, int digest)
-{
-	str out = STR_INIT;
-	const char *p = opts->s, *end = opts->s + opts->len;
-	while (p && p < end) {
-		while (p < end && *p == ' ')
-			p++;
-		const char *w = p;
-		while (p < end && *p != ' ')
-			p++;
-		size_t n = (size_t)(p - w);
-		if (n == 0)
-			break;
-		if (!digest && (word_eq(w, n, "s=skip") || word_eq(w, n, "skip")))
-			continue;
-		if (digest && word_prefix(w, n, "m="))
-			continue;
-		if (digest && word_eq(w, n, "matome")) {
-			while (p < end && *p == ' ')
-				p++;
-			while (p < end && *p != ' ')
-				p++;
-			continue;
-		}
-		if (out.len)
-			str_putc(&out, ' ');
-		str_append(&out, w, n);
-	}
-	str_set(opts, out.s ? out.s : "", out.len);
-	str_free(&out);
-}
-
-static void opts_add(str *opts, const char *word)
-{
-	if (opts->len)
-		str_putc(opts, ' ');
-	str_puts(opts, word);
-}
-
-static void format_entry(str *out, const member_entry *e)
-{
-	if (e->bye)
-		str_puts(out, "##BYE ");
-	else if (e->off)
-		str_puts(out, "#\t");
-	str_append(out, e->addr.s, e->addr.len);
-	if (!e->bye && e->opts.len) {
-		str_putc(out, ' ');
-		str_append(out, e->opts.s, e->opts.len);
-	}
-	if (e->comment.len) {
-		str_puts(out, " # ");
-		str_append(out, e->comment.s, e->comment.len);
-	}
-}
-
 static void apply(member_entry *e, members_op op, const char *arg)
 {
 	switch (op) {
@@ -1042,15 +670,15 @@ static void apply(member_entry *e, members_op op, const char *arg)
 		e->off = 0;
 		break;
 	case MEM_SKIP:
-		opts_add(&e->opts, "s=skip");
+		membersfile_opts_add(&e->opts, "s=skip");
 		break;
 	case MEM_NOSKIP:
-		opts_remove(&e->opts, 0);
+		membersfile_opts_remove(&e->opts, 0);
 		break;
 	case MEM_DIGEST:
-		opts_remove(&e->opts, 1);
+		membersfile_opts_remove(&e->opts, 1);
 		if (strcmp(arg, "0") != 0) {
-			opts_add(&e->opts, "m=");
+			membersfile_opts_add(&e->opts, "m=");
 			str_puts(&e->opts, arg);
 		}
 		break;
@@ -1072,30 +700,16 @@ static fml_status refuse(str *err, const char *why)
 static fml_status check_args(members_op op, const char *addr, const char *arg, str *err)
 {
 	const char *why;
-	if (!addr || !*addr || has_ctl(addr, strlen(addr)) || strchr(addr, ' '))
+	if (!addr || !*addr || membersfile_has_ctl(addr, strlen(addr)) || strchr(addr, ' '))
 		return refuse(err, "bad address");
 	if (op == MEM_ADD && (why = addr_check(addr, strlen(addr)))) {
 		str_printf(err, "bad address: %s", why);
 		return ST_DATAERR;
 	}
-	if (op == MEM_ADD && arg && *arg) {
-		member_entry e;
-		str w = STR_INIT;
-		if (has_ctl(arg, strlen(arg)))
-			return refuse(err, "bad options: control character");
-		members_entry_init(&e);
-		parse_opts(arg, arg + strlen(arg), &e, &w);
-		members_entry_free(&e);
-		if (w.len) {
-			str_printf(err, "%s", w.s);
-			str_free(&w);
-			return ST_DATAERR;
-		}
-	}
+	if (op == MEM_ADD && arg && *arg && membersfile_opts_problem(arg, err))
+		return ST_DATAERR;
 	if (op == MEM_DIGEST) {
-		int n;
-		char mode[16];
-		if (!arg || !parse_digest(arg, strlen(arg), &n, mode, sizeof mode))
+		if (!arg || !membersfile_digest_ok(arg, strlen(arg)))
 			return refuse(err, "bad digest argument: N[mode] expected (0 to stop)");
 	}
 	if (op == MEM_CHADDR) {
@@ -1183,7 +797,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		return ST_TEMPFAIL;
 	if (old && fchmod(sf.fd, old->st_mode & 0755) < 0)
 		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
-	members_entry_init(&e);
+	membersfile_entry_init(&e);
 	while (st == ST_OK && next_line(buf, &pos, &line, &len, &eol)) {
 		lineno++;
 		if (lineno == replace_bye) {
@@ -1193,10 +807,10 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 				str_putc(&out, ' ');
 				str_puts(&out, arg);
 			}
-		} else if (is_target(c, lineno) && members_parse_line(line, len, &e, NULL)) {
+		} else if (is_target(c, lineno) && membersfile_parse(line, len, &e, NULL, NULL)) {
 			apply(&e, op, arg);
 			str_clear(&out);
-			format_entry(&out, &e);
+			membersfile_format(&out, &e);
 		} else {
 			st = safefile_write(&sf, line, len + eol);
 			continue;
@@ -1216,7 +830,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		str_putc(&out, '\n');
 		st = safefile_write(&sf, out.s, out.len);
 	}
-	members_entry_free(&e);
+	membersfile_entry_free(&e);
 	str_free(&out);
 	if (st != ST_OK) {
 		safefile_abort(&sf);
@@ -1228,7 +842,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 fml_status members_edit(const char *dir, const char *file, members_op op, const char *addr,
 			const char *arg, int fuzzy, str *err)
 {
-	char path[PATH_MAX], dbpath[PATH_MAX];
+	char path[PATH_MAX];
 	str buf = STR_INIT;
 	cands c = {NULL, 0, 0};
 	struct stat old;
@@ -1238,7 +852,7 @@ fml_status members_edit(const char *dir, const char *file, members_op op, const 
 	str_clear(err);
 	if (fuzzy < 0)
 		fuzzy = 0;
-	if ((st = paths(dir, file, path, sizeof path, dbpath, sizeof dbpath)) != ST_OK) {
+	if ((st = membersfile_path(path, sizeof path, dir, file)) != ST_OK) {
 		str_sets(err, "bad member file name");
 		return st;
 	}
@@ -1265,33 +879,4 @@ fml_status members_edit(const char *dir, const char *file, members_op op, const 
 	cands_free(&c);
 	str_free(&buf);
 	return st;
-}
-
-typedef struct finder {
-	const char *addr;
-	int fuzzy, found;
-	member_entry *out;
-} finder;
-
-static int find_one(const member_entry *e, void *arg)
-{
-	finder *f = arg;
-	if (e->bye || !addr_match(str_c(&e->addr), f->addr, f->fuzzy))
-		return 0;
-	str_set(&f->out->addr, e->addr.s, e->addr.len);
-	str_set(&f->out->opts, e->opts.s, e->opts.len);
-	f->out->off = e->off;
-	f->out->skip = e->skip;
-	f->out->digest = e->digest;
-	memcpy(f->out->digest_mode, e->digest_mode, sizeof f->out->digest_mode);
-	f->found = 1;
-	return 1;
-}
-
-int members_find(const char *path, const char *addr, int fuzzy, member_entry *out)
-{
-	finder f = {addr, fuzzy, 0, out};
-	if (members_foreach(path, find_one, &f) != ST_OK)
-		return -1;
-	return f.found;
 }
