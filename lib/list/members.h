@@ -12,6 +12,10 @@
  * an index rebuilt whenever the text file's (size, mtime, inode) changes, so
  * lookups stay O(1) at a million members.  Edits rewrite the text file
  * atomically (temp + fsync + rename) and must be made under the list lock.
+ *
+ * members.c is this interface; the work is done in membersfile.c (the line
+ * format), membersdb.c (the index) and membersedit.c (the edits), whose
+ * headers are for lib/list only.
  */
 #ifndef FML_MEMBERS_H
 #define FML_MEMBERS_H

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/mail/addr.c.  The input is one header value (and,
+ * libFuzzer target for lib/addr.c.  The input is one header value (and,
  * as it is, an SMTP path and a bare address for addr_check).  Beyond "no
  * crash, no leak, no UB" it checks:
  *   - every address that passes addr_check() has no byte < 0x21, no 0x7f,
@@ -8,7 +8,7 @@
  *     mailbox, and returns the list's first one; the list holds COUNT
  *     NUL-terminated entries;
  *   - addr_match() is symmetric, implied by addr_equal(), and true exactly
- *     when the fuzzy index keys of lib/list/members.c are equal;
+ *     when the fuzzy index keys of lib/list/membersdb.c are equal;
  *   - a checked address parses back to itself (as a header value, as a
  *     path and inside <>), normalizes to an equal address that still
  *     passes, and matches itself fuzzily.
@@ -35,8 +35,8 @@ static void check_safe(const char *a, size_t n)
 	CHECK(ats == 1);
 }
 
-/* The fuzzy index key of lib/list/members.c (key_fuzzy): lower(local) '@'
- * lower(last N labels, or the whole domain).  members.c relies on: equal
+/* The fuzzy index key of lib/list/membersdb.c (make_key): lower(local) '@'
+ * lower(last N labels, or the whole domain).  membersdb.c relies on: equal
  * keys exactly when addr_match(a, b, N). */
 static void fuzzy_key(const char *a, int n, str *key)
 {

@@ -1,0 +1,412 @@
+/*
+ * membersdb: the gdbm index of a member file, and the lookups through it
+ * (membersdb_lookup, membersdb_reindex, membersdb_fresh; members.c offers
+ * them as members_*).  DIR/var/db/FILE.db holds a key (with an empty value)
+ * for every entry that is not ##BYE.  The key is the normalized address
+ * (addr_normalize: domain lower-cased, local part exact); with a fuzzy N > 0
+ * it is instead " f:" + the lower-cased local part + '@' + the last N domain
+ * labels, lower-cased, which serves fml's ADDR_CHECK_MAX match: two
+ * addresses have the same fuzzy key exactly when addr_match(a, b, N), and
+ * addresses equal under addr_equal always do, so one key per entry is
+ * enough (one gdbm record per member halves the build time).  A '+' line is
+ * the key " plus".  The key " stamp" records the text file (device, inode,
+ * size, mtime in ns) and the N the index was built for.  Keys starting with
+ * a space cannot be addresses: an address is one blank-free token.
+ *
+ * A lookup whose stamp does not match the stat of the text file rebuilds the
+ * index into a temp file in var/db, fsyncs it and renames it over the old
+ * one, so a concurrent reader sees the old or the new index, never half of
+ * one.  Rebuilds take no lock: two racing rebuilders both write a correct
+ * index and the last rename wins.  The builder does not use mmap: gdbm
+ * remaps the whole file each time it grows, which makes a million-entry
+ * build several times slower.
+ *
+ * Racy stamps.  A file modified in place within the same clock tick with the
+ * same size would keep its stamp; so an index built from a file modified less
+ * than a second ago (or that changed while it was read) gets a stamp that
+ * never matches, and the next lookup rebuilds once more (as git does for its
+ * "racily clean" index entries).
+ *
+ * Failure policy.  The text file is the truth.  Any gdbm failure (cannot
+ * open, corrupt, cannot build, fetch error) is logged as a warning and the
+ * lookup falls back to a linear scan of the text file.  Only an unreadable
+ * text file is an error (ST_TEMPFAIL).
+ */
+#include "membersdb.h"
+#include "membersfile.h"
+#include "mail/addr.h"
+#include "util/fs.h"
+#include "util/msg.h"
+#include "util/randhex.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_STAMP " stamp"
+#define KEY_PLUS " plus"
+#define KEY_FUZZY " f:"
+#define INDEX_VERSION 1
+#define RACY_NS 1000000000LL /* mtime this recent: stamp not trusted */
+#define STALE_TMP 3600	     /* a temp index this old has no live builder */
+
+/* ------------------------------------------------------------------ */
+/* keys                                                                */
+
+/* The key of ADDR: with N > 0 " f:" + lower(local) + '@' + lower(last N
+ * labels), else (or without an '@') the normalized address. */
+static void make_key(str *key, const char *addr, size_t len, int n)
+{
+	const char *at = NULL;
+	for (size_t i = 0; i < len; i++)
+		if (addr[i] == '@')
+			at = addr + i;
+	if (!at || n <= 0) {
+		str_set(key, addr, len);
+		addr_normalize(key);
+		return;
+	}
+	const char *end = addr + len, *d = end;
+	int labels = 0;
+	while (d > at + 1) {
+		if (d[-1] == '.' && ++labels == n)
+			break;
+		d--;
+	}
+	str_sets(key, KEY_FUZZY);
+	for (const char *p = addr; p < at; p++)
+		str_putc(key, tolower((unsigned char)*p));
+	str_putc(key, '@');
+	for (const char *p = d; p < end; p++)
+		str_putc(key, tolower((unsigned char)*p));
+}
+
+static datum dat(const str *s)
+{
+	datum d = {s->s, (int)s->len};
+	return d;
+}
+
+static datum datc(const char *s)
+{
+	datum d = {(char *)s, (int)strlen(s)};
+	return d;
+}
+
+static long long mtime_ns(const struct stat *st)
+{
+	return (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+static void make_stamp(str *s, const struct stat *st, int fuzzy, int racy)
+{
+	str_printf(s, "fmlidx %d %llu %llu %lld %lld %d%s", INDEX_VERSION,
+		   (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+		   (long long)st->st_size, mtime_ns(st), fuzzy, racy ? " racy" : "");
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       mtime_ns(a) == mtime_ns(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* the index                                                           */
+
+static GDBM_FILE index_open(const char *dbpath)
+{
+	int fd = open(dbpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			msg_warn("open %s: %s", dbpath, strerror(errno));
+		return NULL;
+	}
+	GDBM_FILE db = gdbm_fd_open(
+	    fd, dbpath, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR | GDBM_XVERIFY,
+	    NULL);
+	if (!db)
+		msg_warn("%s: %s: rebuilding it", dbpath, gdbm_strerror(gdbm_errno));
+	return db;
+}
+
+static int index_stamp_ok(GDBM_FILE db, const str *want)
+{
+	datum d = gdbm_fetch(db, datc(KEY_STAMP));
+	int ok = d.dptr && (size_t)d.dsize == want->len && memcmp(d.dptr, want->s, want->len) == 0;
+	free(d.dptr);
+	return ok;
+}
+
+static int has_key(GDBM_FILE db, datum k)
+{
+	gdbm_errno = GDBM_NO_ERROR;
+	if (gdbm_exists(db, k))
+		return 1;
+	if (gdbm_errno != GDBM_NO_ERROR && gdbm_errno != GDBM_ITEM_NOT_FOUND)
+		return -1;
+	return 0;
+}
+
+/* 1 found, 0 not, -1 gdbm trouble. */
+static int index_query(GDBM_FILE db, const char *addr, int fuzzy)
+{
+	str key = STR_INIT;
+	int r = has_key(db, datc(KEY_PLUS));
+	if (r == 0) {
+		make_key(&key, addr, strlen(addr), fuzzy);
+		r = has_key(db, dat(&key));
+	}
+	str_free(&key);
+	return r;
+}
+
+struct build {
+	GDBM_FILE db;
+	str key;
+	str val;
+	int fuzzy;
+	int failed;
+};
+
+/* Values are empty (one write less per entry in gdbm) but for the stamp. */
+static int store(struct build *b, datum k)
+{
+	datum v = {b->val.len ? b->val.s : (char *)"", (int)b->val.len};
+	if (gdbm_store(b->db, k, v, GDBM_REPLACE) != 0) {
+		msg_warn("gdbm store: %s", gdbm_strerror(gdbm_errno));
+		b->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int build_cb(const member_entry *e, int plus, void *arg)
+{
+	struct build *b = arg;
+	if (plus)
+		return store(b, datc(KEY_PLUS));
+	if (e->bye)
+		return 0;
+	make_key(&b->key, e->addr.s, e->addr.len, b->fuzzy);
+	return store(b, dat(&b->key));
+}
+
+static void unlink_path(void *arg)
+{
+	const char *p = arg;
+	if (p[0])
+		unlink(p);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Remove the temp files of builders that died (SIGKILL, power loss) more
+ * than STALE_TMP seconds ago: ".members.db.PID.RAND" in var/db. */
+static void sweep_tmp(const char *dbdir, const char *base)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(base);
+	DIR *d = opendir(dbdir);
+	struct dirent *de;
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] != '.' || strncmp(de->d_name + 1, base, n) != 0 ||
+		    de->d_name[n + 1] != '.' ||
+		    fs_path(path, sizeof path, "%s/%s", dbdir, de->d_name) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || now - st.st_mtime < STALE_TMP)
+			continue;
+		if (unlink(path) == 0)
+			msg_info("removed %s, left by a dead index builder", path);
+	}
+	closedir(d);
+}
+
+/*
+ * Build the index of TXT into DBPATH.  Returns the open (writer) handle of
+ * the new index, already renamed into place, or NULL: with *ST == ST_OK when
+ * TXT does not exist or gdbm failed (warning logged), else the error reading
+ * TXT.
+ */
+static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpath, int fuzzy,
+			     fml_status *st)
+{
+	char dbdir[PATH_MAX], tmp[PATH_MAX];
+	struct stat st1, st2;
+	FILE *fp;
+	struct build b = {NULL, STR_INIT, STR_INIT, fuzzy, 0};
+	unsigned int r = randhex_nonce();
+
+	*st = membersfile_open(txt, &fp, &st1);
+	if (*st != ST_OK || !fp)
+		return NULL;
+	if (fs_path(dbdir, sizeof dbdir, "%s/var/db", dir) < 0 ||
+	    fs_path(tmp, sizeof tmp, "%s/.%s.%d.%08x", dbdir, strrchr(dbpath, '/') + 1,
+		    (int)getpid(), r) < 0 ||
+	    fs_mkdirs(dbdir, 0700) != ST_OK) {
+		fclose(fp);
+		return NULL;
+	}
+	sweep_tmp(dbdir, strrchr(dbpath, '/') + 1);
+	/* the clean-up first: a signal right after open() must not leave the
+	 * file (unlinking a name that was never made is harmless) */
+	int cleanup = msg_cleanup_push(unlink_path, tmp);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		msg_warn("create %s: %s", tmp, strerror(errno));
+		msg_cleanup_pop(cleanup);
+		fclose(fp);
+		return NULL;
+	}
+	b.db =
+	    gdbm_fd_open(fd, tmp, 0, GDBM_NEWDB | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR, NULL);
+	if (!b.db) {
+		msg_warn("gdbm create %s: %s", tmp, gdbm_strerror(gdbm_errno));
+		goto fail;
+	}
+	int off = 0; /* gdbm_fd_open does not honour GDBM_NOMMAP */
+	(void)gdbm_setopt(b.db, GDBM_SETMMAP, &off, sizeof off);
+	*st = membersfile_scan(fp, txt, build_cb, &b);
+	if (*st != ST_OK || b.failed)
+		goto fail;
+	int racy = fstat(fileno(fp), &st2) < 0 || !same_file(&st1, &st2) ||
+		   now_ns() - mtime_ns(&st2) < RACY_NS;
+	str_clear(&b.val);
+	make_stamp(&b.val, &st2, fuzzy, racy);
+	if (store(&b, datc(KEY_STAMP)))
+		goto fail;
+	if (gdbm_sync(b.db) != 0) {
+		msg_warn("gdbm sync %s: %s", tmp, gdbm_strerror(gdbm_errno));
+		goto fail;
+	}
+	if (rename(tmp, dbpath) < 0) {
+		msg_warn("rename %s to %s: %s", tmp, dbpath, strerror(errno));
+		goto fail;
+	}
+	msg_cleanup_pop(cleanup);
+	fclose(fp);
+	str_free(&b.key);
+	str_free(&b.val);
+	msg_debug("rebuilt %s (%s)", dbpath, racy ? "racy" : "stamped");
+	return b.db;
+fail:
+	if (b.db)
+		gdbm_close(b.db);
+	unlink(tmp);
+	msg_cleanup_pop(cleanup);
+	fclose(fp);
+	str_free(&b.key);
+	str_free(&b.val);
+	return NULL;
+}
+
+static fml_status paths(const char *dir, const char *file, char *txt, size_t ntxt, char *db,
+			size_t ndb)
+{
+	fml_status st = membersfile_path(txt, ntxt, dir, file);
+	if (st == ST_OK && fs_path(db, ndb, "%s/var/db/%s.db", dir, file) < 0)
+		st = ST_TEMPFAIL;
+	return st;
+}
+
+fml_status membersdb_reindex(const char *dir, const char *file, int fuzzy)
+{
+	char txt[PATH_MAX], dbpath[PATH_MAX];
+	fml_status st = paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath);
+	if (st != ST_OK)
+		return st;
+	GDBM_FILE db = index_build(dir, txt, dbpath, fuzzy, &st);
+	if (db) {
+		gdbm_close(db);
+		return ST_OK;
+	}
+	return st != ST_OK ? st : (fs_exists(txt) ? ST_TEMPFAIL : ST_OK);
+}
+
+int membersdb_fresh(const char *dir, const char *file, int fuzzy)
+{
+	char txt[PATH_MAX], dbpath[PATH_MAX];
+	struct stat st;
+	str want = STR_INIT;
+	int fresh = 0;
+	if (paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath) != ST_OK)
+		return 0;
+	if (stat(txt, &st) < 0)
+		return errno == ENOENT;
+	make_stamp(&want, &st, fuzzy < 0 ? 0 : fuzzy, 0);
+	GDBM_FILE db = index_open(dbpath);
+	if (db) {
+		fresh = index_stamp_ok(db, &want);
+		gdbm_close(db);
+	}
+	str_free(&want);
+	return fresh;
+}
+
+fml_status membersdb_lookup(const char *dir, const char *file, const char *addr, int fuzzy,
+			    int *found)
+{
+	char txt[PATH_MAX], dbpath[PATH_MAX];
+	struct stat st;
+	str want = STR_INIT;
+	fml_status s;
+	int r = -1;
+
+	*found = 0;
+	if (fuzzy < 0)
+		fuzzy = 0;
+	if (!addr || !*addr)
+		return ST_OK;
+	if ((s = paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath)) != ST_OK)
+		return s;
+	if (stat(txt, &st) < 0) {
+		if (errno == ENOENT)
+			return ST_OK;
+		msg_error("stat %s: %s", txt, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	make_stamp(&want, &st, fuzzy, 0);
+	GDBM_FILE db = index_open(dbpath);
+	if (db) {
+		if (index_stamp_ok(db, &want)) {
+			r = index_query(db, addr, fuzzy);
+			if (r < 0)
+				msg_warn("%s: %s: rebuilding it", dbpath,
+					 gdbm_strerror(gdbm_errno));
+		}
+		gdbm_close(db);
+	}
+	str_free(&want);
+	if (r < 0) {
+		db = index_build(dir, txt, dbpath, fuzzy, &s);
+		if (s != ST_OK)
+			return s;
+		if (db) {
+			r = index_query(db, addr, fuzzy);
+			gdbm_close(db);
+		}
+	}
+	if (r >= 0) {
+		*found = r;
+		return ST_OK;
+	}
+	msg_warn("%s: index unusable, scanning %s", dbpath, txt);
+	return membersfile_find(txt, addr, fuzzy, 1, NULL, found);
+}

@@ -1,0 +1,375 @@
+/*
+ * membersedit: the edits of a member file (add, bye, off, on, skip, noskip,
+ * digest, chaddr; membersedit_apply, offered as members_edit()).  An edit
+ * reads the whole file, finds the lines of the address concerned (exactly,
+ * else fuzzily at the smallest ADDR_CHECK_MAX level that names a single
+ * member, as fml4 retries), changes those lines and writes the rest back
+ * byte for byte through safefile (temp + fsync + rename + directory fsync).
+ * The index is not touched: its stamp no longer matches the file, so the
+ * next lookup rebuilds it.  The caller holds the list lock.
+ *
+ * Failure policy.  An edit that does not apply (a bad address or argument,
+ * "already a member", "not a member", an ambiguous address, nothing to do)
+ * is ST_DATAERR with a one-line reason in ERR and the file untouched.  A
+ * bad file name, or a file that cannot be read or rewritten, is logged and
+ * returned (ST_TEMPFAIL) with a reason in ERR; the file stays the old one.
+ */
+#include "membersedit.h"
+#include "membersfile.h"
+#include "mail/addr.h"
+#include "util/fs.h"
+#include "util/lines.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FUZZY_MAX 10 /* edits escalate N up to this (fml4) */
+
+/* A line of the file that concerns the edit. */
+typedef struct cand {
+	long lineno;
+	int which; /* 0: ADDR, 1: the new address of chaddr */
+	int bye, off, skip, digest;
+	int exact; /* addr_equal, not only a fuzzy match */
+	str addr;
+} cand;
+
+typedef struct cands {
+	cand *v;
+	size_t n, cap;
+} cands;
+
+static void cands_free(cands *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		str_free(&c->v[i].addr);
+	free(c->v);
+}
+
+/* The next line of IT: *LINE and *LEN without the terminator, *EOL its
+ * length ("\n" 1, "\r\n" 2, 0 for a last line without one).  Returns 0 at
+ * the end. */
+static int next_line(lines *it, const char **line, size_t *len, size_t *eol)
+{
+	if (!lines_next(it, line, len))
+		return 0;
+	*eol = lines_rest(it) > *line + *len; /* a "\n" was walked over */
+	if (*eol && *len > 0 && (*line)[*len - 1] == '\r') {
+		(*len)--;
+		(*eol)++;
+	}
+	return 1;
+}
+
+static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands *c)
+{
+	member_entry e;
+	lines it;
+	const char *line;
+	size_t len, eol;
+	long lineno = 0;
+
+	membersfile_entry_init(&e);
+	for (lines_init(&it, str_c(buf), buf->len); next_line(&it, &line, &len, &eol);) {
+		lineno++;
+		if (!membersfile_parse(line, len, &e, NULL, NULL))
+			continue;
+		for (int w = 0; w < 2; w++) {
+			if (!addrs[w] || !addr_match(e.addr.s, addrs[w], fuzzy))
+				continue;
+			if (c->n == c->cap) {
+				c->cap = c->cap ? 2 * c->cap : 8;
+				c->v = mem_reallocarray(c->v, c->cap, sizeof *c->v);
+			}
+			cand *k = &c->v[c->n++];
+			memset(k, 0, sizeof *k);
+			k->lineno = lineno;
+			k->which = w;
+			k->bye = e.bye;
+			k->off = e.off;
+			k->skip = e.skip;
+			k->digest = e.digest;
+			k->exact = addr_equal(e.addr.s, addrs[w]);
+			str_init(&k->addr);
+			str_set(&k->addr, e.addr.s, e.addr.len);
+		}
+	}
+	membersfile_entry_free(&e);
+}
+
+static int cand_hits(const cand *k, int w, const char *addr, int level)
+{
+	if (k->which != w || k->bye)
+		return 0;
+	return level == 0 ? k->exact : addr_match(k->addr.s, addr, level);
+}
+
+/*
+ * Mark (which = 2) the live lines of address W the edit applies to: the
+ * exact matches when there are any, else the fuzzy matches at the smallest
+ * N from FUZZY up that leaves a single address (fml4 retries a member-list
+ * edit that hits several lines with ADDR_CHECK_MAX + 1, up to 10).  Returns
+ * the number of lines marked, or -1 when still ambiguous.
+ */
+static int pick(cands *c, int w, int fuzzy, const char *addr)
+{
+	int level = 0, n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		n += cand_hits(&c->v[i], w, addr, 0);
+	if (n == 0) {
+		if (fuzzy <= 0)
+			return 0;
+		for (level = fuzzy;; level++) {
+			const char *first = NULL;
+			int distinct = 1;
+			for (size_t i = 0; i < c->n; i++) {
+				if (!cand_hits(&c->v[i], w, addr, level))
+					continue;
+				n++;
+				if (!first)
+					first = c->v[i].addr.s;
+				else if (!addr_equal(first, c->v[i].addr.s))
+					distinct = 0;
+			}
+			if (n == 0 || distinct)
+				break;
+			if (level >= FUZZY_MAX)
+				return -1;
+			n = 0;
+		}
+	}
+	int marked = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (cand_hits(&c->v[i], w, addr, level)) {
+			c->v[i].which = 2;
+			marked++;
+		}
+	return marked;
+}
+
+static int is_target(const cands *c, long lineno)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].lineno == lineno && c->v[i].which == 2)
+			return 1;
+	return 0;
+}
+
+static void change_entry(member_entry *e, members_op op, const char *arg)
+{
+	switch (op) {
+	case MEM_BYE:
+		e->bye = 1;
+		break;
+	case MEM_OFF:
+		e->off = 1;
+		break;
+	case MEM_ON:
+		e->off = 0;
+		break;
+	case MEM_SKIP:
+		membersfile_opts_add(&e->opts, "s=skip");
+		break;
+	case MEM_NOSKIP:
+		membersfile_opts_remove(&e->opts, 0);
+		break;
+	case MEM_DIGEST:
+		membersfile_opts_remove(&e->opts, 1);
+		if (strcmp(arg, "0") != 0) {
+			membersfile_opts_add(&e->opts, "m=");
+			str_puts(&e->opts, arg);
+		}
+		break;
+	case MEM_CHADDR:
+		str_sets(&e->addr, arg);
+		break;
+	case MEM_ADD:
+		break;
+	}
+}
+
+/* Validate ARG for OP before anything is read. */
+static fml_status check_args(members_op op, const char *addr, const char *arg, str *err)
+{
+	const char *why;
+	if (!addr || !*addr || membersfile_has_ctl(addr, strlen(addr)) || strchr(addr, ' '))
+		return status_why(err, ST_DATAERR, "bad address");
+	if (op == MEM_ADD && (why = addr_check(addr, strlen(addr))))
+		return status_why(err, ST_DATAERR, "bad address: %s", why);
+	if (op == MEM_ADD && arg && *arg && membersfile_opts_problem(arg, err))
+		return ST_DATAERR;
+	if (op == MEM_DIGEST && (!arg || !membersfile_digest_ok(arg, strlen(arg))))
+		return status_why(err, ST_DATAERR,
+				  "bad digest argument: N[mode] expected (0 to stop)");
+	if (op == MEM_CHADDR && (!arg || !*arg))
+		return status_why(err, ST_DATAERR, "new address missing");
+	if (op == MEM_CHADDR && (why = addr_check(arg, strlen(arg))))
+		return status_why(err, ST_DATAERR, "bad new address: %s", why);
+	return ST_OK;
+}
+
+/* Decide which lines change; ST_DATAERR with the reason when the edit does
+ * not apply.  *REPLACE_BYE is the ##BYE line an add replaces, 0 for none. */
+static fml_status plan(cands *c, members_op op, const char *addr, const char *arg, int fuzzy,
+		       long *replace_bye, str *err)
+{
+	*replace_bye = 0;
+	if (op == MEM_ADD) {
+		for (size_t i = 0; i < c->n; i++)
+			if (!c->v[i].bye)
+				return status_why(err, ST_DATAERR, MEMBERS_ALREADY);
+		for (size_t i = 0; i < c->n; i++)
+			if (c->v[i].bye && c->v[i].exact) {
+				*replace_bye = c->v[i].lineno;
+				break;
+			}
+		return ST_OK;
+	}
+	int n = pick(c, 0, fuzzy, addr);
+	if (n < 0)
+		return status_why(err, ST_DATAERR, "ambiguous address: it matches several members");
+	if (n == 0)
+		return status_why(err, ST_DATAERR, MEMBERS_NOT_MEMBER);
+	if (op == MEM_CHADDR) {
+		for (size_t i = 0; i < c->n; i++)
+			if (c->v[i].which == 1 && !c->v[i].bye && !is_target(c, c->v[i].lineno))
+				return status_why(err, ST_DATAERR,
+						  "the new address is already a member");
+	}
+	int todo = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		cand *k = &c->v[i];
+		if (k->which != 2)
+			continue;
+		int change = op == MEM_OFF	? !k->off
+			     : op == MEM_ON	? k->off
+			     : op == MEM_SKIP	? !k->skip
+			     : op == MEM_NOSKIP ? k->skip
+						: 1;
+		if (!change)
+			k->which = 3; /* matched, nothing to do */
+		todo += change;
+	}
+	if (todo == 0) {
+		static const char *const already[] = {
+		    [MEM_OFF] = "already off",
+		    [MEM_ON] = "not off",
+		    [MEM_SKIP] = "already skip",
+		    [MEM_NOSKIP] = "not skip",
+		};
+		return status_why(err, ST_DATAERR, "%s",
+				  (size_t)op < (sizeof already / sizeof already[0]) && already[op]
+				      ? already[op]
+				      : "nothing to do");
+	}
+	return ST_OK;
+}
+
+/* The line an add writes: "ADDR[ ARG]". */
+static void new_entry(str *out, const char *addr, const char *arg)
+{
+	str_puts(out, addr);
+	if (arg && *arg) {
+		str_putc(out, ' ');
+		str_puts(out, arg);
+	}
+}
+
+/* Write BUF with the planned changes to DIR/FILE through safefile. */
+static fml_status rewrite(const char *dir, const char *file, const char *path, const str *buf,
+			  const cands *c, members_op op, const char *addr, const char *arg,
+			  long replace_bye, const struct stat *old)
+{
+	char prefix[128];
+	safefile sf;
+	member_entry e;
+	str out = STR_INIT;
+	lines it;
+	const char *line;
+	size_t len, eol;
+	long lineno = 0;
+	fml_status st = ST_OK;
+
+	if (fs_path(prefix, sizeof prefix, ".%s.tmp", file) < 0 ||
+	    safefile_open(&sf, dir, prefix) != ST_OK)
+		return ST_TEMPFAIL;
+	if (old && fchmod(sf.fd, old->st_mode & 0755) < 0)
+		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
+	membersfile_entry_init(&e);
+	lines_init(&it, str_c(buf), buf->len);
+	while (st == ST_OK && next_line(&it, &line, &len, &eol)) {
+		lineno++;
+		str_clear(&out);
+		if (lineno == replace_bye) {
+			new_entry(&out, addr, arg);
+		} else if (is_target(c, lineno) && membersfile_parse(line, len, &e, NULL, NULL)) {
+			change_entry(&e, op, arg);
+			membersfile_format(&out, &e);
+		} else {
+			st = safefile_write(&sf, line, len + eol);
+			continue;
+		}
+		str_append(&out, eol ? line + len : "\n", eol ? eol : 1);
+		st = safefile_write(&sf, out.s, out.len);
+	}
+	if (st == ST_OK && op == MEM_ADD && !replace_bye) {
+		str_clear(&out);
+		if (buf->len && buf->s[buf->len - 1] != '\n')
+			str_putc(&out, '\n');
+		new_entry(&out, addr, arg);
+		str_putc(&out, '\n');
+		st = safefile_write(&sf, out.s, out.len);
+	}
+	membersfile_entry_free(&e);
+	str_free(&out);
+	if (st != ST_OK) {
+		safefile_abort(&sf);
+		return ST_TEMPFAIL;
+	}
+	return safefile_commit(&sf, path);
+}
+
+fml_status membersedit_apply(const char *dir, const char *file, members_op op, const char *addr,
+			     const char *arg, int fuzzy, str *err)
+{
+	char path[PATH_MAX];
+	str buf = STR_INIT;
+	cands c = {NULL, 0, 0};
+	struct stat old;
+	long replace_bye;
+	fml_status st;
+
+	str_clear(err);
+	if (fuzzy < 0)
+		fuzzy = 0;
+	if ((st = membersfile_path(path, sizeof path, dir, file)) != ST_OK)
+		return status_why(err, st, "bad member file name");
+	if ((st = check_args(op, addr, arg, err)) != ST_OK)
+		return st;
+	int exists = stat(path, &old) == 0;
+	st = fs_read(path, &buf, 0);
+	if (st == ST_NOINPUT)
+		st = ST_OK;
+	if (st != ST_OK) {
+		str_free(&buf);
+		return status_why(err, st, "cannot read %s", file);
+	}
+	const char *addrs[2] = {addr, op == MEM_CHADDR ? arg : NULL};
+	collect(&buf, addrs, fuzzy, &c);
+	st = plan(&c, op, addr, arg, fuzzy, &replace_bye, err);
+	if (st == ST_OK) {
+		st = rewrite(dir, file, path, &buf, &c, op, addr, arg, replace_bye,
+			     exists ? &old : NULL);
+		if (st != ST_OK)
+			status_why(err, st, "cannot rewrite %s", file);
+	}
+	cands_free(&c);
+	str_free(&buf);
+	return st;
+}
