@@ -19,9 +19,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -366,10 +368,9 @@ fml_status queue_journal_load(const char *qdir, queue_item *q)
 
 int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t *next)
 {
-	char path[4096];
 	str j = STR_INIT;
 	int found = -1;
-	if (journal_path(path, sizeof path, qdir, name, -1) == 0 && fs_read(path, &j, 0) == ST_OK) {
+	if (queue_journal_read(qdir, name, &j) == ST_OK) {
 		for (const char *p = j.s; p && p < j.s + j.len;) {
 			const char *nl = memchr(p, '\n', (size_t)(j.s + j.len - p));
 			int n;
@@ -432,6 +433,15 @@ void queue_journal_remove(const char *qdir, const char *name)
 	char path[4096];
 	if (journal_path(path, sizeof path, qdir, name, -1) == 0)
 		unlink(path);
+}
+
+fml_status queue_journal_read(const char *qdir, const char *name, str *j)
+{
+	char path[4096];
+	str_clear(j);
+	if (journal_path(path, sizeof path, qdir, name, -1) < 0)
+		return ST_TEMPFAIL;
+	return fs_read(path, j, 0);
 }
 
 /* ---- moving items */
@@ -578,6 +588,20 @@ long queue_active_pid(const char *aname, char *name, size_t size)
 		name[dot - aname] = 0;
 	}
 	return strtol(dot + 1, NULL, 10);
+}
+
+int queue_pid_dead(long pid)
+{
+	if (pid <= 0 || pid == (long)getpid())
+		return 1;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int queue_sender_match(const char *filter, const char *sender)
+{
+	if (!filter || !*filter || strcmp(filter, "@") == 0)
+		return 1;
+	return sender && strcasecmp(filter, sender) == 0;
 }
 
 int queue_find(const char *qdir, const char *id, const char **area, char *path, size_t size)
