@@ -9,6 +9,7 @@
 
 #include "mail/addr.h"
 #include "cmd/cmdparse.h"
+#include "list/digeststate.h"
 #include "util/msg.h"
 #include "util/str.h"
 
