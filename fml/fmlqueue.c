@@ -16,6 +16,7 @@
 #include "util/msg.h"
 #include "util/privs.h"
 #include "proc/proc.h"
+#include "queue/qview.h"
 #include "queue/runner.h"
 #include "util/safefile.h"
 #include "util/status.h"
@@ -88,11 +89,11 @@ static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 		o.flush = 1;
 		st = runner_deliver(dir, cf, &o);
 	} else if (strcmp(cmd, "list") == 0) {
-		st = runner_list(dir, cf, arg, stdout);
+		st = qview_list(dir, cf, arg, stdout);
 	} else if (strcmp(cmd, "show") == 0) {
-		st = runner_show(dir, cf, arg, stdout);
+		st = qview_show(dir, cf, arg, stdout);
 	} else if (strcmp(cmd, "delete") == 0) {
-		st = runner_delete(dir, cf, arg);
+		st = qview_delete(dir, cf, arg);
 	} else if (strcmp(cmd, "recover") == 0) {
 		st = runner_recover(dir, cf);
 		if (st == ST_OK)
@@ -100,7 +101,7 @@ static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 	} else if (strcmp(cmd, "expire") == 0) {
 		st = runner_expire(dir, cf);
 	} else {
-		st = runner_stats(dir, cf, stdout);
+		st = qview_stats(dir, cf, stdout);
 	}
 	msg_set_logfile(NULL);
 	config_free(cf);

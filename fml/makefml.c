@@ -30,6 +30,7 @@
 #include "mail/addr.h"
 #include "list/archunit.h"
 #include "list/bundle.h"
+#include "list/bundlewrite.h"
 #include "actions/distribute.h"
 #include "list/adminpw.h"
 #include "list/cfedit.h"
@@ -642,7 +643,7 @@ static fml_status cmd_archive(ctx *c)
 	article_store_init(&s, config_str(c->cf, CF_SPOOL_DIR), config_str(c->cf, CF_ARCHIVE_DIR));
 	st = bundle_plan(&s, &r, 0, &b);
 	if (st == ST_OK && b.n > 0)
-		st = bundle_mbox(&b, 0, &s, stdout_sink, NULL);
+		st = bundlewrite_mbox(&b, 0, &s, stdout_sink, NULL);
 	if (st == ST_OK && fflush(stdout) != 0) {
 		msg_error("writing the mbox to stdout failed");
 		st = ST_TEMPFAIL;

@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "mail/addr.h"
 #include "list/bundle.h"
+#include "list/bundlewrite.h"
 #include "list/digeststate.h"
 #include "distribute.h"
 #include "list/members.h"
@@ -51,7 +52,7 @@ static fml_status qsink(void *arg, const void *p, size_t n)
 	return qitem_write(arg, p, n);
 }
 
-/* The header of part P of IT, up to the MIME fields bundle_write() adds. */
+/* The header of part P of IT, up to the MIME fields bundlewrite() adds. */
 static void part_header(action_ctx *c, const digeststate_item *it, const bundle *b, size_t p,
 			str *h)
 {
@@ -94,7 +95,7 @@ static fml_status part_make(action_ctx *c, const digeststate_item *it, article_s
 	if (st == ST_OK)
 		st = qitem_write(&w, h.s, h.len);
 	if (st == ST_OK)
-		st = bundle_write(b, p, it->mode, as, config_get(c->l.cf, "ML_NAME"), qsink, &w);
+		st = bundlewrite(b, p, it->mode, as, config_get(c->l.cf, "ML_NAME"), qsink, &w);
 	str_free(&h);
 	if (st == ST_OK)
 		st = qitem_commit(&w);

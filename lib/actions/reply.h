@@ -46,7 +46,7 @@ typedef struct reply_writer {
 fml_status reply_begin(action_ctx *c, action_mail *m, const char *rcpts, size_t n,
 		       const char *to_shown, const char *subject, reply_writer *rw);
 fml_status reply_write(reply_writer *rw, const void *p, size_t len);
-/* reply_write() with the signature of a bundle_sink. */
+/* reply_write() with the signature of a bundlewrite_sink. */
 fml_status reply_sink(void *rw, const void *p, size_t len);
 fml_status reply_commit(reply_writer *rw);
 void reply_abort(reply_writer *rw);

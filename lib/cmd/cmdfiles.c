@@ -10,6 +10,7 @@
 #include "mail/addr.h"
 #include "list/article.h"
 #include "list/bundle.h"
+#include "list/bundlewrite.h"
 #include "cmdrun.h"
 #include "actions/distribute.h"
 #include "list/members.h"
@@ -243,8 +244,8 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 		st = reply_begin(c, r->m, r->to, 1, r->to, str_c(&subj), &rw);
 		if (st != ST_OK)
 			break;
-		st = bundle_write(&b, i, mode, &store, config_get(c->l.cf, "ML_NAME"), reply_sink,
-				  &rw);
+		st = bundlewrite(&b, i, mode, &store, config_get(c->l.cf, "ML_NAME"), reply_sink,
+				 &rw);
 		st = st == ST_OK ? reply_commit(&rw) : (reply_abort(&rw), st);
 	}
 	if (st == ST_OK && stop) {

@@ -17,7 +17,7 @@
 #define MIMETEXT_MAX_DEPTH 20  /* MIME nesting walked */
 #define MIMETEXT_MAX_PARTS 200 /* MIME parts walked */
 
-/* Where the text goes (the same shape as bundle_sink). */
+/* Where the text goes (the same shape as bundlewrite_sink). */
 typedef fml_status (*mimetext_sink)(void *arg, const void *p, size_t n);
 
 /* g_mime_init() once; mimetext_fd() and mimetext_mem() call it. */

@@ -20,9 +20,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -372,10 +374,9 @@ fml_status queue_journal_load(const char *qdir, queue_item *q)
 
 int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t *next)
 {
-	char path[4096];
 	str j = STR_INIT;
 	int found = -1;
-	if (journal_path(path, sizeof path, qdir, name, -1) == 0 && fs_read(path, &j, 0) == ST_OK) {
+	if (queue_journal_read(qdir, name, &j) == ST_OK) {
 		lines it;
 		const char *p;
 		size_t len;
@@ -439,6 +440,15 @@ void queue_journal_remove(const char *qdir, const char *name)
 	char path[4096];
 	if (journal_path(path, sizeof path, qdir, name, -1) == 0)
 		unlink(path);
+}
+
+fml_status queue_journal_read(const char *qdir, const char *name, str *j)
+{
+	char path[4096];
+	str_clear(j);
+	if (journal_path(path, sizeof path, qdir, name, -1) < 0)
+		return ST_TEMPFAIL;
+	return fs_read(path, j, 0);
 }
 
 /* ---- moving items */
@@ -584,6 +594,20 @@ long queue_active_pid(const char *aname, char *name, size_t size)
 		name[dot - aname] = 0;
 	}
 	return strtol(dot + 1, NULL, 10);
+}
+
+int queue_pid_dead(long pid)
+{
+	if (pid <= 0 || pid == (long)getpid())
+		return 1;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int queue_sender_match(const char *filter, const char *sender)
+{
+	if (!filter || !*filter || strcmp(filter, "@") == 0)
+		return 1;
+	return sender && strcasecmp(filter, sender) == 0;
 }
 
 int queue_find(const char *qdir, const char *id, const char **area, char *path, size_t size)

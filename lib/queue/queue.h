@@ -65,6 +65,9 @@ int queue_journal_open(const char *qdir, const char *name, int part);
 /* Append TEXT (whole journal lines) and fsync. */
 fml_status queue_journal_append(int fd, const str *text);
 void queue_journal_remove(const char *qdir, const char *name);
+/* The main journal of NAME (or of a part "NAME.wK") into J (cleared
+ * first); ST_NOINPUT when there is none. */
+fml_status queue_journal_read(const char *qdir, const char *name, str *j);
 
 /* Claim AREA/NAME: rename to active/NAME.PID and open it.  ST_NOINPUT when
  * another runner took it first; ST_DATAERR when it was damaged (it is then
@@ -82,6 +85,13 @@ int queue_list(const char *qdir, const char *area, str *names);
 int queue_find(const char *qdir, const char *id, const char **area, char *path, size_t size);
 /* The PID in active/NAME.PID, or -1. */
 long queue_active_pid(const char *aname, char *name, size_t size);
+/* Is the writer or runner PID gone?  Also 1 for no PID (<= 0) and for our
+ * own: what such a process left is nobody's. */
+int queue_pid_dead(long pid);
+/* Does an item of envelope sender SENDER pass FILTER?  A NULL, "" or "@"
+ * FILTER passes every item (and SENDER may then be NULL); else SENDER must
+ * equal it, case-insensitively. */
+int queue_sender_match(const char *filter, const char *sender);
 
 /* Parse QUEUE_RETRY_SCHEDULE; the wait after attempt N (1-based). */
 long queue_retry_wait(const char *schedule, int attempt);

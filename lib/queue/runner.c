@@ -1,6 +1,8 @@
 /*
- * runner: deliver a list's outgoing queue.  Interface in runner.h; the
- * areas, the item format and the journal in doc/fml-queue.5.
+ * runner: deliver a list's outgoing queue, recover what dead processes
+ * left in it, expire old items.  Interface in runner.h; the areas, the item
+ * format and the journal in doc/fml-queue.5.  What fmlqueue only shows
+ * (list, show, stats) or removes by hand (delete) is qview.c's.
  *
  * One item: claim it (rename to active/NAME.PID), read the journal, send
  * the pending recipients in batches of SMTP_RECIPIENT_LIMIT over up to
@@ -27,6 +29,7 @@
 #include "util/mem.h"
 #include "util/date.h"
 #include "util/fs.h"
+#include "util/lines.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -156,7 +159,7 @@ static fml_status worker(work *w)
 	transport_msg m = {q->fd, q->msg_start, q->msg_end};
 	const char **rc = mem_reallocarray(NULL, w->limit, sizeof *rc);
 	transport_result *res = mem_reallocarray(NULL, w->limit, sizeof *res);
-	str lines = STR_INIT, err = STR_INIT;
+	str jl = STR_INIT, err = STR_INIT;
 	transport_conn *c = NULL;
 	int relay = w->k % r->nrelay, nobody = 0;
 	fml_status st = ST_OK;
@@ -175,7 +178,7 @@ static fml_status worker(work *w)
 				c = NULL;
 			}
 		}
-		str_clear(&lines);
+		str_clear(&jl);
 		for (size_t i = 0; i < n; i++) {
 			int code = res[i].code;
 			const char *text = res[i].text;
@@ -187,13 +190,13 @@ static fml_status worker(work *w)
 				text = "no answer for this recipient";
 			}
 			res[i].text[sizeof res[i].text - 1] = 0;
-			jline(&lines,
+			jline(&jl,
 			      code < 300    ? QS_DONE
 			      : code >= 500 ? QS_FAILED
 					    : QS_TEMP,
 			      rc[i], code, text);
 		}
-		st = queue_journal_append(jfd, &lines);
+		st = queue_journal_append(jfd, &jl);
 	}
 	if (c)
 		transport_close(c);
@@ -201,7 +204,7 @@ static fml_status worker(work *w)
 		st = ST_TEMPFAIL;
 	free(rc);
 	free(res);
-	str_free(&lines);
+	str_free(&jl);
 	str_free(&err);
 	return st;
 }
@@ -281,12 +284,10 @@ static fml_status send_pending(run *r, queue_item *q)
  * OFFSET).  Returns how many; *JLEN gets the journal's length. */
 static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 {
-	char path[4096];
-	str j = STR_INIT, lines = STR_INIT;
+	str j = STR_INIT, jl = STR_INIT;
 	size_t n = 0, from = 0;
 	*jlen = 0;
-	if (fs_path(path, sizeof path, "%s/journal/%s", r->qdir, q->name) < 0 ||
-	    fs_read(path, &j, 0) != ST_OK)
+	if (queue_journal_read(r->qdir, q->name, &j) != ST_OK)
 		return 0;
 	const char *p = j.s, *end = j.s + j.len;
 	for (; p < end; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : end)
@@ -297,8 +298,8 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 		if (!nl)
 			break;
 		if (p[0] == 'F' && p[1] == ' ') {
-			str_puts(&lines, "  ");
-			str_append(&lines, p + 2, (size_t)(nl - p - 1));
+			str_puts(&jl, "  ");
+			str_append(&jl, p + 2, (size_t)(nl - p - 1));
 			n++;
 		}
 		p = nl + 1;
@@ -308,11 +309,11 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 		if (q->article)
 			str_printf(&r->report, " (article %ld)", q->article);
 		str_puts(&r->report, ", given up for:\n");
-		str_append(&r->report, lines.s, lines.len);
+		str_append(&r->report, jl.s, jl.len);
 	}
 	*jlen = j.len;
 	str_free(&j);
-	str_free(&lines);
+	str_free(&jl);
 	return n;
 }
 
@@ -330,18 +331,18 @@ static fml_status finish_item(run *r, queue_item *q)
 			pending++;
 	}
 	if (pending && now - q->created >= (time_t)config_int(r->cf, CF_QUEUE_LIFETIME)) {
-		str lines = STR_INIT;
+		str jl = STR_INIT;
 		for (size_t i = 0; i < q->nrcpt; i++)
 			if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED) {
-				jline(&lines, QS_FAILED, q->rcpt[i], 0,
+				jline(&jl, QS_FAILED, q->rcpt[i], 0,
 				      "given up: QUEUE_LIFETIME is over");
 				q->state[i] = QS_FAILED;
 			}
 		int fd = queue_journal_open(r->qdir, q->name, -1);
-		fml_status st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &lines);
+		fml_status st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &jl);
 		if (fd >= 0)
 			close(fd);
-		str_free(&lines);
+		str_free(&jl);
 		if (st != ST_OK)
 			return queue_release(r->qdir, q, "deferred"), ST_TEMPFAIL;
 		failed += pending;
@@ -395,11 +396,9 @@ static fml_status finish_item(run *r, queue_item *q)
 
 static int matches(const char *only, const char *name, const queue_item *q)
 {
-	if (!only || !*only || strcmp(only, "@") == 0)
+	if (queue_sender_match(only, NULL) || strcmp(only, name) == 0)
 		return 1;
-	if (strcmp(only, name) == 0)
-		return 1;
-	return q && strcasecmp(only, q->sender) == 0;
+	return q && queue_sender_match(only, q->sender);
 }
 
 /* Worth claiming?  Checked on the journal alone: claiming means reading
@@ -561,13 +560,6 @@ fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o)
 
 /* ---- recover and expire */
 
-static int pid_dead(long pid)
-{
-	if (pid <= 0 || pid == (long)getpid())
-		return 1;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-}
-
 /* tmp/NAME.SEC.USEC.PID.RAND: the writer's PID, or -1. */
 static long tmp_pid(const char *name)
 {
@@ -580,6 +572,22 @@ static long tmp_pid(const char *name)
 	if (*p != '.' || p + 1 == last || strspn(p + 1, "0123456789") != (size_t)(last - p - 1))
 		return -1;
 	return strtol(p + 1, NULL, 10);
+}
+
+/* Did the journal J record an attempt ("A" lines), and how many
+ * recoveries ("R" lines)? */
+static void journal_tries(const str *j, int *tried, int *crashes)
+{
+	lines it;
+	const char *l;
+	size_t len;
+	*tried = *crashes = 0;
+	for (lines_init(&it, j->s, j->len); lines_next(&it, &l, &len);) {
+		if (len >= 2 && l[1] == ' ' && l[0] == 'A')
+			*tried = 1;
+		if (len >= 2 && l[1] == ' ' && l[0] == 'R')
+			(*crashes)++;
+	}
 }
 
 fml_status runner_recover(const char *dir, config *cf)
@@ -599,7 +607,7 @@ fml_status runner_recover(const char *dir, config *cf)
 			continue;
 		long pid = tmp_pid(p);
 		if (now - st.st_mtime > TMP_ORPHAN_AGE ||
-		    (pid > 0 && pid != getpid() && pid_dead(pid))) {
+		    (pid > 0 && pid != getpid() && queue_pid_dead(pid))) {
 			msg_warn("removing %s of a dead writer", path);
 			unlink(path);
 		}
@@ -608,17 +616,12 @@ fml_status runner_recover(const char *dir, config *cf)
 	p = names.s;
 	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
 		long pid = queue_active_pid(p, base, sizeof base);
-		if (pid < 0 || !pid_dead(pid))
+		if (pid < 0 || !queue_pid_dead(pid))
 			continue;
 		queue_journal_merge(qdir, base);
-		str_clear(&j);
-		if (fs_path(path, sizeof path, "%s/journal/%s", qdir, base) == 0)
-			fs_read(path, &j, 0);
-		const char *js = str_c(&j);
-		int tried = strncmp(js, "A ", 2) == 0 || strstr(js, "\nA ");
-		int crashes = strncmp(js, "R ", 2) == 0;
-		for (const char *q = js; (q = strstr(q, "\nR ")) != NULL; q++)
-			crashes++;
+		int tried, crashes;
+		queue_journal_read(qdir, base, &j);
+		journal_tries(&j, &tried, &crashes);
 		/* an item whose delivery kills the runner again and again is
 		 * set aside (Mailman's shunt queue) */
 		const char *area = crashes + 1 >= RECOVER_LIMIT ? "corrupt"
@@ -671,203 +674,6 @@ fml_status runner_expire(const char *dir, config *cf)
 			}
 		}
 	}
-	str_free(&names);
-	return ST_OK;
-}
-
-/* ---- the admin's views */
-
-static void age_str(char *buf, size_t size, long s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(buf, size, "%lds", s);
-	else if (s < 7200)
-		snprintf(buf, size, "%ldm", s / 60);
-	else if (s < 172800)
-		snprintf(buf, size, "%ldh", s / 3600);
-	else
-		snprintf(buf, size, "%ldd", s / 86400);
-}
-
-static void list_line(FILE *out, queue_item *q, const char *area, time_t now)
-{
-	size_t pend = 0, done = 0, fail = 0;
-	char age[32], next[64] = "-";
-	for (size_t i = 0; i < q->nrcpt; i++)
-		q->state[i] == QS_DONE ? done++ : q->state[i] == QS_FAILED ? fail++ : pend++;
-	age_str(age, sizeof age, (long)(now - q->created));
-	if (q->next_try && strcmp(area, "deferred") == 0) {
-		if (q->next_try <= now)
-			snprintf(next, sizeof next, "due");
-		else
-			age_str(next, sizeof next, (long)(q->next_try - now)),
-			    memmove(next + 3, next, strlen(next) + 1), memcpy(next, "in ", 3);
-	}
-	fprintf(out, "%-28s %5s %9lld <%s> => %zu (%zu/%zu/%zu) %s %s\n", q->name, age,
-		(long long)q->size, q->sender, q->nrcpt, pend, done, fail, area, next);
-}
-
-fml_status runner_list(const char *dir, config *cf, const char *sender, FILE *out)
-{
-	char qdir[4096], path[4096], base[256];
-	str names = STR_INIT, err = STR_INIT;
-	time_t now = time(NULL);
-	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
-	for (int a = 1; queue_areas[a]; a++) {
-		int n = queue_list(qdir, queue_areas[a], &names);
-		const char *p = names.s;
-		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
-			queue_item q;
-			if (fs_path(path, sizeof path, "%s/%s/%s", qdir, queue_areas[a], p) < 0)
-				continue;
-			str_clear(&err);
-			if (queue_open(&q, path, 0, &err) != ST_OK) {
-				if (!sender || !*sender || strcmp(sender, "@") == 0)
-					fprintf(out, "%-28s %s (%s)\n", p, queue_areas[a],
-						str_c(&err));
-				queue_close(&q);
-				continue;
-			}
-			if (strcmp(queue_areas[a], "active") == 0 &&
-			    queue_active_pid(p, base, sizeof base) >= 0)
-				snprintf(q.name, sizeof q.name, "%s", base);
-			queue_journal_load(qdir, &q);
-			if (!sender || !*sender || strcmp(sender, "@") == 0 ||
-			    strcasecmp(sender, q.sender) == 0)
-				list_line(out, &q, queue_areas[a], now);
-			queue_close(&q);
-		}
-	}
-	str_free(&names);
-	str_free(&err);
-	return ST_OK;
-}
-
-fml_status runner_show(const char *dir, config *cf, const char *id, FILE *out)
-{
-	char qdir[4096], path[4096], jpath[4096];
-	const char *area;
-	str err = STR_INIT, j = STR_INIT;
-	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
-	if (!queue_find(qdir, id, &area, path, sizeof path))
-		return ST_NOINPUT;
-	queue_item q;
-	fml_status st = queue_open(&q, path, 0, &err);
-	fprintf(out, "item: %s\narea: %s\npath: %s\n", id, area, path);
-	if (st != ST_OK) {
-		fprintf(out, "damaged: %s\n", str_c(&err));
-	} else {
-		snprintf(q.name, sizeof q.name, "%s", id);
-		queue_journal_load(qdir, &q);
-		char date[64];
-		date_rfc5322(q.created, date, sizeof date);
-		fprintf(out, "sender: <%s>\ncreated: %s\nlist: %s\n", q.sender, date, q.list);
-		if (q.article)
-			fprintf(out, "article: %ld\n", q.article);
-		fprintf(out, "size: %lld (message %lld)\nattempts: %d\n", (long long)q.size,
-			(long long)(q.msg_end - q.msg_start), q.attempts);
-		if (q.next_try) {
-			date_rfc5322(q.next_try, date, sizeof date);
-			fprintf(out, "next try: %s\n", date);
-		}
-		for (size_t i = 0; i < q.nrcpt; i++)
-			fprintf(out, "rcpt %c %s\n", q.state[i], q.rcpt[i]);
-	}
-	queue_close(&q);
-	if (fs_path(jpath, sizeof jpath, "%s/journal/%s", qdir, id) == 0 &&
-	    fs_read(jpath, &j, 0) == ST_OK && j.len) {
-		fputs("journal:\n", out);
-		fwrite(j.s, 1, j.len, out);
-	}
-	str_free(&err);
-	str_free(&j);
-	return ST_OK;
-}
-
-fml_status runner_delete(const char *dir, config *cf, const char *id)
-{
-	char qdir[4096], path[4096];
-	const char *area;
-	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
-	if (!queue_find(qdir, id, &area, path, sizeof path))
-		return ST_NOINPUT;
-	if (strcmp(area, "active") == 0 &&
-	    !pid_dead(queue_active_pid(strrchr(path, '/') + 1, NULL, 0))) {
-		msg_error("%s is being delivered now", id);
-		return ST_TEMPFAIL;
-	}
-	if (unlink(path) < 0) {
-		msg_error("unlink %s: %m", path);
-		return ST_TEMPFAIL;
-	}
-	queue_journal_remove(qdir, id);
-	msg_info("deleted %s from %s/", id, area);
-	return ST_OK;
-}
-
-/* Recipients D and F in journals changed since MIDNIGHT. */
-static void journal_today(const char *qdir, time_t midnight, long *ok, long *fail)
-{
-	char path[4096];
-	str names = STR_INIT, j = STR_INIT;
-	struct stat st;
-	int n = queue_list(qdir, "journal", &names);
-	const char *p = names.s;
-	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
-		if (fs_path(path, sizeof path, "%s/journal/%s", qdir, p) < 0 ||
-		    stat(path, &st) < 0 || st.st_mtime < midnight)
-			continue;
-		str_clear(&j);
-		if (fs_read(path, &j, 0) != ST_OK)
-			continue;
-		for (size_t k = 0; k + 1 < j.len; k++)
-			if ((k == 0 || j.s[k - 1] == '\n') && j.s[k + 1] == ' ')
-				*ok += j.s[k] == 'D', *fail += j.s[k] == 'F';
-	}
-	str_free(&names);
-	str_free(&j);
-}
-
-fml_status runner_stats(const char *dir, config *cf, FILE *out)
-{
-	char qdir[4096], path[4096], age[32];
-	str names = STR_INIT;
-	struct stat st;
-	time_t now = time(NULL), oldest = 0, midnight;
-	struct tm tm;
-	localtime_r(&now, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	midnight = mktime(&tm);
-	long long bytes = 0;
-	long today[2] = {0, 0};
-	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
-	for (int a = 0; queue_areas[a]; a++) {
-		int n = queue_list(qdir, queue_areas[a], &names);
-		long long ab = 0;
-		const char *p = names.s;
-		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
-			if (fs_path(path, sizeof path, "%s/%s/%s", qdir, queue_areas[a], p) < 0 ||
-			    lstat(path, &st) < 0)
-				continue;
-			ab += st.st_size;
-			if (a >= 1 && a <= 3 && (!oldest || st.st_mtime < oldest))
-				oldest = st.st_mtime;
-			if ((a == 4 || a == 5) && st.st_ctime >= midnight)
-				today[a - 4]++;
-		}
-		bytes += ab;
-		fprintf(out, "%-9s %6d items %12lld bytes\n", queue_areas[a], n < 0 ? 0 : n, ab);
-	}
-	long rok = 0, rfail = 0;
-	journal_today(qdir, midnight, &rok, &rfail);
-	age_str(age, sizeof age, oldest ? (long)(now - oldest) : 0);
-	fprintf(out, "total     %lld bytes\n", bytes);
-	fprintf(out, "oldest waiting item: %s\n", oldest ? age : "-");
-	fprintf(out,
-		"today: %ld messages sent, %ld dropped; %ld recipients delivered, %ld failed\n",
-		today[0], today[1], rok, rfail);
 	str_free(&names);
 	return ST_OK;
 }

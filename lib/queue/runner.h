@@ -2,7 +2,8 @@
  * runner: delivery of one list's outgoing queue (fmlqueue(8)).  One pass
  * recovers what dead processes left, delivers every due item through the
  * transports of SMTP_SERVERS and expires old sent/ and drop/ items.
- * runner_kick() is what fml calls after it queued new items.
+ * runner_kick() is what fml calls after it queued new items.  The admin's
+ * views of the queue (list, show, stats, delete) are qview.h's.
  */
 #ifndef FML_RUNNER_H
 #define FML_RUNNER_H
@@ -26,12 +27,6 @@ fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o);
 fml_status runner_recover(const char *dir, config *cf);
 /* sent/ and drop/ items older than QUEUE_RETENTION removed. */
 fml_status runner_expire(const char *dir, config *cf);
-
-/* The admin's views (fmlqueue list/show/stats/delete). */
-fml_status runner_list(const char *dir, config *cf, const char *sender, FILE *out);
-fml_status runner_show(const char *dir, config *cf, const char *id, FILE *out);
-fml_status runner_stats(const char *dir, config *cf, FILE *out);
-fml_status runner_delete(const char *dir, config *cf, const char *id);
 
 /* After fml queued new items: DELIVERY_MODE background (a detached child
  * delivers new/ and exits; the caller returns at once), queue (nothing) or

@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include "list/bundle.h"
+#include "list/bundlewrite.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -324,7 +325,7 @@ static fml_status str_sink(void *arg, const void *p, size_t n)
 static const char *write_mode(fixture *f, bundle_mode m)
 {
 	str_clear(&f->out);
-	assert_int_equal(bundle_write(&f->b, 0, m, &f->s, "elena", str_sink, &f->out), ST_OK);
+	assert_int_equal(bundlewrite(&f->b, 0, m, &f->s, "elena", str_sink, &f->out), ST_OK);
 	return str_c(&f->out);
 }
 
@@ -564,7 +565,7 @@ static void test_write_gz(void **state)
 	str_free(&got);
 }
 
-/* bundle_mbox: the body of uf exactly, without its MIME header */
+/* bundlewrite_mbox: the body of uf exactly, without its MIME header */
 static void test_write_mbox(void **state)
 {
 	fixture *f = *state;
@@ -572,7 +573,7 @@ static void test_write_mbox(void **state)
 	static const char mime[] = "Content-Type: text/plain; charset=UTF-8\n"
 				   "Content-Transfer-Encoding: 8bit\n\n";
 
-	assert_int_equal(bundle_mbox(&f->b, 0, &f->s, str_sink, &raw), ST_OK);
+	assert_int_equal(bundlewrite_mbox(&f->b, 0, &f->s, str_sink, &raw), ST_OK);
 	write_mode(f, BM_UF);
 	assert_int_equal(raw.len + sizeof mime - 1, f->out.len);
 	assert_memory_equal(raw.s, f->out.s + sizeof mime - 1, raw.len);
@@ -596,7 +597,7 @@ static void test_write_errors(void **state)
 	for (size_t i = 0; i < N_ELEMS(modes); i++) {
 		int calls = 0;
 		assert_int_equal(
-		    bundle_write(&f->b, 0, modes[i], &f->s, "elena", failing_sink, &calls),
+		    bundlewrite(&f->b, 0, modes[i], &f->s, "elena", failing_sink, &calls),
 		    ST_TEMPFAIL);
 		assert_true(calls >= 1);
 	}
@@ -605,9 +606,8 @@ static void test_write_errors(void **state)
 	assert_int_equal(unlink(path), 0);
 	for (size_t i = 0; i < N_ELEMS(modes); i++) {
 		str_clear(&f->out);
-		assert_int_equal(
-		    bundle_write(&f->b, 0, modes[i], &f->s, "elena", str_sink, &f->out),
-		    ST_TEMPFAIL);
+		assert_int_equal(bundlewrite(&f->b, 0, modes[i], &f->s, "elena", str_sink, &f->out),
+				 ST_TEMPFAIL);
 	}
 }
 

@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include "list/bundle.h"
+#include "list/bundlewrite.h"
 #include "mail/mimetext.h"
 
 #include <fcntl.h>
@@ -228,7 +229,7 @@ static GMimeMessage *digest(const char *dir, const char *spec, str *out)
 	assert_int_equal(artrange_parse(spec, 9, 0, &r, &why), ST_OK);
 	assert_int_equal(bundle_plan(&as, &r, 0, &b), ST_OK);
 	str_sets(out, "From: list@example.org\nSubject: digest\nMIME-Version: 1.0\n");
-	assert_int_equal(bundle_write(&b, 0, BM_RFC1153, &as, "elena", str_sink, out), ST_OK);
+	assert_int_equal(bundlewrite(&b, 0, BM_RFC1153, &as, "elena", str_sink, out), ST_OK);
 	bundle_free(&b);
 	article_store_free(&as);
 	artrange_free(&r);

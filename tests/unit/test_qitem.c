@@ -10,6 +10,7 @@
 
 #include "util/msg.h"
 #include "queue/qitem.h"
+#include "queue/queue.h"
 #include "util/str.h"
 #include "util/mem.h"
 
@@ -19,6 +20,7 @@
 #include <ftw.h>
 #include <glib.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -423,12 +425,74 @@ static void test_unique_name(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* queue_sender_match: the SENDER/ID argument of fmlqueue list and flush. */
+static void test_sender_match(void **state)
+{
+	static const struct {
+		const char *filter, *sender;
+		int want;
+	} cases[] = {
+	    {NULL, NULL, 1},
+	    {"", "a@example.org", 1},
+	    {"@", "", 1},
+	    {"@", NULL, 1},
+	    {"a@example.org", "a@example.org", 1},
+	    {"A@Example.ORG", "a@example.org", 1},
+	    {"a@example.org", "b@example.org", 0},
+	    {"a@example.org", "", 0},
+	    {"a@example.org", NULL, 0},
+	};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int got = queue_sender_match(cases[i].filter, cases[i].sender);
+		if (got != cases[i].want) {
+			print_error("queue_sender_match(%s, %s): got %d, want %d\n",
+				    cases[i].filter ? cases[i].filter : "NULL",
+				    cases[i].sender ? cases[i].sender : "NULL", got, cases[i].want);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* queue_pid_dead: no PID and our own count as gone, a live child not. */
+static void test_pid_dead(void **state)
+{
+	int bad = 0;
+	pid_t child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	struct {
+		long pid;
+		int want;
+	} cases[] = {{-1, 1}, {0, 1}, {(long)getpid(), 1}, {(long)child, 0}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int got = queue_pid_dead(cases[i].pid);
+		if (got != cases[i].want) {
+			print_error("queue_pid_dead(%ld): got %d, want %d\n", cases[i].pid, got,
+				    cases[i].want);
+			bad++;
+		}
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (!queue_pid_dead((long)child)) {
+		print_error("queue_pid_dead(%ld) after its death: got 0, want 1\n", (long)child);
+		bad++;
+	}
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_write_parse), cmocka_unit_test(test_abort),
 	    cmocka_unit_test(test_exists),	cmocka_unit_test(test_bad_name),
-	    cmocka_unit_test(test_unique_name),
+	    cmocka_unit_test(test_unique_name), cmocka_unit_test(test_sender_match),
+	    cmocka_unit_test(test_pid_dead),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
