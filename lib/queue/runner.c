@@ -289,20 +289,22 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 	*jlen = 0;
 	if (queue_journal_read(r->qdir, q->name, &j) != ST_OK)
 		return 0;
-	const char *p = j.s, *end = j.s + j.len;
-	for (; p < end; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : end)
-		if (p[0] == 'P' && p[1] == ' ')
-			from = strtoul(p + 2, NULL, 10);
-	for (p = j.s + (from < j.len ? from : j.len); p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			break;
-		if (p[0] == 'F' && p[1] == ' ') {
+	lines it;
+	const char *l;
+	size_t len;
+	for (lines_init(&it, j.s, j.len); lines_next(&it, &l, &len);)
+		if (len >= 2 && l[0] == 'P' && l[1] == ' ')
+			from = strtoul(l + 2, NULL, 10);
+	if (from > j.len)
+		from = j.len;
+	for (lines_init(&it, j.s + from, j.len - from); lines_next(&it, &l, &len);) {
+		if (l + len == j.s + j.len)
+			break; /* torn last line */
+		if (len >= 2 && l[0] == 'F' && l[1] == ' ') {
 			str_puts(&jl, "  ");
-			str_append(&jl, p + 2, (size_t)(nl - p - 1));
+			str_append(&jl, l + 2, len - 1); /* with its "\n" */
 			n++;
 		}
-		p = nl + 1;
 	}
 	if (n) {
 		str_printf(&r->report, "\nItem %s", q->name);
