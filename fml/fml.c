@@ -9,19 +9,19 @@
  * happens next; 75 for any local trouble before that (the MTA retries);
  * 65 with "5.3.4 message too big for this list" over the size limit.
  */
-#include "list/config.h"
-#include "list/home.h"
-#include "list/incoming.h"
-#include "util/lock.h"
-#include "util/msg.h"
-#include "util/privs.h"
 #include "proc/proc.h"
 #include "actions/reply.h"
 #include "queue/runner.h"
+#include "list/config.h"
+#include "list/home.h"
+#include "list/incoming.h"
+#include "util/fs.h"
+#include "util/lock.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/privs.h"
 #include "util/safefile.h"
 #include "util/status.h"
-#include "util/mem.h"
-#include "util/fs.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -11,17 +11,17 @@
  * does.  Exit statuses come from status_exit_code() only: 75 when a list
  * could not be done (locked, I/O trouble), so that cron mails the admin.
  */
-#include "list/config.h"
 #include "actions/digest.h"
+#include "queue/runner.h"
+#include "list/config.h"
 #include "list/home.h"
+#include "util/fs.h"
 #include "util/lock.h"
+#include "util/mem.h"
 #include "util/msg.h"
 #include "util/privs.h"
-#include "queue/runner.h"
 #include "util/safefile.h"
 #include "util/status.h"
-#include "util/mem.h"
-#include "util/fs.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,18 +10,18 @@
  * ML_DIR.  Without lists, every list home under ML_DIR.  The work is in
  * lib/queue/runner.c; exit statuses come from status_exit_code() only.
  */
-#include "list/config.h"
-#include "list/home.h"
-#include "util/lock.h"
-#include "util/msg.h"
-#include "util/privs.h"
 #include "proc/proc.h"
 #include "queue/qview.h"
 #include "queue/runner.h"
+#include "list/config.h"
+#include "list/home.h"
+#include "util/fs.h"
+#include "util/lock.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/privs.h"
 #include "util/safefile.h"
 #include "util/status.h"
-#include "util/mem.h"
-#include "util/fs.h"
 
 #include <dirent.h>
 #include <stdio.h>

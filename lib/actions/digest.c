@@ -16,18 +16,18 @@
  * item whose articles have all vanished is logged and skipped.
  */
 #include "digest.h"
-#include "mail/addr.h"
+#include "distribute.h"
+#include "rewrite.h"
+#include "queue/qitem.h"
 #include "list/bundle.h"
 #include "list/bundlewrite.h"
 #include "list/digeststate.h"
-#include "distribute.h"
 #include "list/members.h"
-#include "util/msg.h"
-#include "queue/qitem.h"
-#include "rewrite.h"
-#include "util/safefile.h"
+#include "mail/addr.h"
 #include "util/date.h"
 #include "util/fs.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <errno.h>
 #include <glib.h>

@@ -5,17 +5,17 @@
  * stays; the steps already done are found again by distribute_recover().
  */
 #include "distribute.h"
-#include "mail/addr.h"
+#include "rewrite.h"
+#include "queue/qitem.h"
 #include "list/archunit.h"
 #include "list/article.h"
 #include "list/members.h"
-#include "util/msg.h"
-#include "queue/qitem.h"
-#include "rewrite.h"
+#include "mail/addr.h"
 #include "mail/rfc2047.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,8 +15,8 @@
 #ifndef FML_DISTRIBUTE_H
 #define FML_DISTRIBUTE_H
 
-#include "list/dedupe.h"
 #include "action.h"
+#include "list/dedupe.h"
 
 fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *article);
 /* ST_NOINPUT: no article was started for this item; ST_OK: finished the

@@ -4,13 +4,13 @@
  * being processed by it).
  */
 #include "hold.h"
-#include "mail/addr.h"
-#include "list/members.h"
-#include "util/msg.h"
 #include "reply.h"
-#include "util/safefile.h"
+#include "list/members.h"
+#include "mail/addr.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,9 +3,9 @@
  * bytes examined; no recursion (a small stack of boundaries).
  */
 #include "keyword.h"
-#include "util/msg.h"
 #include "util/bytes.h"
 #include "util/lines.h"
+#include "util/msg.h"
 
 #include <glib.h>
 

@@ -6,14 +6,14 @@
  * effort: its failure keeps the item in var/incoming).
  */
 #include "reply.h"
-#include "mail/addr.h"
-#include "util/msg.h"
 #include "queue/qitem.h"
-#include "util/safefile.h"
+#include "mail/addr.h"
 #include "util/bytes.h"
 #include "util/date.h"
 #include "util/fs.h"
+#include "util/msg.h"
 #include "util/randhex.h"
+#include "util/safefile.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -4,8 +4,8 @@
  * the output is a str.
  */
 #include "rewrite.h"
-#include "util/msg.h"
 #include "util/date.h"
+#include "util/msg.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -13,19 +13,19 @@
  * (proc.c owns the hold).  Both the sender and the ID are checked.
  */
 #include "cmdadmin.h"
-#include "mail/addr.h"
-#include "list/adminpw.h"
-#include "cmdrun.h"
 #include "cmdfiles.h"
+#include "cmdrun.h"
 #include "actions/digest.h"
 #include "actions/hold.h"
-#include "list/members.h"
-#include "util/msg.h"
 #include "actions/reply.h"
+#include "list/adminpw.h"
+#include "list/members.h"
 #include "list/roster.h"
-#include "util/safefile.h"
+#include "mail/addr.h"
 #include "util/date.h"
 #include "util/fs.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,18 +7,18 @@
  * the report says what was sent.
  */
 #include "cmdfiles.h"
-#include "mail/addr.h"
+#include "cmdrun.h"
+#include "actions/distribute.h"
+#include "actions/reply.h"
 #include "list/article.h"
 #include "list/bundle.h"
 #include "list/bundlewrite.h"
-#include "cmdrun.h"
-#include "actions/distribute.h"
 #include "list/members.h"
-#include "util/msg.h"
-#include "actions/reply.h"
-#include "util/safefile.h"
-#include "util/mem.h"
+#include "mail/addr.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <dirent.h>
 #include <stdio.h>

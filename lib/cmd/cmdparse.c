@@ -23,12 +23,12 @@
  * is in the entry's password only (not in args).
  */
 #include "cmdparse.h"
-#include "mail/addr.h"
 #include "list/bundle.h"
 #include "list/digeststate.h"
-#include "util/mem.h"
+#include "mail/addr.h"
 #include "util/bytes.h"
 #include "util/lines.h"
+#include "util/mem.h"
 
 #include <ctype.h>
 #include <stdlib.h>

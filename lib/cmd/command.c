@@ -15,18 +15,18 @@
  * "already a member" and the like.
  */
 #include "command.h"
-#include "mail/addr.h"
-#include "cmdrun.h"
 #include "cmdadmin.h"
 #include "cmdfiles.h"
+#include "cmdrun.h"
 #include "confirm.h"
 #include "actions/digest.h"
 #include "actions/keyword.h"
-#include "list/members.h"
-#include "list/digeststate.h"
-#include "util/msg.h"
 #include "actions/reply.h"
+#include "list/digeststate.h"
+#include "list/members.h"
 #include "list/roster.h"
+#include "mail/addr.h"
+#include "util/msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -16,13 +16,13 @@
  */
 #include "confirm.h"
 #include "mail/addr.h"
-#include "util/msg.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/mem.h"
+#include "util/msg.h"
 #include "util/randhex.h"
+#include "util/safefile.h"
 
 #include <errno.h>
 #include <glib.h>

@@ -18,12 +18,12 @@
  */
 #include "adminpw.h"
 #include "mail/addr.h"
+#include "util/fs.h"
+#include "util/lines.h"
+#include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
-#include "util/mem.h"
-#include "util/fs.h"
-#include "util/lines.h"
 
 #include <crypt.h>
 #include <errno.h>

@@ -25,10 +25,10 @@
  */
 #include "archunit.h"
 #include "article.h"
+#include "util/fs.h"
+#include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
-#include "util/mem.h"
-#include "util/fs.h"
 
 #include <archive.h>
 #include <dirent.h>

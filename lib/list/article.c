@@ -11,9 +11,9 @@
  */
 #include "article.h"
 #include "artrange.h"
-#include "util/msg.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/msg.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -21,9 +21,9 @@
 #include "mail/addr.h"
 #include "mail/envelope.h"
 #include "mail/mimetext.h"
-#include "util/msg.h"
 #include "mail/rfc2047.h"
 #include "util/mem.h"
+#include "util/msg.h"
 #include "util/randhex.h"
 
 #include <archive.h>

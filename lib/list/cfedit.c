@@ -9,11 +9,11 @@
  * them kept).  Every other byte of the file is kept.
  */
 #include "cfedit.h"
-#include "util/msg.h"
-#include "util/safefile.h"
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <errno.h>
 #include <limits.h>

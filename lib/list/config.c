@@ -21,12 +21,12 @@
  * (a bad cf_id, config_int() on a string variable).
  */
 #include "config.h"
-#include "util/msg.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <limits.h>
 #include <stdarg.h>

@@ -2,11 +2,11 @@
  * dedupe: gdbm cache of content hashes and Message-IDs.  See dedupe.h.
  */
 #include "dedupe.h"
+#include "util/fs.h"
+#include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "util/str.h"
-#include "util/mem.h"
-#include "util/fs.h"
 
 #include <gdbm.h>
 #include <stdio.h>

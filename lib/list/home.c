@@ -3,9 +3,9 @@
  */
 #include "home.h"
 #include "config.h"
+#include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
-#include "util/fs.h"
 
 #include <dirent.h>
 #include <limits.h>

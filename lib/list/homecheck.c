@@ -9,9 +9,9 @@
 #include "archunit.h"
 #include "home.h"
 #include "members.h"
+#include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
-#include "util/fs.h"
 
 #include <ctype.h>
 #include <dirent.h>

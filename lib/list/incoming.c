@@ -5,11 +5,11 @@
  * SIGTERM, via the safefile clean-up); the size limit returns ST_TOOBIG.
  */
 #include "incoming.h"
-#include "util/msg.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <dirent.h>
 #include <errno.h>

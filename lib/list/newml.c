@@ -14,13 +14,13 @@
  * 0600/0700 under makefml's umask 077.
  */
 #include "newml.h"
-#include "mail/addr.h"
 #include "config.h"
 #include "home.h"
-#include "util/msg.h"
-#include "util/safefile.h"
+#include "mail/addr.h"
 #include "util/fs.h"
+#include "util/msg.h"
 #include "util/randhex.h"
+#include "util/safefile.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -4,10 +4,10 @@
  * words: a bad option refuses the whole add before anything changed.
  */
 #include "roster.h"
-#include "mail/addr.h"
 #include "digeststate.h"
-#include "util/safefile.h"
+#include "mail/addr.h"
 #include "util/fs.h"
+#include "util/safefile.h"
 
 #include <limits.h>
 #include <string.h>

@@ -24,10 +24,10 @@
  *   is no connection to lose.
  */
 #include "transport.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "util/safefile.h"
 
 #include <errno.h>
 #include <limits.h>

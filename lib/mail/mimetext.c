@@ -37,9 +37,9 @@
  * stops everything and is returned as the sink returned it.
  */
 #include "mimetext.h"
+#include "util/lines.h"
 #include "util/msg.h"
 #include "util/str.h"
-#include "util/lines.h"
 
 #include <gmime/gmime.h>
 #include <string.h>

@@ -38,11 +38,11 @@
  * 4xx (421 for our own failures) and send returns -1.  Replies are copied
  * into transport_result as one printable line.  Nothing here exits the process.
  */
-#include "transport.h"
 #include "smtpreply.h"
-#include "util/mem.h"
+#include "transport.h"
 #include "util/bytes.h"
 #include "util/lines.h"
+#include "util/mem.h"
 
 #include <errno.h>
 #include <netdb.h>

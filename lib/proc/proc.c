@@ -5,18 +5,18 @@
  * never becomes a second article, command mail is never distributed.
  */
 #include "proc.h"
-#include "mail/addr.h"
-#include "list/archunit.h"
 #include "cmd/command.h"
-#include "list/dedupe.h"
 #include "actions/distribute.h"
 #include "actions/hold.h"
 #include "actions/keyword.h"
-#include "list/members.h"
-#include "util/msg.h"
 #include "actions/reply.h"
-#include "util/safefile.h"
+#include "list/archunit.h"
+#include "list/dedupe.h"
+#include "list/members.h"
+#include "mail/addr.h"
 #include "util/fs.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,8 +4,8 @@
  * ST_TEMPFAIL; nothing appears in new/ unless it is complete and durable.
  */
 #include "qitem.h"
-#include "util/msg.h"
 #include "util/fs.h"
+#include "util/msg.h"
 
 #include <dirent.h>
 #include <stdio.h>

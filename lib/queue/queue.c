@@ -9,12 +9,12 @@
  * flight, which is then sent again.
  */
 #include "queue.h"
-#include "util/msg.h"
 #include "qitem.h"
-#include "util/safefile.h"
-#include "util/mem.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <dirent.h>
 #include <errno.h>

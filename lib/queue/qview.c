@@ -13,11 +13,11 @@
  * an unknown item and ST_TEMPFAIL when it cannot remove it.
  */
 #include "qview.h"
-#include "util/msg.h"
 #include "queue.h"
 #include "util/date.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/msg.h"
 
 #include <stdio.h>
 #include <string.h>

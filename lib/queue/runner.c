@@ -21,15 +21,15 @@
  * a recovered item is never delivered by two processes.
  */
 #include "runner.h"
-#include "util/msg.h"
 #include "qitem.h"
 #include "queue.h"
-#include "util/safefile.h"
 #include "mail/transport.h"
-#include "util/mem.h"
 #include "util/date.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,10 +13,10 @@
  * inode judged stale before unlinking it, so two breakers cannot both win.
  */
 #include "lock.h"
-#include "msg.h"
-#include "safefile.h"
 #include "fs.h"
+#include "msg.h"
 #include "randhex.h"
+#include "safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,9 +6,9 @@
  */
 #include "safefile.h"
 #include "fs.h"
+#include "mem.h"
 #include "msg.h"
 #include "randhex.h"
-#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>

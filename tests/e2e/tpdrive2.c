@@ -9,9 +9,9 @@
  * The return value of each transport_send() goes to stderr as "send: RC".  A
  * failed connect prints "451 REASON" per recipient and exits 75.
  */
-#include "util/msg.h"
 #include "mail/transport.h"
 #include "util/mem.h"
+#include "util/msg.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/addr.h"
 #include "fuzz.h"
+#include "mail/addr.h"
 #include "util/str.h"
 
 static void check_safe(const char *a, size_t n)

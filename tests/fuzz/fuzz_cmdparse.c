@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/addr.h"
 #include "fuzz.h"
 #include "cmd/cmdparse.h"
+#include "mail/addr.h"
 #include "util/str.h"
 
 /* Which arguments of ID are addresses: a bit per argument. */

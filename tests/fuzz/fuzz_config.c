@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "list/config.h"
 #include "fuzz.h"
+#include "list/config.h"
 #include "util/msg.h"
 #include "util/str.h"
 

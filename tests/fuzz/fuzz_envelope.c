@@ -21,10 +21,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "mail/envelope.h"
 #include "fuzz.h"
-#include "util/str.h"
+#include "mail/envelope.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 /* The unfolded value, computed from the raw bytes after the colon. */
 static void unfold(const char *p, size_t n, str *out)

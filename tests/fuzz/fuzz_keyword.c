@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "list/config.h"
 #include "fuzz.h"
 #include "actions/keyword.h"
+#include "list/config.h"
 #include "util/str.h"
 
 static config *cf;

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/smtpreply.h"
 #include "fuzz.h"
+#include "mail/smtpreply.h"
 #include "util/str.h"
 
 #define MAX_REPLIES 64

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "mail/envelope.h"
-#include "util/str.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 #define JUNK_HEAD "JUNK\n\n\n" /* 7 bytes before the mail */
 #define JUNK_TAIL "\nTAIL"

@@ -7,9 +7,9 @@
  * Output: the new header exactly as it would be written (line endings shown
  * as \r where CRLF), then the envelope flags.  TZ is UTC.
  */
+#include "actions/rewrite.h"
 #include "list/config.h"
 #include "mail/envelope.h"
-#include "actions/rewrite.h"
 #include "util/str.h"
 
 #include <stdio.h>
