@@ -52,6 +52,7 @@
 #include "util/privs.h"
 #include "util/safefile.h"
 #include "util/status.h"
+#include "list/membersedit.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -221,13 +222,13 @@ static fml_status cmd_actives_op(ctx *c)
 {
 	static const struct {
 		const char *cmd;
-		members_op op;
+		membersedit_op op;
 	} ops[] = {{"on", MEM_ON},
 		   {"off", MEM_OFF},
 		   {"skip", MEM_SKIP},
 		   {"noskip", MEM_NOSKIP},
 		   {"digest", MEM_DIGEST}};
-	members_op op = MEM_ON;
+	membersedit_op op = MEM_ON;
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (strcmp(c->cmd, ops[i].cmd) == 0)
 			op = ops[i].op;
@@ -238,7 +239,7 @@ static fml_status cmd_actives_op(ctx *c)
 		if ((st = digest_set(&pc, c->args[0], arg, &c->err)) == ST_OK)
 			runner_kick(c->dir, c->cf);
 	} else {
-		st = members_edit(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
+		st = membersedit_apply(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
 	}
 	if (st != ST_OK)
 		return refuse(c, st);
@@ -265,8 +266,8 @@ static fml_status cmd_admin(ctx *c)
 		str_sets(&c->err, "cannot remove the password from etc/passwd");
 		return refuse(c, ST_TEMPFAIL);
 	}
-	fml_status st = members_edit(c->dir, "members-admin", add ? MEM_ADD : MEM_BYE, addr, NULL,
-				     c->fuzzy, &c->err);
+	fml_status st = membersedit_apply(c->dir, "members-admin", add ? MEM_ADD : MEM_BYE, addr,
+					  NULL, c->fuzzy, &c->err);
 	if (st != ST_OK)
 		return refuse(c, st);
 	str line = STR_INIT;
@@ -349,7 +350,7 @@ static fml_status cmd_passwd(ctx *c)
 static int print_entry(const char *line, size_t len, long lineno, void *arg)
 {
 	member_entry *e = arg;
-	if (members_parse_line(line, len, e, NULL) && !e->bye) {
+	if (members_parse_line(line, len, e, NULL, NULL) && !e->bye) {
 		fwrite(line, 1, len, stdout);
 		putchar('\n');
 	}

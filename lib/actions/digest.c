@@ -28,6 +28,7 @@
 #include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "list/membersedit.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -364,8 +365,8 @@ fml_status digest_set(action_ctx *c, const char *addr, const char *spec, str *er
 	if (was && n == 0 && !e.off && !e.skip && digeststate_get(state, who, &last) &&
 	    last < seq && (st = rehash(c, &e, last, seq)) != ST_OK)
 		goto done;
-	st = members_edit(c->l.dir, "actives", MEM_DIGEST, addr, spec,
-			  (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX), err);
+	st = membersedit_apply(c->l.dir, "actives", MEM_DIGEST, addr, spec,
+			       (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX), err);
 	if (st == ST_OK && was && n == 0 && !c->debug && g_hash_table_remove(state, who))
 		st = digeststate_write(c->l.dir, DIGESTSTATE_FILE, state, NULL);
 done:

@@ -26,6 +26,7 @@
 #include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "list/membersedit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,7 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 	int fuzzy = (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX);
 	str err = STR_INIT, where = STR_INIT, done = STR_INIT, opts = STR_INIT;
 	fml_status st;
-	members_op op = MEM_ON;
+	membersedit_op op = MEM_ON;
 
 	switch (l->id) {
 	case CMD_ADMIN_ADD:
@@ -151,7 +152,8 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 		/* the password first: a crash in between leaves less access */
 		st = op == MEM_BYE ? adminpw_remove(c->l.dir, a0) : ST_OK;
 		if (st == ST_OK)
-			st = members_edit(c->l.dir, "members-admin", op, a0, NULL, fuzzy, &err);
+			st =
+			    membersedit_apply(c->l.dir, "members-admin", op, a0, NULL, fuzzy, &err);
 		str_printf(&done, "%s %s members-admin", a0,
 			   op == MEM_ADD ? "added to" : "removed from");
 		break;
@@ -161,8 +163,9 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 		     : l->id == CMD_ADMIN_NOSKIP ? MEM_NOSKIP
 		     : l->id == CMD_ADMIN_DIGEST ? MEM_DIGEST
 						 : MEM_ON;
-		st = op == MEM_DIGEST ? digest_set(c, a0, a1, &err)
-				      : members_edit(c->l.dir, "actives", op, a0, a1, fuzzy, &err);
+		st = op == MEM_DIGEST
+			 ? digest_set(c, a0, a1, &err)
+			 : membersedit_apply(c->l.dir, "actives", op, a0, a1, fuzzy, &err);
 		str_printf(&done, "%s %s%s%s in actives", l->name + 6, a0, a1 ? " " : "",
 			   a1 ? a1 : "");
 		break;

@@ -7,6 +7,7 @@
 #include "cmdrun.h"
 #include "actions/reply.h"
 #include "list/members.h"
+#include "list/membersdb.h"
 
 #include <stdarg.h>
 
@@ -37,8 +38,8 @@ fml_status cmdrun_file(cmd_run *r, const char *name)
 int cmdrun_listed(cmd_run *r, const char *file, const char *addr)
 {
 	int found = 0;
-	if (members_lookup(r->c->l.dir, file, addr, (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX),
-			   &found) != ST_OK)
+	if (membersdb_lookup(r->c->l.dir, file, addr,
+			     (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &found) != ST_OK)
 		return -1;
 	return found;
 }

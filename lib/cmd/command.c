@@ -27,6 +27,7 @@
 #include "list/roster.h"
 #include "mail/addr.h"
 #include "util/msg.h"
+#include "list/membersedit.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -276,13 +277,14 @@ out:
 }
 
 /* on, off, skip, noskip, digest for the sender, in actives. */
-static fml_status do_self(cmd_run *r, members_op op, const char *arg, const char *what)
+static fml_status do_self(cmd_run *r, membersedit_op op, const char *arg, const char *what)
 {
 	str err = STR_INIT;
-	fml_status st = op == MEM_DIGEST
-			    ? digest_set(r->c, r->from, arg, &err)
-			    : members_edit(r->c->l.dir, "actives", op, r->from, arg,
-					   (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &err);
+	fml_status st =
+	    op == MEM_DIGEST
+		? digest_set(r->c, r->from, arg, &err)
+		: membersedit_apply(r->c->l.dir, "actives", op, r->from, arg,
+				    (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &err);
 	if (st == ST_OK) {
 		cmdrun_say(r, "Done: %s.\n", what);
 		msg_info("%s: %s", r->from, what);

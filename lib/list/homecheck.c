@@ -12,6 +12,7 @@
 #include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "membersdb.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -166,11 +167,11 @@ static void check_members(check *c, const char *file, int fuzzy, int indexed)
 	str_free(&lc.why);
 	if (!indexed || !fs_exists(path))
 		return;
-	if (members_index_fresh(c->dir, file, fuzzy))
+	if (membersdb_fresh(c->dir, file, fuzzy))
 		return;
-	if (members_reindex(c->dir, file, fuzzy) != ST_OK)
+	if (membersdb_reindex(c->dir, file, fuzzy) != ST_OK)
 		say(c, 1, "var/db/%s.db: cannot build the index (lookups scan the file)", file);
-	else if (members_index_fresh(c->dir, file, fuzzy))
+	else if (membersdb_fresh(c->dir, file, fuzzy))
 		say(c, 0, "var/db/%s.db was stale: rebuilt", file);
 	else
 		say(c, 0,

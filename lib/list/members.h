@@ -13,12 +13,14 @@
  * lookups stay O(1) at a million members.  Edits rewrite the text file
  * atomically (temp + fsync + rename) and must be made under the list lock.
  *
- * members.c is this interface; the work is done in membersfile.c (the line
- * format), membersdb.c (the index) and membersedit.c (the edits), whose
- * headers are for lib/list only.
+ * members.c reads and writes the format; the index is membersdb.h's, the
+ * edits are membersedit.h's.
  */
 #ifndef FML_MEMBERS_H
 #define FML_MEMBERS_H
+
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "util/status.h"
 #include "util/str.h"
@@ -38,10 +40,11 @@ typedef struct member_entry {
 void members_entry_init(member_entry *e);
 void members_entry_free(member_entry *e);
 
-/* Parse one line of a member file.  Returns 1 for an entry (normal, off or
- * bye), 0 for a comment, blank, '+' or unparsable line (with *PLUS set for
- * '+'). */
-int members_parse_line(const char *line, size_t len, member_entry *e, int *plus);
+/* Parse one line of a member file into E: 1 for an entry (normal, off or
+ * bye), 0 for a comment, blank, '+' or unparsable line (*PLUS, when not
+ * NULL, set for '+').  WHY, when not NULL, receives what is wrong with an
+ * entry: no or a bad address, a bad option. */
+int members_parse_line(const char *line, size_t len, member_entry *e, int *plus, str *why);
 /* For `makefml check`: 1 with a short reason in WHY when LINE is not a
  * comment, blank or '+' line and is not a clean entry either (no address,
  * an address refused by addr_check, a malformed or unknown option, a
@@ -54,34 +57,10 @@ fml_status members_foreach(const char *path, int (*fn)(const member_entry *e, vo
 			   void *arg);
 
 /* The first entry of PATH for ADDR that is not ##BYE (FUZZY as
- * members_lookup), copied into OUT (addr, opts, off, skip, digest): 1 found,
+ * membersdb_lookup), copied into OUT (addr, opts, off, skip, digest): 1 found,
  * 0 not, -1 the file could not be read. */
 int members_find(const char *path, const char *addr, int fuzzy, member_entry *out);
 
-/* Is ADDR listed in DIR/FILE (not as ##BYE)?  Off entries count (they may
- * still post).  FUZZY is ADDR_CHECK_MAX (0 = exact).  Uses and, when stale,
- * rebuilds DIR/var/db/FILE.db.  *FOUND is 1 also when the file has '+'. */
-fml_status members_lookup(const char *dir, const char *file, const char *addr, int fuzzy,
-			  int *found);
-/* Force a rebuild of the index of DIR/FILE. */
-fml_status members_reindex(const char *dir, const char *file, int fuzzy);
-
-/* Edits (caller holds the list lock).  Return ST_DATAERR with a one-line
- * reason in ERR for "already a member", "not a member", a bad address. */
-#define MEMBERS_ALREADY "already a member"
-#define MEMBERS_NOT_MEMBER "not a member"
-typedef enum members_op {
-	MEM_ADD,    /* append "addr [ARG]"; a ##BYE line for addr is replaced */
-	MEM_BYE,    /* entry -> "##BYE addr" */
-	MEM_OFF,    /* entry -> "#\taddr opts" */
-	MEM_ON,	    /* "#\taddr" -> "addr" */
-	MEM_SKIP,   /* add s=skip */
-	MEM_NOSKIP, /* remove s=skip */
-	MEM_DIGEST, /* set m=ARG ("0" removes it) */
-	MEM_CHADDR, /* replace addr by ARG, options kept */
-} members_op;
-fml_status members_edit(const char *dir, const char *file, members_op op, const char *addr,
-			const char *arg, int fuzzy, str *err);
 /* Number of entries that are not ##BYE. */
 fml_status members_count(const char *path, long *n);
 
@@ -91,8 +70,43 @@ fml_status members_count(const char *path, long *n);
 fml_status members_foreach_line(const char *path,
 				int (*fn)(const char *line, size_t len, long lineno, void *arg),
 				void *arg);
-/* Is the index of DIR/FILE built for the file as it is now and for FUZZY?
- * 1 yes (or there is no text file), 0 no (missing, stale, unreadable). */
-int members_index_fresh(const char *dir, const char *file, int fuzzy);
+
+/* ---- for membersdb.c and membersedit.c */
+
+/* Is there a control character (tab included) in P[0..N)? */
+int members_has_ctl(const char *p, size_t n);
+/* Option words ARG as an add gives them: 1 with the reason in WHY when one
+ * is malformed or unknown (or ARG has a control character), else 0. */
+int members_opts_problem(const char *arg, str *why);
+/* Is P[0..N) a digest setting "N[mode]" (N 0..99, a digest mode of fml)? */
+int members_digest_ok(const char *p, size_t n);
+
+/* E as a line of the file, without the terminator, appended to OUT. */
+void members_format(str *out, const member_entry *e);
+/* Remove the skip words of OPTS, or with DIGEST its digest ones ("m=..",
+ * "matome N"); append one word. */
+void members_opts_remove(str *opts, int digest);
+void members_opts_add(str *opts, const char *word);
+
+/* DIR/FILE into BUF; FILE must be a plain name (no '/', no leading dot).
+ * ST_TEMPFAIL (logged) when it is not or the path is too long. */
+fml_status members_path(char *buf, size_t size, const char *dir, const char *file);
+/* Open PATH for reading, with its stat: *FP NULL and ST_OK when there is
+ * no such file, ST_TEMPFAIL (logged) when it cannot be opened. */
+fml_status members_open(const char *path, FILE **fp, struct stat *st);
+
+/* Called for every entry (PLUS 0) and every '+' line (PLUS 1, E's address
+ * empty); non-zero stops the scan. */
+typedef int (*members_scan_fn)(const member_entry *e, int plus, void *arg);
+/* FN for the lines of FP (read from PATH); ST_TEMPFAIL (logged) on a read
+ * error. */
+fml_status members_scan(FILE *fp, const char *path, members_scan_fn fn, void *arg);
+/* The same for the file PATH; a missing file has no lines. */
+fml_status members_scan_path(const char *path, members_scan_fn fn, void *arg);
+/* The first entry of PATH for ADDR that is not ##BYE (addr_match at FUZZY),
+ * or with PLUS also a '+' line: *FOUND 1 or 0, the entry copied into OUT
+ * (addr, opts, off, skip, digest) when OUT is not NULL. */
+fml_status members_scan_find(const char *path, const char *addr, int fuzzy, int plus,
+			     member_entry *out, int *found);
 
 #endif

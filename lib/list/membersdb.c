@@ -33,7 +33,7 @@
  * text file is an error (ST_TEMPFAIL).
  */
 #include "membersdb.h"
-#include "membersfile.h"
+#include "members.h"
 #include "mail/addr.h"
 #include "util/fs.h"
 #include "util/msg.h"
@@ -254,7 +254,7 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	struct build b = {NULL, STR_INIT, STR_INIT, fuzzy, 0};
 	unsigned int r = randhex_nonce();
 
-	*st = membersfile_open(txt, &fp, &st1);
+	*st = members_open(txt, &fp, &st1);
 	if (*st != ST_OK || !fp)
 		return NULL;
 	if (fs_path(dbdir, sizeof dbdir, "%s/var/db", dir) < 0 ||
@@ -283,7 +283,7 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	}
 	int off = 0; /* gdbm_fd_open does not honour GDBM_NOMMAP */
 	(void)gdbm_setopt(b.db, GDBM_SETMMAP, &off, sizeof off);
-	*st = membersfile_scan(fp, txt, build_cb, &b);
+	*st = members_scan(fp, txt, build_cb, &b);
 	if (*st != ST_OK || b.failed)
 		goto fail;
 	int racy = fstat(fileno(fp), &st2) < 0 || !same_file(&st1, &st2) ||
@@ -320,7 +320,7 @@ fail:
 static fml_status paths(const char *dir, const char *file, char *txt, size_t ntxt, char *db,
 			size_t ndb)
 {
-	fml_status st = membersfile_path(txt, ntxt, dir, file);
+	fml_status st = members_path(txt, ntxt, dir, file);
 	if (st == ST_OK && fs_path(db, ndb, "%s/var/db/%s.db", dir, file) < 0)
 		st = ST_TEMPFAIL;
 	return st;
@@ -408,5 +408,5 @@ fml_status membersdb_lookup(const char *dir, const char *file, const char *addr,
 		return ST_OK;
 	}
 	msg_warn("%s: index unusable, scanning %s", dbpath, txt);
-	return membersfile_find(txt, addr, fuzzy, 1, NULL, found);
+	return members_scan_find(txt, addr, fuzzy, 1, NULL, found);
 }

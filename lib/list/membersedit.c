@@ -1,6 +1,6 @@
 /*
  * membersedit: the edits of a member file (add, bye, off, on, skip, noskip,
- * digest, chaddr; membersedit_apply, offered as members_edit()).  An edit
+ * digest, chaddr; membersedit_apply, offered as membersedit_apply()).  An edit
  * reads the whole file, finds the lines of the address concerned (exactly,
  * else fuzzily at the smallest ADDR_CHECK_MAX level that names a single
  * member, as fml4 retries), changes those lines and writes the rest back
@@ -15,7 +15,6 @@
  * returned (ST_TEMPFAIL) with a reason in ERR; the file stays the old one.
  */
 #include "membersedit.h"
-#include "membersfile.h"
 #include "mail/addr.h"
 #include "util/fs.h"
 #include "util/lines.h"
@@ -75,10 +74,10 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 	size_t len, eol;
 	long lineno = 0;
 
-	membersfile_entry_init(&e);
+	members_entry_init(&e);
 	for (lines_init(&it, str_c(buf), buf->len); next_line(&it, &line, &len, &eol);) {
 		lineno++;
-		if (!membersfile_parse(line, len, &e, NULL, NULL))
+		if (!members_parse_line(line, len, &e, NULL, NULL))
 			continue;
 		for (int w = 0; w < 2; w++) {
 			if (!addrs[w] || !addr_match(e.addr.s, addrs[w], fuzzy))
@@ -100,7 +99,7 @@ static void collect(const str *buf, const char *const addrs[2], int fuzzy, cands
 			str_set(&k->addr, e.addr.s, e.addr.len);
 		}
 	}
-	membersfile_entry_free(&e);
+	members_entry_free(&e);
 }
 
 static int cand_hits(const cand *k, int w, const char *addr, int level)
@@ -161,7 +160,7 @@ static int is_target(const cands *c, long lineno)
 	return 0;
 }
 
-static void change_entry(member_entry *e, members_op op, const char *arg)
+static void change_entry(member_entry *e, membersedit_op op, const char *arg)
 {
 	switch (op) {
 	case MEM_BYE:
@@ -174,15 +173,15 @@ static void change_entry(member_entry *e, members_op op, const char *arg)
 		e->off = 0;
 		break;
 	case MEM_SKIP:
-		membersfile_opts_add(&e->opts, "s=skip");
+		members_opts_add(&e->opts, "s=skip");
 		break;
 	case MEM_NOSKIP:
-		membersfile_opts_remove(&e->opts, 0);
+		members_opts_remove(&e->opts, 0);
 		break;
 	case MEM_DIGEST:
-		membersfile_opts_remove(&e->opts, 1);
+		members_opts_remove(&e->opts, 1);
 		if (strcmp(arg, "0") != 0) {
-			membersfile_opts_add(&e->opts, "m=");
+			members_opts_add(&e->opts, "m=");
 			str_puts(&e->opts, arg);
 		}
 		break;
@@ -195,16 +194,16 @@ static void change_entry(member_entry *e, members_op op, const char *arg)
 }
 
 /* Validate ARG for OP before anything is read. */
-static fml_status check_args(members_op op, const char *addr, const char *arg, str *err)
+static fml_status check_args(membersedit_op op, const char *addr, const char *arg, str *err)
 {
 	const char *why;
-	if (!addr || !*addr || membersfile_has_ctl(addr, strlen(addr)) || strchr(addr, ' '))
+	if (!addr || !*addr || members_has_ctl(addr, strlen(addr)) || strchr(addr, ' '))
 		return status_why(err, ST_DATAERR, "bad address");
 	if (op == MEM_ADD && (why = addr_check(addr, strlen(addr))))
 		return status_why(err, ST_DATAERR, "bad address: %s", why);
-	if (op == MEM_ADD && arg && *arg && membersfile_opts_problem(arg, err))
+	if (op == MEM_ADD && arg && *arg && members_opts_problem(arg, err))
 		return ST_DATAERR;
-	if (op == MEM_DIGEST && (!arg || !membersfile_digest_ok(arg, strlen(arg))))
+	if (op == MEM_DIGEST && (!arg || !members_digest_ok(arg, strlen(arg))))
 		return status_why(err, ST_DATAERR,
 				  "bad digest argument: N[mode] expected (0 to stop)");
 	if (op == MEM_CHADDR && (!arg || !*arg))
@@ -216,14 +215,14 @@ static fml_status check_args(members_op op, const char *addr, const char *arg, s
 
 /* Decide which lines change; ST_DATAERR with the reason when the edit does
  * not apply.  *REPLACE_BYE is the ##BYE line an add replaces, 0 for none. */
-static fml_status plan(cands *c, members_op op, const char *addr, const char *arg, int fuzzy,
+static fml_status plan(cands *c, membersedit_op op, const char *addr, const char *arg, int fuzzy,
 		       long *replace_bye, str *err)
 {
 	*replace_bye = 0;
 	if (op == MEM_ADD) {
 		for (size_t i = 0; i < c->n; i++)
 			if (!c->v[i].bye)
-				return status_why(err, ST_DATAERR, MEMBERS_ALREADY);
+				return status_why(err, ST_DATAERR, MEMBERSEDIT_ALREADY);
 		for (size_t i = 0; i < c->n; i++)
 			if (c->v[i].bye && c->v[i].exact) {
 				*replace_bye = c->v[i].lineno;
@@ -235,7 +234,7 @@ static fml_status plan(cands *c, members_op op, const char *addr, const char *ar
 	if (n < 0)
 		return status_why(err, ST_DATAERR, "ambiguous address: it matches several members");
 	if (n == 0)
-		return status_why(err, ST_DATAERR, MEMBERS_NOT_MEMBER);
+		return status_why(err, ST_DATAERR, MEMBERSEDIT_NOT_MEMBER);
 	if (op == MEM_CHADDR) {
 		for (size_t i = 0; i < c->n; i++)
 			if (c->v[i].which == 1 && !c->v[i].bye && !is_target(c, c->v[i].lineno))
@@ -283,7 +282,7 @@ static void new_entry(str *out, const char *addr, const char *arg)
 
 /* Write BUF with the planned changes to DIR/FILE through safefile. */
 static fml_status rewrite(const char *dir, const char *file, const char *path, const str *buf,
-			  const cands *c, members_op op, const char *addr, const char *arg,
+			  const cands *c, membersedit_op op, const char *addr, const char *arg,
 			  long replace_bye, const struct stat *old)
 {
 	char prefix[128];
@@ -301,16 +300,16 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		return ST_TEMPFAIL;
 	if (old && fchmod(sf.fd, old->st_mode & 0755) < 0)
 		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
-	membersfile_entry_init(&e);
+	members_entry_init(&e);
 	lines_init(&it, str_c(buf), buf->len);
 	while (st == ST_OK && next_line(&it, &line, &len, &eol)) {
 		lineno++;
 		str_clear(&out);
 		if (lineno == replace_bye) {
 			new_entry(&out, addr, arg);
-		} else if (is_target(c, lineno) && membersfile_parse(line, len, &e, NULL, NULL)) {
+		} else if (is_target(c, lineno) && members_parse_line(line, len, &e, NULL, NULL)) {
 			change_entry(&e, op, arg);
-			membersfile_format(&out, &e);
+			members_format(&out, &e);
 		} else {
 			st = safefile_write(&sf, line, len + eol);
 			continue;
@@ -326,7 +325,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		str_putc(&out, '\n');
 		st = safefile_write(&sf, out.s, out.len);
 	}
-	membersfile_entry_free(&e);
+	members_entry_free(&e);
 	str_free(&out);
 	if (st != ST_OK) {
 		safefile_abort(&sf);
@@ -335,7 +334,7 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 	return safefile_commit(&sf, path);
 }
 
-fml_status membersedit_apply(const char *dir, const char *file, members_op op, const char *addr,
+fml_status membersedit_apply(const char *dir, const char *file, membersedit_op op, const char *addr,
 			     const char *arg, int fuzzy, str *err)
 {
 	char path[PATH_MAX];
@@ -348,7 +347,7 @@ fml_status membersedit_apply(const char *dir, const char *file, members_op op, c
 	str_clear(err);
 	if (fuzzy < 0)
 		fuzzy = 0;
-	if ((st = membersfile_path(path, sizeof path, dir, file)) != ST_OK)
+	if ((st = members_path(path, sizeof path, dir, file)) != ST_OK)
 		return status_why(err, st, "bad member file name");
 	if ((st = check_args(op, addr, arg, err)) != ST_OK)
 		return st;

@@ -8,6 +8,7 @@
 #include "mail/addr.h"
 #include "util/fs.h"
 #include "util/safefile.h"
+#include "membersedit.h"
 
 #include <limits.h>
 #include <string.h>
@@ -49,12 +50,12 @@ fml_status roster_add(const char *dir, const config *cf, const char *addr, const
 		return status_why(err, ST_DATAERR, "bad address: %s", why);
 	if ((st = roster_check_limit(dir, cf, err)) != ST_OK)
 		return st;
-	fml_status sa =
-	    members_edit(dir, "actives", MEM_ADD, addr, opts && *opts ? opts : NULL, fuzzy, err);
-	if (sa != ST_OK && !(sa == ST_DATAERR && is(err, MEMBERS_ALREADY)))
+	fml_status sa = membersedit_apply(dir, "actives", MEM_ADD, addr,
+					  opts && *opts ? opts : NULL, fuzzy, err);
+	if (sa != ST_OK && !(sa == ST_DATAERR && is(err, MEMBERSEDIT_ALREADY)))
 		return sa;
-	fml_status sm = members_edit(dir, "members", MEM_ADD, addr, NULL, fuzzy, &e2);
-	if (sm != ST_OK && !(sm == ST_DATAERR && is(&e2, MEMBERS_ALREADY))) {
+	fml_status sm = membersedit_apply(dir, "members", MEM_ADD, addr, NULL, fuzzy, &e2);
+	if (sm != ST_OK && !(sm == ST_DATAERR && is(&e2, MEMBERSEDIT_ALREADY))) {
 		str_set(err, e2.s, e2.len);
 		st = sm;
 	} else if (sa != ST_OK && sm != ST_OK) {
@@ -67,17 +68,17 @@ fml_status roster_add(const char *dir, const config *cf, const char *addr, const
 	return st;
 }
 
-fml_status roster_both(const char *dir, const config *cf, members_op op, const char *addr,
+fml_status roster_both(const char *dir, const config *cf, membersedit_op op, const char *addr,
 		       const char *arg, str *err, str *where)
 {
 	int fuzzy = (int)config_int(cf, CF_ADDR_CHECK_MAX);
 	str e2 = STR_INIT;
-	fml_status sm = members_edit(dir, "members", op, addr, arg, fuzzy, err);
-	if (sm != ST_OK && !(sm == ST_DATAERR && is(err, MEMBERS_NOT_MEMBER)))
+	fml_status sm = membersedit_apply(dir, "members", op, addr, arg, fuzzy, err);
+	if (sm != ST_OK && !(sm == ST_DATAERR && is(err, MEMBERSEDIT_NOT_MEMBER)))
 		return sm;
-	fml_status sa = members_edit(dir, "actives", op, addr, arg, fuzzy, &e2);
+	fml_status sa = membersedit_apply(dir, "actives", op, addr, arg, fuzzy, &e2);
 	fml_status st = ST_OK;
-	if (sa != ST_OK && !(sa == ST_DATAERR && is(&e2, MEMBERS_NOT_MEMBER))) {
+	if (sa != ST_OK && !(sa == ST_DATAERR && is(&e2, MEMBERSEDIT_NOT_MEMBER))) {
 		str_set(err, e2.s, e2.len);
 		st = sa;
 	} else if (sm != ST_OK && sa != ST_OK) {

@@ -8,7 +8,7 @@
 #define FML_ROSTER_H
 
 #include "config.h"
-#include "members.h"
+#include "membersedit.h"
 #include "util/status.h"
 #include "util/str.h"
 
@@ -24,7 +24,7 @@ fml_status roster_add(const char *dir, const config *cf, const char *addr, const
 /* OP (MEM_BYE, MEM_CHADDR with ARG the new address) on members and
  * actives: ST_OK when either changed (WHERE as above); ST_DATAERR with the
  * first file's reason when neither did. */
-fml_status roster_both(const char *dir, const config *cf, members_op op, const char *addr,
+fml_status roster_both(const char *dir, const config *cf, membersedit_op op, const char *addr,
 		       const char *arg, str *err, str *where);
 
 /* ST_DATAERR with a reason in ERR when members already holds

@@ -17,6 +17,7 @@
 #include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "list/membersdb.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -81,8 +82,8 @@ static int is_member(action_ctx *c, const char *file, const char *addr)
 	int found = 0;
 	if (!*addr)
 		return 0;
-	if (members_lookup(c->l.dir, file, addr, (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX),
-			   &found) != ST_OK)
+	if (membersdb_lookup(c->l.dir, file, addr, (int)config_int(c->l.cf, CF_ADDR_CHECK_MAX),
+			     &found) != ST_OK)
 		return -1;
 	return found;
 }

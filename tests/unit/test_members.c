@@ -13,6 +13,8 @@
 #include "util/safefile.h"
 #include "util/str.h"
 #include "util/fs.h"
+#include "list/membersedit.h"
+#include "list/membersdb.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -149,7 +151,7 @@ static void test_parse_lines(void **state)
 	members_entry_init(&e);
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		int plus = -1;
-		int ret = members_parse_line(cases[i].line, strlen(cases[i].line), &e, &plus);
+		int ret = members_parse_line(cases[i].line, strlen(cases[i].line), &e, &plus, NULL);
 		const char *addr = ret ? str_c(&e.addr) : "";
 		const char *opts = ret ? str_c(&e.opts) : "";
 		const char *comment = ret ? str_c(&e.comment) : "";
@@ -263,8 +265,8 @@ static void run_lookup_table(const char *dir, const char *what)
 {
 	for (size_t i = 0; i < N_ELEMS(lookup_cases); i++) {
 		int found = -1;
-		fml_status st = members_lookup(dir, "members", lookup_cases[i].addr,
-					       lookup_cases[i].fuzzy, &found);
+		fml_status st = membersdb_lookup(dir, "members", lookup_cases[i].addr,
+						 lookup_cases[i].fuzzy, &found);
 		if (st != ST_OK || found != lookup_cases[i].want)
 			fail_msg("%s: lookup \"%s\" N=%d: got st=%d found=%d, want st=0 found=%d",
 				 what, lookup_cases[i].addr, lookup_cases[i].fuzzy, st, found,
@@ -302,17 +304,18 @@ static void test_lookup_plus_and_missing(void **state)
 	char dir[PATH_MAX];
 	int found = -1;
 	fresh_home(dir, sizeof dir, "plus");
-	assert_int_equal(members_lookup(dir, "members", "a@example.com", 0, &found), ST_OK);
+	assert_int_equal(membersdb_lookup(dir, "members", "a@example.com", 0, &found), ST_OK);
 	assert_int_equal(found, 0); /* a missing file is an empty list */
 	write_file(dir, "members", "# anyone\nx@example.com\n+\n");
 	backdate(dir, "members", 100, 0);
-	assert_int_equal(members_lookup(dir, "members", "a@example.com", 0, &found), ST_OK);
+	assert_int_equal(membersdb_lookup(dir, "members", "a@example.com", 0, &found), ST_OK);
 	assert_int_equal(found, 1);
-	assert_int_equal(members_lookup(dir, "members", "b@example.org", 3, &found), ST_OK);
+	assert_int_equal(membersdb_lookup(dir, "members", "b@example.org", 3, &found), ST_OK);
 	assert_int_equal(found, 1);
 	/* a bad file name is refused, never turned into a path */
-	assert_int_not_equal(members_lookup(dir, "../members", "a@example.com", 0, &found), ST_OK);
-	assert_int_not_equal(members_lookup(dir, ".hidden", "a@example.com", 0, &found), ST_OK);
+	assert_int_not_equal(membersdb_lookup(dir, "../members", "a@example.com", 0, &found),
+			     ST_OK);
+	assert_int_not_equal(membersdb_lookup(dir, ".hidden", "a@example.com", 0, &found), ST_OK);
 }
 
 static int count_off(const member_entry *e, void *arg)
@@ -353,7 +356,7 @@ static void test_edits(void **state)
 {
 	static const struct {
 		const char *before; /* NULL: no file */
-		members_op op;
+		membersedit_op op;
 		const char *addr, *arg;
 		int fuzzy;
 		fml_status want_st;
@@ -511,8 +514,8 @@ static void test_edits(void **state)
 		fresh_home(dir, sizeof dir, "edit");
 		if (cases[i].before)
 			write_file(dir, "members", cases[i].before);
-		fml_status st = members_edit(dir, "members", cases[i].op, cases[i].addr,
-					     cases[i].arg, cases[i].fuzzy, &err);
+		fml_status st = membersedit_apply(dir, "members", cases[i].op, cases[i].addr,
+						  cases[i].arg, cases[i].fuzzy, &err);
 		read_file(dir, "members", &got);
 		if (st != cases[i].want_st)
 			fail_msg("case %zu (op %d %s): got status %d \"%s\", want %d", i,
@@ -568,16 +571,17 @@ static void test_edit_preserves_bytes(void **state)
 	write_file(dir, "members", before);
 	PATHF(path, "%s/members", dir);
 	assert_int_equal(chmod(path, 0640), 0);
-	assert_int_equal(members_edit(dir, "members", MEM_OFF, "target@example.com", NULL, 0, &err),
-			 ST_OK);
-	assert_int_equal(members_edit(dir, "members", MEM_ADD, "new@example.com", NULL, 0, &err),
-			 ST_OK);
+	assert_int_equal(
+	    membersedit_apply(dir, "members", MEM_OFF, "target@example.com", NULL, 0, &err), ST_OK);
+	assert_int_equal(
+	    membersedit_apply(dir, "members", MEM_ADD, "new@example.com", NULL, 0, &err), ST_OK);
 	read_file(dir, "members", &got);
 	if (strcmp(got.s, after) != 0)
 		fail_msg("got\n%s\nwant\n%s", got.s, after);
 	/* the CRLF line keeps its CR when it is the one edited */
 	assert_int_equal(
-	    members_edit(dir, "members", MEM_NOSKIP, "crlf@example.com", NULL, 0, &err), ST_OK);
+	    membersedit_apply(dir, "members", MEM_NOSKIP, "crlf@example.com", NULL, 0, &err),
+	    ST_OK);
 	read_file(dir, "members", &got);
 	assert_non_null(strstr(got.s, "\ncrlf@example.com\r\n#\ttarget"));
 	/* mode kept, no temp file left */
@@ -603,15 +607,15 @@ static void test_edit_then_lookup(void **state)
 	fresh_home(dir, sizeof dir, "editlookup");
 	write_file(dir, "members", "a@example.com\n");
 	backdate(dir, "members", 100, 0);
-	assert_int_equal(members_lookup(dir, "members", "b@example.com", 0, &found), ST_OK);
+	assert_int_equal(membersdb_lookup(dir, "members", "b@example.com", 0, &found), ST_OK);
 	assert_int_equal(found, 0);
-	assert_int_equal(members_edit(dir, "members", MEM_ADD, "b@example.com", NULL, 0, &err),
+	assert_int_equal(membersedit_apply(dir, "members", MEM_ADD, "b@example.com", NULL, 0, &err),
 			 ST_OK);
-	assert_int_equal(members_lookup(dir, "members", "b@example.com", 0, &found), ST_OK);
+	assert_int_equal(membersdb_lookup(dir, "members", "b@example.com", 0, &found), ST_OK);
 	assert_int_equal(found, 1);
-	assert_int_equal(members_edit(dir, "members", MEM_BYE, "a@example.com", NULL, 0, &err),
+	assert_int_equal(membersedit_apply(dir, "members", MEM_BYE, "a@example.com", NULL, 0, &err),
 			 ST_OK);
-	assert_int_equal(members_lookup(dir, "members", "a@example.com", 0, &found), ST_OK);
+	assert_int_equal(membersdb_lookup(dir, "members", "a@example.com", 0, &found), ST_OK);
 	assert_int_equal(found, 0);
 	str_free(&err);
 }
@@ -638,7 +642,7 @@ static void make_big(const char *dir)
 static void expect(const char *dir, const char *addr, int fuzzy, int want, const char *when)
 {
 	int found = -1;
-	fml_status st = members_lookup(dir, "members", addr, fuzzy, &found);
+	fml_status st = membersdb_lookup(dir, "members", addr, fuzzy, &found);
 	if (st != ST_OK || found != want)
 		fail_msg("%s: lookup %s N=%d: got st=%d found=%d, want found=%d", when, addr, fuzzy,
 			 st, found, want);
@@ -754,7 +758,7 @@ static void test_index_racy(void **state)
 	ino_t i3 = db_ino(dir, "members");
 	expect(dir, "a@example.com", 0, 1, "settled again");
 	assert_true(db_ino(dir, "members") == i3);
-	assert_int_equal(members_reindex(dir, "members", 0), ST_OK);
+	assert_int_equal(membersdb_reindex(dir, "members", 0), ST_OK);
 	assert_true(db_ino(dir, "members") != i3);
 }
 
