@@ -173,7 +173,7 @@ static void prune_approved(action_ctx *c)
 	const char *p;
 	size_t n;
 	for (lines_init(&it, s.s, s.len); lines_next(&it, &p, &n);) {
-		if (p + n == s.s + s.len || memchr(p, '\0', n))
+		if (!it.nl || memchr(p, '\0', n))
 			break; /* a torn last line or a NUL: the rest is dropped */
 		if (n &&
 		    fs_path(item, sizeof item, "%s/var/incoming/%.*s", c->l.dir, (int)n, p) == 0 &&

@@ -147,7 +147,7 @@ static void qp_decode(const char *p, size_t len, str *out)
 	const char *l;
 	size_t n;
 	for (lines_init(&it, p, len); lines_next(&it, &l, &n);) {
-		int nl = l + n < p + len; /* the line ends in "\n" */
+		int nl = it.nl;
 		int crlf = n && l[n - 1] == '\r';
 		size_t end = n - crlf;
 		while (end && (l[end - 1] == ' ' || l[end - 1] == '\t'))
@@ -213,7 +213,7 @@ static void first_text(const char *body, size_t len, const char *content_type, c
 	const char *p;
 	size_t n;
 	for (lines_init(&it, body, len); text && lines_next(&it, &p, &n);) {
-		size_t raw_n = n + (p + n < body + len); /* with its "\n" */
+		size_t raw_n = n + (size_t)it.nl; /* with its "\n" */
 		if (n && p[n - 1] == '\r')
 			n--;
 		if (state == PREAMBLE) {

@@ -294,7 +294,7 @@ static fml_status store_add(store *s, const config *cf, time_t now, const str *l
 	const char *p;
 	size_t n;
 	for (lines_init(&it, s->raw.s, s->raw.len); lines_next(&it, &p, &n);) {
-		if (p + n == s->raw.s + s->raw.len)
+		if (!it.nl)
 			break; /* a torn last line */
 		char *e;
 		long long t = strtoll(p, &e, 10);

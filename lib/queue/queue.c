@@ -383,7 +383,7 @@ int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t
 		for (lines_init(&it, j.s, j.len); lines_next(&it, &p, &len);) {
 			int n;
 			long long t;
-			if (p + len == j.s + j.len)
+			if (!it.nl)
 				break; /* torn last line */
 			if (p[0] == 'A' && sscanf(p, "A %d %lld", &n, &t) == 2) {
 				*attempts = n;

@@ -298,7 +298,7 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 	if (from > j.len)
 		from = j.len;
 	for (lines_init(&it, j.s + from, j.len - from); lines_next(&it, &l, &len);) {
-		if (l + len == j.s + j.len)
+		if (!it.nl)
 			break; /* torn last line */
 		if (len >= 2 && l[0] == 'F' && l[1] == ' ') {
 			str_puts(&jl, "  ");

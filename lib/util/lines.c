@@ -9,6 +9,7 @@ void lines_init(lines *it, const void *buf, size_t len)
 {
 	it->p = buf;
 	it->end = it->p + len;
+	it->nl = 0;
 }
 
 int lines_next(lines *it, const char **line, size_t *len)
@@ -19,6 +20,7 @@ int lines_next(lines *it, const char **line, size_t *len)
 	*line = it->p;
 	*len = (size_t)((nl ? nl : it->end) - it->p);
 	it->p = nl ? nl + 1 : it->end;
+	it->nl = nl != NULL;
 	return 1;
 }
 

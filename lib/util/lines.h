@@ -9,7 +9,8 @@
  *
  * A last line without a "\n" is a line too; an empty buffer has none.  A
  * "\r" before the "\n" is kept (callers that care strip it).
- * lines_rest() is where the next line starts, for callers that stop early.
+ * lines_rest() is where the next line starts, for callers that stop early;
+ * IT.nl says whether the last line given had its "\n".
  */
 #ifndef FML_LINES_H
 #define FML_LINES_H
@@ -18,6 +19,7 @@
 
 typedef struct lines {
 	const char *p, *end;
+	int nl; /* the line lines_next() gave last ended in "\n" (0: torn last line) */
 } lines;
 
 void lines_init(lines *it, const void *buf, size_t len);

@@ -397,15 +397,16 @@ static void test_lines(void **state)
 		const char *in;
 		const char *want;
 		size_t count;
+		int nl; /* the last line had its "\n" */
 	} c[] = {
-	    {"", "", 0},
-	    {"\n", "", 1},
-	    {"a", "a", 1},
-	    {"a\n", "a", 1},
-	    {"a\nb", "a|b", 2},
-	    {"a\n\nb\n", "a||b", 3},
-	    {"a\r\nb\r\n", "a\r|b\r", 2},
-	    {"\n\n", "|", 2},
+	    {"", "", 0, 0},
+	    {"\n", "", 1, 1},
+	    {"a", "a", 1, 0},
+	    {"a\n", "a", 1, 1},
+	    {"a\nb", "a|b", 2, 0},
+	    {"a\n\nb\n", "a||b", 3, 1},
+	    {"a\r\nb\r\n", "a\r|b\r", 2, 1},
+	    {"\n\n", "|", 2, 1},
 	};
 	int bad = 0;
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -423,7 +424,7 @@ static void test_lines(void **state)
 				str_c(&got), count, c[i].want, c[i].count);
 			bad++;
 		}
-		if (lines_rest(&it) != c[i].in + strlen(c[i].in))
+		if (lines_rest(&it) != c[i].in + strlen(c[i].in) || it.nl != c[i].nl)
 			bad++;
 		str_free(&got);
 	}
