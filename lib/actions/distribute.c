@@ -358,6 +358,16 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 			n++;
 			continue;
 		}
+		if (st != ST_OK && sf.linked) {
+			/* spool/N exists but its directory could not be synced:
+			 * N is this post's, as after a crash past the link.  The
+			 * item stays and spool/.tmp.ID (link count 2) with it, so
+			 * the next run's distribute_recover() finishes N. */
+			msg_warn("article %ld from %s is in the spool but not yet durable: "
+				 "left for the next run to finish",
+				 n, str_c(&m->from));
+			break;
+		}
 		if (st != ST_OK) {
 			safefile_abort(&sf);
 			break;
