@@ -144,3 +144,23 @@ def test_approved_post_spool_dir_fault(make_list, syscall, err):
     assert recover(ml).returncode == 0
     assert_one_article(ml, "please approve")
     assert ml.listdir("var", "hold") == []
+
+
+# ------------------------------------------------- 2. summary line in recovery
+
+def test_recovery_writes_the_summary_line_despite_a_lookalike_subject(elena):
+    """Article 2's subject holds " [3:": recovering article 3 after a crash
+    between the link and its summary line must still write the line."""
+    ml = elena
+    assert_done(ml, ml.post(mail(subject="first")))
+    assert_done(ml, ml.post(mail(subject="re: [3:x] hello")))
+    assert " [3:" in ml.text("summary")
+    kill = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", ml.path("spool"),
+            "-e", "trace=fsync", "-e", "inject=fsync:signal=KILL"]
+    p = run([*kill, FML, ml.dir], mail(subject="third"))
+    assert p.returncode != 0
+    assert ml.articles() == [1, 2, 3] and summary_numbers(ml) == [1, 2]
+    assert recover(ml).returncode == 0
+    assert summary_numbers(ml) == [1, 2, 3], ml.text("summary")
+    assert ml.articles() == [1, 2, 3] and ml.seq() == 3
+    assert article_items(ml) == ["a1", "a2", "a3"]
