@@ -164,3 +164,48 @@ def test_recovery_writes_the_summary_line_despite_a_lookalike_subject(elena):
     assert summary_numbers(ml) == [1, 2, 3], ml.text("summary")
     assert ml.articles() == [1, 2, 3] and ml.seq() == 3
     assert article_items(ml) == ["a1", "a2", "a3"]
+
+
+# ------------------------------------------------- 3. the sweep of spool/.tmp.ID
+
+def age(path, seconds):
+    t = time.time() - seconds
+    os.utime(path, (t, t), follow_symlinks=False)
+
+
+def test_sweep_removes_an_old_spool_temp_without_its_item(elena):
+    """spool/.tmp.ID whose unlink failed after its item went: removed once
+    older than an hour; a younger one stays until then."""
+    ml = elena
+    assert_done(ml, ml.post(mail(subject="first")))
+    old = ml.path("spool", ".tmp.1796000000.000000.123.deadbeef")
+    young = ml.path("spool", ".tmp.1796000001.000000.124.deadbeef")
+    os.link(ml.path("spool", "1"), old)  # as left by a failed unlink
+    with open(young, "wb") as f:
+        f.write(b"x")
+    os.chown(young, *owner_ids())
+    age(old, 7200)
+    age(young, 600)
+    age(ml.path("var", "run", "swept"), 7200)
+    assert_done(ml, ml.post(mail(subject="second")))
+    assert not os.path.exists(old)
+    assert os.path.exists(young)
+    assert ml.articles() == [1, 2] and ml.spool(1)
+    assert summary_numbers(ml) == [1, 2]
+
+
+def test_sweep_keeps_an_old_spool_temp_whose_item_waits(elena):
+    """An hour-old spool/.tmp.ID whose incoming item still waits is the
+    recovery data of an article: the sweep keeps it and the run finishes
+    that article (no second copy)."""
+    ml = elena
+    kill = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", ml.path("spool"),
+            "-e", "trace=fsync", "-e", "inject=fsync:signal=KILL"]
+    assert run([*kill, FML, ml.dir], mail(subject="one post")).returncode != 0
+    (item,) = ml.incoming()
+    tmp = ml.path("spool", ".tmp." + item)
+    assert os.stat(tmp).st_nlink == 2
+    age(tmp, 7200)
+    age(ml.path("var", "run", "swept"), 7200)
+    assert recover(ml).returncode == 0
+    assert_one_article(ml, "one post")
