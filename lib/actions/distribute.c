@@ -13,6 +13,7 @@
 #include "mail/addr.h"
 #include "mail/rfc2047.h"
 #include "util/fs.h"
+#include "util/lines.h"
 #include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
@@ -264,25 +265,44 @@ static void summary_subject(action_ctx *c, const envelope *e, str *out)
 	str_free(&clean);
 }
 
+/*
+ * Whether summary has article N's line, in its last 64 KiB.  A line is
+ * "DATE TIME [N:from] subject" (fml 4 wrote a shorter date): the number
+ * field is the line's first " [", so a subject that quotes "[N:" elsewhere
+ * is not article N's line.
+ */
 static int summary_has(action_ctx *c, long n)
 {
-	char path[4096], needle[40];
+	char path[4096], num[32];
 	if (fs_path(path, sizeof path, "%s/summary", c->l.dir) < 0)
 		return 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
 	struct stat st;
-	char buf[65537];
+	char *buf = mem_alloc(65537);
 	fstat(fd, &st);
-	off_t from = st.st_size > 65536 ? st.st_size - 65536 : 0;
-	ssize_t r = pread(fd, buf, 65536, from);
+	/* one byte before the window: whether it starts at a line */
+	off_t from = st.st_size > 65536 ? st.st_size - 65537 : 0;
+	ssize_t r = fs_pread_full(fd, buf, 65537, from);
 	close(fd);
-	if (r <= 0)
-		return 0;
-	buf[r] = 0;
-	snprintf(needle, sizeof needle, " [%ld:", n);
-	return memmem(buf, (size_t)r, needle, strlen(needle)) != NULL;
+	int found = 0;
+	size_t k = (size_t)snprintf(num, sizeof num, "%ld:", n);
+	if (r > 0) {
+		const char *p = buf, *end = buf + r, *l;
+		size_t len;
+		if (from > 0) { /* the window's first line may be cut: skip it */
+			const char *nl = memchr(p, '\n', (size_t)r);
+			p = nl ? nl + 1 : end;
+		}
+		lines it;
+		for (lines_init(&it, p, (size_t)(end - p)); !found && lines_next(&it, &l, &len);) {
+			const char *b = memmem(l, len, " [", 2);
+			found = b && (size_t)(l + len - (b + 2)) >= k && memcmp(b + 2, num, k) == 0;
+		}
+	}
+	free(buf);
+	return found;
 }
 
 /* Steps after the link; each one idempotent. */
@@ -357,6 +377,16 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 			safefile_abort(&sf);
 			n++;
 			continue;
+		}
+		if (st != ST_OK && sf.linked) {
+			/* spool/N exists but its directory could not be synced:
+			 * N is this post's, as after a crash past the link.  The
+			 * item stays and spool/.tmp.ID (link count 2) with it, so
+			 * the next run's distribute_recover() finishes N. */
+			msg_warn("article %ld from %s is in the spool but not yet durable: "
+				 "left for the next run to finish",
+				 n, str_c(&m->from));
+			break;
 		}
 		if (st != ST_OK) {
 			safefile_abort(&sf);

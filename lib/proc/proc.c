@@ -398,7 +398,10 @@ static void poison(action_ctx *c, const char *id)
  *
  * spool/.tmp.ID goes as soon as var/incoming/ID is gone: a run killed
  * between removing its item and the spool temp (distribute.h, step 5) left
- * var/run/current naming ID.  Everything else goes once older than
+ * var/run/current naming ID.  One whose unlink failed is not named there:
+ * the scan removes it once older than ORPHAN_AGE if var/incoming/ID is
+ * gone (while the item waits, it is the recovery data of an article and
+ * stays whatever its age).  Everything else goes once older than
  * ORPHAN_AGE, as its writers need not hold the list lock (none takes that
  * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of safefile_replace and of member
  * file rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the
@@ -440,16 +443,29 @@ static int orphan_name(int area, const char *n)
 		       (strncmp(n, "lockfile.", 9) == 0 && strncmp(n, "lockfile.v7", 11) != 0);
 	case 2: /* var/db: index builds and the recipients cache */
 		return n[0] == '.' && (strstr(n, ".db.") != NULL || strncmp(n, ".tmp.", 5) == 0);
+	case 3: /* SPOOL_DIR: distribute's temps, spool/.tmp.ID */
+		return strncmp(n, ".tmp.", 5) == 0;
 	default: /* QUEUE_DIR/tmp: anything (regular files only, below) */
 		return 1;
 	}
+}
+
+/* spool/.tmp.ID whose item var/incoming/ID still waits (or may: anything
+ * but ENOENT) is recovery data, never an orphan */
+static int spool_tmp_waits(action_ctx *c, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	if (fs_path(path, sizeof path, "%s/var/incoming/%s", c->l.dir, name + 5) < 0)
+		return 1;
+	return lstat(path, &st) == 0 || errno != ENOENT;
 }
 
 #define SWEEP_INTERVAL 600
 
 static void sweep_orphans(action_ctx *c)
 {
-	char dirs[4][4096], path[4096];
+	char dirs[5][4096], path[4096];
 	struct stat st;
 	time_t now = time(NULL);
 	finish_dead_run(c);
@@ -461,16 +477,18 @@ static void sweep_orphans(action_ctx *c)
 	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->l.dir) < 0 ||
 	    fs_path(dirs[1], sizeof dirs[1], "%s/var/run", c->l.dir) < 0 ||
 	    fs_path(dirs[2], sizeof dirs[2], "%s/var/db", c->l.dir) < 0 ||
-	    fs_path(dirs[3], sizeof dirs[3], "%s/tmp", config_str(c->l.cf, CF_QUEUE_DIR)) < 0)
+	    fs_path(dirs[3], sizeof dirs[3], "%s", config_str(c->l.cf, CF_SPOOL_DIR)) < 0 ||
+	    fs_path(dirs[4], sizeof dirs[4], "%s/tmp", config_str(c->l.cf, CF_QUEUE_DIR)) < 0)
 		return;
-	for (int a = 0; a < 4; a++) {
+	for (int a = 0; a < 5; a++) {
 		DIR *d = opendir(dirs[a]);
 		struct dirent *de;
 		while (d && (de = readdir(d)) != NULL) {
 			if (!orphan_name(a, de->d_name) ||
 			    fs_path(path, sizeof path, "%s/%s", dirs[a], de->d_name) < 0 ||
 			    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-			    now - st.st_mtime <= ORPHAN_AGE)
+			    now - st.st_mtime <= ORPHAN_AGE ||
+			    (a == 3 && spool_tmp_waits(c, de->d_name)))
 				continue;
 			msg_warn("removing orphaned temp file %s", path);
 			unlink(path);

@@ -204,8 +204,11 @@ fml_status safefile_link(safefile *sf, const char *final)
 		safefile_abort(sf);
 		return ST_TEMPFAIL;
 	}
+	sf->linked = 1;
 	forget(sf);
 	release_signals(&old);
+	/* FINAL exists from here on, durable or not: a failed fsync is the
+	 * caller's to report, never a reason to drop the temp name */
 	return fs_fsync_dir(sf->dir);
 }
 
@@ -216,7 +219,7 @@ void safefile_abort(safefile *sf)
 	sf->fd = -1;
 	free(sf->buf);
 	sf->buf = NULL;
-	if (sf->tmp[0])
+	if (sf->tmp[0] && !sf->linked)
 		unlink(sf->tmp);
 	sf->tmp[0] = 0;
 	forget(sf);

@@ -26,6 +26,7 @@ typedef struct safefile {
 	size_t buflen;
 	off_t written; /* bytes handed to safefile_write() */
 	int failed;    /* a write failed: commit will refuse */
+	int linked;    /* safefile_link() made FINAL: the temp name is the caller's */
 } safefile;
 
 /* Create DIR/PREFIX.<sec>.<usec>.<pid>.<rand>; PREFIX should start with a
@@ -40,10 +41,15 @@ fml_status safefile_sync(safefile *sf);
 /* sync, rename to FINAL (any directory of the same file system), fsync
  * FINAL's directory. */
 fml_status safefile_commit(safefile *sf, const char *final);
-/* sync, link to FINAL (EEXIST -> ST_DATAERR, temp kept), fsync the
- * directory.  The temp name is kept: the caller unlinks it later. */
+/* sync, link to FINAL, fsync the directory.  ST_DATAERR: FINAL exists
+ * (EEXIST), nothing linked.  Once the link is made, sf->linked is set and
+ * stays set whatever follows: ST_OK, or ST_TEMPFAIL when the directory
+ * could not be fsynced (FINAL exists but may not survive a crash).  Either
+ * way the temp name is kept, with a link count of 2, for the caller to
+ * finish or recover and unlink later; safefile_abort() leaves it. */
 fml_status safefile_link(safefile *sf, const char *final);
-void safefile_abort(safefile *sf); /* close and unlink the temp file */
+/* close and unlink the temp file (unless safefile_link() linked it) */
+void safefile_abort(safefile *sf);
 
 /* Replace PATH whole with N bytes: a temp file beside it, renamed over it;
  * DURABLE adds the fsyncs (file, then directory). */

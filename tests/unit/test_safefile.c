@@ -255,6 +255,14 @@ static void test_link(void **state)
 	WANT_ST("link free", safefile_link(&sf, final), ST_OK);
 	bad += check_file("link free: final", final, "first\n", 6);
 	bad += check_file("link free: temp kept", tmp, "first\n", 6);
+	/* once linked, the temp is the caller's recovery data: abort (what a
+	 * caller does when the directory fsync failed) must leave it */
+	if (!sf.linked) {
+		print_error("link free: sf.linked not set\n");
+		bad++;
+	}
+	safefile_abort(&sf);
+	bad += check_file("link free: abort keeps the linked temp", tmp, "first\n", 6);
 	unlink(tmp);
 
 	/* a taken name: ST_DATAERR, the existing file untouched, temp kept */
@@ -262,6 +270,10 @@ static void test_link(void **state)
 	PATHF(tmp, "%s", sf.tmp);
 	WANT_ST("link taken", safefile_write(&sf, "second\n", 7), ST_OK);
 	WANT_ST("link taken", safefile_link(&sf, final), ST_DATAERR);
+	if (sf.linked) {
+		print_error("link taken: sf.linked set\n");
+		bad++;
+	}
 	bad += check_file("link taken: existing file", final, "first\n", 6);
 	bad += check_file("link taken: temp kept", tmp, "second\n", 7);
 	/* the caller may try the next name with the same temp file */
