@@ -289,14 +289,13 @@ static int summary_has(action_ctx *c, long n)
 	int found = 0;
 	size_t k = (size_t)snprintf(num, sizeof num, "%ld:", n);
 	if (r > 0) {
-		const char *p = buf, *end = buf + r, *l;
-		size_t len;
-		if (from > 0) { /* the window's first line may be cut: skip it */
-			const char *nl = memchr(p, '\n', (size_t)r);
-			p = nl ? nl + 1 : end;
-		}
 		lines it;
-		for (lines_init(&it, p, (size_t)(end - p)); !found && lines_next(&it, &l, &len);) {
+		const char *l;
+		size_t len;
+		lines_init(&it, buf, (size_t)r);
+		if (from > 0) /* the window's first line may be cut: skip it */
+			lines_next(&it, &l, &len);
+		while (!found && lines_next(&it, &l, &len)) {
 			const char *b = memmem(l, len, " [", 2);
 			found = b && (size_t)(l + len - (b + 2)) >= k && memcmp(b + 2, num, k) == 0;
 		}
