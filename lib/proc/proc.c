@@ -523,11 +523,16 @@ fml_status proc_drain(action_ctx *c)
 			if (poison_check(c, p, current, sizeof current)) {
 				poison(c, p);
 			} else if (proc_item(c, p, dd) != ST_OK) {
+				/* local trouble (disk, I/O): stop here, so that the
+				 * items after this one keep their arrival order */
 				worst = ST_TEMPFAIL;
 			}
 			fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
+			if (worst != ST_OK)
+				break;
 		}
-		if (!c->again || c->only || (n = incoming_list(c->l.dir, &names)) < 0)
+		if (worst != ST_OK || !c->again || c->only ||
+		    (n = incoming_list(c->l.dir, &names)) < 0)
 			break;
 	}
 	/* after the posts: they are out whatever happens to the archive; cheap

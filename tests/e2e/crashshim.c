@@ -23,6 +23,14 @@
  *   FML_CRASH_ON=CALL:SUBSTR  kill at the first counted CALL (write, link, ...)
  *                        whose target path contains SUBSTR (instead of a count)
  *
+ * Error injection instead of a kill (the fault sweeps of test_faults.py):
+ *   FML_FAIL_AT=K        the K-th counted call is not made: it returns -1
+ *                        with errno FML_FAIL_ERRNO (a number; default EIO).
+ *                        close() still releases the descriptor, as Linux
+ *                        does when it reports an error.
+ *   FML_FAIL_FROM=1      every counted call from the K-th on fails (a disk
+ *                        that stays full), not only the K-th
+ *
  * The variables are read in a constructor, before main: fml calls clearenv()
  * early and drops root; the files are opened here, as the starting user, and
  * written with raw system calls afterwards.  Only the process that loaded
@@ -45,6 +53,9 @@
 #include <unistd.h>
 
 static long crash_at;
+static long fail_at;
+static int fail_from;
+static int fail_errno = EIO;
 static int crash_after;
 static int crash_exit;
 static int crash_term;
@@ -100,6 +111,10 @@ static void save_count(void)
 __attribute__((constructor)) static void shim_init(void)
 {
 	crash_at = env_long("FML_CRASH_AT");
+	fail_at = env_long("FML_FAIL_AT");
+	fail_from = env_long("FML_FAIL_FROM") != 0;
+	if (env_long("FML_FAIL_ERRNO") > 0)
+		fail_errno = (int)env_long("FML_FAIL_ERRNO");
 	crash_after = env_long("FML_CRASH_AFTER") != 0;
 	const char *m = getenv("FML_CRASH_MODE");
 	crash_exit = m && strcmp(m, "exit") == 0;
@@ -152,7 +167,8 @@ static const char *target_of(const char *a, int fd, char *buf, size_t size)
 
 static long matched = 0; /* the count at which FML_CRASH_ON matched */
 
-/* Before a counted call: returns its number (0: not counted). */
+/* Before a counted call: returns its number (0: not counted; negative:
+ * the call is to fail with fail_errno instead of being made). */
 static long pre(const char *call, const char *path, int fd)
 {
 	if (!counting())
@@ -176,6 +192,10 @@ static long pre(const char *call, const char *path, int fd)
 	if (((crash_at > 0 && k == crash_at) || (matched && k == matched)) && !crash_after)
 		die();
 	busy = 0;
+	if (fail_at > 0 && (k == fail_at || (fail_from && k > fail_at))) {
+		save_count();
+		return -k;
+	}
 	return k;
 }
 
@@ -217,6 +237,10 @@ static int creating(int flags)
 	{                                                                                          \
 		REAL(name);                                                                        \
 		long k = (!busy && (test)) ? pre(#name, NULL, fd) : 0;                             \
+		if (k < 0) {                                                                       \
+			errno = fail_errno;                                                        \
+			return (ret)-1;                                                            \
+		}                                                                                  \
 		ret r = real_##name args;                                                          \
 		post(k);                                                                           \
 		return r;                                                                          \
@@ -233,12 +257,28 @@ FD_CALL(int, fsync, (int fd), (fd), fd, 1)
 FD_CALL(int, fdatasync, (int fd), (fd), fd, 1)
 FD_CALL(int, ftruncate, (int fd, off_t len), (fd, len), fd, 1)
 FD_CALL(int, ftruncate64, (int fd, off64_t len), (fd, len), fd, 1)
-FD_CALL(int, close, (int fd), (fd), fd, writable_regular(fd))
+
+int close(int fd)
+{
+	REAL(close);
+	long k = (!busy && writable_regular(fd)) ? pre("close", NULL, fd) : 0;
+	int r = real_close(fd); /* an injected error still releases FD */
+	if (k < 0) {
+		errno = fail_errno;
+		return -1;
+	}
+	post(k);
+	return r;
+}
 
 int msync(void *addr, size_t len, int flags)
 {
 	REAL(msync);
 	long k = busy ? 0 : pre("msync", "-", -1);
+	if (k < 0) {
+		errno = fail_errno;
+		return -1;
+	}
 	int r = real_msync(addr, len, flags);
 	post(k);
 	return r;
@@ -249,6 +289,10 @@ int msync(void *addr, size_t len, int flags)
 	{                                                                                          \
 		REAL(name);                                                                        \
 		long k = busy ? 0 : pre(#name, path, -1);                                          \
+		if (k < 0) {                                                                       \
+			errno = fail_errno;                                                        \
+			return (ret)-1;                                                            \
+		}                                                                                  \
 		ret r = real_##name args;                                                          \
 		post(k);                                                                           \
 		return r;                                                                          \
@@ -279,6 +323,10 @@ PATH_CALL(int, creat64, (const char *a, mode_t m), (a, m), a)
 			va_end(ap);                                                                \
 		}                                                                                  \
 		long k = (!busy && creating(flags)) ? pre(#name, path, -1) : 0;                    \
+		if (k < 0) {                                                                       \
+			errno = fail_errno;                                                        \
+			return -1;                                                                 \
+		}                                                                                  \
 		int r = real_##name args;                                                          \
 		post(k);                                                                           \
 		return r;                                                                          \
@@ -299,6 +347,10 @@ int __openat64_2(int d, const char *p, int flags);
 	{                                                                                          \
 		REAL(name);                                                                        \
 		long k = (!busy && creating(flags)) ? pre(#name, path, -1) : 0;                    \
+		if (k < 0) {                                                                       \
+			errno = fail_errno;                                                        \
+			return -1;                                                                 \
+		}                                                                                  \
 		int r = real_##name args;                                                          \
 		post(k);                                                                           \
 		return r;                                                                          \

@@ -247,7 +247,7 @@ def baseline(sc, workdir, shim):
 
 
 def kill_point(sc, workdir, shim, k, after, prefix=(), extra_env=None, label=None,
-               first_check=None):
+               first_check=None, swept=None):
     """One crash, MTA re-delivery, drain, then the checks.  Returns a record.
     FIRST_CHECK(d, returncode) -> [problems] looks at the home right after
     the disturbed run, before anything else runs."""
@@ -271,7 +271,7 @@ def kill_point(sc, workdir, shim, k, after, prefix=(), extra_env=None, label=Non
         problems.append("re-delivery never exited 0: %r %s" % (rcs, p.stderr[-300:]))
     if pd.returncode != 0:
         problems.append("drain post exited %d" % pd.returncode)
-    problems += check_home(sc, d, drain, since=t0)
+    problems += check_home(sc, d, drain, since=t0, swept=swept)
     rec = {"k": k, "after": after, "rcs": rcs, "problems": problems, "dir": d}
     if not problems and os.environ.get("KEEP_TEST_TMP") != "1":
         shutil.rmtree(os.path.dirname(d), ignore_errors=True)
@@ -327,8 +327,10 @@ def leftovers(d):
     return out
 
 
-def check_home(sc, d, drain_token, since=None):
-    """Every invariant of the list home D after the drain post; [] if all hold."""
+def check_home(sc, d, drain_token, since=None, swept=None):
+    """Every invariant of the list home D after the drain post; [] if all hold.
+    SWEPT: the temp files allowed to be left for a sweeper (default SWEPT)."""
+    swept = SWEPT if swept is None else swept
     problems = []
     ml = MailList(os.path.dirname(d), os.path.basename(d))
     want = sc.expected(drain_token)
@@ -401,14 +403,14 @@ def check_home(sc, d, drain_token, since=None):
     left.pop("incoming_item", None)
     aged = []
     for area, paths in sorted(left.items()):
-        if area not in SWEPT:
+        if area not in swept:
             problems.append("%s left: %r" % (area, [os.path.relpath(p, d) for p in paths]))
             continue
         for p in paths:
             st = os.lstat(p)
             if since is not None and st.st_mtime < since - 1:
                 problems.append("%s older than the run: %s" % (area, p))
-            old = time.time() - SWEPT[area] - 120
+            old = time.time() - swept[area] - 120
             os.utime(p, (old, old), follow_symlinks=False)
             aged.append(p)
     if aged:
