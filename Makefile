@@ -5,6 +5,7 @@
 #   make check      install deps, build, run every test
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz       long libFuzzer runs (FUZZ_SECONDS per target)
+#   make check-faults  the full error-injection and crash sweeps
 #   make bench      side-by-side benchmarks against mlmmj
 
 PREFIX   ?= /usr/local
@@ -45,7 +46,7 @@ UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps demo check unit golden e2e fuzz-short fuzz bench install clean format check-format \
-	check-config check-layers
+	check-config check-layers check-faults
 
 all: $(PROGS)
 
@@ -117,6 +118,12 @@ e2e: all
 
 fuzz-short:
 	@$(MAKE) -s -C tests/fuzz short
+
+# The long fault sweeps: every injected error (EIO, ENOSPC, EDQUOT, once and
+# from every point on) for every input, and the link-lock crash sweeps.
+# make check runs a slice of each.
+check-faults: all
+	@FML_FAULTS_FULL=1 FML_CRASH_FULL=1 sh tests/run-e2e.sh -k "fault or crash"
 
 fuzz:
 	@$(MAKE) -C tests/fuzz long
