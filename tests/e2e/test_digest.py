@@ -382,58 +382,77 @@ def queued_digests(d):
     return {r: sorted(v) for r, v in got.items()}
 
 
-def test_kill_9_at_every_step_then_rerun(make_list, sinks, crashshim, ml_dir):  # noqa: F811
-    sink = sinks()
-    acts = [RT, D1 + " m=1", D3 + " m=3mp", D2 + " m=2rfc1153", "e@x.example m=1",
-            D17 + " m=17"]
-    ml = digest_list(make_list, sink, actives=acts, DIGEST_SIZE_LIMIT="3K")
-    fmldigest(ml)
-    post(ml, 3)
-    fmldigest(ml, "--now", "3")  # D3 and D1 and e at 3; D2 waits
-    post(ml, 4)
-    # at 6: D1 and e (4-7), D3 (4-7), D2 (1-7): three items, some split
-    want = {D1: list(range(1, 8)), "e@x.example": list(range(1, 8)),
-            D3: list(range(1, 8)), D2: list(range(1, 8))}
-    tpl = ml.dir
-    work = os.path.join(ml_dir, "crash")
-    os.makedirs(work)
+class DigestRun:
+    """The digest list of the crash and fault sweeps, at hour 6: D1 and e
+    (4-7), D3 (4-7), D2 (1-7), three items, some split.  fresh(tag) copies
+    it; run(d, env) runs fmldigest --now 6 on a copy; problems(d) checks a
+    copy after the disturbed run and two reruns."""
 
-    def fresh(tag):  # the list keeps its name: ML_NAME is the home's name
-        d = os.path.join(work, tag, "elena")
+    WANT_STATE = {D1: 7, "e@x.example": 7, D3: 7, D2: 7, D17: 0}
+
+    def __init__(self, make_list, sinks, ml_dir):
+        acts = [RT, D1 + " m=1", D3 + " m=3mp", D2 + " m=2rfc1153", "e@x.example m=1",
+                D17 + " m=17"]
+        ml = digest_list(make_list, sinks(), actives=acts, DIGEST_SIZE_LIMIT="3K")
+        fmldigest(ml)
+        post(ml, 3)
+        fmldigest(ml, "--now", "3")  # D3 and D1 and e at 3; D2 waits
+        post(ml, 4)
+        self.want = {D1: list(range(1, 8)), "e@x.example": list(range(1, 8)),
+                     D3: list(range(1, 8)), D2: list(range(1, 8))}
+        self.tpl = ml.dir
+        self.work = os.path.join(ml_dir, "crash")
+        os.makedirs(self.work)
+
+    def fresh(self, tag):  # the list keeps its name: ML_NAME is the home's name
+        d = os.path.join(self.work, tag, "elena")
         os.mkdir(os.path.dirname(d))
-        subprocess.run(["cp", "-a", tpl, d], check=True)
+        subprocess.run(["cp", "-a", self.tpl, d], check=True)
         return d
 
-    def run(d, env_extra):
+    def run(self, d, env_extra):
         env = {"PATH": "/usr/bin:/bin"}
         env.update({k: str(v) for k, v in env_extra.items()})
-        return subprocess.run([FMLDIGEST, "--now", "6", d], capture_output=True,
-                              env=env, timeout=60)
+        return subprocess.run([FMLDIGEST, "--now", "6", d], capture_output=True, env=env,
+                              timeout=60)
 
-    base = fresh("base")
-    cnt = os.path.join(work, "count")
-    p = run(base, {"LD_PRELOAD": crashshim, "FML_CRASH_COUNT": cnt})
-    assert p.returncode == 0, p.stderr
-    total = int(open(cnt).read())
+    def count(self, shim):
+        """The counted durable calls of an undisturbed run."""
+        base = self.fresh("base")
+        cnt = os.path.join(self.work, "count")
+        p = self.run(base, {"LD_PRELOAD": shim, "FML_CRASH_COUNT": cnt})
+        assert p.returncode == 0, p.stderr
+        assert queued_digests(base) == self.want
+        return int(open(cnt).read())
+
+    def problems(self, d):
+        """Two more runs, as cron starts them; then every member has each
+        article once, nothing half-done is left, the state is at 7."""
+        out = []
+        p, p2 = self.run(d, {}), self.run(d, {})
+        if p.returncode or p2.returncode:
+            out.append(p.stderr.decode() + p2.stderr.decode())
+        got = queued_digests(d)
+        if got != self.want:
+            out.append(got)
+        if os.path.exists(os.path.join(d, "var", "db", "digest.run")):
+            out.append("digest.run left")
+        if state(d) != self.WANT_STATE:
+            out.append(("state", state(d)))
+        return out
+
+
+def test_kill_9_at_every_step_then_rerun(make_list, sinks, crashshim, ml_dir):  # noqa: F811
+    dr = DigestRun(make_list, sinks, ml_dir)
+    total = dr.count(crashshim)
     assert total > 10
-    assert queued_digests(base) == want
     problems = []
     for k in range(1, total + 1):
         for after in (0, 1):
-            d = fresh("k%d%s" % (k, "a" if after else "b"))
-            p = run(d, {"LD_PRELOAD": crashshim, "FML_CRASH_AT": k, "FML_CRASH_AFTER": after})
+            d = dr.fresh("k%d%s" % (k, "a" if after else "b"))
+            p = dr.run(d, {"LD_PRELOAD": crashshim, "FML_CRASH_AT": k, "FML_CRASH_AFTER": after})
             if p.returncode != -9:
                 problems.append((k, after, "not killed: %d" % p.returncode))
                 continue
-            p = run(d, {})  # the next hour's run, as cron would start it
-            p2 = run(d, {})
-            if p.returncode or p2.returncode:
-                problems.append((k, after, p.stderr.decode()))
-            got = queued_digests(d)
-            if got != want:
-                problems.append((k, after, got))
-            if os.path.exists(os.path.join(d, "var", "db", "digest.run")):
-                problems.append((k, after, "digest.run left"))
-            if state(d) != {D1: 7, "e@x.example": 7, D3: 7, D2: 7, D17: 0}:
-                problems.append((k, after, "state", state(d)))
+            problems += [(k, after, x) for x in dr.problems(d)]
     assert not problems, problems[:5]

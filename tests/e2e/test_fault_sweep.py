@@ -21,9 +21,14 @@ empty, every temp file left behind one the code sweeps (a spool/.tmp.ID
 whose unlink failed goes with the hourly sweep; the crash tests want it gone
 at the next run).
 
+Digest path (`fmldigest --now 6 LIST`, test_digest.DigestRun): after the
+disturbed run and two more, every digest member has each article exactly
+once, no digest.run is left, the state says 7 for everyone due.
+
 make check runs the post path with EIO and ENOSPC at every point (the
-"once" faults) and ENOSPC from every point on (a full disk): a few hundred
-points, under a minute on two cores.  FML_FAULTS_FULL=1 (make
+"once" faults) and ENOSPC from every point on (a full disk) for two inputs,
+and the digest path with EIO and ENOSPC at every point: a few hundred
+points, about a minute on two cores.  FML_FAULTS_FULL=1 (make
 check-faults) adds every input of the crash tests and EDQUOT.
 """
 import concurrent.futures
@@ -34,6 +39,8 @@ import time
 import pytest
 
 from test_crash import SWEPT, WORKERS, baseline, crashshim, kill_point, prepare, report  # noqa: F401
+from test_digest import DigestRun
+from test_queue import sinks  # noqa: F401  (the fixture)
 
 FULL = os.environ.get("FML_FAULTS_FULL") == "1"
 # a spool/.tmp.ID whose unlink failed after its article was finished is
@@ -75,3 +82,19 @@ def test_post_every_durable_call_fails(make_list, ml_dir, crashshim, kind, err, 
         kind, err, " from on" if from_on else "", len(recs), failed,
         sum(1 for r in recs if len(r["rcs"]) > 1), time.time() - t0))
     assert not any(r["problems"] for r in recs), report(sc, trace, recs)
+
+
+@pytest.mark.parametrize("err", ERRORS)
+def test_digest_every_durable_call_fails(make_list, sinks, crashshim, ml_dir, err):  # noqa: F811
+    """fmldigest whose K-th durable call fails, then the next hours' runs:
+    nobody misses or repeats a digest."""
+    dr = DigestRun(make_list, sinks, ml_dir)
+    total = dr.count(crashshim)
+    problems = []
+    for k in range(1, total + 1):
+        d = dr.fresh("%s-k%d" % (err, k))
+        dr.run(d, {"LD_PRELOAD": crashshim, "FML_FAIL_AT": k,
+                   "FML_FAIL_ERRNO": getattr(errno, err)})
+        problems += [(k, x) for x in dr.problems(d)]
+    print("\ndigest %s: %d points" % (err, total))
+    assert not problems, problems[:5]
