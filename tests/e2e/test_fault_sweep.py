@@ -25,22 +25,32 @@ Digest path (`fmldigest --now 6 LIST`, test_digest.DigestRun): after the
 disturbed run and two more, every digest member has each article exactly
 once, no digest.run is left, the state says 7 for everyone due.
 
+Queue path (`fmlqueue run` delivering one article to 7 members into
+smtp-sink, 2 recipients per transaction, test_queue_crash's template): after
+the disturbed run, `fmlqueue run` and `fmlqueue flush`, every member has the
+article at least once and at most twice (only a transaction in flight is
+repeated), the item is in sent/, nothing is stuck or half-written.
+
 make check runs the post path with EIO and ENOSPC at every point (the
 "once" faults) and ENOSPC from every point on (a full disk) for two inputs,
-and the digest path with EIO and ENOSPC at every point: a few hundred
+the digest and queue paths with EIO and ENOSPC at every point: a few hundred
 points, about a minute on two cores.  FML_FAULTS_FULL=1 (make
 check-faults) adds every input of the crash tests and EDQUOT.
 """
 import concurrent.futures
 import errno
 import os
+import shutil
+import subprocess
 import time
 
 import pytest
 
 from test_crash import SWEPT, WORKERS, baseline, crashshim, kill_point, prepare, report  # noqa: F401
 from test_digest import DigestRun
-from test_queue import sinks  # noqa: F401  (the fixture)
+from test_queue import FMLQUEUE, Sink, sinks  # noqa: F401  (the fixture)
+from test_queue_crash import areas, baseline_count, check_delivery, copy_home, run_queue
+from test_queue_crash import template  # noqa: F401  (the fixture)
 
 FULL = os.environ.get("FML_FAULTS_FULL") == "1"
 # a spool/.tmp.ID whose unlink failed after its article was finished is
@@ -97,4 +107,33 @@ def test_digest_every_durable_call_fails(make_list, sinks, crashshim, ml_dir, er
                    "FML_FAIL_ERRNO": getattr(errno, err)})
         problems += [(k, x) for x in dr.problems(d)]
     print("\ndigest %s: %d points" % (err, total))
+    assert not problems, problems[:5]
+
+
+@pytest.mark.parametrize("err", ERRORS)
+def test_queue_every_durable_call_fails(template, crashshim, ml_dir, err):  # noqa: F811
+    """fmlqueue run whose K-th durable call fails, then the next runs: every
+    member gets the article, none more than twice, nothing stuck."""
+    extra = ["--SMTP_CONNECTIONS=1"]
+    total = baseline_count(template, crashshim, ml_dir, extra)
+    problems = []
+    for k in range(1, total + 1):
+        d = copy_home(template, k, False)
+        sink = Sink(ml_dir).start()
+        try:
+            run_queue(d, sink.uri(), {"LD_PRELOAD": crashshim, "FML_FAIL_AT": str(k),
+                                      "FML_FAIL_ERRNO": str(getattr(errno, err))}, extra)
+            for cmd in (None, ["flush"]):
+                p = run_queue(d, sink.uri(), None, extra) if cmd is None else subprocess.run(
+                    [FMLQUEUE, "flush", d, "--SMTP_SERVERS=" + sink.uri()],
+                    capture_output=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
+                if p.returncode != 0:
+                    problems.append((k, "exit %d: %s" % (p.returncode, p.stderr[-300:])))
+            check_delivery(template, d, sink, 1)
+        except AssertionError as e:
+            problems.append((k, str(e)[:300], areas(d)))
+        finally:
+            sink.stop()
+            shutil.rmtree(d)
+    print("\nqueue %s: %d points" % (err, total))
     assert not problems, problems[:5]
