@@ -205,6 +205,10 @@ fml_status safefile_link(safefile *sf, const char *final)
 		return ST_TEMPFAIL;
 	}
 	forget(sf);
+	/* linked: the temp name is the caller's now (distribute's recovery
+	 * looks for it), so a safefile_abort() after a failed directory fsync
+	 * must not unlink it */
+	sf->tmp[0] = 0;
 	release_signals(&old);
 	return fs_fsync_dir(sf->dir);
 }
