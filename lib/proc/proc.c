@@ -233,7 +233,9 @@ static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
 
 	int ctl = m->it->mode == IN_CTL;
 	/* a moderator released it: a post, whatever the policy says */
-	int approved = !ctl && hold_approved(c, m->it->id);
+	int approved = ctl ? 0 : hold_approved(c, m->it->id);
+	if (approved < 0)
+		return ST_TEMPFAIL;
 	keyword_result kw = {0, 0};
 	if (!approved && keyword_scan(m->it->fd, e, c->l.cf, ctl, &kw) != ST_OK)
 		return ST_TEMPFAIL;
