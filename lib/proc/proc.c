@@ -5,6 +5,7 @@
  * never becomes a second article, command mail is never distributed.
  */
 #include "proc.h"
+#include "cmd/cmdrecord.h"
 #include "cmd/command.h"
 #include "actions/distribute.h"
 #include "actions/hold.h"
@@ -257,7 +258,13 @@ static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
 		return send_guide(c, m);
 	if (ctl || kw.command) {
 		fml_status st = command_process(c, m);
-		return st == ST_OK ? finish(c, m) : st;
+		if (st == ST_OK)
+			st = finish(c, m);
+		/* after the item: a crash in between leaves a record to sweep,
+		 * never an item without its record */
+		if (st == ST_OK)
+			cmdrecord_remove(c->l.dir, m->it->id);
+		return st;
 	}
 
 	const char *policy = config_str(c->l.cf, CF_PERMIT_POST_FROM);
@@ -480,6 +487,7 @@ static void sweep_orphans(action_ctx *c)
 		if (d)
 			closedir(d);
 	}
+	cmdrecord_sweep(c->l.dir, now, ORPHAN_AGE);
 	hold_expire(c);
 }
 
