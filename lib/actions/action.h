@@ -20,6 +20,14 @@ typedef struct action_ctx {
 	int processed;	  /* items handled by this run */
 	int again;	  /* a held post was released into var/incoming: list again */
 	str *report;	  /* if set, command reports are copied here (makefml command) */
+	/* if set, the queue name (into BUF) of a mail reply.c writes to RCPTS
+	 * (NUL-separated, N) with SUBJECT, 0 when it has none: a command mail
+	 * names its answers after itself, so that a run after a failure finds
+	 * those already queued (qitem_exists) and skips them; unset, each gets
+	 * a unique name */
+	int (*reply_name)(void *arg, const char *rcpts, size_t n, const char *subject, char *buf,
+			  size_t size);
+	void *reply_name_arg;
 } action_ctx;
 
 /* What the current item is, shared by the action modules. */

@@ -86,7 +86,10 @@ fml_status hold_release(action_ctx *c, const char *id)
 	    fs_path(dir, sizeof dir, "%s/var/incoming", c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	fml_status st = ST_OK;
-	if (!hold_approved(c, id)) {
+	int yes = hold_approved(c, id);
+	if (yes < 0)
+		return ST_TEMPFAIL;
+	if (!yes) {
 		str_printf(&line, "%s\n", id);
 		st = fs_append_sync(list, line.s, line.len);
 		str_free(&line);
@@ -108,8 +111,14 @@ int hold_approved(action_ctx *c, const char *id)
 	char path[4096];
 	str s = STR_INIT;
 	int yes = 0;
-	if (fs_path(path, sizeof path, "%s/var/db/approved", c->l.dir) == 0 &&
-	    fs_read(path, &s, 0) == ST_OK) {
+	if (fs_path(path, sizeof path, "%s/var/db/approved", c->l.dir) < 0)
+		return -1;
+	fml_status st = fs_read(path, &s, 0);
+	if (st != ST_OK && st != ST_NOINPUT) {
+		str_free(&s);
+		return -1; /* not "no": a post must not be held again for it */
+	}
+	if (st == ST_OK) {
 		size_t n = strlen(id);
 		for (const char *p = str_c(&s); *p; p += strcspn(p, "\n"), p += *p == '\n')
 			if (strncmp(p, id, n) == 0 && (p[n] == '\n' || p[n] == 0))

@@ -28,7 +28,8 @@ fml_status hold_release(action_ctx *c, const char *id);
  * RFC 3834 allows an answer. */
 fml_status hold_refuse(action_ctx *c, const char *id, const char *reason);
 
-/* Was the incoming item ID released by a moderator? */
+/* Was the incoming item ID released by a moderator?  1 yes, 0 no, -1 when
+ * var/db/approved cannot be read. */
 int hold_approved(action_ctx *c, const char *id);
 
 /* Remove held posts older than MODERATOR_EXPIRE_LIMIT, and approvals whose

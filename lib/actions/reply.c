@@ -202,13 +202,23 @@ fml_status reply_begin(action_ctx *c, action_mail *m, const char *rcpts, size_t 
 	str h = STR_INIT;
 	memset(rw, 0, sizeof *rw);
 	rw->debug = c->debug;
+	char name[256];
+	int named =
+	    c->reply_name && c->reply_name(c->reply_name_arg, rcpts, n, subject, name, sizeof name);
 	if (c->debug) {
 		msg_info("debug: would send \"%s\" to %zu recipient(s)", subject, n);
 		return ST_OK;
 	}
-	char name[128];
-	qitem_unique_name("r", name, sizeof name);
-	if (qitem_begin(&rw->w, config_str(c->l.cf, CF_QUEUE_DIR), name) != ST_OK)
+	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
+	if (named && qitem_exists(qdir, name)) {
+		/* queued by an earlier run of the same work: not twice */
+		msg_info("\"%s\" is queued already as %s", subject, name);
+		rw->debug = 1;
+		return ST_OK;
+	}
+	if (!named)
+		qitem_unique_name("r", name, sizeof name);
+	if (qitem_begin(&rw->w, qdir, name) != ST_OK)
 		return ST_TEMPFAIL;
 	fml_status st = qitem_envelope(&rw->w, "", config_get(c->l.cf, "ML_NAME"), 0, rcpts, n);
 	common_header(c, m, &h, to_shown, subject);

@@ -37,10 +37,11 @@ fml_status reply_notice(action_ctx *c, action_mail *m, const char *kind, const c
  * X-Loop, X-ML-Name, List-Id, MIME-Version) for the NUL-separated RCPTS
  * (N of them); the caller writes the remaining header fields, the blank
  * line and the body with reply_write(), then reply_commit() (the queue
- * item's commit) or reply_abort().  A debug run (c->debug) writes nothing. */
+ * item's commit) or reply_abort().  A debug run (c->debug) writes nothing;
+ * nor does a mail whose name (c->reply_name) is queued already. */
 typedef struct reply_writer {
 	qitem_writer w;
-	int debug;
+	int debug; /* write nothing */
 	long long bytes;
 } reply_writer;
 fml_status reply_begin(action_ctx *c, action_mail *m, const char *rcpts, size_t n,

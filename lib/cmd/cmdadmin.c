@@ -232,9 +232,20 @@ static fml_status moderate(cmd_run *r, const cmd_line *l)
 		msg_warn("%s from %s, who is not a moderator", l->name, r->from);
 		return ST_OK;
 	}
-	fml_status st;
+	/* recorded before the post moves: a rerun of this mail after a failure
+	 * part-way (r->retry) must not take its own earlier work for another
+	 * moderator's */
+	fml_status st = cmdrun_begin(r);
+	if (st != ST_OK)
+		return st;
 	if (l->id == CMD_APPROVE) {
 		st = hold_release(r->c, id);
+		/* the earlier run moved the post back to var/incoming (where the
+		 * drain distributes it) and failed after it */
+		if (st == ST_NOINPUT && r->retry) {
+			int yes = hold_approved(r->c, id);
+			st = yes < 0 ? ST_TEMPFAIL : yes ? ST_OK : st;
+		}
 	} else {
 		str reason = STR_INIT;
 		for (size_t i = 1; i < l->nargs; i++)

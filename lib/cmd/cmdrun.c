@@ -9,7 +9,10 @@
 #include "list/members.h"
 #include "list/membersdb.h"
 
+#include <glib.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 void cmdrun_say(cmd_run *r, const char *fmt, ...)
 {
@@ -42,4 +45,37 @@ int cmdrun_listed(cmd_run *r, const char *file, const char *addr)
 			     (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &found) != ST_OK)
 		return -1;
 	return found;
+}
+
+fml_status cmdrun_begin(cmd_run *r)
+{
+	if (r->retry)
+		return ST_OK; /* begun already */
+	return cmdrecord_begin(r->rec, r->index);
+}
+
+int cmdrun_reply_name(void *run, const char *rcpts, size_t n, const char *subject, char *buf,
+		      size_t size)
+{
+	cmd_run *r = run;
+	const char *id = r->m->it->id;
+	int len;
+	if (r->report) {
+		len = snprintf(buf, size, "r.%s.report", id);
+		return len > 0 && (size_t)len < size;
+	}
+	GChecksum *h = g_checksum_new(G_CHECKSUM_SHA256);
+	const char *p = rcpts;
+	for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
+		g_checksum_update(h, (const guchar *)p, (gssize)strlen(p) + 1);
+	g_checksum_update(h, (const guchar *)subject, (gssize)strlen(subject));
+	char key[14];
+	snprintf(key, sizeof key, "%.12s\n", g_checksum_get_string(h));
+	g_checksum_free(h);
+	int same = 0;
+	for (const char *k = str_c(&r->names); (k = strstr(k, key)) != NULL; k += 13)
+		same++;
+	str_puts(&r->names, key);
+	len = snprintf(buf, size, "r.%s.%zu.%.12s.%d", id, r->index, key, same);
+	return len > 0 && (size_t)len < size;
 }

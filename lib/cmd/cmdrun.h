@@ -11,6 +11,7 @@
 #define FML_CMDRUN_H
 
 #include "cmdparse.h"
+#include "cmdrecord.h"
 #include "actions/action.h"
 
 typedef struct cmd_run {
@@ -21,6 +22,11 @@ typedef struct cmd_run {
 	str *out;	  /* the report */
 	int admin_ok;	  /* an admin password was accepted in this mail */
 	int admin_failed; /* a wrong one was given: the rest is refused */
+	cmdrecord *rec;	  /* what earlier runs of this mail did */
+	size_t index;	  /* the command running (0-based) */
+	int retry;	  /* an earlier run began it and failed part-way */
+	int report;	  /* the commands are done: the report is queued next */
+	str names;	  /* the keys of the mails this command queued */
 } cmd_run;
 
 /* Append printf-formatted text to the report. */
@@ -30,5 +36,14 @@ void cmdrun_say(cmd_run *r, const char *fmt, ...) __attribute__((format(printf, 
 fml_status cmdrun_file(cmd_run *r, const char *name);
 /* Is ADDR listed in the list's FILE?  -1 on I/O trouble. */
 int cmdrun_listed(cmd_run *r, const char *file, const char *addr);
+/* The running command is about to change something: recorded (fsynced),
+ * so that a run after a failure part-way knows (r->retry) that what it
+ * finds done may be its own work. */
+fml_status cmdrun_begin(cmd_run *r);
+/* action_ctx's reply_name for the mails of a command mail:
+ * "r.ID.I.KEY.N" (KEY from the recipients and subject, N counting equal
+ * keys within command I), "r.ID.report" for the report. */
+int cmdrun_reply_name(void *run, const char *rcpts, size_t n, const char *subject, char *buf,
+		      size_t size);
 
 #endif

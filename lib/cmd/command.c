@@ -11,12 +11,17 @@
  *
  * Failure policy: a handler's ST_TEMPFAIL (disk, lock-free I/O trouble)
  * abandons the whole mail before the report is queued: it stays in
- * var/incoming and runs again later, where commands already done report
- * "already a member" and the like.
+ * var/incoming and runs again later.  What the earlier run completed is in
+ * the mail's record (cmdrecord.h): a completed command is not run again,
+ * its answer comes from the record, and every mail queued for this item
+ * has a name derived from it (cmdrun_reply_name), so that the rerun skips
+ * those already queued.  A command that failed part-way runs again knowing
+ * it (r->retry), and answers as the first run would have.
  */
 #include "command.h"
 #include "cmdadmin.h"
 #include "cmdfiles.h"
+#include "cmdrecord.h"
 #include "cmdrun.h"
 #include "confirm.h"
 #include "actions/digest.h"
@@ -204,6 +209,20 @@ static fml_status do_chaddr(cmd_run *r, const char *old, const char *new)
 	return st;
 }
 
+/* A rerun of this mail (r->retry) finding the member files already as
+ * the action makes them (ERR is DONE): the earlier run changed them. */
+static fml_status done_before(cmd_run *r, fml_status st, const str *err, const char *done,
+			      str *where)
+{
+	if (r->retry && st == ST_DATAERR && strcmp(str_c(err), done) == 0) {
+		str_sets(where, "members and actives");
+		return ST_OK;
+	}
+	if (r->retry && st == ST_OK)
+		str_sets(where, "members and actives");
+	return st;
+}
+
 static fml_status do_confirm(cmd_run *r, const char *id)
 {
 	action_ctx *c = r->c;
@@ -212,14 +231,20 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 	confirm_req_init(&q);
 	/* the use is recorded once the action is done (or refused), so that a
 	 * crash or a failure in between leaves the ID for the rerun: every
-	 * action below can be repeated (it then finds itself done) */
-	fml_status st = confirm_check(c->l.dir, c->l.cf, c->l.now, id, r->from, &q, &why);
+	 * action below can be repeated, and the rerun of this mail (r->retry)
+	 * takes what it finds done for its own work and answers as the first
+	 * run would have */
+	fml_status st = r->retry
+			    ? confirm_recheck(c->l.dir, c->l.cf, c->l.now, id, r->from, &q, &why)
+			    : confirm_check(c->l.dir, c->l.cf, c->l.now, id, r->from, &q, &why);
 	if (st == ST_DATAERR) {
 		cmdrun_say(r, "Refused: %s.\n", str_c(&why));
 		msg_info("confirm from %s refused: %s", r->from, str_c(&why));
 		st = ST_OK;
 		goto out;
 	}
+	if (st == ST_OK)
+		st = cmdrun_begin(r);
 	if (st != ST_OK)
 		goto out;
 	const char *action = str_c(&q.action), *addr = str_c(&q.addr);
@@ -227,6 +252,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		st = roster_add(c->l.dir, c->l.cf, addr,
 				config_str(c->l.cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err,
 				&where);
+		st = done_before(r, st, &err, MEMBERSEDIT_ALREADY, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "%s is now a member (added to %s).\n", addr, str_c(&where));
 			msg_info("subscribe %s: confirmed, added to %s", addr, str_c(&where));
@@ -234,6 +260,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		}
 	} else if (strcmp(action, "unsubscribe") == 0) {
 		st = roster_both(c->l.dir, c->l.cf, MEM_BYE, addr, NULL, &err, &where);
+		st = done_before(r, st, &err, MEMBERSEDIT_NOT_MEMBER, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "%s has left the list (removed from %s).\n", addr,
 				   str_c(&where));
@@ -250,6 +277,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		const char *old = to_old ? addr : str_c(&q.arg),
 			   *new = to_old ? str_c(&q.arg) : addr;
 		st = roster_both(c->l.dir, c->l.cf, MEM_CHADDR, old, new, &err, &where);
+		st = done_before(r, st, &err, MEMBERSEDIT_NOT_MEMBER, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "The address %s is now %s (in %s).\n", old, new,
 				   str_c(&where));
@@ -377,16 +405,69 @@ static fml_status run_checked(cmd_run *r, const cmd_line *l)
 	return run_one(r, l);
 }
 
+/* Commands that change nothing but the report (and mail they send, which
+ * a rerun finds by its name): their record need not be fsynced. */
+static int changes_nothing(const cmd_line *l)
+{
+	switch (l->id) {
+	case CMD_NONE:
+	case CMD_HELP:
+	case CMD_GUIDE:
+	case CMD_OBJECTIVE:
+	case CMD_MEMBERS:
+	case CMD_ACTIVES:
+	case CMD_SUMMARY:
+	case CMD_STATUS:
+	case CMD_INDEX:
+	case CMD_GET:
+	case CMD_MGET:
+	case CMD_END:
+	case CMD_ADMIN_MEMBERS:
+	case CMD_ADMIN_ACTIVES:
+	case CMD_ADMIN_LOG:
+	case CMD_ADMIN_HELP:
+		return !l->oneline; /* the one-line form checks a password */
+	default:
+		return 0;
+	}
+}
+
+/* Command I of the mail: its report from the record when an earlier run
+ * completed it, else run and recorded. */
+static fml_status run_recorded(cmd_run *r, const cmd_line *l, size_t i)
+{
+	r->index = i;
+	str_clear(&r->names);
+	int state = 0;
+	if (cmdrecord_done(r->rec, i, r->out, &state)) {
+		/* an admin password accepted or refused holds for the commands
+		 * after it */
+		r->admin_ok = state & 1;
+		r->admin_failed = (state & 2) != 0;
+		msg_info("command from %s: %s (done by an earlier run)", r->from, str_c(&l->echo));
+		return ST_OK;
+	}
+	r->retry = cmdrecord_begun(r->rec, i);
+	size_t start = r->out->len;
+	fml_status st = run_checked(r, l);
+	if (st == ST_OK)
+		st = cmdrecord_add(r->rec, i, (r->admin_ok ? 1 : 0) | (r->admin_failed ? 2 : 0),
+				   r->out->s + start, r->out->len - start, !changes_nothing(l));
+	r->retry = 0;
+	if (st == ST_OK)
+		msg_info("command from %s: %s", r->from, str_c(&l->echo));
+	return st;
+}
+
 /* The commands of SCRIPT, with the report in OUT. */
 static fml_status run_script(cmd_run *r, const cmd_script *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const cmd_line *l = &s->v[i];
 		cmdrun_say(r, ">>> %s\n", str_c(&l->echo));
-		fml_status st = run_checked(r, l);
+		fml_status st = run_recorded(r, l, i);
 		if (st != ST_OK)
 			return st;
-		msg_info("command from %s: %s", r->from, str_c(&l->echo));
 		cmdrun_say(r, "\n");
 	}
 	if (s->skipped)
@@ -419,7 +500,14 @@ fml_status command_process(action_ctx *c, action_mail *m)
 	cmdparse_script(text.s ? text.s : "", text.len, m->it->mode == IN_CTL,
 			(long)config_int(c->l.cf, CF_MAXNUM_COMMAND_INPUT),
 			(long)config_int(c->l.cf, CF_MAXLEN_COMMAND_INPUT), &s);
-	cmd_run r = {c, m, str_c(&m->from), str_c(&m->reply), &report, 0, 0};
+	cmdrecord rec;
+	cmd_run r = {c, m, str_c(&m->from), str_c(&m->reply), &report, 0, 0, &rec, 0,
+		     0, 0, STR_INIT};
+	if ((st = cmdrecord_open(&rec, c->l.dir, m->it->id)) != ST_OK)
+		goto out_rec;
+	/* every mail queued from here on is named after this item */
+	c->reply_name = cmdrun_reply_name;
+	c->reply_name_arg = &r;
 	if (s.n == 0) {
 		str_puts(&report, "No command was found in your mail.  The help file follows.\n\n");
 		st = cmdrun_file(&r, "help");
@@ -427,7 +515,8 @@ fml_status command_process(action_ctx *c, action_mail *m)
 		st = run_script(&r, &s);
 	}
 	if (st != ST_OK)
-		goto out;
+		goto out_rec;
+	r.report = 1;
 	str_printf(&report,
 		   "--\nCommands: %s (\"help\" for the list of commands)\n"
 		   "Maintainer: %s\n",
@@ -436,6 +525,11 @@ fml_status command_process(action_ctx *c, action_mail *m)
 		str_append(c->report, report.s, report.len);
 	str_printf(&subject, "fml Command Status report %s", config_str(c->l.cf, CF_ML_FN));
 	st = reply_send(c, m, str_c(&m->reply), str_c(&subject), str_c(&report));
+out_rec:
+	c->reply_name = NULL;
+	c->reply_name_arg = NULL;
+	cmdrecord_free(&rec);
+	str_free(&r.names);
 out:
 	cmdparse_script_free(&s);
 	str_free(&text);

@@ -420,8 +420,9 @@ static int pair_used(const store *s, const rec *me, const char *my_arg)
 	return 0;
 }
 
+/* MARK: record the use; AGAIN: a used or expired ID passes. */
 static fml_status redeem(const char *dir, const config *cf, time_t now, const char *id,
-			 const char *sender, confirm_req *req, str *why, int mark)
+			 const char *sender, confirm_req *req, str *why, int mark, int again)
 {
 	char lid[CONFIRM_ID_LEN + 1], tpart[9];
 	store s;
@@ -452,11 +453,11 @@ static fml_status redeem(const char *dir, const config *cf, time_t now, const ch
 							    : "unknown confirmation ID");
 		goto out;
 	}
-	if ((long long)now - r->time > expire) {
+	if (!again && (long long)now - r->time > expire) {
 		st = status_why(why, ST_DATAERR, "confirmation ID expired");
 		goto out;
 	}
-	if (is_used(&s, r->id)) {
+	if (!again && is_used(&s, r->id)) {
 		st = status_why(why, ST_DATAERR, "confirmation ID already used");
 		goto out;
 	}
@@ -485,13 +486,19 @@ out:
 fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const char *id,
 			  const char *sender, confirm_req *req, str *why)
 {
-	return redeem(dir, cf, now, id, sender, req, why, 1);
+	return redeem(dir, cf, now, id, sender, req, why, 1, 0);
 }
 
 fml_status confirm_check(const char *dir, const config *cf, time_t now, const char *id,
 			 const char *sender, confirm_req *req, str *why)
 {
-	return redeem(dir, cf, now, id, sender, req, why, 0);
+	return redeem(dir, cf, now, id, sender, req, why, 0, 0);
+}
+
+fml_status confirm_recheck(const char *dir, const config *cf, time_t now, const char *id,
+			   const char *sender, confirm_req *req, str *why)
+{
+	return redeem(dir, cf, now, id, sender, req, why, 0, 1);
 }
 
 fml_status confirm_use(const char *dir, const config *cf, time_t now, const confirm_req *req)

@@ -63,6 +63,11 @@ fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const c
 fml_status confirm_check(const char *dir, const config *cf, time_t now, const char *id,
 			 const char *sender, confirm_req *req, str *why);
 fml_status confirm_use(const char *dir, const config *cf, time_t now, const confirm_req *req);
+/* confirm_check() for the rerun of a command mail whose earlier run passed
+ * the check and failed part-way: an ID since used (by that run) or
+ * expired still passes. */
+fml_status confirm_recheck(const char *dir, const config *cf, time_t now, const char *id,
+			   const char *sender, confirm_req *req, str *why);
 
 /* Is S (LEN bytes) shaped like an ID (32 hex digits)? */
 int confirm_id_shape(const char *s, size_t len);

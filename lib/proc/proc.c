@@ -5,6 +5,7 @@
  * never becomes a second article, command mail is never distributed.
  */
 #include "proc.h"
+#include "cmd/cmdrecord.h"
 #include "cmd/command.h"
 #include "actions/distribute.h"
 #include "actions/hold.h"
@@ -233,7 +234,9 @@ static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
 
 	int ctl = m->it->mode == IN_CTL;
 	/* a moderator released it: a post, whatever the policy says */
-	int approved = !ctl && hold_approved(c, m->it->id);
+	int approved = ctl ? 0 : hold_approved(c, m->it->id);
+	if (approved < 0)
+		return ST_TEMPFAIL;
 	keyword_result kw = {0, 0};
 	if (!approved && keyword_scan(m->it->fd, e, c->l.cf, ctl, &kw) != ST_OK)
 		return ST_TEMPFAIL;
@@ -255,7 +258,13 @@ static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
 		return send_guide(c, m);
 	if (ctl || kw.command) {
 		fml_status st = command_process(c, m);
-		return st == ST_OK ? finish(c, m) : st;
+		if (st == ST_OK)
+			st = finish(c, m);
+		/* after the item: a crash in between leaves a record to sweep,
+		 * never an item without its record */
+		if (st == ST_OK)
+			cmdrecord_remove(c->l.dir, m->it->id);
+		return st;
 	}
 
 	const char *policy = config_str(c->l.cf, CF_PERMIT_POST_FROM);
@@ -496,6 +505,7 @@ static void sweep_orphans(action_ctx *c)
 		if (d)
 			closedir(d);
 	}
+	cmdrecord_sweep(c->l.dir, now, ORPHAN_AGE);
 	hold_expire(c);
 }
 
