@@ -206,10 +206,6 @@ fml_status safefile_link(safefile *sf, const char *final)
 	}
 	sf->linked = 1;
 	forget(sf);
-	/* linked: the temp name is the caller's now (distribute's recovery
-	 * looks for it), so a safefile_abort() after a failed directory fsync
-	 * must not unlink it */
-	sf->tmp[0] = 0;
 	release_signals(&old);
 	/* FINAL exists from here on, durable or not: a failed fsync is the
 	 * caller's to report, never a reason to drop the temp name */
