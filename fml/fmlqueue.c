@@ -24,6 +24,7 @@
 #include "util/status.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,52 @@ static fml_status drain_incoming(const char *dir, config *cf)
 	return st;
 }
 
+/* SIGTERM, SIGINT, SIGHUP while delivering: a stop at the next safe point
+ * (runner_opts.stop), not an exit that leaves the item in active/ for the
+ * next run to count as its runner's death.  Elsewhere they exit 75 as in
+ * every program (msg_catch_signals). */
+static volatile sig_atomic_t stop_asked;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+static void catch_stop(int on)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa;
+	if (!on) {
+		msg_catch_signals();
+		return;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL); /* no SA_RESTART: waits end early */
+}
+
+/* run and flush: recover what dead runners left, deliver (stoppable). */
+static fml_status deliver(const char *dir, config *cf, runner_opts *o)
+{
+	runner_recover(dir, cf);
+	if (!o->flush)
+		drain_incoming(dir, cf);
+	if (stop_asked)
+		return ST_TEMPFAIL;
+	o->stop = &stop_asked;
+	catch_stop(1);
+	fml_status st = runner_deliver(dir, cf, o);
+	catch_stop(0);
+	if (stop_asked)
+		return st;
+	if (!o->flush)
+		runner_expire(dir, cf);
+	return st;
+}
+
 static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 			   const char *const *over, int nover)
 {
@@ -79,15 +126,12 @@ static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 	if (!cf)
 		return ST_TEMPFAIL;
 	fml_status st;
-	runner_opts o = {0, 0, arg, isatty(2)};
+	runner_opts o = {0, 0, arg, isatty(2), NULL};
 	if (strcmp(cmd, "run") == 0) {
-		runner_recover(dir, cf);
-		drain_incoming(dir, cf);
-		st = runner_deliver(dir, cf, &o);
-		runner_expire(dir, cf);
+		st = deliver(dir, cf, &o);
 	} else if (strcmp(cmd, "flush") == 0) {
 		o.flush = 1;
-		st = runner_deliver(dir, cf, &o);
+		st = deliver(dir, cf, &o);
 	} else if (strcmp(cmd, "list") == 0) {
 		st = qview_list(dir, cf, arg, stdout);
 	} else if (strcmp(cmd, "show") == 0) {
@@ -172,6 +216,10 @@ int main(int argc, char **argv)
 	int found = 0;
 	for (;;) {
 		for (const char *p = lists.s; p < lists.s + lists.len; p += strlen(p) + 1) {
+			if (stop_asked) {
+				worst = ST_TEMPFAIL; /* a list not visited */
+				break;
+			}
 			fml_status st = one_list(cmd, arg, p, over, nover);
 			if (st == ST_NOINPUT &&
 			    (strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0))
@@ -180,9 +228,13 @@ int main(int argc, char **argv)
 			if (st != ST_OK && worst == ST_OK)
 				worst = st;
 		}
-		if (loop <= 0)
+		if (loop <= 0 || stop_asked)
 			break;
+		catch_stop(1);
 		sleep((unsigned)loop); /* run --loop N: a systemd service */
+		catch_stop(0);
+		if (stop_asked)
+			break; /* stopped between passes: nothing left undone */
 	}
 	if ((strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0) && !found) {
 		msg_error("%s: no such item", arg);

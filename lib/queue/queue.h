@@ -12,6 +12,9 @@
  *   F ADDR CODE TEXT   ADDR given up (5xx, or lifetime over)
  *   T ADDR CODE TEXT   ADDR failed temporarily in this attempt
  *   A N UNIXTIME       attempt N ended; next try at UNIXTIME
+ *   P OFFSET           F lines before OFFSET were reported
+ *   R PID UNIXTIME     runner PID died holding the item; put back
+ *   K N                the maintainer was told of N deaths
  * A line without its LF (a crash mid-append) is ignored.
  */
 #ifndef FML_QUEUE_H

@@ -12,7 +12,11 @@
  * drop/ (some given up); else deferred/ with "A N NEXT" in the journal, or
  * drop/ once older than QUEUE_LIFETIME.  Given-up recipients and corrupt
  * items are reported to the maintainer in one message per pass (never for
- * an item with the null sender: no report about a report).
+ * an item with the null sender: no report about a report).  Runner deaths
+ * on an item are counted (R lines) and told once (K line) but never strand
+ * it: it is delivered on as usual.  A stop (runner_opts.stop, set by the
+ * program's signal handler) ends the pass at a safe point: transactions in
+ * flight are finished and journaled, the item goes back where it came from.
  *
  * Failure policy: a journal that cannot be written stops the delivery of
  * that item (it goes back, nothing is lost, some recipients may get the
@@ -45,7 +49,8 @@
 #define MAX_RELAYS 64
 #define MAX_CONNS 64
 #define TMP_ORPHAN_AGE 3600
-#define RECOVER_LIMIT 10 /* recoveries of one item before corrupt/ */
+#define DEATH_NOTICE 10	      /* runner deaths on one item before the maintainer is told */
+#define STOP_POLL_NS 20000000 /* how often a stopping runner looks at its workers */
 
 typedef struct run {
 	const char *dir;
@@ -59,6 +64,9 @@ typedef struct run {
 	str report; /* lines for the maintainer */
 	str held;   /* names of dropped items in active/ waiting for the report */
 	str marks;  /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
+	str deaths; /* "NAME\0N\0" of items whose N runner deaths the report covers */
+	int gaveup; /* the report says something was given up */
+	int left;   /* a stop left work undone */
 	long items, sent, dropped, deferred, corrupt, rcpt_ok, rcpt_fail;
 } run;
 
@@ -97,6 +105,14 @@ static void run_free(run *r)
 	str_free(&r->report);
 	str_free(&r->held);
 	str_free(&r->marks);
+	str_free(&r->deaths);
+}
+
+/* Asked to stop (SIGTERM & co., caught by the program): finish the
+ * transaction in flight, journal it, put the item back. */
+static int stopping(const run *r)
+{
+	return r->o->stop && *r->o->stop;
 }
 
 /* One journal line; TEXT made safe for a line (no control bytes). */
@@ -164,7 +180,8 @@ static fml_status worker(work *w)
 	int relay = w->k % r->nrelay, nobody = 0;
 	fml_status st = ST_OK;
 	size_t nbatch = (w->npend + w->limit - 1) / w->limit;
-	for (size_t b = (size_t)w->k; b < nbatch && st == ST_OK; b += (size_t)w->nconn) {
+	size_t b;
+	for (b = (size_t)w->k; b < nbatch && st == ST_OK && !stopping(r); b += (size_t)w->nconn) {
 		size_t from = b * w->limit,
 		       n = w->npend - from < w->limit ? w->npend - from : w->limit;
 		for (size_t i = 0; i < n; i++)
@@ -198,6 +215,8 @@ static fml_status worker(work *w)
 		}
 		st = queue_journal_append(jfd, &jl);
 	}
+	if (st == ST_OK && b < nbatch)
+		st = ST_TEMPFAIL; /* stopped with batches left */
 	if (c)
 		transport_close(c);
 	if (close(jfd) < 0)
@@ -206,6 +225,44 @@ static fml_status worker(work *w)
 	free(res);
 	str_free(&jl);
 	str_free(&err);
+	return st;
+}
+
+/* Wait for the NKIDS workers in KIDS.  A stop asked of the runner is
+ * passed on to them (each finishes its transaction in flight, journals it
+ * and exits); the runner therefore looks at them every STOP_POLL_NS while
+ * it may be asked to stop, and blocks in waitpid() otherwise. */
+static fml_status wait_workers(run *r, pid_t *kids, int nkids)
+{
+	const struct timespec nap = {0, STOP_POLL_NS};
+	fml_status st = ST_OK;
+	int left = nkids, told = 0;
+	while (left > 0) {
+		if (!told && stopping(r)) {
+			for (int k = 0; k < nkids; k++)
+				if (kids[k] > 0)
+					kill(kids[k], SIGTERM);
+			told = 1;
+		}
+		int poll = r->o->stop && !told;
+		for (int k = 0; k < nkids; k++) {
+			int ws;
+			pid_t got;
+			if (kids[k] <= 0)
+				continue;
+			while ((got = waitpid(kids[k], &ws, poll ? WNOHANG : 0)) < 0 &&
+			       errno == EINTR && !poll)
+				;
+			if (got == 0 || (got < 0 && errno == EINTR))
+				continue;
+			if (got < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+				st = ST_TEMPFAIL;
+			kids[k] = 0;
+			left--;
+		}
+		if (left > 0 && poll)
+			nanosleep(&nap, NULL);
+	}
 	return st;
 }
 
@@ -240,7 +297,7 @@ static fml_status send_pending(run *r, queue_item *q)
 			return ST_TEMPFAIL;
 		}
 		pid_t parent = getpid();
-		for (int k = 0; k < nconn; k++) {
+		for (int k = 0; k < nconn && !stopping(r); k++) {
 			pid_t pid = fork();
 			if (pid == 0) {
 				prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -260,13 +317,8 @@ static fml_status send_pending(run *r, queue_item *q)
 			kids[nkids++] = pid;
 		}
 		close(pfd[1]);
-		for (int k = 0; k < nkids; k++) {
-			int ws;
-			while (waitpid(kids[k], &ws, 0) < 0 && errno == EINTR)
-				;
-			if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-				st = ST_TEMPFAIL;
-		}
+		if (wait_workers(r, kids, nkids) != ST_OK)
+			st = ST_TEMPFAIL;
 		unsigned char b;
 		while (read(pfd[0], &b, 1) == 1)
 			if (b < MAX_RELAYS)
@@ -307,6 +359,7 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 		}
 	}
 	if (n) {
+		r->gaveup = 1;
 		str_printf(&r->report, "\nItem %s", q->name);
 		if (q->article)
 			str_printf(&r->report, " (article %ld)", q->article);
@@ -418,28 +471,102 @@ static int due(run *r, const char *area, const char *name)
 	return next <= now || next > now + 7 * 86400; /* a clock set back */
 }
 
+/* Did the journal J record an attempt ("A" lines)?  How many runner
+ * deaths ("R" lines), and how many of them was the maintainer told of (the
+ * last "K N" line)? */
+static void journal_tries(const str *j, int *tried, int *deaths, int *told)
+{
+	lines it;
+	const char *l;
+	size_t len;
+	*tried = *deaths = *told = 0;
+	for (lines_init(&it, j->s, j->len); lines_next(&it, &l, &len);) {
+		if (l + len == j->s + j->len)
+			break; /* torn last line */
+		if (len >= 2 && l[1] == ' ' && l[0] == 'A')
+			*tried = 1;
+		if (len >= 2 && l[1] == ' ' && l[0] == 'R')
+			(*deaths)++;
+		if (len >= 2 && l[1] == ' ' && l[0] == 'K')
+			*told = atoi(l + 2);
+	}
+}
+
+/* An item that runners died on DEATH_NOTICE times or more (killed, or
+ * crashing on it) is still delivered: the journal says who is done.  The
+ * maintainer is told once; a "K N" line marks the N deaths told. */
+static void death_notice(run *r, const queue_item *q)
+{
+	str j = STR_INIT;
+	int tried, deaths, told;
+	if (!q->sender[0] || queue_journal_read(r->qdir, q->name, &j) != ST_OK) {
+		str_free(&j);
+		return;
+	}
+	journal_tries(&j, &tried, &deaths, &told);
+	str_free(&j);
+	if (deaths < DEATH_NOTICE || told > 0)
+		return;
+	size_t done = 0;
+	for (size_t i = 0; i < q->nrcpt; i++)
+		done += q->state[i] == QS_DONE || q->state[i] == QS_FAILED;
+	str_printf(&r->report, "\nItem %s", q->name);
+	if (q->article)
+		str_printf(&r->report, " (article %ld)", q->article);
+	str_printf(&r->report,
+		   ": its runner died %d times while delivering it (killed, or crashed on "
+		   "it).\nIt is still being delivered: %zu of %zu recipients were done, the "
+		   "rest are retried as usual.\n",
+		   deaths, done, q->nrcpt);
+	str_append(&r->deaths, q->name, strlen(q->name) + 1);
+	str_printf(&r->deaths, "%d", deaths);
+	str_putc(&r->deaths, 0);
+}
+
+static size_t count_pending(const queue_item *q)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < q->nrcpt; i++)
+		n += q->state[i] != QS_DONE && q->state[i] != QS_FAILED;
+	return n;
+}
+
 static void deliver_one(run *r, const char *area, const char *name)
 {
 	queue_item q;
 	str err = STR_INIT;
-	if (!due(r, area, name))
+	if (stopping(r) || !due(r, area, name))
 		return;
 	fml_status st = queue_claim(r->qdir, area, name, &q, &err);
 	if (st == ST_DATAERR) {
 		msg_error("%s/%s: %s; moved to corrupt/", area, name, str_c(&err));
 		str_printf(&r->report, "\nItem %s was damaged (%s) and moved to corrupt/.\n", name,
 			   str_c(&err));
+		r->gaveup = 1;
 		r->corrupt++;
 	} else if (st == ST_OK) {
 		if (!matches(r->o->only, name, &q)) {
 			queue_release(r->qdir, &q, area);
 		} else {
 			r->items++;
+			death_notice(r, &q);
 			/* a failed journal write: what it missed is sent again */
-			if (send_pending(r, &q) != ST_OK)
-				msg_warn("%s: delivery incomplete; retried later", name);
+			fml_status ds = send_pending(r, &q);
 			queue_journal_load(r->qdir, &q);
-			finish_item(r, &q);
+			size_t pending = count_pending(&q);
+			if (stopping(r) && pending) {
+				/* back where it came from, its retry state untouched:
+				 * not an attempt, and not a death */
+				queue_cache_states(&q);
+				msg_info("%s: stopped; %zu pending, back to %s/", name, pending,
+					 area);
+				r->left = 1;
+				queue_release(r->qdir, &q, area);
+			} else {
+				if (ds != ST_OK)
+					msg_warn("%s: delivery incomplete; retried later", name);
+				finish_item(r, &q);
+			}
 		}
 	} else if (st != ST_NOINPUT) {
 		msg_error("%s/%s: %s", area, name, str_c(&err));
@@ -456,8 +583,13 @@ static void deliver_area(run *r, const char *area)
 	str names = STR_INIT;
 	int n = queue_list(r->qdir, area, &names);
 	const char *p = names.s;
-	for (int i = 0; i < n; i++, p += strlen(p) + 1)
+	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
+		if (stopping(r)) {
+			r->left |= due(r, area, p);
+			continue;
+		}
 		deliver_one(r, area, p);
+	}
 	str_free(&names);
 }
 
@@ -497,6 +629,26 @@ static void mark_reported(run *r)
 	}
 }
 
+/* The report is queued: items whose deaths it told of get their "K" line. */
+static void mark_deaths_told(run *r)
+{
+	for (const char *p = r->deaths.s; p && p < r->deaths.s + r->deaths.len;) {
+		const char *name = p, *n = p + strlen(p) + 1;
+		p = n + strlen(n) + 1;
+		str line = STR_INIT;
+		str_printf(&line, "K %s\n", n);
+		int fd = queue_journal_open(r->qdir, name, -1);
+		if (fd < 0 || queue_journal_append(fd, &line) != ST_OK)
+			msg_warn("%s: cannot mark its runner deaths reported; they may be "
+				 "reported again",
+				 name);
+		if (fd >= 0)
+			close(fd);
+		str_free(&line);
+	}
+	str_clear(&r->deaths);
+}
+
 /* The one report of this pass, queued to the maintainer with <> as sender. */
 static void send_report(run *r)
 {
@@ -506,18 +658,21 @@ static void send_report(run *r)
 	if (!r->report.len || !*maint) {
 		release_held(r); /* nobody to tell */
 		str_clear(&r->marks);
+		str_clear(&r->deaths);
 		return;
 	}
 	qitem_unique_name("r", name, sizeof name);
 	date_rfc5322(time(NULL), date, sizeof date);
 	str msg = STR_INIT;
 	str_printf(&msg,
-		   "From: %s\nTo: %s\nSubject: fml: undeliverable mail of %s\nDate: %s\n"
+		   "From: %s\nTo: %s\nSubject: fml: %s %s\nDate: %s\n"
 		   "Message-ID: <%s.fmlqueue@%s>\nAuto-Submitted: auto-generated\n"
 		   "Precedence: bulk\nMIME-Version: 1.0\n"
 		   "Content-Type: text/plain; charset=us-ascii\n\n"
-		   "fmlqueue gave up on some mail of the list %s.\n",
-		   maint, maint, list ? list : "", date, name, config_str(r->cf, CF_DOMAINNAME),
+		   "fmlqueue %s of the list %s.\n",
+		   maint, maint, r->gaveup ? "undeliverable mail of" : "delivery trouble in",
+		   list ? list : "", date, name, config_str(r->cf, CF_DOMAINNAME),
+		   r->gaveup ? "gave up on some mail" : "had trouble delivering mail",
 		   list ? list : "");
 	for (size_t i = 0; i < r->report.len; i++)
 		str_putc(&msg, (unsigned char)r->report.s[i] >= 128 ? '?' : r->report.s[i]);
@@ -535,12 +690,16 @@ static void send_report(run *r)
 		msg_info("reported to %s in %s", maint, name);
 	str_free(&msg);
 	str_clear(&r->report);
+	r->gaveup = 0;
 	if (st == ST_OK) {
 		mark_reported(r);
+		mark_deaths_told(r);
 		release_held(r);
 		deliver_one(r, "new", name);
+		r->left |= stopping(r); /* the report waits in new/ */
 	}
 	str_clear(&r->marks);
+	str_clear(&r->deaths);
 }
 
 fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o)
@@ -553,6 +712,8 @@ fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o)
 		if (!o->new_only)
 			deliver_area(&r, "deferred");
 		send_report(&r);
+		if (r.left)
+			st = ST_TEMPFAIL; /* stopped: the next run goes on */
 	}
 	if (o->progress && r.items)
 		fputc('\n', stderr);
@@ -574,22 +735,6 @@ static long tmp_pid(const char *name)
 	if (*p != '.' || p + 1 == last || strspn(p + 1, "0123456789") != (size_t)(last - p - 1))
 		return -1;
 	return strtol(p + 1, NULL, 10);
-}
-
-/* Did the journal J record an attempt ("A" lines), and how many
- * recoveries ("R" lines)? */
-static void journal_tries(const str *j, int *tried, int *crashes)
-{
-	lines it;
-	const char *l;
-	size_t len;
-	*tried = *crashes = 0;
-	for (lines_init(&it, j->s, j->len); lines_next(&it, &l, &len);) {
-		if (len >= 2 && l[1] == ' ' && l[0] == 'A')
-			*tried = 1;
-		if (len >= 2 && l[1] == ' ' && l[0] == 'R')
-			(*crashes)++;
-	}
 }
 
 fml_status runner_recover(const char *dir, config *cf)
@@ -621,14 +766,12 @@ fml_status runner_recover(const char *dir, config *cf)
 		if (pid < 0 || !queue_pid_dead(pid))
 			continue;
 		queue_journal_merge(qdir, base);
-		int tried, crashes;
+		int tried, deaths, told;
 		queue_journal_read(qdir, base, &j);
-		journal_tries(&j, &tried, &crashes);
-		/* an item whose delivery kills the runner again and again is
-		 * set aside (Mailman's shunt queue) */
-		const char *area = crashes + 1 >= RECOVER_LIMIT ? "corrupt"
-				   : tried			? "deferred"
-								: "new";
+		journal_tries(&j, &tried, &deaths, &told);
+		/* never set aside for its deaths: the journal says who is done,
+		 * the rest are retried; the maintainer is told (death_notice) */
+		const char *area = tried ? "deferred" : "new";
 		str line = STR_INIT;
 		str_printf(&line, "R %ld %lld\n", pid, (long long)now);
 		int fd = queue_journal_open(qdir, base, -1);
@@ -644,9 +787,9 @@ fml_status runner_recover(const char *dir, config *cf)
 			msg_error("rename %s: %m", path);
 			continue;
 		}
-		if (strcmp(area, "corrupt") == 0)
-			msg_error("%s: its runner died %d times; moved to corrupt/", base,
-				  crashes + 1);
+		if (deaths + 1 >= DEATH_NOTICE)
+			msg_error("%s: runner %ld is gone (death %d on it); back to %s/", base, pid,
+				  deaths + 1, area);
 		else
 			msg_warn("%s: runner %ld is gone; back to %s/", base, pid, area);
 	}
@@ -685,7 +828,7 @@ fml_status runner_expire(const char *dir, config *cf)
 void runner_kick(const char *dir, config *cf)
 {
 	const char *mode = config_str(cf, CF_DELIVERY_MODE);
-	runner_opts o = {0, 1, NULL, 0};
+	runner_opts o = {0, 1, NULL, 0, NULL};
 	if (strcmp(mode, "foreground") == 0) {
 		runner_deliver(dir, cf, &o);
 		return;

@@ -8,6 +8,7 @@
 #ifndef FML_RUNNER_H
 #define FML_RUNNER_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "list/config.h"
@@ -18,9 +19,14 @@ typedef struct runner_opts {
 	int new_only;	  /* only new/ (the kick) */
 	const char *only; /* an item name or an envelope sender; NULL/"@" = all */
 	int progress;	  /* a progress line on stderr */
+	/* Set (by the program's signal handler) to ask for a stop: the
+	 * transactions in flight finish and are journaled, the item goes back
+	 * where it came from, nothing more is claimed; NULL: never asked. */
+	volatile sig_atomic_t *stop;
 } runner_opts;
 
-/* Deliver every due item of DIR's queue. */
+/* Deliver every due item of DIR's queue.  ST_TEMPFAIL when a stop left
+ * work for the next run. */
 fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o);
 /* tmp/ orphans of dead writers removed, active/ items of dead runners put
  * back into new/ or deferred/. */

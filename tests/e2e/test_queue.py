@@ -430,7 +430,9 @@ def test_run_finishes_mail_left_by_a_lock_timeout(make_list, sinks):
     assert all(got[m] == [ml.spool(1)] for m in MEMBERS)
 
 
-def test_item_that_keeps_killing_runners_is_set_aside(make_list, sinks):
+def test_item_that_keeps_killing_runners_is_still_delivered(make_list, sinks):
+    # (was: ..._is_set_aside, ten deaths -> corrupt/; now deaths are
+    # counted and reported, and the recipients are never stranded)
     sink = sinks().start()
     ml = post_article(make_list, sink.uri())
     q = ml.path("var", "queue")
@@ -439,10 +441,14 @@ def test_item_that_keeps_killing_runners_is_set_aside(make_list, sinks):
         assert qlist(ml, area) == ["a1"], i
         os.rename(os.path.join(q, area, "a1"), os.path.join(q, "active", "a1.4194303"))
         fmlqueue("recover", ml.dir)
-    assert qlist(ml, "corrupt") == ["a1"] and qlist(ml, "active") == []
+    assert qlist(ml, "new") == ["a1"] and qlist(ml, "active") == []
+    assert qlist(ml, "corrupt") == []
     assert journal(ml, "a1").count("R 4194303 ") == 10
     fmlqueue("run", ml.dir)
-    assert sink.messages() == []
+    got = sink.by_rcpt()
+    assert sorted(got) == sorted(MEMBERS + ["elena-admin@example.org"])
+    assert all(got[m] == [ml.spool(1)] for m in MEMBERS)
+    assert b"its runner died 10 times" in got["elena-admin@example.org"][0]
 
 
 def write_item(ml, name, sender, rcpts, message):
