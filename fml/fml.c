@@ -120,9 +120,15 @@ int main(int argc, char **argv)
 	if (lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK),
 			 config_int(cf, CF_LOCK_TIMEOUT),
 			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
-		reply_notice(&c, NULL, "lock-timeout", NULL, 0, 0, "fml: list lock timed out",
-			     "fml could not get the list lock in time.  The mail waits in "
-			     "var/incoming and is processed by the next run of fml or fmlqueue.\n");
+		/* a timeout means a stuck holder: the maintainer is told; I/O
+		 * trouble is in the log like every other (a notice would say
+		 * something false) */
+		if (lk.timed_out)
+			reply_notice(&c, NULL, "lock-timeout", NULL, 0, 0,
+				     "fml: list lock timed out",
+				     "fml could not get the list lock in time.  The mail waits in "
+				     "var/incoming and is processed by the next run of fml or "
+				     "fmlqueue.\n");
 		return EX_OK;
 	}
 	proc_drain(&c);

@@ -84,9 +84,10 @@ static fml_status flock_acquire(fml_lock *lk, const char *dir, long timeout)
 	if (rc == 0)
 		return ST_OK;
 fail:
-	if (errno == EWOULDBLOCK || errno == EINTR || errno == 0)
+	if (errno == EWOULDBLOCK || errno == EINTR || errno == 0) {
 		msg_warn("lock %s: timed out after %ld s", lk->path, timeout);
-	else
+		lk->timed_out = 1;
+	} else
 		msg_error("flock %s: %s", lk->path, strerror(errno));
 	close(lk->fd);
 	lk->fd = -1;
@@ -267,6 +268,7 @@ static fml_status v7_acquire(fml_lock *lk, const char *dir, long timeout, long s
 		}
 		if (mono_now() >= deadline) {
 			msg_warn("lock %s: timed out after %ld s", lk->path, timeout);
+			lk->timed_out = 1;
 			break;
 		}
 		usleep(nap);
@@ -283,6 +285,7 @@ fml_status lock_acquire(fml_lock *lk, const char *dir, int use_flock, long timeo
 	lk->fd = -1;
 	lk->v7 = 0;
 	lk->cleanup = -1;
+	lk->timed_out = 0;
 	lk->path[0] = 0;
 	return use_flock ? flock_acquire(lk, dir, timeout)
 			 : v7_acquire(lk, dir, timeout, stale_age);

@@ -9,7 +9,8 @@
  *     it was made on this host and boot and its pid is gone or has another
  *     start time, or when it is older than STALE_AGE.  A stale lock is broken
  *     by renaming it to a unique name first, so two breakers cannot both win.
- * ST_TEMPFAIL on timeout (the caller leaves the mail in var/incoming).
+ * ST_TEMPFAIL on timeout (with timed_out set) or I/O trouble (logged); the
+ * caller leaves the mail in var/incoming.
  */
 #ifndef FML_LOCK_H
 #define FML_LOCK_H
@@ -21,6 +22,7 @@ typedef struct fml_lock {
 	int v7;			/* held through lockfile.v7 */
 	int cleanup;		/* msg clean-up handle removing lockfile.v7 on SIGTERM */
 	unsigned long long ino; /* lockfile.v7's inode while we hold it */
+	int timed_out;		/* after a failed acquire: the deadline passed (else I/O trouble) */
 	char path[4096];
 } fml_lock;
 

@@ -56,6 +56,13 @@ def text(item):
     return item.body.decode("utf-8", errors="replace")
 
 
+def run_fml_env(d, data, env, ctl=False):
+    argv = [FML, d] + (["--ctladdr"] if ctl else [])
+    e = {"PATH": "/usr/bin:/bin"}
+    e.update({k: str(v) for k, v in env.items()})
+    return subprocess.run(argv, input=data, capture_output=True, env=e, timeout=120)
+
+
 def disturbed(template, work, tag, data, syscall, n, path=None):
     """Copy TEMPLATE, run fml on DATA (command mail) with the N-th SYSCALL
     (of PATH, if given) failing with EIO, then the MTA's retries and one
@@ -68,9 +75,16 @@ def disturbed(template, work, tag, data, syscall, n, path=None):
     if path:
         prefix += ["-P", os.path.join(d, path)]
     p = run_fml(d, data, prefix=prefix, ctl=True)
-    rcs = [p.returncode]
     with open(trace) as f:
         injected = "INJECTED" in f.read()
+    return afterwards(template, d, data, p), injected
+
+
+def afterwards(template, d, data, p):
+    """After the disturbed run P of DATA in the copy D: the MTA's retries
+    and one drain (and the record sweeper, aged).  Returns (the copy as a
+    MailList, the exit statuses)."""
+    rcs = [p.returncode]
     # the MTA: anything but 0 means "not taken, try again later"
     while p.returncode != 0 and len(rcs) < 4:
         p = run_fml(d, data, ctl=True)
@@ -86,7 +100,7 @@ def disturbed(template, work, tag, data, syscall, n, path=None):
             os.utime(ml.path("var", "db", "cmd", n), (old, old))
         os.utime(ml.path("var", "run", "swept"), (old, old))
         rcs.append(run_fml(d, b"").returncode)
-    return ml, injected, rcs
+    return ml, rcs
 
 
 def new_replies(ml, before):
@@ -110,8 +124,8 @@ def sweep(template, work, run, syscall, path=None, limit=80):
     """RUN(ml, rcs) -> [problems] for every N the run reaches."""
     found, n = {}, 0
     for n in range(1, limit):
-        ml, injected, rcs = disturbed(template, work, "%s-%d" % (syscall, n), run.data,
-                                      syscall, n, path)
+        (ml, rcs), injected = disturbed(template, work, "%s-%d" % (syscall, n), run.data,
+                                        syscall, n, path)
         problems = run(ml, rcs)
         if problems:
             found["%s #%d" % (syscall, n)] = problems

@@ -31,9 +31,15 @@ the disturbed run, `fmlqueue run` and `fmlqueue flush`, every member has the
 article at least once and at most twice (only a transaction in flight is
 repeated), the item is in sent/, nothing is stuck or half-written.
 
+Command paths (test_cmd_faults' cases and checks): "confirm" of a
+subscription and "approve" of a held post, run with the fault, then as the
+MTA and the next mail would: one true report each, the welcome and the
+maintainer's notice once, the member files, the post one article.
+
 make check runs the post path with EIO and ENOSPC at every point (the
 "once" faults) and ENOSPC from every point on (a full disk) for two inputs,
-the digest and queue paths with EIO and ENOSPC at every point: a few hundred
+the confirm, approve, digest and queue paths with EIO and ENOSPC at every
+point: a few hundred
 points, about a minute on two cores.  FML_FAULTS_FULL=1 (make
 check-faults) adds every input of the crash tests and EDQUOT.
 """
@@ -46,6 +52,9 @@ import time
 
 import pytest
 
+from test_cmd_faults import (afterwards, approve_case, approve_check,  # noqa: F401
+                             confirm_case, confirm_check, report_of, run_fml_env)
+from test_cmd_faults import copy_home as copy_list_home
 from test_crash import SWEPT, WORKERS, baseline, crashshim, kill_point, prepare, report  # noqa: F401
 from test_digest import DigestRun
 from test_queue import FMLQUEUE, Sink, sinks  # noqa: F401  (the fixture)
@@ -137,3 +146,41 @@ def test_queue_every_durable_call_fails(template, crashshim, ml_dir, err):  # no
             shutil.rmtree(d)
     print("\nqueue %s: %d points" % (err, total))
     assert not problems, problems[:5]
+
+
+def cmd_sweep(case, check, shim, work, err):
+    """Every durable call of a command mail's run failing with ERR in turn."""
+    template, data = case
+    d = copy_list_home(template.dir, os.path.join(work, "count"))
+    cnt = os.path.join(work, "count.n")
+    p = run_fml_env(d, data, {"LD_PRELOAD": shim, "FML_CRASH_COUNT": cnt}, ctl=True)
+    assert p.returncode == 0, p.stderr
+    total = int(open(cnt).read())
+    assert total > 5
+
+    def one(k):
+        d = copy_list_home(template.dir, os.path.join(work, "%s-k%d" % (err, k)))
+        p = run_fml_env(d, data, {"LD_PRELOAD": shim, "FML_FAIL_AT": k,
+                                  "FML_FAIL_ERRNO": getattr(errno, err)}, ctl=True)
+        ml, rcs = afterwards(template, d, data, p)
+        return k, check(ml, rcs)
+
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
+        found = {"%s #%d" % (err, k): pr for k, pr in ex.map(one, range(1, total + 1)) if pr}
+    return total, found
+
+
+@pytest.mark.parametrize("err", ERRORS)
+def test_confirm_every_durable_call_fails(confirm_case, crashshim, ml_dir, err):  # noqa: F811
+    total, found = cmd_sweep(confirm_case, confirm_check(confirm_case[0]), crashshim,
+                             os.path.join(ml_dir, "runs"), err)
+    print("\nconfirm %s: %d points" % (err, total))
+    assert not found, report_of(found)
+
+
+@pytest.mark.parametrize("err", ERRORS)
+def test_approve_every_durable_call_fails(approve_case, crashshim, ml_dir, err):  # noqa: F811
+    total, found = cmd_sweep(approve_case, approve_check(approve_case[0]), crashshim,
+                             os.path.join(ml_dir, "runs"), err)
+    print("\napprove %s: %d points" % (err, total))
+    assert not found, report_of(found)

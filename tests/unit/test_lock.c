@@ -290,12 +290,17 @@ static void test_flock(void **state)
 	double t0 = mono();
 	WANT_ST("flock, held by child, timeout 1", lock_acquire(&lk, root, 1, 1, 0), ST_TEMPFAIL);
 	bad += check_elapsed("flock, held by child, timeout 1", mono() - t0, 0.5, 5.0);
-	if (lk.fd != -1) {
-		print_error("flock timed out: got fd %d, want -1 (nothing held)\n", lk.fd);
+	if (lk.fd != -1 || !lk.timed_out) {
+		print_error("flock timed out: got fd %d timed_out %d, want -1 and 1\n", lk.fd,
+			    lk.timed_out);
 		bad++;
 	}
 	bad += child_finish(&c);
 	WANT_ST("flock, child gone", lock_acquire(&lk, root, 1, 0, 0), ST_OK);
+	if (lk.timed_out) {
+		print_error("flock acquired: timed_out %d, want 0\n", lk.timed_out);
+		bad++;
+	}
 	lock_release(&lk);
 
 	/* no var/run: ST_TEMPFAIL, not a crash */
