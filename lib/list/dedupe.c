@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define SWEEP_KEY "\001last-sweep"
@@ -104,9 +105,11 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)
 		return d;
 	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
-	if (!d->db && fs_exists(path)) {
+	if (!d->db && fs_exists(path) && !gdbm_check_syserr(gdbm_errno)) {
 		/* A damaged cache must not switch duplicate suppression off for
-		 * good: keep it aside for inspection and start a new one. */
+		 * good: keep it aside for inspection and start a new one.  (An
+		 * open that failed for I/O trouble is no damage: moving the cache
+		 * aside then would forget every Message-ID it holds.) */
 		char aside[4096];
 		if (fs_path(aside, sizeof aside, "%s.damaged.%lld.%d", path, (long long)now,
 			    (int)getpid()) == 0 &&
@@ -117,10 +120,16 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 		}
 	}
 	if (!d->db)
-		msg_warn("duplicate cache %s unavailable: %s", path, gdbm_strerror(gdbm_errno));
+		msg_error("duplicate cache %s unavailable: %s (%s)", path,
+			  gdbm_strerror(gdbm_errno), strerror(errno));
 	else
 		sweep(d);
 	return d;
+}
+
+int dedupe_ok(const dedupe *d)
+{
+	return d && d->db;
 }
 
 void dedupe_close(dedupe *d)

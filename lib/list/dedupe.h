@@ -3,8 +3,10 @@
  * "s:" + SHA-256 of the raw input and "m:" + Message-ID; values
  * "TIME ARTICLE".  An MTA that delivers the same mail twice never makes a
  * second article.  Entries older than DUPLICATE_CACHE_EXPIRE are removed by
- * a sweep at most once a day.  The cache is an index, not a record: if it
- * cannot be opened, fml logs it and goes on (spool/N stays gapless).
+ * a sweep at most once a day.  A damaged cache is moved aside and started
+ * afresh; one that cannot be opened at all (I/O trouble) makes the drain
+ * wait (dedupe_ok() is 0): a post is not made an article while its
+ * duplicate check cannot run.
  */
 #ifndef FML_DEDUPE_H
 #define FML_DEDUPE_H
@@ -15,6 +17,8 @@ typedef struct dedupe dedupe;
 
 dedupe *dedupe_open(const char *dir, time_t now, long expire);
 void dedupe_close(dedupe *d);
+/* Is the cache open (else the I/O trouble is logged)? */
+int dedupe_ok(const dedupe *d);
 /* Article number already made from this SHA-256 / Message-ID, or 0. */
 long dedupe_seen_sha(dedupe *d, const char *sha);
 long dedupe_seen_msgid(dedupe *d, const char *msgid, size_t len);

@@ -521,7 +521,10 @@ fml_status proc_drain(action_ctx *c)
 	}
 	dedupe *dd =
 	    dedupe_open(c->l.dir, c->l.now, config_int(c->l.cf, CF_DUPLICATE_CACHE_EXPIRE));
-	fml_status worst = ST_OK;
+	/* no duplicate check, no article: the items wait for the next run */
+	fml_status worst = dedupe_ok(dd) ? ST_OK : ST_TEMPFAIL;
+	if (worst != ST_OK)
+		n = 0;
 	/* a released post goes back to var/incoming: one more pass takes it
 	 * (bounded: a release needs a command mail, and this pass took it) */
 	for (int pass = 0; pass < 3 && n > 0; pass++) {

@@ -37,7 +37,7 @@ MTA and the next mail would: one true report each, the welcome and the
 maintainer's notice once, the member files, the post one article.
 
 make check runs the post path with EIO and ENOSPC at every point (the
-"once" faults) and ENOSPC from every point on (a full disk) for two inputs,
+"once" faults) and ENOSPC from every point on (a full disk) for three inputs,
 the confirm, approve, digest and queue paths with EIO and ENOSPC at every
 point: a few hundred
 points, about a minute on two cores.  FML_FAULTS_FULL=1 (make
@@ -68,7 +68,8 @@ FAULT_SWEPT = dict(SWEPT, spool_tmp=3600)
 
 ERRORS = ["EIO", "ENOSPC"] + (["EDQUOT"] if FULL else [])
 POST_KINDS = ["plain", "crlf", "multipart", "second", "dupmsgid"] if FULL else ["plain",
-                                                                              "second"]
+                                                                              "second",
+                                                                              "dupmsgid"]
 
 
 def fault_sweep(sc, work, shim, count, err, from_on):
