@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SWEEP_KEY "\001last-sweep"
 
@@ -105,11 +106,14 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)
 		return d;
 	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
-	if (!d->db && fs_exists(path) && !gdbm_check_syserr(gdbm_errno)) {
-		/* A damaged cache must not switch duplicate suppression off for
-		 * good: keep it aside for inspection and start a new one.  (An
-		 * open that failed for I/O trouble is no damage: moving the cache
-		 * aside then would forget every Message-ID it holds.) */
+	struct stat st;
+	if (!d->db && lstat(path, &st) == 0 &&
+	    (!S_ISREG(st.st_mode) || !gdbm_check_syserr(gdbm_errno))) {
+		/* A damaged cache (not a gdbm file, or not a file at all) must
+		 * not switch duplicate suppression off for good: keep it aside
+		 * for inspection and start a new one.  An open of the real file
+		 * that failed for I/O trouble is no damage: moving the cache aside
+		 * then would forget every Message-ID it holds. */
 		char aside[4096];
 		if (fs_path(aside, sizeof aside, "%s.damaged.%lld.%d", path, (long long)now,
 			    (int)getpid()) == 0 &&
