@@ -610,43 +610,25 @@ static void release_held(run *r)
 	str_clear(&r->held);
 }
 
-/* The report is queued: deferred items it covered get their "P" line. */
-static void mark_reported(run *r)
+/* The report is queued: append "TAG VALUE" to the journal of each item of
+ * PAIRS (NUL-separated NAME, VALUE), so that what it told is not told
+ * again: "P OFFSET" for the failures of deferred items it covered, "K N"
+ * for the runner deaths it told of. */
+static void mark_told(run *r, const str *pairs, char tag, const char *what)
 {
-	for (const char *p = r->marks.s; p && p < r->marks.s + r->marks.len;) {
-		const char *name = p, *off = p + strlen(p) + 1;
-		p = off + strlen(off) + 1;
+	for (const char *p = pairs->s; p && p < pairs->s + pairs->len;) {
+		const char *name = p, *val = p + strlen(p) + 1;
+		p = val + strlen(val) + 1;
 		str line = STR_INIT;
-		str_printf(&line, "P %s\n", off);
+		str_printf(&line, "%c %s\n", tag, val);
 		int fd = queue_journal_open(r->qdir, name, -1);
 		if (fd < 0 || queue_journal_append(fd, &line) != ST_OK)
-			msg_warn(
-			    "%s: cannot mark its failures reported; they may be reported again",
-			    name);
+			msg_warn("%s: cannot mark its %s reported; they may be reported again",
+				 name, what);
 		if (fd >= 0)
 			close(fd);
 		str_free(&line);
 	}
-}
-
-/* The report is queued: items whose deaths it told of get their "K" line. */
-static void mark_deaths_told(run *r)
-{
-	for (const char *p = r->deaths.s; p && p < r->deaths.s + r->deaths.len;) {
-		const char *name = p, *n = p + strlen(p) + 1;
-		p = n + strlen(n) + 1;
-		str line = STR_INIT;
-		str_printf(&line, "K %s\n", n);
-		int fd = queue_journal_open(r->qdir, name, -1);
-		if (fd < 0 || queue_journal_append(fd, &line) != ST_OK)
-			msg_warn("%s: cannot mark its runner deaths reported; they may be "
-				 "reported again",
-				 name);
-		if (fd >= 0)
-			close(fd);
-		str_free(&line);
-	}
-	str_clear(&r->deaths);
 }
 
 /* The one report of this pass, queued to the maintainer with <> as sender. */
@@ -692,8 +674,8 @@ static void send_report(run *r)
 	str_clear(&r->report);
 	r->gaveup = 0;
 	if (st == ST_OK) {
-		mark_reported(r);
-		mark_deaths_told(r);
+		mark_told(r, &r->marks, 'P', "failures");
+		mark_told(r, &r->deaths, 'K', "runner deaths");
 		release_held(r);
 		deliver_one(r, "new", name);
 		r->left |= stopping(r); /* the report waits in new/ */

@@ -12,13 +12,13 @@ maintainer's notice once, no second "post held" notice, the member files
 and the spool.
 """
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 
 from conftest import FML, MAINTAINER, MailList, mail
+from test_crash import strace_ok
 
 ALICE = "alice@example.com"
 BOB = "bob@example.net"
@@ -26,14 +26,6 @@ CAROL = "carol@example.org"
 MOD = "mod@example.com"
 CTL = "elena-ctl@example.org"
 REPORT = "fml Command Status report (elena ML)"
-
-
-def strace_ok():
-    if not shutil.which("strace"):
-        return False
-    p = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", "trace=getpid", "true"],
-                       capture_output=True)
-    return p.returncode == 0
 
 
 pytestmark = pytest.mark.skipif(not strace_ok(), reason="strace missing or ptrace not permitted")

@@ -12,13 +12,13 @@ temp file whose incoming item is gone.
 """
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import pytest
 
 from conftest import FML, ROOT, assert_done, mail, owner_ids
+from test_crash import strace_ok
 
 FMLQUEUE = os.path.join(ROOT, "fml", "fmlqueue")
 ALICE = "alice@example.com"
@@ -26,14 +26,6 @@ BOB = "bob@example.net"
 MOD = "mod@example.com"
 CTL = "elena-ctl@example.org"
 SUMMARY_RE = re.compile(r"^\S+ \S+ \[(\d+):")
-
-
-def strace_ok():
-    if not shutil.which("strace"):
-        return False
-    p = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", "trace=getpid", "true"],
-                       capture_output=True)
-    return p.returncode == 0
 
 
 pytestmark = pytest.mark.skipif(not strace_ok(),
