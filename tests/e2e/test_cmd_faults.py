@@ -187,14 +187,19 @@ def confirm_check(template):
     return check
 
 
-def test_confirm_undisturbed(confirm_case, ml_dir):
-    """The check itself holds for a run without a fault."""
-    ml, data = confirm_case
-    work = os.path.join(ml_dir, "runs")
-    d = copy_home(ml.dir, os.path.join(work, "plain"))
+def undisturbed(case, make_check, ml_dir):
+    """The problems CHECK finds after a run without a fault (none, or the
+    check itself is wrong)."""
+    ml, data = case
+    d = copy_home(ml.dir, os.path.join(ml_dir, "runs", "plain"))
     copy = MailList(os.path.dirname(d), ml.name)
     rcs = [run_fml(d, data, ctl=True).returncode, run_fml(d, b"").returncode]
-    assert confirm_check(ml)(copy, rcs) == []
+    return make_check(ml)(copy, rcs)
+
+
+def test_confirm_undisturbed(confirm_case, ml_dir):
+    """The check itself holds for a run without a fault."""
+    assert undisturbed(confirm_case, confirm_check, ml_dir) == []
 
 
 def test_confirm_fsync_eio_then_retry(confirm_case, ml_dir):
@@ -252,12 +257,7 @@ def approve_check(template):
 
 
 def test_approve_undisturbed(approve_case, ml_dir):
-    ml, data = approve_case
-    work = os.path.join(ml_dir, "runs")
-    d = copy_home(ml.dir, os.path.join(work, "plain"))
-    copy = MailList(os.path.dirname(d), ml.name)
-    rcs = [run_fml(d, data, ctl=True).returncode, run_fml(d, b"").returncode]
-    assert approve_check(ml)(copy, rcs) == []
+    assert undisturbed(approve_case, approve_check, ml_dir) == []
 
 
 @pytest.mark.parametrize("syscall,path", [
