@@ -54,8 +54,14 @@ TPUT = int(os.environ.get("BENCH_TPUT", "1000"))          # throughput posts; 0 
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "200"))       # mlmmj per-recipient mode sample
 FULL = os.environ.get("BENCH_FULL", "0") == "1"           # also one full per-recipient run
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "10000"))
-DELIVERY = [int(x) for x in os.environ.get("BENCH_DELIVERY", "1000 10000 100000").split()]
+DELIVERY = [int(x) for x in os.environ.get("BENCH_DELIVERY",
+                                           "1000 10000 100000 1000000").split()]
 D_RUNS = int(os.environ.get("BENCH_DELIVERY_RUNS", "3"))  # per size (mlmmj >10,000: 1)
+SCALE = int(os.environ.get("BENCH_SCALE", "1000000"))      # (f) big list; 0 = skip
+N_SCALE = int(os.environ.get("BENCH_N_SCALE", "10"))      # (f) warm posts, each size
+N_ADD = int(os.environ.get("BENCH_N_ADD", "5"))           # (f) makefml add + first post
+CONC = int(os.environ.get("BENCH_CONC", "50"))            # (c) posts at once
+CONC_ROUNDS = int(os.environ.get("BENCH_CONC_ROUNDS", "5"))
 ONLY = os.environ.get("BENCH_ONLY", "")                   # "delivery" / "digest": (d) / (e) only
 # (e) digests: BENCH_DIGEST=0 skips it in a full run
 DIGEST = os.environ.get("BENCH_DIGEST", "1") == "1"
@@ -203,6 +209,59 @@ def spawn(argv, infile, as_owner, sender, logf):
     return r
 
 
+def spawn_many(argv, infiles, as_owner, sender, logf):
+    """Start ARGV once per file of INFILES, all at once (as a burst of mail
+    from an MTA would); the wall time until the last process (and anything it
+    left behind) has exited, and the exit codes."""
+    env = dict(ENV, SENDER=sender)
+    fds = [os.open(f, os.O_RDONLY) for f in infiles]
+    t0 = time.perf_counter()
+    pids = []
+    for fd in fds:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(fd, 0)
+                os.dup2(logf, 1)
+                os.dup2(logf, 2)
+                if as_owner:
+                    os.setgroups([])
+                    os.setgid(PW.pw_gid)
+                    os.setuid(PW.pw_uid)
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        pids.append(pid)
+    rcs = []
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        rcs.append(os.waitstatus_to_exitcode(status))
+    while True:  # anything reparented to us (subreaper)
+        try:
+            os.wait4(-1, 0)
+        except ChildProcessError:
+            break
+    wall = time.perf_counter() - t0
+    for fd in fds:
+        os.close(fd)
+    return wall, rcs
+
+
+def item_rcpts(path):
+    """The recipients a queue item names: its rcpt lines, or the count of the
+    recipient snapshot it refers to (an "rcpts GEN COUNT ..." line)."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if line == b"\n":
+                break
+            if line.startswith(b"rcpt "):
+                n += 1
+            elif line.startswith(b"rcpts "):
+                n += int(line.split()[2])
+    return n
+
+
 def gnu_time(argv, infile, as_owner, sender, logf, out):
     """Peak RSS as /usr/bin/time -v reports it ("Maximum resident set size")."""
     if os.path.exists(out):
@@ -344,6 +403,13 @@ class DRun:
     __slots__ = ("wall", "rss", "cpu", "trans", "rcpts")
 
 
+def d_verp_max(size):
+    """mlmmj's recipients per transaction in (d): its default up to 100,000,
+    fml's own batch size above (the same work per transaction, and minutes
+    instead of an hour)."""
+    return D_VERP_MAX if size <= 100000 else D_BATCH
+
+
 def delivery(addrs_all, sender, post, logf, tmp):
     """(d): one post delivered to lists of each BENCH_DELIVERY size into the
     delivery sink by fml's queue runner, by mlmmj (batched; default mode at
@@ -387,8 +453,10 @@ def delivery(addrs_all, sender, post, logf, tmp):
             ("SUBJECT_TAG_TYPE", "[:]"), ("DELIVERY_MODE", "queue"),
             ("SMTP_SERVERS", "smtp:127.0.0.1:%d" % DSINK_PORT),
             ("SMTP_RECIPIENT_LIMIT", str(D_BATCH)), ("SMTP_CONNECTIONS", str(D_CONN))])
+        # above 100,000 mlmmj sends as many recipients per transaction as fml
+        # (an hour otherwise); its default 100 below
         mlmmj_dirs[size] = mlmmj_list(os.path.join(WORK, "d-mlmmj-%d" % size), LIST, addrs,
-                                      DSINK_PORT, verp="", maxverprecips=D_VERP_MAX)
+                                      DSINK_PORT, verp="", maxverprecips=d_verp_max(size))
 
     def fml_run(size):
         fdir = fml_dirs[size]
@@ -572,6 +640,166 @@ def delivery_report(D):
     ])
     return md, summary, table + "\n\n" + ratios + "\n\n" + goal_table
 
+
+
+# ---------------------------------------------------------------- (f) scale
+
+class SRun:
+    __slots__ = ("wall", "rss", "cpu", "rc")
+
+
+def scale(addrs_small_dir, sender, post, logf, tmp, nosend):
+    """(f): a list of SCALE members made by one bulk import; posts to it beside
+    posts to the (a) list; `makefml add` and the first post after it; mlmmj's
+    chain without delivery on a list of the same SCALE subscribers."""
+    S = {"n": SCALE}
+    addrs = addresses(SCALE)
+    ml_dir = os.path.join(WORK, "f-fml")
+    say("(f) a %d-member list by bulk import (`makefml add %s -`)" % (SCALE, LIST))
+    fdir, _ = fml_list(ml_dir, [], [("SUBJECT_TAG_TYPE", "[:]"), ("DELIVERY_MODE", "queue")])
+    listing = os.path.join(tmp, "import.txt")
+    write(listing, "".join(a + "\n" for a in addrs))
+    kb, r, st = gnu_time([MAKEFML, "-D", ml_dir, "add", LIST, "-"], listing, False, sender,
+                         logf, os.path.join(tmp, "time.import"))
+    if st != 0 or r.rc != 0:
+        die("(f) makefml add %s -: exit %d (see %s/programs.log)" % (LIST, st, WORK))
+    os.unlink(listing)
+    with open(os.path.join(fdir, "actives"), "rb") as f:
+        got = sum(1 for line in f if line.strip() and not line.startswith(b"#"))
+    if got != SCALE:
+        die("(f) the bulk import left %d active members, want %d" % (got, SCALE))
+    S["import"] = (r.ret, kb, r.cpu)
+    qnew = os.path.join(fdir, "var", "queue", "new")
+    qnew_small = os.path.join(addrs_small_dir, "var", "queue", "new")
+
+    def one(d, qdir, want=None):
+        before = set(os.listdir(qdir))
+        r = spawn([FML, d], post(), False, sender, logf)
+        new = set(os.listdir(qdir)) - before
+        if r.rc != 0 or len(new) != 1:
+            die("(f) fml %s: exit %d, %d queue items (see %s/log)" % (d, r.rc, len(new), d))
+        if want is not None and item_rcpts(os.path.join(qdir, new.pop())) != want:
+            die("(f) the queue item does not name all %d members" % want)
+        clear_dir(qdir)
+        return r
+
+    say("(f) first post to the %d-member list, then %d warm posts each to it and to the "
+        "(a) list, interleaved" % (SCALE, N_SCALE))
+    S["first"] = [one(fdir, qnew, SCALE)]
+    S["warm_big"], S["warm_small"] = [], []
+    for _ in range(N_SCALE):
+        S["warm_big"].append(one(fdir, qnew))
+        S["warm_small"].append(one(addrs_small_dir, qnew_small))
+
+    say("(f) %d x: `makefml add` of one address, the first post after it, a warm post" % N_ADD)
+    S["add"], S["after_add"], S["warm_add"] = [], [], []
+    for i in range(N_ADD):
+        r = spawn([MAKEFML, "-D", ml_dir, "add", LIST, "new%d.bench@example.net" % i],
+                  "/dev/null", False, sender, logf)
+        if r.rc != 0:
+            die("(f) makefml add: exit %d (see %s/programs.log)" % (r.rc, WORK))
+        S["add"].append(r)
+        S["after_add"].append(one(fdir, qnew, SCALE + i + 1))
+        S["warm_add"].append(one(fdir, qnew))
+
+    say("(f) mlmmj: %d subscribers (subscribers.d/ written directly: mlmmj has no bulk "
+        "import), chain without delivery x %d" % (SCALE, N_SCALE))
+    t0 = time.perf_counter()
+    mdir = mlmmj_list(os.path.join(WORK, "f-mlmmj"), LIST, addrs, SINK_PORT, verp=True)
+    S["m_make"] = time.perf_counter() - t0
+    S["m_nosend"] = []
+    for _ in range(N_SCALE):
+        r = spawn([os.path.join(nosend, "mlmmj-receive"), "-F", "-L", mdir + "/"], post(),
+                  True, sender, logf)
+        q = [f for f in os.listdir(os.path.join(mdir, "queue")) if f != "discarded"]
+        if r.rc != 0 or len(q) != 1:
+            die("(f) mlmmj chain at %d: exit %d, %d queue files" % (SCALE, r.rc, len(q)))
+        clear_dir(os.path.join(mdir, "queue"))
+        S["m_nosend"].append(r)
+    return S
+
+
+def scale_report(S):
+    def med(key, field="ret"):
+        return median([getattr(r, field) for r in S[key]])
+
+    n = S["n"]
+    imp_wall, imp_kb, imp_cpu = S["import"]
+    warm = med("warm_big")
+    rows = [
+        ("`makefml add LIST -` of %d addresses (bulk import, one lock, one index pass)" % n,
+         1, imp_wall * 1000, imp_wall * 1000, imp_cpu * 1000,
+         "peak RSS %.1f MB" % (imp_kb / 1024)),
+        ("fml: first post after the import", 1, med("first") * 1000, med("first") * 1000,
+         med("first", "cpu") * 1000, "queue item checked: names all %d" % n),
+    ]
+
+    def row(key, label, what=""):
+        v = [r.ret * 1000 for r in S[key]]
+        rows.append((label, len(v), median(v), p90(v), med(key, "cpu") * 1000, what))
+
+    row("warm_big", "fml: warm post, %d members" % n)
+    row("warm_small", "fml: warm post, %d members (the (a) list), interleaved" % MEMBERS)
+    row("add", "`makefml add LIST ADDR` on the %d list" % n, "one address, under the list lock")
+    row("after_add", "fml: first post after that `makefml add`", "queue item checked")
+    row("warm_add", "fml: warm post after it")
+    row("m_nosend", "mlmmj chain without delivery, %d subscribers" % n,
+        "subonlypost scans subscribers.d/; subscribers.d/ written directly in %.1f s" %
+        S["m_make"])
+    lines = ["| run | n | median ms | p90 ms | CPU ms (median) | note |",
+             "|---|---:|---:|---:|---:|---|"]
+    for label, k, m, q, cpu, what in rows:
+        lines.append("| %s | %d | %s | %s | %s | %s |" % (label, k, ms(m / 1000), ms(q / 1000),
+                                                         ms(cpu / 1000), what))
+    table = "\n".join(lines)
+    ratios = {
+        "big_small": warm / med("warm_small"),
+        "after_add": med("after_add") / med("warm_add"),
+        "add": med("add") / warm,
+        "m_big": warm / med("m_nosend"),
+        "import": imp_wall,
+    }
+    return table, ratios
+
+
+def issue_goals(R, tput, S, D):
+    """The targets of issue 11, each with the figure measured in this run."""
+    out = []
+
+    def goal(what, value, fmt, ok):
+        out.append("| %s | %s | **%s** |" % (what, fmt % value, "met" if ok else "NOT met"))
+
+    fml_med = median([r.ret for r in R["fml"]])
+    m_med = median([r.ret for r in R["m_nosend"]])
+    goal("4 KB post, %d members: fml / mlmmj chain (median of %d interleaved) <= 0.8" %
+         (MEMBERS, N), fml_med / m_med, "%.2f", fml_med / m_med <= 0.8)
+    if tput:
+        a = tput["fml"][0] / tput["m_nosend"][0]
+        goal("posts one after another: fml / mlmmj (posts/s) >= 1.25", a, "%.2f x", a >= 1.25)
+    if "conc_fml" in tput:
+        c = median(tput["conc_fml"]) / median(tput["conc_m"])
+        goal("%d posts at once: fml / mlmmj (posts/s, median of %d) >= 1.25" %
+             (CONC, len(tput["conc_fml"])), c, "%.2f x", c >= 1.25)
+    if S:
+        t, r = scale_report(S)
+        goal("warm post at %d / at %d members <= 1.5" % (S["n"], MEMBERS), r["big_small"],
+             "%.2f", r["big_small"] <= 1.5)
+        goal("first post after `makefml add` / warm post <= 2", r["after_add"], "%.2f",
+             r["after_add"] <= 2)
+        goal("`makefml add` on the %d list <= 10 x a warm post" % S["n"], r["add"], "%.2f x",
+             r["add"] <= 10)
+        goal("bulk import of %d addresses: seconds" % S["n"], r["import"], "%.1f s",
+             r["import"] < 60)
+    big = max(DELIVERY) if DELIVERY else 0
+    if D and ("fml", big) in D and ("mlmmj batched", big) in D:
+        rss = max(d.rss for d in D[("fml", big)]) / 1024
+        goal("fmlqueue, one post to %d: peak RSS <= 32 MB" % big, rss, "%.1f MB", rss <= 32)
+        rate = {k: median([d.rcpts / d.wall for d in D[(k, big)]])
+                for k in ("fml", "mlmmj batched")}
+        x = rate["fml"] / rate["mlmmj batched"]
+        goal("fmlqueue to %d: >= 15 x mlmmj with the same recipients per transaction (%d)" %
+             (big, d_verp_max(big)), x, "%.1f x", x >= 15)
+    return "\n".join(["| goal (issue 11) | measured | |", "|---|---:|---|"] + out)
 
 
 # ---------------------------------------------------------------- (e) digests
@@ -1030,8 +1258,7 @@ def main():
         if len(new) != 1:
             die("fml made %d queue items, want 1 (see %s/log)" % (len(new), fdir))
         if check_rcpts:
-            with open(os.path.join(fqueue_new, new.pop()), "rb") as f:
-                n = sum(1 for line in f if line.startswith(b"rcpt "))
+            n = item_rcpts(os.path.join(fqueue_new, new.pop()))
             if n != MEMBERS:
                 die("fml queue item has %d recipients, want %d" % (n, MEMBERS))
         clear_dir(fqueue_new)  # the runner would take it away (delivery: see (d))
@@ -1191,6 +1418,33 @@ def main():
             for p in files:
                 os.unlink(p)
 
+    if CONC and CONC_ROUNDS:
+        say("(c) %d posts at once into each, %d rounds, interleaved" % (CONC, CONC_ROUNDS))
+        tput["conc_fml"], tput["conc_m"] = [], []
+        for _ in range(CONC_ROUNDS):
+            for key in ("conc_fml", "conc_m"):
+                files = [post() for _ in range(CONC)]
+                if key == "conc_fml":
+                    w, rcs = spawn_many([FML, fdir], files, False, sender, logf)
+                    got = len(os.listdir(fqueue_new))
+                else:
+                    w, rcs = spawn_many([bin_of("nosend"), "-F", "-L", mdir + "/"], files,
+                                        True, sender, logf)
+                    got = len([f for f in os.listdir(mqueue) if f != "discarded"])
+                if any(rcs) or got != CONC:
+                    die("%s: exits %s, %d queued of %d posts at once" %
+                        (key, sorted(set(rcs)), got, CONC))
+                tput[key].append(CONC / w)
+                clear_dir(fqueue_new)
+                clear_dir(mqueue)
+                for p in files:
+                    os.unlink(p)
+
+    # ---- (f) scale
+    S = None
+    if SCALE:
+        S = scale(fdir, sender, post, logf, tmp, nosend)
+
     # ---- (d) delivery
     if DELIVERY:
         D = delivery(addresses(max(DELIVERY + [D_DEFAULT_AT, MEMBERS])), sender, post, logf,
@@ -1233,7 +1487,7 @@ def main():
             raw["digest"] = digest_raw(G)
         json.dump(raw, f, indent=1)
     report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, time.time() - t_start, D,
-           G)
+           G, S)
 
 
 def parse_strace(path):
@@ -1343,7 +1597,8 @@ NOTES = """\
 """
 
 
-def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=None, G=None):
+def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=None, G=None,
+           S=None):
     fml_med = median([r.ret for r in R["fml"]])
     fml_p90 = p90([r.ret for r in R["fml"]])
     rows = []
@@ -1432,6 +1687,11 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         f, m = tput["fml"], tput["m_nosend"]
         P("| fml | %.1f | %.1f | %.1f | %.2f |" % (f[0], f[1], f[2] * 1000, f[0] / m[0]))
         P("| mlmmj chain without delivery | %.1f | %.1f | %.1f | |" % (m[0], m[1], m[2] * 1000))
+        if "conc_fml" in tput:
+            cf, cm = median(tput["conc_fml"]), median(tput["conc_m"])
+            P("| fml, %d posts at once (median of %d bursts) | %.1f | | | %.2f |" %
+              (CONC, len(tput["conc_fml"]), cf, cf / cm))
+            P("| mlmmj chain without delivery, %d posts at once | %.1f | | | |" % (CONC, cm))
         dm = median([r.done for r in R["m_fork"]])
         P("| mlmmj with delivery to %d (from the 'done' median) | %.2f | | | |" %
           (MEMBERS, 1 / dm))
@@ -1471,9 +1731,9 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         journal = "with a journal (jbd2)" if jb else "without a journal (no jbd2 for %s)" % dev
     load1 = open("/proc/loadavg").read().split()[:3]
     mnt = sh("findmnt -n -o OPTIONS --target %s" % WORK)
-    commit = sh("cd %s && git rev-parse --short HEAD 2>/dev/null" % ROOT) or "?"
+    commit = os.environ.get("BENCH_COMMIT") or "?"
     fml_sum = sh("sha256sum %s | cut -c1-12" % FML)
-    dirty = sh("cd %s && git status --porcelain 2>/dev/null | head -1" % ROOT)
+    dirty = commit.endswith("+dirty")
     env = " ".join("%s=%s" % (k, os.environ[k]) for k in sorted(os.environ)
                    if k.startswith("BENCH_"))
     machine = [
@@ -1524,6 +1784,8 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
            (", %.1f / %.1f posts/s one after another (fml / mlmmj without delivery)" %
             (tput["fml"][0], tput["m_nosend"][0])) if tput else ""))
 
+    goals = issue_goals(R, tput, S, D)
+    stable = scale_report(S)[0] if S else ""
     dmd, dsummary, dtables = delivery_report(D) if D else ("", "", "")
     summary += dsummary
     gmd, gsummary, gtables = digest_report(G) if G else ("", "", "")
@@ -1537,6 +1799,10 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         "one run on the machine below; rerun `make bench` to reproduce.",
         "",
         "\n".join(machine),
+        "",
+        "## Goals of issue 11 (scale), from this run",
+        "",
+        goals,
         "",
         "## (a) Time for a 4 KB post to a %d-member list" % MEMBERS,
         "",
@@ -1561,6 +1827,19 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         "",
         dmd,
         "",
+        "## (f) Scale: a %d-member list" % SCALE if S else "",
+        "",
+        "The list is made empty by `makefml newml`, then filled by one `makefml add LIST -` "
+        "with the addresses on stdin (timed with GNU time).  Warm posts to it alternate with "
+        "warm posts to the %d-member list of (a); then %d rounds of `makefml add` of one "
+        "new address, the first post after it (the index brought up to date by the add, not "
+        "rebuilt), and a warm post.  Every post's queue item is checked to name every "
+        "active member.  mlmmj's row is its chain without delivery on a list of the same "
+        "subscribers (subonlypost: the poster is looked up in subscribers.d/).  Delivery "
+        "to %d is in (d)." % (MEMBERS, N_ADD, SCALE) if S else "",
+        "",
+        stable,
+        "",
         "## (e) Digests: %d members, %d articles pending, fmldigest beside mlmmj-maintd" %
         (G_MEMBERS, G_ARTICLES) if G else "",
         "",
@@ -1574,7 +1853,17 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         "",
         NOTES,
     ])
-    with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
+    # the binaries are the copy taken at the start: HEAD must not have moved
+    commit_now = sh("cd %s && git rev-parse --short HEAD 2>/dev/null" % ROOT) or "?"
+    want = os.environ.get("BENCH_COMMIT", commit_now)
+    if want.endswith("+dirty"):
+        out = os.path.join(WORK, "RESULTS.md")  # no commit to name: not the tree's file
+    elif want != commit_now:
+        die("HEAD moved from %s to %s during the run: RESULTS.md would name the wrong "
+            "commit; run again" % (want, commit_now))
+    else:
+        out = os.path.join(ROOT, "bench", "RESULTS.md")
+    with open(out, "w") as f:
         f.write(md)
     print()
     print(time_table)
@@ -1591,7 +1880,12 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         print()
     print(prof_table)
     print()
-    print("bench: wrote bench/RESULTS.md (%.0f s)" % elapsed)
+    if S:
+        print(stable)
+        print()
+    print(goals)
+    print()
+    print("bench: wrote %s (%.0f s)" % (out, elapsed))
 
 
 if __name__ == "__main__":

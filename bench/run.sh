@@ -31,6 +31,21 @@ for f in fml/fml /usr/bin/mlmmj-receive /usr/bin/mlmmj-process /usr/bin/mlmmj-se
 	[ -x "$f" ] || { echo "bench: $f missing (make deps all)" >&2; exit 1; }
 done
 
+# RESULTS.md names the commit its binaries were built from: with uncommitted
+# changes to anything but RESULTS.md there is no such commit, so the run
+# stops (BENCH_DIRTY=1 runs anyway and writes bench/work/run/RESULTS.md only).
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
+if [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench/RESULTS.md' 2>/dev/null)" ]; then
+	if [ "${BENCH_DIRTY:-0}" != 1 ]; then
+		echo "bench: the work tree has uncommitted changes; commit them first, so that" >&2
+		echo "bench: bench/RESULTS.md names the commit it measured (or BENCH_DIRTY=1)" >&2
+		exit 1
+	fi
+	COMMIT="$COMMIT+dirty"
+fi
+echo "bench: commit $COMMIT, fml/fml sha256 $(sha256sum fml/fml | cut -c1-16)"
+export BENCH_COMMIT=$COMMIT
+
 rm -rf "$ROOT/bench/work"
 mkdir -p "$WORK"
 chmod 755 "$ROOT/bench/work" "$WORK"
