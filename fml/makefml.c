@@ -33,6 +33,7 @@
 #include "queue/runner.h"
 #include "list/adminpw.h"
 #include "list/archunit.h"
+#include "list/seq.h"
 #include "list/bundle.h"
 #include "list/bundlewrite.h"
 #include "list/cfedit.h"
@@ -624,7 +625,7 @@ static fml_status stdout_sink(void *arg, const void *p, size_t n)
 static fml_status cmd_archive(ctx *c)
 {
 	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
-	long seq = article_seq(p.l.dir), floor = archunit_floor(&p.l, seq);
+	long seq = seq_last(p.l.dir), floor = seq_floor(&p.l, seq);
 	long last = floor > seq ? floor : seq;
 	const char *spec = c->nargs ? c->args[0] : "1-last";
 	artrange r;

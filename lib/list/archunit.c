@@ -25,6 +25,7 @@
  */
 #include "archunit.h"
 #include "article.h"
+#include "seq.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -89,16 +90,6 @@ static long unit_size(list_ctx *c)
 	if (u <= 0)
 		msg_warn("ARCHIVE_UNIT %ld: not a positive number; no archive units made", u);
 	return u;
-}
-
-long archunit_floor(list_ctx *c, long seq)
-{
-	long u = (long)config_int(c->cf, CF_ARCHIVE_UNIT), ge, max;
-	if (seq > 0 && u > 0 && !unit_exists(c, (seq / u + 1) * u))
-		return 0;
-	if (article_units(arch_dir(c), 1, &ge, &max) != ST_OK)
-		return 0;
-	return max > seq ? max : 0;
 }
 
 /* ---------------------------------------------------------------- writing a unit */
@@ -205,7 +196,7 @@ fml_status archunit_update(list_ctx *c)
 	long u = unit_size(c), top;
 	if (u <= 0)
 		return ST_DATAERR;
-	top = article_seq(c->dir) / u;
+	top = seq_last(c->dir) / u;
 	long k = top_block(c, u, top);
 	if (k == top)
 		return ST_OK; /* the usual case: nothing due */
@@ -297,7 +288,7 @@ fml_status archunit_expire(list_ctx *c)
 			 "so none is");
 		return ST_OK;
 	}
-	if ((u = unit_size(c)) <= 0 || (seq = article_seq(c->dir)) < 2)
+	if ((u = unit_size(c)) <= 0 || (seq = seq_last(c->dir)) < 2)
 		return u <= 0 ? ST_DATAERR : ST_OK;
 	long ktop = top_block(c, u, seq / u);
 	long max = ktop * u < seq - 1 ? ktop * u : seq - 1; /* never the newest */

@@ -35,10 +35,4 @@ void archunit_run(list_ctx *c);
 #define ARCHUNIT_LIMIT_MAX 100000000L
 fml_status archunit_parse_limit(const char *s, long *n, int *days);
 
-/* The largest article number inside an archive unit, when it may be above
- * SEQ (seq is a hint: lost or stale, it must not make distribute reuse an
- * expired number); 0 when no unit is above SEQ.  One stat() when SEQ is
- * right. */
-long archunit_floor(list_ctx *c, long seq);
-
 #endif
