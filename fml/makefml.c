@@ -27,7 +27,7 @@
  * 77 refused for privileges.  The logic lives in lib/ (members, newml,
  * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
-#include "proc/proc.h"
+#include "proc/procfull.h"
 #include "actions/digest.h"
 #include "actions/distribute.h"
 #include "queue/runner.h"
@@ -584,11 +584,11 @@ static fml_status cmd_command(ctx *c)
 	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)},
 			.only = str_c(&id),
 			.report = &report};
-	st = proc_drain(&p);
+	st = proc_drain(&p, &procfull_ops, NULL);
 	if (st == ST_OK && p.again) { /* "approve": the released post too */
 		p.only = NULL;
 		p.report = NULL;
-		proc_drain(&p);
+		proc_drain(&p, &procfull_ops, NULL);
 	}
 	lock_release(&lk);
 	if (st == ST_OK) {
