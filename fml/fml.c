@@ -15,6 +15,7 @@
  * 65 with "5.3.4 message too big for this list" over the size limit.
  */
 #include "proc/procrun.h"
+#include "cmd/cmdrecord.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
@@ -62,8 +63,16 @@ static void accepted(void)
 	msg_set_fatal_exit(EX_OK);
 }
 
-/* The lean table: every heavy part unset, so none of it is linked. */
-static const proc_ops lean_ops = {NULL, NULL, NULL, NULL};
+/* The lean table: no command mail, no unit writing, so neither cmd/'s
+ * commands nor GMime, libarchive or crypt are linked.  The command
+ * records are plain files (cmd/cmdrecord, libc only): fml sweeps the
+ * orphaned ones as before. */
+static const proc_ops lean_ops = {
+    .command = NULL,
+    .command_done = cmdrecord_remove,
+    .command_sweep = cmdrecord_sweep,
+    .archive = NULL,
+};
 
 /* fmlproc beside this program (the build tree, tests), else in LIBEXEC. */
 static void fmlproc_path(char *path, size_t size)

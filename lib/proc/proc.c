@@ -370,10 +370,16 @@ out:
  */
 #define POISON_TRIES 3
 
-static int poison_check(action_ctx *c, const char *id, char *path, size_t size)
+static void poison_write(const char *path, const char *id, int tries)
+{
+	char buf[160] = "";
+	int n = tries > 0 ? snprintf(buf, sizeof buf, "%s %d\n", id, tries) : 0;
+	fs_overwrite(path, buf, (size_t)n);
+}
+
+static int poison_check(action_ctx *c, const char *id, char *path, size_t size, int *tries_out)
 {
 	str cur = STR_INIT;
-	char buf[160];
 	int tries = 1;
 	if (fs_path(path, size, "%s/var/run/current", c->l.dir) < 0)
 		return 0;
@@ -383,8 +389,8 @@ static int poison_check(action_ctx *c, const char *id, char *path, size_t size)
 			tries = atoi(cur.s + l + 1) + 1;
 	}
 	str_free(&cur);
-	int n = snprintf(buf, sizeof buf, "%s %d\n", id, tries);
-	fs_overwrite(path, buf, (size_t)n);
+	poison_write(path, id, tries);
+	*tries_out = tries;
 	return tries > POISON_TRIES;
 }
 
@@ -518,10 +524,7 @@ static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 		if (d)
 			closedir(d);
 	}
-	/* the lean pipe leaves command records to the full processor: they
-	 * wait the interval longer, no harm */
-	if (ops->command_sweep)
-		ops->command_sweep(c->l.dir, now, ORPHAN_AGE);
+	ops->command_sweep(c->l.dir, now, ORPHAN_AGE);
 	hold_expire(c);
 }
 
@@ -552,14 +555,20 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
 			if (c->only && strcmp(p, c->only) != 0)
 				continue;
-			if (poison_check(c, p, current, sizeof current)) {
+			int tries = 0;
+			if (poison_check(c, p, current, sizeof current, &tries)) {
 				poison(c, p);
 			} else if (proc_item(c, p, &run) != ST_OK) {
 				/* local trouble (disk, I/O): stop here, so that the
 				 * items after this one keep their arrival order */
 				worst = ST_TEMPFAIL;
 			}
-			fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
+			/* a handed-over item was not started here: the full
+			 * processor counts its own starts on it */
+			if (run.handover)
+				poison_write(current, p, tries - 1);
+			else
+				fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
 			if (worst != ST_OK || run.handover)
 				break;
 		}

@@ -28,6 +28,7 @@
  * (fmlproc), which drains from there in the same order.  A due archive
  * unit sets *HANDOVER too, after the drain.
  */
+/* command and archive may be NULL (handed over); the others are set. */
 typedef struct proc_ops {
 	/* run command mail M; ST_OK when it is done (then the item goes) */
 	fml_status (*command)(action_ctx *c, action_mail *m);

@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from conftest import FML, ROOT, assert_done, mail
+from test_crash import crashshim  # noqa: F401
 
 ALICE = "alice@example.com"
 BOB = "bob@example.net"
@@ -120,3 +121,24 @@ def test_debug_run_hands_over_its_item_only(elena):
     assert b"fmlproc: " in p.stderr
     assert elena.incoming() == []
     assert elena.articles() == [1]
+
+
+def test_poison_guard_counts_the_full_processor(elena, crashshim):
+    # fmlproc dies on a command mail three times: fml's handover must not
+    # reset the count of starts (var/run/current), so the fourth run moves
+    # the item aside and the posts behind it go out
+    crash = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": crashshim,
+             "FML_CRASH_ON": "write:/var/queue/tmp/"}
+    p = elena.post(mail(frm=ALICE, subject="c", body="help\n"), ctl=True, env=crash)
+    assert p.returncode == -9, (p.returncode, p.stderr)
+    for i in (2, 3):
+        p = elena.post(mail(frm=BOB, body="post %d\n" % i), env=crash)
+        assert p.returncode == -9, (p.returncode, p.stderr)
+    assert len(elena.incoming()) == 3
+    p = elena.post(mail(frm=BOB, body="post 4\n"))
+    assert p.returncode == 0 and elena.incoming() == []  # queue/tmp: the crashes' temps
+    # without the count kept, each fmlproc started at 1 and the fourth run
+    # would have run the command instead
+    assert [n for n in elena.listdir("var", "log") if n.startswith("poison.")]
+    assert elena.log().count("left for the full processor") == 3
+    assert elena.articles() == [1, 2, 3]
