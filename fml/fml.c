@@ -10,9 +10,10 @@
  * first item that needs more (command mail: cmd/ with GMime, crypt,
  * libarchive) or a due archive unit, it releases the lock and execs the
  * full processor, LIBEXEC/fmlproc, with the same arguments, in the same
- * process, which the MTA waits on.  Exit status (doc/fml.8): 0 once the mail is accepted, whatever
- * happens next; 75 for any local trouble before that (the MTA retries);
- * 65 with "5.3.4 message too big for this list" over the size limit.
+ * process, which the MTA waits on (doc/fmlproc.8).  Exit status
+ * (doc/fml.8): 0 once the mail is accepted, whatever happens next (fmlproc
+ * keeps that); 75 for any local trouble before that (the MTA retries); 65
+ * with "5.3.4 message too big for this list" over the size limit.
  */
 #include "proc/procrun.h"
 #include "cmd/cmdrecord.h"
@@ -96,9 +97,9 @@ static void fmlproc_path(char *path, size_t size)
  * [--NAME=value]..., this program's arguments without --ctladdr (the mail
  * is accepted: its mode is in its item), and the environment this program
  * was started with (fmlproc clears it as fml does; a test's LD_PRELOAD
- * shim goes on in it).  Returns only when the exec
- * failed: the items wait in var/incoming for the next run of fml or
- * fmlqueue (the mail is ours: exit 0 stays). */
+ * shim goes on in it).  Returns only when the exec failed: the items wait
+ * in var/incoming for the next run of fml or fmlqueue (the mail is ours:
+ * exit 0 stays). */
 static void handover(char **argv, int argc, char **env, int debug, const char *id)
 {
 	char path[PATH_MAX];
