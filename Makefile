@@ -31,6 +31,9 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CF
 	     -DFML_SHAREDIR='"$(SHAREDIR)"' -DFML_LIBEXEC='"$(LIBEXEC)"'
 LDHARDEN  = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt
+# the alias pipe is lean: libc and gdbm only (tests/e2e/test_lean.py);
+# what needs more is fmlproc's, which fml execs (doc/fml.8)
+LEAN_LIBS = -lgdbm
 
 # lib/ is one library in layer folders, lowest first: a module uses only
 # its own folder and the ones before it (make check-layers).
@@ -41,7 +44,7 @@ LIB_A     = build/libfml.a
 empty    :=
 space    := $(empty) $(empty)
 comma    := ,
-PROGS     = fml/fml fml/makefml fml/fmlqueue fml/fmldigest
+PROGS     = fml/fml fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
@@ -61,8 +64,11 @@ build/fml/%.o: fml/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-fml/fml fml/makefml fml/fmlqueue fml/fmldigest fml/cfgen: fml/%: build/fml/%.o $(LIB_A)
+fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest fml/cfgen: fml/%: build/fml/%.o $(LIB_A)
 	$(CC) $(LDHARDEN) -o $@ $< $(LIB_A) $(LIBS)
+
+fml/fml: build/fml/fml.o $(LIB_A)
+	$(CC) $(LDHARDEN) -o $@ $< $(LIB_A) $(LEAN_LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(wildcard build/fml/*.d)
 
@@ -149,6 +155,7 @@ install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \
 		$(DESTDIR)$(SHAREDIR)/spool-skel $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 fml/fml $(DESTDIR)$(LIBEXEC)/fml
+	install -m 755 fml/fmlproc $(DESTDIR)$(LIBEXEC)/fmlproc
 	install -m 755 fml/makefml $(DESTDIR)$(BINDIR)/makefml
 	install -m 755 fml/fmlqueue $(DESTDIR)$(BINDIR)/fmlqueue
 	install -m 755 fml/fmldigest $(DESTDIR)$(BINDIR)/fmldigest

@@ -55,6 +55,7 @@ chmod 755 "$ROOT/bench/work" "$WORK"
 TREE=$WORK/tree
 mkdir -p "$TREE/fml"
 cp fml/fml "$TREE/fml/fml"
+[ ! -x fml/fmlproc ] || cp fml/fmlproc "$TREE/fml/fmlproc" # fml hands command mail and archive units to it
 [ ! -x fml/fmlqueue ] || cp fml/fmlqueue "$TREE/fml/fmlqueue"
 [ ! -x fml/makefml ] || cp fml/makefml "$TREE/fml/makefml"
 [ ! -x fml/fmldigest ] || cp fml/fmldigest "$TREE/fml/fmldigest"

@@ -5,25 +5,32 @@
  *
  * Accepts one mail from stdin durably into DIR/var/incoming (the commit
  * point), then, under the list lock, processes every waiting item oldest
- * first.  Exit status (doc/fml.8): 0 once the mail is accepted, whatever
- * happens next; 75 for any local trouble before that (the MTA retries);
- * 65 with "5.3.4 message too big for this list" over the size limit.
+ * first.  Lean (Postfix's way, one small program per role): it links only
+ * libc and gdbm, and does plain posts, guide requests and the drops; at the
+ * first item that needs more (command mail: cmd/ with GMime, crypt,
+ * libarchive) or a due archive unit, it releases the lock and execs the
+ * full processor, LIBEXEC/fmlproc, with the same arguments, in the same
+ * process, which the MTA waits on (doc/fmlproc.8).  Exit status
+ * (doc/fml.8): 0 once the mail is accepted, whatever happens next (fmlproc
+ * keeps that); 75 for any local trouble before that (the MTA retries); 65
+ * with "5.3.4 message too big for this list" over the size limit.
  */
-#include "proc/proc.h"
-#include "actions/reply.h"
+#include "proc/procrun.h"
+#include "cmd/cmdrecord.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
 #include "list/incoming.h"
 #include "util/fs.h"
-#include "util/lock.h"
 #include "util/mem.h"
 #include "util/msg.h"
 #include "util/privs.h"
 #include "util/safefile.h"
 #include "util/status.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,65 @@ static void accepted(void)
 	msg_set_fatal_exit(EX_OK);
 }
 
+/* The lean table: no command mail, no unit writing, so neither cmd/'s
+ * commands nor GMime, libarchive or crypt are linked.  The command
+ * records are plain files (cmd/cmdrecord, libc only): fml sweeps the
+ * orphaned ones as before. */
+static const proc_ops lean_ops = {
+    .command = NULL,
+    .command_done = cmdrecord_remove,
+    .command_sweep = cmdrecord_sweep,
+    .archive = NULL,
+};
+
+/* fmlproc beside this program (the build tree, tests), else in LIBEXEC. */
+static void fmlproc_path(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (fs_path(path, size, "%s/fmlproc", self) == 0 && access(path, X_OK) == 0)
+				return;
+		}
+	}
+	if (fs_path(path, size, "%s/fmlproc", FML_LIBEXEC) < 0)
+		path[0] = '\0';
+}
+
+/* Hand the list to the full processor: fmlproc DIR [LIBDIR...] [-d -i ID]
+ * [--NAME=value]..., this program's arguments without --ctladdr (the mail
+ * is accepted: its mode is in its item), and the environment this program
+ * was started with (fmlproc clears it as fml does; a test's LD_PRELOAD
+ * shim goes on in it).  Returns only when the exec failed: the items wait
+ * in var/incoming for the next run of fml or fmlqueue (the mail is ours:
+ * exit 0 stays). */
+static void handover(char **argv, int argc, char **env, int debug, const char *id)
+{
+	char path[PATH_MAX];
+	const char *args[MAX_ARGS * 2 + 8];
+	int n = 0;
+	fmlproc_path(path, sizeof path);
+	args[n++] = "fmlproc";
+	for (int i = 1; i < argc && n < (int)(sizeof args / sizeof args[0]) - 4; i++)
+		if (strcmp(argv[i], "--ctladdr") != 0 && strncmp(argv[i], "-d", 2) != 0)
+			args[n++] = argv[i];
+	if (debug) {
+		args[n++] = "-d";
+		args[n++] = "-i";
+		args[n++] = id;
+	}
+	args[n] = NULL;
+	msg_debug("handing over to %s", path);
+	fflush(stdout);
+	execve(path, (char *const *)args, env);
+	msg_error("cannot run %s: %s; the mail waits in var/incoming", path[0] ? path : "fmlproc",
+		  strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *search[MAX_ARGS], *over[MAX_ARGS];
@@ -66,6 +132,13 @@ int main(int argc, char **argv)
 	msg_startup("fml");
 	const char *env_sender = getenv("SENDER");
 	char *sender = env_sender ? mem_strdup(env_sender) : NULL;
+	/* for fmlproc: clearenv() drops the array, not the strings */
+	size_t nenv = 0;
+	while (environ && environ[nenv])
+		nenv++;
+	char **env0 = mem_alloc((nenv + 1) * sizeof *env0);
+	for (size_t i = 0; i <= nenv; i++)
+		env0[i] = i < nenv ? environ[i] : NULL;
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);
 
@@ -116,26 +189,15 @@ int main(int argc, char **argv)
 	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)},
 			.debug = debug,
 			.only = debug ? str_c(&id) : NULL};
-	fml_lock lk;
-	if (lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK),
-			 config_int(cf, CF_LOCK_TIMEOUT),
-			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
-		/* a timeout means a stuck holder: the maintainer is told; I/O
-		 * trouble is in the log like every other (a notice would say
-		 * something false) */
-		if (lk.timed_out)
-			reply_notice(&c, NULL, "lock-timeout", NULL, 0, 0,
-				     "fml: list lock timed out",
-				     "fml could not get the list lock in time.  The mail waits in "
-				     "var/incoming and is processed by the next run of fml or "
-				     "fmlqueue.\n");
-		return EX_OK;
-	}
-	proc_drain(&c);
-	lock_release(&lk);
+	int full = 0;
+	if (!procrun_locked(&c, &lean_ops, &full))
+		return EX_OK; /* the lock not had: the items wait */
+	if (full)
+		handover(argv, argc, env0, debug, str_c(&id)); /* returns when the exec failed */
 	if (!debug)
 		runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
 	free(sender);
+	free(env0);
 	str_free(&err);
 	str_free(&id);
 	config_free(cf);

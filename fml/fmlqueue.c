@@ -10,7 +10,7 @@
  * ML_DIR.  Without lists, every list home under ML_DIR.  The work is in
  * lib/queue/runner.c; exit statuses come from status_exit_code() only.
  */
-#include "proc/proc.h"
+#include "proc/procfull.h"
 #include "queue/qview.h"
 #include "queue/runner.h"
 #include "list/config.h"
@@ -68,7 +68,7 @@ static fml_status drain_incoming(const char *dir, config *cf)
 			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK)
 		return ST_OK; /* fml holds it and drains itself */
 	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)}};
-	fml_status st = proc_drain(&c);
+	fml_status st = proc_drain(&c, &procfull_ops, NULL);
 	lock_release(&lk);
 	return st;
 }

@@ -27,12 +27,13 @@
  * 77 refused for privileges.  The logic lives in lib/ (members, newml,
  * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
-#include "proc/proc.h"
+#include "proc/procfull.h"
 #include "actions/digest.h"
 #include "actions/distribute.h"
 #include "queue/runner.h"
 #include "list/adminpw.h"
 #include "list/archunit.h"
+#include "list/seq.h"
 #include "list/bundle.h"
 #include "list/bundlewrite.h"
 #include "list/cfedit.h"
@@ -583,11 +584,11 @@ static fml_status cmd_command(ctx *c)
 	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)},
 			.only = str_c(&id),
 			.report = &report};
-	st = proc_drain(&p);
+	st = proc_drain(&p, &procfull_ops, NULL);
 	if (st == ST_OK && p.again) { /* "approve": the released post too */
 		p.only = NULL;
 		p.report = NULL;
-		proc_drain(&p);
+		proc_drain(&p, &procfull_ops, NULL);
 	}
 	lock_release(&lk);
 	if (st == ST_OK) {
@@ -624,7 +625,7 @@ static fml_status stdout_sink(void *arg, const void *p, size_t n)
 static fml_status cmd_archive(ctx *c)
 {
 	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
-	long seq = article_seq(p.l.dir), floor = archunit_floor(&p.l, seq);
+	long seq = seq_last(p.l.dir), floor = seq_floor(&p.l, seq);
 	long last = floor > seq ? floor : seq;
 	const char *spec = c->nargs ? c->args[0] : "1-last";
 	artrange r;

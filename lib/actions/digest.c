@@ -23,6 +23,7 @@
 #include "list/bundlewrite.h"
 #include "list/digeststate.h"
 #include "list/members.h"
+#include "list/seq.h"
 #include "mail/addr.h"
 #include "util/date.h"
 #include "util/fs.h"
@@ -276,7 +277,7 @@ fml_status digest_run(action_ctx *c, const digest_opts *o, long *nitems)
 		*nitems = 0;
 	if (!o->dry && (st = digest_recover(c)) != ST_OK)
 		return st;
-	pl.seq = article_seq(c->l.dir);
+	pl.seq = seq_last(c->l.dir);
 	pl.state = digeststate_new();
 	pl.next = digeststate_new();
 	pl.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -335,7 +336,7 @@ fml_status digest_set(action_ctx *c, const char *addr, const char *spec, str *er
 {
 	char path[4096];
 	member_entry e; /* ADDR's actives entry */
-	long last, seq = article_seq(c->l.dir);
+	long last, seq = seq_last(c->l.dir);
 	int n, found = 0;
 	char mode[16];
 	fml_status st;

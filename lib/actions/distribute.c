@@ -7,7 +7,7 @@
 #include "distribute.h"
 #include "rewrite.h"
 #include "queue/qitem.h"
-#include "list/archunit.h"
+#include "list/seq.h"
 #include "list/article.h"
 #include "list/members.h"
 #include "mail/addr.h"
@@ -330,14 +330,14 @@ static fml_status after_link(action_ctx *c, long n, const envelope *e, const cha
 			return st;
 	}
 	if (how == AL_ABANDON) {
-		article_seq_raise(c->l.dir, n);
+		seq_raise(c->l.dir, n);
 		msg_error("article %ld from %s is in the spool but was NOT queued for delivery", n,
 			  from);
 		return ST_OK;
 	}
 	if (enqueue_article(c, n) != ST_OK)
 		return ST_TEMPFAIL;
-	article_seq_raise(c->l.dir, n);
+	seq_raise(c->l.dir, n);
 	c->articles++;
 	msg_info("article %ld from %s%s", n, from, how == AL_RECOVER ? " (recovered)" : "");
 	return ST_OK;
@@ -351,7 +351,7 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
 		return ST_TEMPFAIL;
 	unlink(tmp); /* a leftover that never got linked: not an article */
-	long seq = article_seq(c->l.dir), floor = archunit_floor(&c->l, seq);
+	long seq = seq_last(c->l.dir), floor = seq_floor(&c->l, seq);
 	/* seq lost or stale: never reuse a number that is in an archive unit
 	 * (its spool file may have expired) */
 	long n = (floor > seq ? floor : seq) + 1;
@@ -410,7 +410,7 @@ fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long
 		unlink(tmp); /* never linked: no article was made */
 		return ST_NOINPUT;
 	}
-	long seq = article_seq(c->l.dir);
+	long seq = seq_last(c->l.dir);
 	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + 2; n++) {
 		if (spool_path(c, n, path, sizeof path) < 0 || lstat(path, &ss) < 0 ||
 		    ss.st_ino != ts.st_ino || ss.st_dev != ts.st_dev)

@@ -7,8 +7,6 @@
 #include "util/lines.h"
 #include "util/msg.h"
 
-#include <glib.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -170,13 +168,37 @@ static void qp_decode(const char *p, size_t len, str *out)
 	}
 }
 
+/* Base64 as GLib's g_base64_decode_step() decoded it in one call, so the
+ * traps decide as before: bytes outside the alphabet are skipped, "=" is
+ * a digit of value 0 that drops the bytes it pads, a last group of fewer
+ * than four digits is dropped. */
 static void b64_decode(const char *p, size_t len, str *out)
 {
-	gint state = 0;
-	guint save = 0;
-	str_reserve(out, len / 4 * 3 + 3);
-	out->len += g_base64_decode_step(p, len, (guchar *)out->s + out->len, &state, &save);
-	out->s[out->len] = '\0';
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char rank[256];
+	unsigned long v = 0;
+	int i = 0, last0 = 0, last1 = 0;
+	memset(rank, 0xff, sizeof rank);
+	for (int k = 0; k < 64; k++)
+		rank[(unsigned char)alphabet[k]] = (unsigned char)k;
+	rank['='] = 0;
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = (unsigned char)p[k];
+		if (rank[c] == 0xff)
+			continue;
+		last1 = last0;
+		last0 = c;
+		v = (v << 6 | rank[c]) & 0xffffff;
+		if (++i < 4)
+			continue;
+		str_putc(out, (int)(v >> 16 & 0xff));
+		if (last1 != '=')
+			str_putc(out, (int)(v >> 8 & 0xff));
+		if (last0 != '=')
+			str_putc(out, (int)(v & 0xff));
+		i = 0;
+	}
 }
 
 /* The one MIME walk: the first part of BODY (the body itself when it is not

@@ -11,6 +11,7 @@
 #include "actions/distribute.h"
 #include "actions/reply.h"
 #include "list/article.h"
+#include "list/seq.h"
 #include "list/bundle.h"
 #include "list/bundlewrite.h"
 #include "list/members.h"
@@ -84,7 +85,7 @@ static fml_status do_summary(cmd_run *r, const char *spec)
 	char path[4096];
 	artrange a;
 	str why = STR_INIT;
-	long last = article_seq(r->c->l.dir), shown = 0;
+	long last = seq_last(r->c->l.dir), shown = 0;
 	fml_status st = ST_OK;
 	artrange_init(&a);
 	if (*spec && artrange_parse(spec, last, 0, &a, &why) != ST_OK) {
@@ -172,7 +173,7 @@ static int cmp_num(const void *a, const void *b)
 static fml_status do_index(cmd_run *r)
 {
 	char path[4096];
-	long last = article_seq(r->c->l.dir);
+	long last = seq_last(r->c->l.dir);
 	if (last == 0)
 		cmdrun_say(r, "There are no articles yet.\n");
 	else
@@ -218,8 +219,8 @@ static fml_status send_articles(cmd_run *r, const char *what, const char *spec, 
 			   config_str(c->l.cf, CF_ARCHIVE_DIR));
 	artrange_init(&a);
 	memset(&b, 0, sizeof b);
-	if (artrange_parse(spec, article_seq(c->l.dir), (long)config_int(c->l.cf, CF_MGET_LIMIT),
-			   &a, &why) != ST_OK) {
+	if (artrange_parse(spec, seq_last(c->l.dir), (long)config_int(c->l.cf, CF_MGET_LIMIT), &a,
+			   &why) != ST_OK) {
 		cmdrun_say(r, "Error: %s.\n", str_c(&why));
 		goto out;
 	}

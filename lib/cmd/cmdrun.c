@@ -8,8 +8,8 @@
 #include "actions/reply.h"
 #include "list/members.h"
 #include "list/membersdb.h"
+#include "util/sha256.h"
 
-#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,14 +64,16 @@ int cmdrun_reply_name(void *run, const char *rcpts, size_t n, const char *subjec
 		len = snprintf(buf, size, "r.%s.report", id);
 		return len > 0 && (size_t)len < size;
 	}
-	GChecksum *h = g_checksum_new(G_CHECKSUM_SHA256);
+	sha256 h;
+	char hex[SHA256_HEX];
+	sha256_init(&h);
 	const char *p = rcpts;
 	for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
-		g_checksum_update(h, (const guchar *)p, (gssize)strlen(p) + 1);
-	g_checksum_update(h, (const guchar *)subject, (gssize)strlen(subject));
+		sha256_update(&h, p, strlen(p) + 1);
+	sha256_update(&h, subject, strlen(subject));
+	sha256_hex(&h, hex);
 	char key[14];
-	snprintf(key, sizeof key, "%.12s\n", g_checksum_get_string(h));
-	g_checksum_free(h);
+	snprintf(key, sizeof key, "%.12s\n", hex);
 	int same = 0;
 	for (const char *k = str_c(&r->names); (k = strstr(k, key)) != NULL; k += 13)
 		same++;

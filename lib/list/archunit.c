@@ -11,7 +11,9 @@
  * first article that must stay: a few stat() calls per post.
  *
  * Units: ustar + gzip (libarchive), entries "spool/N" with the spool
- * file's mtime, mode 0644.  Written through safefile (O_EXCL|O_NOFOLLOW
+ * file's mtime, mode 0644, written by unitwrite.c, which the caller hands
+ * in: without it (the alias pipe links no libarchive) a due unit is only
+ * reported, for a program that has it.  Written through safefile (O_EXCL|O_NOFOLLOW
  * temp ".tmp.E.*" in ARCHIVE_DIR, fsync, checked close, rename, fsync of
  * the directory), so E.tar.gz is complete or absent.  Every writer holds
  * the list lock, so a temp file found when a unit is due was left by a
@@ -24,13 +26,12 @@
  * run tries again.  A failed write leaves no unit, so nothing is expired.
  */
 #include "archunit.h"
-#include "article.h"
+#include "seq.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
 
-#include <archive.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,8 +41,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define UNIT_BUF 65536
 
 /* ---------------------------------------------------------------- names */
 
@@ -91,93 +90,7 @@ static long unit_size(list_ctx *c)
 	return u;
 }
 
-long archunit_floor(list_ctx *c, long seq)
-{
-	long u = (long)config_int(c->cf, CF_ARCHIVE_UNIT), ge, max;
-	if (seq > 0 && u > 0 && !unit_exists(c, (seq / u + 1) * u))
-		return 0;
-	if (article_units(arch_dir(c), 1, &ge, &max) != ST_OK)
-		return 0;
-	return max > seq ? max : 0;
-}
-
 /* ---------------------------------------------------------------- writing a unit */
-
-static la_ssize_t unit_write(struct archive *a, void *arg, const void *p, size_t n)
-{
-	if (safefile_write(arg, p, n) != ST_OK) {
-		archive_set_error(a, EIO, "write failed");
-		return -1;
-	}
-	return (la_ssize_t)n;
-}
-
-/* Articles FIRST..LAST of the spool into A; the missing ones are logged. */
-static fml_status add_block(list_ctx *c, struct archive *a, long first, long last)
-{
-	char *buf = mem_alloc(UNIT_BUF);
-	long missing = 0;
-	fml_status st = ST_OK;
-	article_store spool; /* the spool alone: a unit is made of spool files */
-	article_store_init(&spool, spool_dir(c), NULL);
-	for (long n = first; n <= last && st == ST_OK; n++) {
-		int fd;
-		off_t size;
-		struct stat sb;
-		if ((st = article_open(&spool, n, &fd, &size)) == ST_NOINPUT) {
-			missing++;
-			st = ST_OK;
-			continue;
-		}
-		if (st != ST_OK)
-			break;
-		if (fstat(fd, &sb) < 0) {
-			msg_error("fstat article %ld: %s", n, strerror(errno));
-			st = ST_TEMPFAIL;
-		} else {
-			st = article_tar_entry(a, n, fd, size, &sb.st_mtim, buf, UNIT_BUF);
-		}
-		close(fd);
-	}
-	if (missing)
-		msg_warn("archive unit %ld.tar.gz: %ld of articles %ld-%ld not in the spool: "
-			 "left out",
-			 last, missing, first, last);
-	article_store_free(&spool);
-	free(buf);
-	return st;
-}
-
-/* Write ARCHIVE_DIR/E.tar.gz for articles E-U+1 .. E. */
-static fml_status write_unit(list_ctx *c, long e, long u)
-{
-	char final[4096], prefix[64];
-	safefile sf;
-	snprintf(prefix, sizeof prefix, ".tmp.%ld", e);
-	if (fs_path(final, sizeof final, "%s/%ld.tar.gz", arch_dir(c), e) < 0 ||
-	    safefile_open(&sf, arch_dir(c), prefix) != ST_OK)
-		return ST_TEMPFAIL;
-	struct archive *a = archive_write_new();
-	fml_status st = ST_TEMPFAIL;
-	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open(a, &sf, NULL, unit_write, NULL) != ARCHIVE_OK)
-		msg_error("archive unit %ld: %s", e, archive_error_string(a));
-	else if ((st = add_block(c, a, e - u + 1, e)) == ST_OK &&
-		 archive_write_close(a) != ARCHIVE_OK) {
-		msg_error("archive unit %ld: %s", e, archive_error_string(a));
-		st = ST_TEMPFAIL;
-	}
-	archive_write_free(a);
-	if (st == ST_OK)
-		st = safefile_commit(&sf, final);
-	else
-		safefile_abort(&sf);
-	if (st == ST_OK)
-		msg_info("archive unit %s written (articles %ld-%ld)", final, e - u + 1, e);
-	return st;
-}
 
 /* Temp files of writers that died: every writer holds the list lock. */
 static void sweep_temps(list_ctx *c)
@@ -198,22 +111,27 @@ static void sweep_temps(list_ctx *c)
 		closedir(d);
 }
 
-fml_status archunit_update(list_ctx *c)
+fml_status archunit_update(list_ctx *c, archunit_writer w, int *due)
 {
+	*due = 0;
 	if (!config_int(c->cf, CF_USE_ARCHIVE))
 		return ST_OK;
 	long u = unit_size(c), top;
 	if (u <= 0)
 		return ST_DATAERR;
-	top = article_seq(c->dir) / u;
+	top = seq_last(c->dir) / u;
 	long k = top_block(c, u, top);
 	if (k == top)
 		return ST_OK; /* the usual case: nothing due */
+	if (!w) {
+		*due = 1;
+		return ST_OK;
+	}
 	if (fs_mkdirs(arch_dir(c), 0700) != ST_OK)
 		return ST_TEMPFAIL;
 	sweep_temps(c);
 	for (k++; k <= top; k++) {
-		fml_status st = write_unit(c, k * u, u);
+		fml_status st = w(c, k * u, u);
 		if (st != ST_OK)
 			return st;
 	}
@@ -297,7 +215,7 @@ fml_status archunit_expire(list_ctx *c)
 			 "so none is");
 		return ST_OK;
 	}
-	if ((u = unit_size(c)) <= 0 || (seq = article_seq(c->dir)) < 2)
+	if ((u = unit_size(c)) <= 0 || (seq = seq_last(c->dir)) < 2)
 		return u <= 0 ? ST_DATAERR : ST_OK;
 	long ktop = top_block(c, u, seq / u);
 	long max = ktop * u < seq - 1 ? ktop * u : seq - 1; /* never the newest */
@@ -316,8 +234,10 @@ fml_status archunit_expire(list_ctx *c)
 	return ST_OK;
 }
 
-void archunit_run(list_ctx *c)
+int archunit_run(list_ctx *c, archunit_writer w)
 {
-	archunit_update(c);
+	int due;
+	archunit_update(c, w, &due);
 	archunit_expire(c);
+	return due;
 }

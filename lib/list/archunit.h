@@ -17,28 +17,28 @@
 #include "list.h"
 #include "util/status.h"
 
-/* Make every missing complete unit above the highest existing one.  Runs
- * under the list lock; a no-op without USE_ARCHIVE. */
-fml_status archunit_update(list_ctx *c);
+/* Writes the unit E of U articles (unitwrite_unit(), which needs
+ * libarchive). */
+typedef fml_status (*archunit_writer)(list_ctx *c, long e, long u);
+
+/* Make every missing complete unit above the highest existing one with W.
+ * Runs under the list lock; a no-op without USE_ARCHIVE.  Without a writer
+ * (W NULL) nothing is written and *DUE says whether a unit is due. */
+fml_status archunit_update(list_ctx *c, archunit_writer w, int *due);
 
 /* Remove expired articles that are in an existing unit, never the newest.
  * Runs under the list lock; a no-op without USE_EXPIRE. */
 fml_status archunit_expire(list_ctx *c);
 
 /* Both, for proc_drain(): failures are logged, never returned (the posts
- * are already distributed). */
-void archunit_run(list_ctx *c);
+ * are already distributed).  1 when W is NULL and a unit is due (expiry
+ * ran: it removes only articles already in a unit). */
+int archunit_run(list_ctx *c, archunit_writer w);
 
 /* EXPIRE_LIMIT: "N" (keep the newest N articles: *DAYS = 0) or "Ndays"
  * ("Nday", "Nd"; *DAYS = 1), N from 1 to ARCHUNIT_LIMIT_MAX, no blanks.
  * ST_DATAERR for anything else. */
 #define ARCHUNIT_LIMIT_MAX 100000000L
 fml_status archunit_parse_limit(const char *s, long *n, int *days);
-
-/* The largest article number inside an archive unit, when it may be above
- * SEQ (seq is a hint: lost or stale, it must not make distribute reuse an
- * expired number); 0 when no unit is above SEQ.  One stat() when SEQ is
- * right. */
-long archunit_floor(list_ctx *c, long seq);
 
 #endif

@@ -10,7 +10,7 @@
  * byte of the user's text in it).
  */
 #include "article.h"
-#include "artrange.h"
+#include "seq.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -116,51 +116,6 @@ static fml_status spool_open(const char *spool_dir, long n, int *fd, off_t *size
 	return ST_OK;
 }
 
-/* The number in a decimal NAME followed exactly by SUFFIX; 0 if it is not
- * one (no sign, no leading zero, fits in a long). */
-static long number_name(const char *name, const char *suffix)
-{
-	const char *p = name;
-	long v;
-	if (*p == '0' || artrange_parse_number(&p, &v) <= 0 || strcmp(p, suffix) != 0)
-		return 0;
-	return v;
-}
-
-fml_status article_units(const char *archive_dir, long n, long *ge, long *max)
-{
-	*ge = *max = 0;
-	if (!archive_dir || !*archive_dir)
-		return ST_OK;
-	int dfd = open(archive_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno == ENOENT)
-			return ST_OK;
-		msg_error("open %s: %s", archive_dir, strerror(errno));
-		return ST_TEMPFAIL;
-	}
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return ST_TEMPFAIL;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		long e = number_name(de->d_name, ".tar.gz");
-		struct stat st;
-		/* never a symlink, a directory or a FIFO */
-		if (e <= 0 || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (e >= n && (*ge == 0 || e < *ge))
-			*ge = e;
-		if (e > *max)
-			*max = e;
-	}
-	closedir(d);
-	return ST_OK;
-}
-
 /* ---------------------------------------------------------------- reading a unit */
 
 /* A memfd holding P[0..N). */
@@ -244,7 +199,7 @@ static int unit_next(unit_reader *u, long *k)
 		}
 		const char *name = archive_entry_pathname(ae);
 		if (archive_entry_filetype(ae) == AE_IFREG && name &&
-		    strncmp(name, "spool/", 6) == 0 && (*k = number_name(name + 6, "")) > 0)
+		    strncmp(name, "spool/", 6) == 0 && (*k = seq_name_number(name + 6, "")) > 0)
 			return 1;
 		msg_warn("%s: entry %.80s skipped: not an article", u->path, name ? name : "?");
 	}
@@ -351,7 +306,7 @@ static fml_status archive_open(article_store *s, long n, int *fd, off_t *size)
 	fml_status st;
 
 	if (!hit) {
-		if ((st = article_units(s->archive_dir, n, &e, &max)) != ST_OK)
+		if ((st = seq_units(s->archive_dir, n, &e, &max)) != ST_OK)
 			return st;
 		if (e == 0)
 			return ST_NOINPUT;
@@ -413,26 +368,4 @@ fml_status article_tar_entry(struct archive *a, long n, int fd, off_t size,
 		pos += got;
 	}
 	return ST_OK;
-}
-
-long article_seq(const char *dir)
-{
-	char path[PATH_MAX];
-	str s = STR_INIT;
-	long n = 0;
-	if (fs_path(path, sizeof path, "%s/seq", dir) == 0 && fs_read(path, &s, 64) == ST_OK)
-		n = strtol(str_c(&s), NULL, 10);
-	str_free(&s);
-	return n > 0 ? n : 0;
-}
-
-void article_seq_raise(const char *dir, long n)
-{
-	char path[PATH_MAX], buf[32];
-	if (article_seq(dir) >= n)
-		return;
-	int l = snprintf(buf, sizeof buf, "%ld\n", n);
-	/* seq is a hint (spool/N is the truth): in place, not fsynced */
-	if (fs_path(path, sizeof path, "%s/seq", dir) == 0)
-		fs_overwrite(path, buf, (size_t)l);
 }

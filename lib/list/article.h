@@ -1,7 +1,7 @@
 /*
  * article: the articles of a list, by number: reading article N from the
- * spool or an archive unit, and the last number (seq).  Sets of numbers are
- * artrange's.
+ * spool or an archive unit.  Sets of numbers are artrange's; the last
+ * number and the unit scan are seq's.
  */
 #ifndef FML_ARTICLE_H
 #define FML_ARTICLE_H
@@ -40,12 +40,6 @@ void article_store_free(article_store *s);
  * archive unit; ST_TEMPFAIL on I/O errors or a corrupt unit (logged). */
 fml_status article_open(article_store *s, long n, int *fd, off_t *size);
 
-/* Scan ARCHIVE_DIR for units "E.tar.gz": *GE is the smallest E >= N and
- * *MAX the largest E (0 when there is none, or no directory).  Other
- * names and anything not a regular file are ignored.  ST_TEMPFAIL when the
- * directory cannot be read. */
-fml_status article_units(const char *archive_dir, long n, long *ge, long *max);
-
 /* Write article N (open as FD, its size SIZE, its mtime MTIME) into the tar
  * archive A as the entry "spool/N", mode 0644: the entry archive units
  * and mget's tgz hold, and the one article_open() reads back.  BUF (BUFSIZE
@@ -53,12 +47,5 @@ fml_status article_units(const char *archive_dir, long n, long *ge, long *max);
 struct archive;
 fml_status article_tar_entry(struct archive *a, long n, int fd, off_t size,
 			     const struct timespec *mtime, char *buf, size_t bufsize);
-
-/* The list's last article number, from DIR/seq (0 for none).  seq is a
- * hint kept for fml 4's tools and for speed: spool/N is the truth, and
- * distribute moves past any spool/N that exists. */
-long article_seq(const char *dir);
-/* Raise DIR/seq to N (never lowers it); written in place, not fsynced. */
-void article_seq_raise(const char *dir, long n);
 
 #endif

@@ -10,11 +10,11 @@
 #include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +108,9 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 	if (safefile_write(&sf, line.s, line.len) != ST_OK)
 		goto out;
 
-	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
+	sha256 sha;
+	char hex[SHA256_HEX];
+	sha256_init(&sha);
 	char *buf = mem_alloc(CHUNK);
 	long long total = 0;
 	for (;;) {
@@ -126,19 +128,19 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 			st = ST_TOOBIG;
 			break;
 		}
-		g_checksum_update(sha, (const guchar *)buf, (gssize)n);
+		sha256_update(&sha, buf, (size_t)n);
 		if (safefile_write(&sf, buf, (size_t)n) != ST_OK)
 			break;
 	}
 	free(buf);
 	if (st == ST_OK && total > 0) {
 		str_clear(&line);
-		str_printf(&line, "\nfml-trailer %020lld %s\n", total, g_checksum_get_string(sha));
+		sha256_hex(&sha, hex);
+		str_printf(&line, "\nfml-trailer %020lld %s\n", total, hex);
 		if (line.len != INCOMING_TRAILER_LEN)
 			msg_panic("trailer length %zu", line.len);
 		st = safefile_write(&sf, line.s, line.len);
 	}
-	g_checksum_free(sha);
 	if (st != ST_OK || total == 0) {
 		safefile_abort(&sf);
 		if (st == ST_OK)

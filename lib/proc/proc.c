@@ -5,13 +5,10 @@
  * never becomes a second article, command mail is never distributed.
  */
 #include "proc.h"
-#include "cmd/cmdrecord.h"
-#include "cmd/command.h"
 #include "actions/distribute.h"
 #include "actions/hold.h"
 #include "actions/keyword.h"
 #include "actions/reply.h"
-#include "list/archunit.h"
 #include "list/dedupe.h"
 #include "list/members.h"
 #include "mail/addr.h"
@@ -29,6 +26,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* One drain: the duplicate cache, the table of the heavy parts, and
+ * whether an item was left for the full processor. */
+typedef struct drain_run {
+	dedupe *dd;
+	const proc_ops *ops;
+	int handover;
+} drain_run;
 
 /* Remove the item: the end of its life in var/incoming. */
 static fml_status finish(action_ctx *c, action_mail *m)
@@ -191,8 +196,9 @@ static int bad_subject_or_from(const envelope *e)
 	return 0;
 }
 
-static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
+static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 {
+	dedupe *dd = run->dd;
 	envelope *e = m->env;
 	const char *why;
 
@@ -257,13 +263,18 @@ static fml_status dispatch(action_ctx *c, action_mail *m, dedupe *dd)
 	if (kw.guide && !m->member && !ctl)
 		return send_guide(c, m);
 	if (ctl || kw.command) {
-		fml_status st = command_process(c, m);
+		if (!run->ops->command) {
+			/* nothing of this item is written yet: it waits as it came */
+			run->handover = 1;
+			return ST_OK;
+		}
+		fml_status st = run->ops->command(c, m);
 		if (st == ST_OK)
 			st = finish(c, m);
 		/* after the item: a crash in between leaves a record to sweep,
 		 * never an item without its record */
 		if (st == ST_OK)
-			cmdrecord_remove(c->l.dir, m->it->id);
+			run->ops->command_done(c->l.dir, m->it->id);
 		return st;
 	}
 
@@ -297,7 +308,7 @@ static void drop_mbox_blank(envelope *e, int fd)
 		e->end_off -= 1;
 }
 
-static fml_status proc_item(action_ctx *c, const char *id, dedupe *dd)
+static fml_status proc_item(action_ctx *c, const char *id, drain_run *run)
 {
 	incoming_item it;
 	envelope e;
@@ -320,7 +331,7 @@ static fml_status proc_item(action_ctx *c, const char *id, dedupe *dd)
 	if (st != ST_OK)
 		goto out;
 	long n = 0;
-	st = distribute_recover(c, &it, dd, &n, 0);
+	st = distribute_recover(c, &it, run->dd, &n, 0);
 	if (st == ST_OK) {
 		st = finish(c, &m);
 		if (st == ST_OK)
@@ -335,9 +346,11 @@ static fml_status proc_item(action_ctx *c, const char *id, dedupe *dd)
 	if (st == ST_OK)
 		drop_mbox_blank(&e, it.fd);
 	if (st == ST_OK)
-		st = dispatch(c, &m, dd);
+		st = dispatch(c, &m, run);
 out:
-	if (st == ST_OK)
+	if (st == ST_OK && run->handover)
+		msg_info("incoming item %s left for the full processor", id);
+	else if (st == ST_OK)
 		c->processed++;
 	else
 		msg_warn("incoming item %s left for a later run (%s)", id, status_name(st));
@@ -357,10 +370,16 @@ out:
  */
 #define POISON_TRIES 3
 
-static int poison_check(action_ctx *c, const char *id, char *path, size_t size)
+static void poison_write(const char *path, const char *id, int tries)
+{
+	char buf[160] = "";
+	int n = tries > 0 ? snprintf(buf, sizeof buf, "%s %d\n", id, tries) : 0;
+	fs_overwrite(path, buf, (size_t)n);
+}
+
+static int poison_check(action_ctx *c, const char *id, char *path, size_t size, int *tries_out)
 {
 	str cur = STR_INIT;
-	char buf[160];
 	int tries = 1;
 	if (fs_path(path, size, "%s/var/run/current", c->l.dir) < 0)
 		return 0;
@@ -370,8 +389,8 @@ static int poison_check(action_ctx *c, const char *id, char *path, size_t size)
 			tries = atoi(cur.s + l + 1) + 1;
 	}
 	str_free(&cur);
-	int n = snprintf(buf, sizeof buf, "%s %d\n", id, tries);
-	fs_overwrite(path, buf, (size_t)n);
+	poison_write(path, id, tries);
+	*tries_out = tries;
 	return tries > POISON_TRIES;
 }
 
@@ -472,7 +491,7 @@ static int spool_tmp_waits(action_ctx *c, const char *name)
 
 #define SWEEP_INTERVAL 600
 
-static void sweep_orphans(action_ctx *c)
+static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 {
 	char dirs[5][4096], path[4096];
 	struct stat st;
@@ -505,21 +524,24 @@ static void sweep_orphans(action_ctx *c)
 		if (d)
 			closedir(d);
 	}
-	cmdrecord_sweep(c->l.dir, now, ORPHAN_AGE);
+	ops->command_sweep(c->l.dir, now, ORPHAN_AGE);
 	hold_expire(c);
 }
 
-fml_status proc_drain(action_ctx *c)
+fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 {
 	char current[4096];
 	str names = STR_INIT;
-	sweep_orphans(c);
+	drain_run run = {NULL, ops, 0};
+	if (handover)
+		*handover = 0;
+	sweep_orphans(c, ops);
 	int n = incoming_list(c->l.dir, &names);
 	if (n < 0) {
 		str_free(&names);
 		return ST_TEMPFAIL;
 	}
-	dedupe *dd =
+	dedupe *dd = run.dd =
 	    dedupe_open(c->l.dir, c->l.now, config_int(c->l.cf, CF_DUPLICATE_CACHE_EXPIRE));
 	/* no duplicate check, no article: the items wait for the next run */
 	fml_status worst = dedupe_ok(dd) ? ST_OK : ST_TEMPFAIL;
@@ -533,24 +555,35 @@ fml_status proc_drain(action_ctx *c)
 		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
 			if (c->only && strcmp(p, c->only) != 0)
 				continue;
-			if (poison_check(c, p, current, sizeof current)) {
+			int tries = 0;
+			if (poison_check(c, p, current, sizeof current, &tries)) {
 				poison(c, p);
-			} else if (proc_item(c, p, dd) != ST_OK) {
+			} else if (proc_item(c, p, &run) != ST_OK) {
 				/* local trouble (disk, I/O): stop here, so that the
 				 * items after this one keep their arrival order */
 				worst = ST_TEMPFAIL;
 			}
-			fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
-			if (worst != ST_OK)
+			/* a handed-over item was not started here: the full
+			 * processor counts its own starts on it */
+			if (run.handover)
+				poison_write(current, p, tries - 1);
+			else
+				fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
+			if (worst != ST_OK || run.handover)
 				break;
 		}
-		if (worst != ST_OK || !c->again || c->only ||
+		if (worst != ST_OK || run.handover || !c->again || c->only ||
 		    (n = incoming_list(c->l.dir, &names)) < 0)
 			break;
 	}
 	/* after the posts: they are out whatever happens to the archive; cheap
 	 * (a few stat calls) when no unit is due and nothing expires */
-	archunit_run(&c->l);
+	if (archunit_run(&c->l, ops->archive))
+		run.handover = 1;
+	if (handover)
+		*handover = run.handover;
+	else if (run.handover)
+		msg_panic("proc_drain: a handover without a way to say so");
 	dedupe_close(dd);
 	str_free(&names);
 	return worst;

@@ -12,7 +12,35 @@
 #define FML_PROC_H
 
 #include "actions/action.h"
+#include "list/archunit.h"
 
-fml_status proc_drain(action_ctx *c);
+#include <time.h>
+
+/*
+ * The parts of a drain that need the heavy libraries come through this
+ * table, so that a program links only what it sets (a static link pulls
+ * only the objects it names): command mail (cmd/, with GMime, crypt and
+ * libarchive behind it) and the writing of archive units (libarchive).
+ * procfull.c's procfull_ops has them all.  The alias pipe's lean fml passes
+ * a table without them: proc_drain() then stops at the first item that
+ * needs one, leaving it and every later item in var/incoming untouched, and
+ * sets *HANDOVER, for the program to hand the list to the full processor
+ * (fmlproc), which drains from there in the same order.  A due archive
+ * unit sets *HANDOVER too, after the drain.
+ */
+/* command and archive may be NULL (handed over); the others are set. */
+typedef struct proc_ops {
+	/* run command mail M; ST_OK when it is done (then the item goes) */
+	fml_status (*command)(action_ctx *c, action_mail *m);
+	/* after a command mail's item is gone: its record (cmdrecord) */
+	fml_status (*command_done)(const char *dir, const char *id);
+	/* the orphaned command records older than AGE seconds */
+	void (*command_sweep)(const char *dir, time_t now, long age);
+	/* write one archive unit (archunit_writer) */
+	archunit_writer archive;
+} proc_ops;
+
+/* HANDOVER may be NULL when OPS has every member. */
+fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover);
 
 #endif

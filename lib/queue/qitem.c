@@ -39,13 +39,13 @@ fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name)
 		return ST_TEMPFAIL;
 	if (safefile_open(&w->sf, tmpdir, prefix) != ST_OK)
 		return ST_TEMPFAIL;
-	w->sha = g_checksum_new(G_CHECKSUM_SHA256);
+	sha256_init(&w->sha);
 	return ST_OK;
 }
 
 fml_status qitem_write(qitem_writer *w, const void *p, size_t n)
 {
-	g_checksum_update(w->sha, p, (gssize)n);
+	sha256_update(&w->sha, p, n);
 	w->len += (long long)n;
 	return safefile_write(&w->sf, p, n);
 }
@@ -90,13 +90,11 @@ fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_
 
 fml_status qitem_commit(qitem_writer *w)
 {
-	char trailer[QITEM_TRAILER_LEN + 1];
-	int n = snprintf(trailer, sizeof trailer, "\nFMLQ-END %020lld %s\n", w->len,
-			 g_checksum_get_string(w->sha));
+	char trailer[QITEM_TRAILER_LEN + 1], hex[SHA256_HEX];
+	sha256_hex(&w->sha, hex);
+	int n = snprintf(trailer, sizeof trailer, "\nFMLQ-END %020lld %s\n", w->len, hex);
 	if (n != QITEM_TRAILER_LEN)
 		msg_panic("qitem trailer length %d", n);
-	g_checksum_free(w->sha);
-	w->sha = NULL;
 	if (safefile_write(&w->sf, trailer, (size_t)n) != ST_OK) {
 		safefile_abort(&w->sf);
 		return ST_TEMPFAIL;
@@ -106,9 +104,6 @@ fml_status qitem_commit(qitem_writer *w)
 
 void qitem_abort(qitem_writer *w)
 {
-	if (w->sha)
-		g_checksum_free(w->sha);
-	w->sha = NULL;
 	safefile_abort(&w->sf);
 }
 

@@ -24,9 +24,8 @@
 #ifndef FML_QITEM_H
 #define FML_QITEM_H
 
-#include <glib.h>
-
 #include "util/safefile.h"
+#include "util/sha256.h"
 #include "util/status.h"
 #include "util/str.h"
 
@@ -34,7 +33,7 @@
 
 typedef struct qitem_writer {
 	safefile sf;
-	GChecksum *sha;
+	sha256 sha;
 	char final[4096];
 	long long len;
 } qitem_writer;

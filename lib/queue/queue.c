@@ -15,11 +15,11 @@
 #include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
+#include "util/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,17 +178,18 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 		return rs;
 	q->msg_start = (off_t)envlen;
 	/* SHA-256 of the envelope with '-' states, then of the rest */
-	GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
+	sha256 sha;
+	char hex[SHA256_HEX];
+	sha256_init(&sha);
 	str canon = STR_INIT;
 	str_set(&canon, q->env.s, envlen);
 	if (parse_envelope(q, envlen, err) != ST_OK) {
-		g_checksum_free(sha);
 		str_free(&canon);
 		return ST_DATAERR;
 	}
 	for (size_t i = 0; i < q->nrcpt; i++)
 		canon.s[q->state_off[i]] = '-';
-	g_checksum_update(sha, (const guchar *)canon.s, (gssize)canon.len);
+	sha256_update(&sha, canon.s, canon.len);
 	str_free(&canon);
 	/* what read_envelope() read past the envelope is read again: simpler */
 	for (off_t off = q->msg_start; off < q->msg_end;) {
@@ -196,14 +197,13 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 		if ((off_t)n > q->msg_end - off)
 			n = (size_t)(q->msg_end - off);
 		if (read_at(q->fd, buf, n, off) < 0) {
-			g_checksum_free(sha);
 			return status_why(err, ST_TEMPFAIL, "read: %m");
 		}
-		g_checksum_update(sha, (const guchar *)buf, (gssize)n);
+		sha256_update(&sha, buf, n);
 		off += (off_t)n;
 	}
-	int ok = memcmp(g_checksum_get_string(sha), trailer + 31, 64) == 0;
-	g_checksum_free(sha);
+	sha256_hex(&sha, hex);
+	int ok = memcmp(hex, trailer + 31, 64) == 0;
 	if (!ok)
 		return status_why(err, ST_DATAERR, "trailer checksum does not match");
 	return ST_OK;

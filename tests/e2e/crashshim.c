@@ -35,6 +35,12 @@
  * early and drops root; the files are opened here, as the starting user, and
  * written with raw system calls afterwards.  Only the process that loaded
  * the shim counts (a forked child does not).
+ *
+ * An execve() of the counting process (the lean fml handing over to
+ * fmlproc in the same process) goes on counting: the count and a matched
+ * FML_CRASH_ON pass to the new image in FML_CRASH_BASE and
+ * FML_CRASH_MATCHED, and the count and trace files are continued, not
+ * truncated, so a sweep sees one process, as the MTA does.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -62,6 +68,7 @@ static int crash_term;
 static int count_fd = -1;
 static int trace_fd = -1;
 static long count;
+static long matched; /* the count at which FML_CRASH_ON matched */
 static char crash_on_call[32];
 static char crash_on_sub[512];
 static pid_t owner;
@@ -78,13 +85,13 @@ static long env_long(const char *name)
 	return v && *v ? strtol(v, NULL, 10) : 0;
 }
 
-static int open_out(const char *name)
+static int open_out(const char *name, int go_on)
 {
 	const char *p = getenv(name);
 	if (!p || !*p)
 		return -1;
-	return (int)syscall(SYS_openat, AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			    0644);
+	return (int)syscall(SYS_openat, AT_FDCWD, p,
+			    O_WRONLY | O_CREAT | (go_on ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
 }
 
 static void raw_write(int fd, const char *s, size_t n)
@@ -125,8 +132,11 @@ __attribute__((constructor)) static void shim_init(void)
 		memcpy(crash_on_call, on, (size_t)(colon - on));
 		snprintf(crash_on_sub, sizeof crash_on_sub, "%s", colon + 1);
 	}
-	count_fd = open_out("FML_CRASH_COUNT");
-	trace_fd = open_out("FML_CRASH_TRACE");
+	int go_on = getenv("FML_CRASH_BASE") != NULL; /* after an execve() */
+	count = env_long("FML_CRASH_BASE");
+	matched = env_long("FML_CRASH_MATCHED");
+	count_fd = open_out("FML_CRASH_COUNT", go_on);
+	trace_fd = open_out("FML_CRASH_TRACE", go_on);
 	owner = (pid_t)syscall(SYS_getpid);
 	save_count();
 }
@@ -164,8 +174,6 @@ static const char *target_of(const char *a, int fd, char *buf, size_t size)
 	buf[n > 0 ? n : 0] = 0;
 	return buf;
 }
-
-static long matched = 0; /* the count at which FML_CRASH_ON matched */
 
 /* Before a counted call: returns its number (0: not counted; negative:
  * the call is to fail with fail_errno instead of being made). */
@@ -359,3 +367,33 @@ OPEN2_CALL(__open_2, (const char *p, int flags), (p, flags), p, flags)
 OPEN2_CALL(__open64_2, (const char *p, int flags), (p, flags), p, flags)
 OPEN2_CALL(__openat_2, (int d, const char *p, int flags), (d, p, flags), p, flags)
 OPEN2_CALL(__openat64_2, (int d, const char *p, int flags), (d, p, flags), p, flags)
+
+/* The counting process execs a new image (fml -> fmlproc): it goes on
+ * counting where this one stopped (see the top). */
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL(execve);
+	if (!counting())
+		return real_execve(path, argv, envp);
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	char **env = malloc((n + 3) * sizeof *env);
+	char base[48], match[48];
+	if (!env)
+		return real_execve(path, argv, envp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "FML_CRASH_BASE=", 15) != 0 &&
+		    strncmp(envp[i], "FML_CRASH_MATCHED=", 18) != 0)
+			env[k++] = envp[i];
+	snprintf(base, sizeof base, "FML_CRASH_BASE=%ld", count);
+	snprintf(match, sizeof match, "FML_CRASH_MATCHED=%ld", matched);
+	env[k++] = base;
+	env[k++] = match;
+	env[k] = NULL;
+	save_count();
+	int r = real_execve(path, argv, env);
+	free(env);
+	return r;
+}

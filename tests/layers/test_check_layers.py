@@ -87,8 +87,8 @@ CASES = [
     ("a name that does not say its file",
      [("util", "zzname", "int fs_elsewhere(void) { return 1; }\n")],
      1, ["zzname.o: exports fs_elsewhere (want zzname_*)"]),
-    ("a downward call", [("proc", "zzdown", "long article_seq(const char *);\n"
-                          "long zzdown_seq(void) { return article_seq(\".\"); }\n")],
+    ("a downward call", [("proc", "zzdown", "long seq_last(const char *);\n"
+                          "long zzdown_seq(void) { return seq_last(\".\"); }\n")],
      0, ["none up, no circle"]),
 ]
 

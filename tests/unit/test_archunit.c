@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include "list/archunit.h"
+#include "list/seq.h"
 #include "list/article.h"
 
 #include <archive.h>
@@ -193,20 +194,20 @@ static void test_units_scan(void **state)
 	static const entry none[] = {{"spool/1", "x", 0}};
 
 	homes_make(&h);
-	assert_int_equal(article_units(h.arch, 1, &ge, &max), ST_OK);
+	assert_int_equal(seq_units(h.arch, 1, &ge, &max), ST_OK);
 	assert_int_equal(ge + max, 0);
 	make_unit(h.arch, "100.tar.gz", none, 1);
 	make_unit(h.arch, "200.tar.gz", none, 1);
 	make_unit(h.arch, "0200.tar.gz", none, 1);
 	make_unit(h.arch, "300.tar.gz.tmp", none, 1);
-	assert_int_equal(article_units(h.arch, 101, &ge, &max), ST_OK);
+	assert_int_equal(seq_units(h.arch, 101, &ge, &max), ST_OK);
 	assert_int_equal(ge, 200);
 	assert_int_equal(max, 200);
-	assert_int_equal(article_units(h.arch, 100, &ge, &max), ST_OK);
+	assert_int_equal(seq_units(h.arch, 100, &ge, &max), ST_OK);
 	assert_int_equal(ge, 100);
-	assert_int_equal(article_units(h.arch, 201, &ge, &max), ST_OK);
+	assert_int_equal(seq_units(h.arch, 201, &ge, &max), ST_OK);
 	assert_int_equal(ge, 0);
-	assert_int_equal(article_units("/nonexistent/fml", 1, &ge, &max), ST_OK);
+	assert_int_equal(seq_units("/nonexistent/fml", 1, &ge, &max), ST_OK);
 	assert_int_equal(max, 0);
 	nftw(h.root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

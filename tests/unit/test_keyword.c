@@ -13,6 +13,8 @@
 #include "util/msg.h"
 #include "util/str.h"
 
+#include <glib.h>
+
 static config *cf;
 
 /* config_new() cannot check its default addresses (DIR and ML_NAME are
@@ -747,6 +749,44 @@ static void test_text_fd(void **state)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The base64 decoder of the traps decides as GLib's did (it replaced
+ * g_base64_decode_step): junk bytes, "=" inside and at the end, groups cut
+ * short, binary output. */
+static void test_base64_as_glib(void **state)
+{
+	static const char *in[] = {
+	    "",
+	    "aGVscAo=",
+	    "aGVscAo",
+	    "aGVscA==",
+	    "aG=Vsc\nAo=",
+	    "a",
+	    "ab",
+	    "abc",
+	    "====",
+	    "aGVs*cApn!ZXQg\r\nMQo=\r\n",
+	    "AAEC/w==",
+	    "////",
+	    "a=b=c=d=",
+	    "Zm9v YmFy\tYmF6",
+	};
+	int bad = 0;
+	for (size_t i = 0; i < N_ELEMS(in); i++) {
+		str out = STR_INIT;
+		guchar want[64];
+		gint st = 0;
+		guint save = 0;
+		gsize n = g_base64_decode_step(in[i], strlen(in[i]), want, &st, &save);
+		keyword_text_mem(in[i], strlen(in[i]), "text/plain", "base64", cf, &out);
+		if (out.len != n || memcmp(out.s, want, n) != 0) {
+			print_error("\"%s\": got %zu bytes, want %zu\n", in[i], out.len, (size_t)n);
+			bad++;
+		}
+		str_free(&out);
+	}
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,6 +800,7 @@ int main(void)
 	    cmocka_unit_test(test_config_limits),
 	    cmocka_unit_test(test_config_new_defaults),
 	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_base64_as_glib),
 	    cmocka_unit_test(test_decoded_traps),
 	    cmocka_unit_test(test_text_fd),
 	};
