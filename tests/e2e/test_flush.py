@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import FML, mail
-from test_crash import lock_held, strace_ok
+from test_crash import crashshim, lock_held, strace_ok  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(not strace_ok(), reason="strace missing or ptrace not permitted")
 
@@ -25,13 +25,15 @@ FLUSHES = "fsync,fdatasync,msync,sync_file_range,syncfs"
 CALL_RE = re.compile(r"^\d+\s+(\w+)\((?:\d+<([^>]*)>)?")
 
 
-def flushes(ml, data, *args):
+def flushes(ml, data, *args, env=None):
     """Run fml under strace; (the completed process, [(call, path)] of every
     flush but the ones on /dev/null, which flush nothing)."""
     out = ml.path("..", "strace.%s.out" % time.monotonic_ns())
+    e = {"PATH": "/usr/bin:/bin"}
+    e.update(env or {})
     p = subprocess.run(["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=" + FLUSHES,
-                        FML, ml.dir, *args], input=data, capture_output=True,
-                       env={"PATH": "/usr/bin:/bin"}, timeout=60)
+                        FML, ml.dir, *args], input=data, capture_output=True, env=e,
+                       timeout=60)
     calls = []
     with open(out) as f:
         for line in f:
@@ -91,3 +93,20 @@ def test_a_lock_timeout_leaves_a_durable_item(make_list):
     assert p.returncode == 0, p.stderr
     assert ml.articles() == [1, 2]
     assert len(calls) == 4 and not [t for _, t in calls if "/var/incoming" in t], calls
+
+
+def test_sigterm_after_the_accept_leaves_a_durable_item(make_list, crashshim):  # noqa: F811
+    """SIGTERM right after spool/N is linked: fml exits 0 (the mail is
+    accepted) only after its clean-up synced the waiting item; the next run
+    finishes the article once."""
+    ml = steady_list(make_list)
+    p, calls = flushes(ml, mail(subject="term"), env={
+        "LD_PRELOAD": crashshim, "FML_CRASH_ON": "link:/spool/", "FML_CRASH_AFTER": "1",
+        "FML_CRASH_MODE": "term"})
+    assert p.returncode == 0, p.stderr
+    (item,) = [n for n in ml.listdir("var", "incoming") if n[0].isdigit()]
+    paths = [t for c, t in calls if c == "fsync"]
+    assert paths[-2:] == [ml.path("var", "incoming", item), ml.path("var", "incoming")], calls
+    assert ml.post(b"").returncode == 0
+    assert ml.articles() == [1, 2] and ml.incoming() == []
+    assert [i.name for i in ml.queue_items()] == ["a1", "a2"]
