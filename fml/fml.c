@@ -3,8 +3,8 @@
  *
  *   fml DIR [LIBDIR...] [--ctladdr] [-d] [--NAME=value]... < mail
  *
- * Accepts one mail from stdin durably into DIR/var/incoming (the commit
- * point), then, under the list lock, processes every waiting item oldest
+ * Accepts one mail from stdin into DIR/var/incoming (the commit point),
+ * then, under the list lock, processes every waiting item oldest
  * first.  Lean (Postfix's way, one small program per role): it links only
  * libc and gdbm, and does plain posts, guide requests and the drops; at the
  * first item that needs more (command mail: cmd/ with GMime, crypt,
@@ -14,6 +14,11 @@
  * (doc/fml.8): 0 once the mail is accepted, whatever happens next (fmlproc
  * keeps that); 75 for any local trouble before that (the MTA retries); 65
  * with "5.3.4 message too big for this list" over the size limit.
+ *
+ * The accepted item is not synced (list/incoming.c says why that is safe):
+ * an exit 0 needs the mail durable somewhere, so a run that ends with its
+ * item still waiting (lock timeout, a drain that stopped or handed over, a
+ * fatal error or a signal) syncs it first, and exits 75 if it cannot.
  */
 #include "proc/procrun.h"
 #include "cmd/cmdrecord.h"
@@ -56,12 +61,72 @@ static void __attribute__((noreturn)) fail(fml_status st, const char *dsn, const
 	exit(status_exit_code(st));
 }
 
+/* The accepted item and where a run may move it, for keep_item(): paths
+ * made at the commit point, so that the clean-up needs no formatting. */
+static struct {
+	char item[4096], idir[4096], hold[4096], log[4096];
+} keep;
+
+/*
+ * Make the accepted mail durable wherever it is: the item in var/incoming
+ * (file, then directory); if it is gone and ANY_RUN, another run (or this
+ * one, interrupted) may have just moved it to var/hold or var/log without
+ * syncing that directory yet, so those are synced too.  Gone without
+ * ANY_RUN: this run finished it, and every way of finishing an item is
+ * durable by itself.  0, or -1 with errno.  Async-signal-safe.
+ */
+static int keep_durable(int any_run)
+{
+	if (fs_fsync_path(keep.item) == 0)
+		return fs_fsync_path(keep.idir);
+	if (errno != ENOENT)
+		return -1;
+	if (!any_run)
+		return 0;
+	if (fs_fsync_path(keep.hold) < 0 && errno != ENOENT)
+		return -1;
+	if (fs_fsync_path(keep.log) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* The clean-up of msg_fatal() and the signals after the commit point: they
+ * exit 0, which is true only once the mail is durable. */
+static void keep_item(void *arg)
+{
+	(void)arg;
+	if (keep_durable(1) < 0)
+		msg_set_fatal_exit(EX_TEMPFAIL);
+}
+
 /* Called by incoming_accept() at the commit point, signals held: from now
  * on the mail is ours, and even a fatal error or SIGTERM exits 0 (the rest
- * is finished by a later run from var/incoming). */
+ * is finished by a later run from var/incoming) once keep_item() made the
+ * item durable. */
+static const char *accept_dir;
+static const str *accept_id;
+
 static void accepted(void)
 {
+	if (fs_path(keep.idir, sizeof keep.idir, "%s/var/incoming", accept_dir) < 0 ||
+	    fs_path(keep.item, sizeof keep.item, "%s/%s", keep.idir, str_c(accept_id)) < 0 ||
+	    fs_path(keep.hold, sizeof keep.hold, "%s/var/hold", accept_dir) < 0 ||
+	    fs_path(keep.log, sizeof keep.log, "%s/var/log", accept_dir) < 0)
+		return; /* cannot happen (accept built longer paths): 75 stays */
+	msg_cleanup_push(keep_item, NULL);
 	msg_set_fatal_exit(EX_OK);
+}
+
+/* The exit status of a run that accepted ID: 0 once the mail is durable. */
+static int leave(int any_run, const str *id)
+{
+	if (!id->len || keep_durable(any_run) == 0)
+		return EX_OK;
+	int err = errno;
+	msg_error("cannot make %s durable: %s", keep.item, strerror(err));
+	printf("4.3.0 cannot accept the mail now; try again later\n");
+	fflush(stdout);
+	return EX_TEMPFAIL;
 }
 
 /* The lean table: no command mail, no unit writing, so neither cmd/'s
@@ -175,6 +240,8 @@ int main(int argc, char **argv)
 		msg_set_logfile(logpath);
 
 	/* ---- accept: the commit point */
+	accept_dir = dir;
+	accept_id = &id;
 	fml_status st = incoming_accept(dir, 0, ctladdr ? IN_CTL : IN_POST, sender,
 					config_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), accepted, &id);
 	if (st == ST_TOOBIG)
@@ -189,10 +256,14 @@ int main(int argc, char **argv)
 	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)},
 			.debug = debug,
 			.only = debug ? str_c(&id) : NULL};
+	fml_lock lk;
+	if (procrun_lock(&c, &lk) != ST_OK)
+		return leave(1, &id); /* the holder may be moving this very item */
 	int full = 0;
-	if (!procrun_locked(&c, &lean_ops, &full))
-		return EX_OK; /* the lock not had: the items wait */
-	if (full)
+	proc_drain(&c, &lean_ops, &full);
+	int rc = leave(0, &id); /* under the lock: no other run moves it meanwhile */
+	lock_release(&lk);
+	if (full && rc == EX_OK) /* fmlproc may not get the lock: the item is durable */
 		handover(argv, argc, env0, debug, str_c(&id)); /* returns when the exec failed */
 	if (!debug)
 		runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
@@ -201,5 +272,5 @@ int main(int argc, char **argv)
 	str_free(&err);
 	str_free(&id);
 	config_free(cf);
-	return EX_OK;
+	return rc;
 }

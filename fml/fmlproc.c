@@ -82,8 +82,13 @@ int main(int argc, char **argv)
 	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)},
 			.debug = debug,
 			.only = debug ? only : NULL};
-	if (procrun_locked(&c, &procfull_ops, NULL) && !debug)
-		runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
+	fml_lock lk;
+	if (procrun_lock(&c, &lk) == ST_OK) {
+		proc_drain(&c, &procfull_ops, NULL);
+		lock_release(&lk);
+		if (!debug)
+			runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
+	}
 	str_free(&err);
 	config_free(cf);
 	return EX_OK;

@@ -598,6 +598,10 @@ static fml_status cmd_command(ctx *c)
 		runner_kick(c->dir, c->cf);
 	}
 out:
+	/* accepting does not sync (list/incoming.c): a command reported as
+	 * waiting must be durable (ST_NOINPUT: a run took it) */
+	if (st != ST_OK && id.len)
+		incoming_sync(c->dir, str_c(&id));
 	if (fd >= 0)
 		close(fd);
 	if (st != ST_OK && !c->err.len)

@@ -20,6 +20,12 @@ fml_status action_save(action_ctx *c, action_mail *m, const char *area, const ch
 	if (fs_path(to, sizeof to, "%s/%s/%s%s%s", c->l.dir, area, kind ? kind : "",
 		    kind ? "." : "", m->it->id) < 0)
 		return ST_TEMPFAIL;
+	/* the item was not synced when accepted (list/incoming.c): it must be
+	 * before it leaves var/incoming for good */
+	if (fs_fsync_path(m->it->path) < 0) {
+		msg_error("fsync %s: %s", m->it->path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
 	if (rename(m->it->path, to) < 0) {
 		msg_error("rename %s to %s: %s", m->it->path, to, strerror(errno));
 		return ST_TEMPFAIL;

@@ -42,7 +42,8 @@ typedef struct action_mail {
 } action_mail;
 
 /* Move the current item out of var/incoming into var/log/KIND.ID (kept for
- * the bounce handler or the admin) or var/hold/ID. */
+ * the bounce handler or the admin) or var/hold/ID: the file is synced first
+ * (accepting does not sync it), then the directory it moved to. */
 fml_status action_save(action_ctx *c, action_mail *m, const char *area, const char *kind,
 		       str *path);
 

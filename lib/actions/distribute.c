@@ -197,14 +197,18 @@ static void rcpt_block_free(rcpt_block *b)
 	str_free(&b->lines);
 }
 
-/* The queue item aN: the actives, then a copy of spool/N. */
-static fml_status enqueue_article(action_ctx *c, long n)
+/* The queue item aN: the actives, then a copy of spool/N.  DURABLE: new/
+ * fsynced too (recovery); else *MADE says whether an item was renamed into
+ * new/, whose fsync is then the caller's (commit_article). */
+static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
 {
 	char name[64], path[4096];
 	snprintf(name, sizeof name, "a%ld", n);
 	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
+	*made = 0;
 	if (qitem_exists(qdir, name))
-		return ST_OK;
+		/* made by a run that may have died before syncing new/ */
+		return durable ? qitem_sync_new(qdir) : ST_OK;
 	rcpt_block b;
 	if (rcpt_block_get(c, &b) != ST_OK)
 		return ST_TEMPFAIL;
@@ -232,14 +236,16 @@ static fml_status enqueue_article(action_ctx *c, long n)
 		if (rc == ST_OK)
 			rc = copy_range(fd, 0, st.st_size, NULL, &w);
 		if (rc == ST_OK)
-			rc = qitem_commit(&w);
+			rc = durable ? qitem_commit(&w) : qitem_commit_nodir(&w);
 		else
 			qitem_abort(&w);
 	}
 	if (fd >= 0)
 		close(fd);
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
+		*made = 1;
 		msg_debug("queued a%ld for %zu recipient(s)", n, b.count);
+	}
 	rcpt_block_free(&b);
 	return rc;
 }
@@ -304,12 +310,47 @@ static int summary_has(action_ctx *c, long n)
 	return found;
 }
 
+/*
+ * Article N's commit, right after the link: its queue item written, fsynced
+ * and renamed into new/, then the two directories fsynced, spool/ (spool/N)
+ * and new/ (aN).  Both names must be durable before the post counts as
+ * done, and they are in two directories: two directory fsyncs, after the
+ * two file fsyncs, four flushes a post in all.  One fewer would need one of
+ * the names to be rebuilt from the other after a crash, which neither
+ * allows safely: an aN without its spool/N lets N be allocated again, and
+ * a spool/N without its aN is found again only through the incoming item,
+ * which is not synced (list/incoming.c).  A failure leaves the item and
+ * spool/.tmp.ID (link count 2) for distribute_recover(), as a crash does.
+ */
+static fml_status commit_article(action_ctx *c, long n, const char *from)
+{
+	int queued;
+	if (enqueue_article(c, n, 0, &queued) != ST_OK)
+		return ST_TEMPFAIL;
+	if (fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR)) != ST_OK ||
+	    (queued && qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR)) != ST_OK)) {
+		msg_warn("article %ld from %s is in the spool but not yet durable: "
+			 "left for the next run to finish",
+			 n, from);
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
 /* Steps after the link; each one idempotent. */
 enum { AL_NEW, AL_RECOVER, AL_ABANDON };
 
 static fml_status after_link(action_ctx *c, long n, const envelope *e, const char *from,
 			     const incoming_item *it, dedupe *dd, int how)
 {
+	int queued;
+	if (how == AL_NEW && commit_article(c, n, from) != ST_OK)
+		return ST_TEMPFAIL;
+	if (how == AL_RECOVER && enqueue_article(c, n, 1, &queued) != ST_OK)
+		return ST_TEMPFAIL;
+	/* only once the article is durable (queued, unless abandoned): an
+	 * entry in the cache, which is not synced, must never stand for an
+	 * article that a crash can take away (list/incoming.c) */
 	const hfield *mid = e ? envelope_get(e, "Message-ID", 0) : NULL;
 	dedupe_record(dd, it->sha256, mid ? mid->value.s : NULL, mid ? mid->value.len : 0, n);
 	if (how == AL_NEW || !summary_has(c, n)) {
@@ -335,8 +376,6 @@ static fml_status after_link(action_ctx *c, long n, const envelope *e, const cha
 			  from);
 		return ST_OK;
 	}
-	if (enqueue_article(c, n) != ST_OK)
-		return ST_TEMPFAIL;
 	seq_raise(c->l.dir, n);
 	c->articles++;
 	msg_info("article %ld from %s%s", n, from, how == AL_RECOVER ? " (recovered)" : "");
@@ -371,21 +410,12 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 			safefile_abort(&sf);
 			break;
 		}
-		st = safefile_link(&sf, final);
+		/* the directory is synced with the queue item's (commit_article) */
+		st = safefile_link_nodir(&sf, final);
 		if (st == ST_DATAERR && tries < 100) { /* someone made spool/N: next */
 			safefile_abort(&sf);
 			n++;
 			continue;
-		}
-		if (st != ST_OK && sf.linked) {
-			/* spool/N exists but its directory could not be synced:
-			 * N is this post's, as after a crash past the link.  The
-			 * item stays and spool/.tmp.ID (link count 2) with it, so
-			 * the next run's distribute_recover() finishes N. */
-			msg_warn("article %ld from %s is in the spool but not yet durable: "
-				 "left for the next run to finish",
-				 n, str_c(&m->from));
-			break;
 		}
 		if (st != ST_OK) {
 			safefile_abort(&sf);

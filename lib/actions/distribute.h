@@ -4,14 +4,16 @@
  *   1. N = seq + 1, moved past any spool/N that exists (seq is a hint)
  *   2. spool/.tmp.ID = rewritten header + the body bytes, fsynced
  *   3. link(spool/.tmp.ID, spool/N): creation is the allocation (EEXIST ->
- *      N+1), spool/ fsynced.  No gap, no reuse, whatever crashes.  If the
- *      fsync fails, N is still this post's: it is left as a crash leaves it.
- *   4. duplicate cache, summary line, queue item var/queue/new/aN for the
- *      actives (durable), seq, log line
- *   5. the caller removes var/incoming/ID, then spool/.tmp.ID goes
+ *      N+1).  No gap, no reuse, whatever crashes.
+ *   4. the queue item var/queue/new/aN for the actives, fsynced and renamed,
+ *      then spool/ and new/ fsynced: the article is durable (four flushes
+ *      in all, distribute.c says why not fewer).  If a sync fails, N is
+ *      still this post's: it is left as a crash leaves it.
+ *   5. duplicate cache (only now: list/incoming.c), summary line, seq, log
+ *   6. the caller removes var/incoming/ID, then spool/.tmp.ID goes
  * A crash after 3 (or a failure after the link) leaves spool/.tmp.ID with a
  * link count of 2 and the item in var/incoming: the next run
- * finds it (distribute_recover) and redoes the idempotent steps of 4
+ * finds it (distribute_recover) and redoes the idempotent steps of 4 and 5
  * (the summary line and the queue item are not made twice).
  */
 #ifndef FML_DISTRIBUTE_H

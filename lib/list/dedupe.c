@@ -1,5 +1,16 @@
 /*
  * dedupe: gdbm cache of content hashes and Message-IDs.  See dedupe.h.
+ *
+ * A cache, never synced: a post costs no flush here.  gdbm writes every
+ * changed block at the end of each store, but gdbm_close() of a database
+ * open for writing syncs it whatever the flags (gdbm 1.23: msync of the
+ * mapping, or fsync without one), so the cache is opened without a mapping
+ * (GDBM_NOMMAP) and dedupe_close() gives gdbm /dev/null in place of the
+ * file's descriptor: the close-time fsync goes there (EINVAL, ignored) and
+ * the file itself is closed unsynced.  What a crash does to it: entries
+ * lost (list/incoming.c says why that is safe: an entry is written only
+ * once its article is durable), or a torn file, which gdbm_open() refuses
+ * and dedupe_open() moves aside.
  */
 #include "dedupe.h"
 #include "util/fs.h"
@@ -8,6 +19,7 @@
 #include "util/safefile.h"
 #include "util/str.h"
 
+#include <fcntl.h>
 #include <gdbm.h>
 #include <stdio.h>
 #include <time.h>
@@ -105,7 +117,7 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 	d->expire = expire > 0 ? expire : 30 * 86400;
 	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)
 		return d;
-	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_NOMMAP, 0600, NULL);
 	struct stat st;
 	if (!d->db && lstat(path, &st) == 0 &&
 	    (!S_ISREG(st.st_mode) || !gdbm_check_syserr(gdbm_errno))) {
@@ -120,7 +132,8 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 		    rename(path, aside) == 0) {
 			msg_warn("duplicate cache %s damaged (%s): moved to %s, starting afresh",
 				 path, gdbm_strerror(gdbm_errno), aside);
-			d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK, 0600, NULL);
+			d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_NOMMAP, 0600,
+					  NULL);
 		}
 	}
 	if (!d->db)
@@ -140,8 +153,15 @@ void dedupe_close(dedupe *d)
 {
 	if (!d)
 		return;
-	if (d->db)
+	if (d->db) {
+		/* no sync (see the top): every store is written already */
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && dup2(fd, gdbm_fdesc(d->db)) < 0)
+			msg_warn("duplicate cache: dup2: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		gdbm_close(d->db);
+	}
 	free(d);
 }
 

@@ -3,6 +3,36 @@
  * See incoming.h for the item format.  Failure policy: before the rename
  * every error returns ST_TEMPFAIL and the temp file is removed (also on
  * SIGTERM, via the safefile clean-up); the size limit returns ST_TOOBIG.
+ *
+ * Durability.  The item is written, closed and renamed, but not fsynced:
+ * until fml exits 0 the MTA still holds the mail, and a run that goes on
+ * to make the article commits the article durably (distribute.c), which is
+ * all an exit 0 needs.  Only a program that exits 0 (or reports success)
+ * with the item still waiting makes it durable first: incoming_sync(),
+ * file then var/incoming.  A crash before that may leave the item torn,
+ * complete, or not at all, while the MTA delivers the mail again:
+ *
+ *   - torn: incoming_open() checks the first line, the trailer, the length
+ *     and the SHA-256 of the mail against the trailer, so zeroed or missing
+ *     blocks anywhere make it ST_DATAERR (moved to var/log as malformed,
+ *     never distributed); the MTA's copy is the mail.
+ *   - complete: two items with the same bytes.  The older is processed
+ *     first; if it becomes an article, the duplicate cache holds its
+ *     SHA-256 and Message-ID and the MTA's copy is dropped as a duplicate.
+ *
+ * The duplicate cache is not synced either, so the order of the durable
+ * events is what keeps "one article" true: distribute.c records a mail in
+ * the cache only after its article and queue item are durable.  A cache
+ * entry that survives a crash therefore always stands for an article that
+ * did, and a lost entry is harmless while the item it came from survives:
+ * spool/.tmp.ID (linked to spool/N, durable with it) lets the next run
+ * finish that article instead of making another, and records the entry
+ * again before the MTA's copy is looked at.  What remains is a crash after
+ * the article was durable that loses both the entry and the item (neither
+ * was synced) before fml exits 0: the MTA's copy then finds no trace and
+ * becomes a second article.  The same window was there before (the item's
+ * unlink and the cache were never ordered); closing it needs the cache or
+ * var/incoming synced on every post.
  */
 #include "incoming.h"
 #include "util/bytes.h"
@@ -70,6 +100,21 @@ static fml_status check_space(const char *dir, long long limit)
 		return ST_TEMPFAIL;
 	}
 	return ST_OK;
+}
+
+fml_status incoming_sync(const char *dir, const char *id)
+{
+	char idir[4096], path[4096];
+	if (fs_path(idir, sizeof idir, "%s/var/incoming", dir) < 0 ||
+	    fs_path(path, sizeof path, "%s/%s", idir, id) < 0)
+		return ST_TEMPFAIL;
+	if (fs_fsync_path(path) < 0) {
+		if (errno == ENOENT)
+			return ST_NOINPUT;
+		msg_error("fsync %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	return fs_fsync_dir(idir);
 }
 
 /* Fill BUF up to N bytes or end of input: whole chunks make the number of
@@ -163,13 +208,11 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	st = safefile_commit(&sf, final);
+	st = safefile_rename(&sf, final); /* not synced: see the top */
 	if (st == ST_OK) {
 		str_sets(id, strrchr(final, '/') + 1);
 		if (committed)
 			committed();
-	} else if (fs_exists(final)) {
-		unlink(final); /* the directory fsync failed: not committed */
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
@@ -228,6 +271,33 @@ int incoming_list(const char *dir, str *names)
 	}
 	free(v);
 	return (int)n;
+}
+
+static fml_status check_sha(const incoming_item *it)
+{
+	sha256 sha;
+	char hex[SHA256_HEX];
+	sha256_init(&sha);
+	char *buf = mem_alloc(CHUNK);
+	fml_status st = ST_OK;
+	for (off_t off = it->mail_start; off < it->mail_end && st == ST_OK;) {
+		size_t want = it->mail_end - off < CHUNK ? (size_t)(it->mail_end - off) : CHUNK;
+		ssize_t n = fs_pread_full(it->fd, buf, want, off);
+		if (n < 0) {
+			msg_error("read %s: %s", it->path, strerror(errno));
+			st = ST_TEMPFAIL;
+		} else if ((size_t)n < want) {
+			st = ST_DATAERR;
+		} else {
+			sha256_update(&sha, buf, (size_t)n);
+			off += n;
+		}
+	}
+	sha256_hex(&sha, hex);
+	if (st == ST_OK && strcmp(hex, it->sha256) != 0)
+		st = ST_DATAERR;
+	free(buf);
+	return st;
 }
 
 fml_status incoming_open(const char *dir, const char *id, incoming_item *it)
@@ -299,7 +369,9 @@ fml_status incoming_open_in(const char *dir, const char *area, const char *id, i
 	memcpy(it->sha256, trailer + 34, 64);
 	it->sha256[64] = 0;
 	it->mail_end = toff;
-	return ST_OK;
+	/* the item is not synced when it is written: a crash can leave the
+	 * right length with blocks of zeros; the checksum is the only proof */
+	return check_sha(it);
 }
 
 void incoming_close(incoming_item *it)

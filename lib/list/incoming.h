@@ -1,9 +1,11 @@
 /*
  * incoming: the accept step and the items it leaves in DIR/var/incoming/.
  * Accepting is the commit point: stdin is streamed into a temp file (size
- * limit enforced, SHA-256 computed on the way), fsynced, renamed to its
- * final name and the directory fsynced.  Before that any failure means
- * ST_TEMPFAIL and nothing left behind; after it the mail is ours.
+ * limit enforced, SHA-256 computed on the way), closed and renamed to its
+ * final name.  Before that any failure means ST_TEMPFAIL and nothing left
+ * behind; after it the mail is ours, but not yet durable: a program that
+ * exits 0 with the item still waiting calls incoming_sync() first (why
+ * this is safe: incoming.c).
  *
  * Item format (doc/fml-list.5):
  *   "fml-incoming 1 MODE SENDER\n"      MODE post|ctl; SENDER "-" (unknown),
@@ -49,13 +51,17 @@ typedef struct incoming_item {
 fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const char *sender,
 			   long long limit, void (*committed)(void), str *id);
 
+/* Make item ID durable: fsync the file, then var/incoming.  ST_NOINPUT if
+ * it is gone (a run took it), ST_TEMPFAIL (logged) if a sync failed. */
+fml_status incoming_sync(const char *dir, const char *id);
+
 /* Names of the complete items, oldest first, as NUL-separated strings in
  * NAMES; returns the count (-1 on error).  Temp files of dead writers
  * (older than an hour) are removed. */
 int incoming_list(const char *dir, str *names);
 
-/* Open and validate one item.  ST_DATAERR if malformed (trailer missing or
- * lengths disagree), ST_NOINPUT if gone. */
+/* Open and validate one item.  ST_DATAERR if malformed (trailer missing,
+ * lengths or the SHA-256 disagree), ST_NOINPUT if gone. */
 fml_status incoming_open(const char *dir, const char *id, incoming_item *it);
 /* The same for an item moved to another AREA of DIR (var/hold). */
 fml_status incoming_open_in(const char *dir, const char *area, const char *id, incoming_item *it);

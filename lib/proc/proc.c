@@ -394,10 +394,11 @@ static int poison_check(action_ctx *c, const char *id, char *path, size_t size, 
 	return tries > POISON_TRIES;
 }
 
-static void poison(action_ctx *c, const char *id)
+static void poison(action_ctx *c, const char *id, dedupe *dd)
 {
 	action_mail m;
-	incoming_item it;
+	incoming_item it, in;
+	char sha[sizeof it.sha256] = "";
 	memset(&m, 0, sizeof m);
 	memset(&it, 0, sizeof it);
 	m.it = &it;
@@ -408,15 +409,29 @@ static void poison(action_ctx *c, const char *id)
 	 * the maintainer is told it was not queued. */
 	long n = 0;
 	str why = STR_INIT;
-	if (distribute_recover(c, &it, NULL, &n, 1) == ST_OK)
+	int made = distribute_recover(c, &it, NULL, &n, 1) == ST_OK;
+	if (made)
 		str_printf(&why,
 			   "processing this mail failed repeatedly (crash); it is article %ld "
 			   "in the spool, NOT delivered",
 			   n);
 	else
 		str_sets(&why, "processing this mail failed repeatedly (crash)");
-	if (drop(c, &m, "poison", why.s) == ST_OK)
+	/* the MTA's copies of a mail that is article N must be duplicates; the
+	 * runs that kept crashing never got as far as recording it (that comes
+	 * after the queue item: distribute.c).  Only the checksum: the header
+	 * is not parsed again here. */
+	if (made) {
+		if (incoming_open(c->l.dir, id, &in) == ST_OK)
+			memcpy(sha, in.sha256, sizeof sha);
+		incoming_close(&in);
+	}
+	/* recorded once the mail is kept (var/log/poison.ID, synced) */
+	if (drop(c, &m, "poison", why.s) == ST_OK) {
+		if (sha[0])
+			dedupe_record(dd, sha, NULL, 0, n);
 		distribute_done(c, &it);
+	}
 	str_free(&why);
 }
 
@@ -557,7 +572,7 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 				continue;
 			int tries = 0;
 			if (poison_check(c, p, current, sizeof current, &tries)) {
-				poison(c, p);
+				poison(c, p, dd);
 			} else if (proc_item(c, p, &run) != ST_OK) {
 				/* local trouble (disk, I/O): stop here, so that the
 				 * items after this one keep their arrival order */

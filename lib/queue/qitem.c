@@ -1,7 +1,9 @@
 /*
  * qitem: write queue items (see qitem.h and doc/fml-queue.5).  Failure
  * policy: any error aborts the item (temp file removed) and returns
- * ST_TEMPFAIL; nothing appears in new/ unless it is complete and durable.
+ * ST_TEMPFAIL; nothing appears in new/ unless it is complete and fsynced,
+ * and its name is durable once qitem_commit() (or the caller's
+ * qitem_sync_new() after qitem_commit_nodir()) returns ST_OK.
  */
 #include "qitem.h"
 #include "util/fs.h"
@@ -88,7 +90,9 @@ fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_
 	return st;
 }
 
-fml_status qitem_commit(qitem_writer *w)
+/* the trailer, then the file fsynced and renamed into new/; new/ is
+ * fsynced when SYNC_DIR, else left to the caller (qitem_sync_new) */
+static fml_status commit(qitem_writer *w, int sync_dir)
 {
 	char trailer[QITEM_TRAILER_LEN + 1], hex[SHA256_HEX];
 	sha256_hex(&w->sha, hex);
@@ -99,7 +103,26 @@ fml_status qitem_commit(qitem_writer *w)
 		safefile_abort(&w->sf);
 		return ST_TEMPFAIL;
 	}
-	return safefile_commit(&w->sf, w->final); /* tmp/ -> new/, new/ fsynced */
+	return sync_dir ? safefile_commit(&w->sf, w->final) /* tmp/ -> new/, new/ fsynced */
+			: safefile_commit_nodir(&w->sf, w->final);
+}
+
+fml_status qitem_commit(qitem_writer *w)
+{
+	return commit(w, 1);
+}
+
+fml_status qitem_commit_nodir(qitem_writer *w)
+{
+	return commit(w, 0);
+}
+
+fml_status qitem_sync_new(const char *queue_dir)
+{
+	char path[4096];
+	if (fs_path(path, sizeof path, "%s/new", queue_dir) < 0)
+		return ST_TEMPFAIL;
+	return fs_fsync_dir(path);
 }
 
 void qitem_abort(qitem_writer *w)

@@ -51,6 +51,11 @@ fml_status qitem_envelope_head(qitem_writer *w, const char *sender, const char *
 void qitem_rcpt_line(str *out, const char *addr, size_t len);
 fml_status qitem_write(qitem_writer *w, const void *p, size_t n);
 fml_status qitem_commit(qitem_writer *w);
+/* The same without the fsync of new/: the caller commits several names in
+ * one step (an article: spool/N and its item) and calls qitem_sync_new()
+ * before it counts the item as queued. */
+fml_status qitem_commit_nodir(qitem_writer *w);
+fml_status qitem_sync_new(const char *queue_dir);
 void qitem_abort(qitem_writer *w);
 
 /* Is there a committed item named NAME (or NAME.<pid> in active/)? */

@@ -60,6 +60,21 @@ fml_status fs_fsync_dir(const char *dir)
 	return ST_OK;
 }
 
+int fs_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int err = errno;
+	close(fd);
+	if (rc < 0 && err != EINVAL) { /* EINVAL: a directory that cannot be synced */
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 fml_status fs_overwrite(const char *path, const void *p, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

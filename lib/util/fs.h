@@ -13,6 +13,10 @@
 #include "str.h"
 
 fml_status fs_fsync_dir(const char *dir);
+/* fsync PATH (a file or a directory) and close it: 0, or -1 with errno
+ * (ENOENT: no such file).  No logging, nothing but open/fsync/close, so it
+ * may run from a signal handler's clean-up (msg_cleanup_push). */
+int fs_fsync_path(const char *path);
 /* Overwrite PATH in place (created if need be), mtime set to now: for
  * small hints that are rewritten often (seq, var/run/current), where a
  * create-and-rename per post costs more than a torn write could (readers

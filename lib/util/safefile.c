@@ -136,12 +136,13 @@ fml_status safefile_puts(safefile *sf, const char *s)
 	return safefile_write(sf, s, strlen(s));
 }
 
-fml_status safefile_sync(safefile *sf)
+/* flush the buffer, fsync when DURABLE, close: all checked */
+static fml_status finish_file(safefile *sf, int durable)
 {
 	if (sf->fd < 0)
 		return sf->failed ? ST_TEMPFAIL : ST_OK;
 	fml_status st = sf->failed ? ST_TEMPFAIL : flush_buf(sf);
-	if (st == ST_OK && fsync(sf->fd) < 0) {
+	if (st == ST_OK && durable && fsync(sf->fd) < 0) {
 		msg_error("fsync %s: %s", sf->tmp, strerror(errno));
 		st = ST_TEMPFAIL;
 	}
@@ -157,15 +158,21 @@ fml_status safefile_sync(safefile *sf)
 	return st;
 }
 
+fml_status safefile_sync(safefile *sf)
+{
+	return finish_file(sf, 1);
+}
+
 static void forget(safefile *sf)
 {
 	msg_cleanup_pop(sf->cleanup);
 	sf->cleanup = -1;
 }
 
-fml_status safefile_commit(safefile *sf, const char *final)
+/* finish the file (fsynced when DURABLE), rename it to FINAL */
+static fml_status rename_to(safefile *sf, const char *final, int durable)
 {
-	if (safefile_sync(sf) != ST_OK) {
+	if (finish_file(sf, durable) != ST_OK) {
 		safefile_abort(sf);
 		return ST_TEMPFAIL;
 	}
@@ -180,6 +187,13 @@ fml_status safefile_commit(safefile *sf, const char *final)
 	forget(sf);
 	sf->tmp[0] = 0;
 	release_signals(&old);
+	return ST_OK;
+}
+
+fml_status safefile_commit(safefile *sf, const char *final)
+{
+	if (rename_to(sf, final, 1) != ST_OK)
+		return ST_TEMPFAIL;
 	/* the new name must be durable: fsync the directory that holds it (a
 	 * temp name left behind in another directory is an orphan for the
 	 * sweeper, never a second copy) */
@@ -188,7 +202,17 @@ fml_status safefile_commit(safefile *sf, const char *final)
 	return fs_fsync_dir(dir);
 }
 
-fml_status safefile_link(safefile *sf, const char *final)
+fml_status safefile_commit_nodir(safefile *sf, const char *final)
+{
+	return rename_to(sf, final, 1);
+}
+
+fml_status safefile_rename(safefile *sf, const char *final)
+{
+	return rename_to(sf, final, 0);
+}
+
+fml_status safefile_link_nodir(safefile *sf, const char *final)
 {
 	if (safefile_sync(sf) != ST_OK) {
 		safefile_abort(sf);
@@ -207,6 +231,14 @@ fml_status safefile_link(safefile *sf, const char *final)
 	sf->linked = 1;
 	forget(sf);
 	release_signals(&old);
+	return ST_OK;
+}
+
+fml_status safefile_link(safefile *sf, const char *final)
+{
+	fml_status st = safefile_link_nodir(sf, final);
+	if (st != ST_OK)
+		return st;
 	/* FINAL exists from here on, durable or not: a failed fsync is the
 	 * caller's to report, never a reason to drop the temp name */
 	return fs_fsync_dir(sf->dir);
@@ -236,22 +268,6 @@ fml_status safefile_replace(const char *path, const void *p, size_t n, int durab
 		safefile_abort(&sf);
 		return ST_TEMPFAIL;
 	}
-	if (durable)
-		return safefile_commit(&sf, path);
 	/* not durable: no fsync, but still atomic by rename */
-	if (flush_buf(&sf) != ST_OK || close(sf.fd) < 0) {
-		sf.fd = -1;
-		safefile_abort(&sf);
-		return ST_TEMPFAIL;
-	}
-	sf.fd = -1;
-	free(sf.buf);
-	sf.buf = NULL;
-	if (rename(sf.tmp, path) < 0) {
-		msg_error("rename %s to %s: %s", sf.tmp, path, strerror(errno));
-		safefile_abort(&sf);
-		return ST_TEMPFAIL;
-	}
-	forget(&sf);
-	return ST_OK;
+	return durable ? safefile_commit(&sf, path) : safefile_rename(&sf, path);
 }

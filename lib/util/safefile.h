@@ -48,6 +48,16 @@ fml_status safefile_commit(safefile *sf, const char *final);
  * way the temp name is kept, with a link count of 2, for the caller to
  * finish or recover and unlink later; safefile_abort() leaves it. */
 fml_status safefile_link(safefile *sf, const char *final);
+/* The same without the directory fsync: the caller fsyncs FINAL's
+ * directory (fs_fsync_dir) before it reports the file committed, once for
+ * several names made in one step (an article and its queue item).  Until
+ * then FINAL exists but may not survive a crash. */
+fml_status safefile_commit_nodir(safefile *sf, const char *final);
+fml_status safefile_link_nodir(safefile *sf, const char *final);
+/* Flush and close (checked) without any fsync, rename to FINAL: atomic but
+ * not durable.  For caches, and for a file whose durability is decided
+ * later (var/incoming: incoming_sync()). */
+fml_status safefile_rename(safefile *sf, const char *final);
 /* close and unlink the temp file (unless safefile_link() linked it) */
 void safefile_abort(safefile *sf);
 
