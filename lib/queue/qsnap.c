@@ -205,10 +205,12 @@ int qsnap_item_gen(const char *path, char gen[QSNAP_GEN_LEN + 1])
 	char buf[HEAD_MAX + 1];
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return errno == ENOENT ? -1 : -2;
 	ssize_t r = fs_pread_full(fd, buf, HEAD_MAX, 0);
 	close(fd);
-	if (r <= 0)
+	if (r < 0)
+		return -2;
+	if (r == 0)
 		return -1;
 	buf[r] = 0;
 	char *env_end = strstr(buf, "\n\n"), *l = strstr(buf, "\nrcpts ");
@@ -277,16 +279,24 @@ void qsnap_sweep(const char *qdir, const char *stamp, const char *keep)
 	}
 	/* items in new/ have no link yet: what they name stays */
 	if (fs_path(path, sizeof path, "%s/new", qdir) == 0 && (d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
+		int trouble = 0;
+		while (!trouble && (de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.' ||
-			    fs_path(path, sizeof path, "%s/new/%s", qdir, de->d_name) < 0 ||
-			    qsnap_item_gen(path, gen) < 0)
+			    fs_path(path, sizeof path, "%s/new/%s", qdir, de->d_name) < 0)
+				continue;
+			int r = qsnap_item_gen(path, gen);
+			trouble = r == -2; /* cannot tell what it names: keep everything */
+			if (r < 0)
 				continue;
 			for (size_t i = 0; i < cand.len; i += QSNAP_GEN_LEN + 1)
 				if (strcmp(cand.s + i, gen) == 0)
 					cand.s[i] = 0; /* needed */
 		}
 		closedir(d);
+		if (trouble) {
+			str_free(&cand);
+			return;
+		}
 	} else {
 		str_free(&cand);
 		return; /* cannot tell: keep everything */
@@ -503,8 +513,12 @@ long qsnap_lookup(qsnap *s, const char *addr)
 {
 	if (!s->nidx)
 		return -1;
-	/* the last block whose first address is <= ADDR */
+	/* the last block whose first address is <= ADDR: the journal's lines
+	 * come in the snapshot's order, so mostly the block in the cache */
 	size_t lo = 0, hi = s->nidx;
+	if (s->cblock >= 0 && qsnap_cmp(s->idx_addr[s->cblock], addr) <= 0 &&
+	    ((size_t)s->cblock + 1 == s->nidx || qsnap_cmp(addr, s->idx_addr[s->cblock + 1]) < 0))
+		lo = (size_t)s->cblock, hi = lo + 1;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (qsnap_cmp(s->idx_addr[mid], addr) <= 0)

@@ -88,8 +88,8 @@ int qsnap_sweep_wanted(const char *qdir, const char *stamp);
 /* The reference in an item's envelope line "rcpts GEN COUNT SHA256"
  * (VALUE is what follows "rcpts "): 0, or -1 when malformed. */
 int qsnap_parse_ref(const char *value, qsnap_ref *ref);
-/* The generation named in the envelope of the item at PATH: 0 and GEN, or
- * -1 when it names none (or cannot be read). */
+/* The generation named in the envelope of the item at PATH: 0 and GEN; -1
+ * when it names none (or is gone); -2 when it cannot be read. */
 int qsnap_item_gen(const char *path, char gen[QSNAP_GEN_LEN + 1]);
 /* Make rcpt/items/NAME a durable link to generation GEN unless it is one. */
 fml_status qsnap_link(const char *qdir, const char *name, const char *gen);

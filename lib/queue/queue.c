@@ -622,7 +622,10 @@ static fml_status ensure_link(const char *qdir, const char *path, const char *na
 	if (fs_path(lpath, sizeof lpath, "%s/rcpt/items/%s", qdir, name) == 0 &&
 	    lstat(lpath, &st) == 0)
 		return ST_OK;
-	if (qsnap_item_gen(path, gen) < 0)
+	int r = qsnap_item_gen(path, gen);
+	if (r == -2)
+		return ST_TEMPFAIL;
+	if (r < 0)
 		return ST_OK; /* none, gone, or damaged: queue_open() judges */
 	return qsnap_link(qdir, name, gen);
 }

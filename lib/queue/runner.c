@@ -793,7 +793,7 @@ static long tmp_pid(const char *name)
 fml_status runner_recover(const char *dir, config *cf)
 {
 	char qdir[4096], path[4096], to[4096], base[256];
-	str names = STR_INIT, j = STR_INIT;
+	str names = STR_INIT;
 	struct stat st;
 	time_t now = time(NULL);
 	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
@@ -846,7 +846,6 @@ fml_status runner_recover(const char *dir, config *cf)
 			msg_warn("%s: runner %ld is gone; back to %s/", base, pid, area);
 	}
 	str_free(&names);
-	str_free(&j);
 	return ST_OK;
 }
 
