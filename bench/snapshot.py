@@ -6,7 +6,7 @@ usage: bench/snapshot.py FML_TREE MEMBERS [POSTS] [--deliver]
 FML_TREE holds fml/fml, fml/makefml and fml/fmlqueue (and etc/, spool-skel/
 beside fml/, as in the tree).  A list of MEMBERS addresses is made under
 /tmp/fml-snapbench (members and actives written directly, their mtime a
-minute back), POSTS (3) posts of 4 KB are piped into fml with
+minute back), POSTS (3) posts (the median of the second to the last is printed) of 4 KB are piped into fml with
 DELIVERY_MODE = queue, each timed (wall clock of the pipe), and the size of
 each queue item and of var/queue/rcpt/ is printed.  With --deliver, the
 first item is delivered by `/usr/bin/time -v fmlqueue run` into Postfix's
@@ -73,6 +73,7 @@ def main():
     body = "x" * 76 + "\n"
     env = {"PATH": "/usr/bin:/bin", "SENDER": "poster@example.com",
            "RECIPIENT": "%s@%s" % (LIST, DOMAIN), "HOME": "/"}
+    times = []
     for i in range(1, POSTS + 1):
         mail = ("From: poster@example.com\nTo: %s@%s\nSubject: post %d\n"
                 "Message-ID: <p%d.%d@example.com>\n\n" % (LIST, DOMAIN, i, i, os.getpid())
@@ -81,12 +82,16 @@ def main():
         r = subprocess.run([os.path.join(TREE, "fml", "fml"), d], input=mail, env=env,
                            capture_output=True)
         t = time.perf_counter() - t0
+        times.append(t)
         item = os.path.join(d, "var", "queue", "new", "a%d" % i)
         print("post %d: exit %d, %.3f s, item a%d %d bytes, var/queue/rcpt %d bytes, "
               "var/db %d bytes" % (i, r.returncode, t, i,
                                   os.path.getsize(item) if os.path.exists(item) else -1,
                                   du(os.path.join(d, "var", "queue", "rcpt")),
                                   du(os.path.join(d, "var", "db"))))
+    later = sorted(times[1:])
+    if later:
+        print("posts 2..%d: median %.3f s, min %.3f s" % (POSTS, later[len(later) // 2], later[0]))
     if not DELIVER:
         return
     # only a1 is delivered: the others move aside
