@@ -66,6 +66,18 @@ fml_status qsnap_stamp(const char *list_dir, config *cf, time_t now, str *stamp)
 	return ST_OK;
 }
 
+/* Make DIR (in PARENT) if missing, durably: a generation in a directory
+ * whose own name a crash could lose is no better than none. */
+static fml_status make_dir(const char *dir, const char *parent)
+{
+	if (mkdir(dir, 0700) == 0)
+		return fs_fsync_dir(parent);
+	if (errno == EEXIST)
+		return ST_OK;
+	msg_error("mkdir %s: %m", dir);
+	return ST_TEMPFAIL;
+}
+
 static void gen_of(const char *stamp, char gen[QSNAP_GEN_LEN + 1])
 {
 	char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, stamp, -1);
@@ -147,7 +159,7 @@ fml_status qsnap_write(const char *qdir, const char *stamp, const char *rcpts, s
 	ref->count = n;
 	if (fs_path(dir, sizeof dir, "%s/rcpt", qdir) < 0 ||
 	    fs_path(final, sizeof final, "%s/g%s", dir, ref->gen) < 0 ||
-	    fs_mkdirs(dir, 0700) != ST_OK)
+	    make_dir(dir, qdir) != ST_OK)
 		return ST_TEMPFAIL;
 	str data = STR_INIT, head = STR_INIT;
 	const char *p = rcpts;
@@ -313,7 +325,7 @@ void qsnap_sweep(const char *qdir, const char *stamp, const char *keep)
 
 fml_status qsnap_link(const char *qdir, const char *name, const char *gen)
 {
-	char dir[4096], link_path[4096], gen_path[4096], tmp[4096];
+	char dir[4096], parent[4096], link_path[4096], gen_path[4096], tmp[4096];
 	struct stat ls, gs;
 	if (fs_path(dir, sizeof dir, "%s/rcpt/items", qdir) < 0 ||
 	    fs_path(link_path, sizeof link_path, "%s/%s", dir, name) < 0 ||
@@ -324,7 +336,8 @@ fml_status qsnap_link(const char *qdir, const char *name, const char *gen)
 		return ST_OK; /* gone or never there: qsnap_open() judges the link alone */
 	if (lstat(link_path, &ls) == 0 && ls.st_ino == gs.st_ino && ls.st_dev == gs.st_dev)
 		return ST_OK;
-	if (fs_mkdirs(dir, 0700) != ST_OK)
+	fs_dirname(dir, parent, sizeof parent); /* rcpt/ */
+	if (make_dir(dir, parent) != ST_OK)
 		return ST_TEMPFAIL;
 	unlink(tmp);
 	/* a stale link of that name (an item deleted by a crash half-way) is

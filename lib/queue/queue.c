@@ -2,8 +2,16 @@
  * queue: reading, checking and moving queue items; the per-item journal.
  * Interface in queue.h, formats in doc/fml-queue.5.
  *
- * Failure policy: an item that fails any check is never delivered: the
- * caller moves it to corrupt/.  I/O trouble returns ST_TEMPFAIL and leaves
+ * An article's item names a recipient snapshot (qsnap.c) instead of
+ * holding rcpt lines: it is checked whole when the item is opened, then
+ * read in chunks (queue_rcpt_next) and looked up by address for the
+ * journal's lines; the journal itself is read in chunks too
+ * (queue_journal_scan), so that what a reader holds does not grow with
+ * the list beyond one state byte per recipient.  Before a claim moves an
+ * item out of its area, its snapshot is linked to it (qsnap_link).
+ *
+ * Failure policy: an item that fails any check, its snapshot's included,
+ * is never delivered: the caller moves it to corrupt/.  I/O trouble returns ST_TEMPFAIL and leaves
  * the item where it was.  The journal is appended and fsynced; a torn last
  * line is ignored on reading, so a crash loses at most the transaction in
  * flight, which is then sent again.

@@ -7,7 +7,9 @@
  * One item: claim it (rename to active/NAME.PID), read the journal, send
  * the pending recipients in batches of SMTP_RECIPIENT_LIMIT over up to
  * SMTP_CONNECTIONS connections (one forked worker per connection, each
- * with its own journal part; one connection runs in-process), merge the
+ * with its own journal part; one connection runs in-process; each worker
+ * reads the recipients in order, in chunks, and sends every NCONN-th
+ * batch, so no list of them is held), merge the
  * parts, then decide: every recipient final -> sent/ (all delivered) or
  * drop/ (some given up); else deferred/ with "A N NEXT" in the journal, or
  * drop/ once older than QUEUE_LIFETIME.  Given-up recipients and corrupt
