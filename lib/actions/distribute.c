@@ -7,6 +7,7 @@
 #include "distribute.h"
 #include "rewrite.h"
 #include "queue/qitem.h"
+#include "queue/qsnap.h"
 #include "list/seq.h"
 #include "list/article.h"
 #include "list/members.h"
@@ -122,82 +123,35 @@ fml_status distribute_recipients(action_ctx *c, str *rcpts, size_t *n)
 }
 
 /*
- * The recipients of articles, as queue-item rcpt lines, are cached in
- * var/db/recipients and rebuilt only when actives changes (its size, mtime
- * and inode head the file), so a post to a big list copies a file instead
- * of parsing and sorting the actives each time.  A cache built less than
- * RCPT_SETTLE seconds after a change of actives is used once but not kept:
- * two edits within one clock tick could look alike.
+ * The recipients of articles are a snapshot in the queue (queue/qsnap.h),
+ * one generation per state of actives: made when the stamp of actives (its
+ * size, mtime and inode, and the list's own addresses, which are left out)
+ * has none, then named by every article's item until actives changes.  A
+ * post to a big list writes one line instead of a copy of the members.
+ * Under the list lock, as the sweep of the generations nothing needs.
  */
-#define RCPT_SETTLE 2
-
-typedef struct rcpt_block {
-	str lines; /* built now: the rcpt lines */
-	int fd;	   /* or read from the cache: fd, offset, size */
-	off_t off, end;
-	size_t count;
-} rcpt_block;
-
-static fml_status rcpt_block_get(action_ctx *c, rcpt_block *b)
+static fml_status article_rcpts(action_ctx *c, const char *qdir, qsnap_ref *ref)
 {
-	char actives[4096], cache[4096], stamp[1200], head[1300];
-	struct stat st;
-	memset(b, 0, sizeof *b);
-	b->fd = -1;
-	if (fs_path(actives, sizeof actives, "%s/actives", c->l.dir) < 0 ||
-	    fs_path(cache, sizeof cache, "%s/var/db/recipients", c->l.dir) < 0)
-		return ST_TEMPFAIL;
-	if (stat(actives, &st) < 0)
-		memset(&st, 0, sizeof st);
-	/* the list's own addresses are left out of the recipients: part of the key */
-	if (fs_path(stamp, sizeof stamp, "fml-rcpt 1 %lld %lld %ld %llu %s %s ",
-		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		    (unsigned long long)st.st_ino, config_str(c->l.cf, CF_MAIL_LIST),
-		    config_str(c->l.cf, CF_CONTROL_ADDRESS)) < 0)
-		return ST_TEMPFAIL;
-	int fd = open(cache, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat cst;
-	if (fd >= 0 && fstat(fd, &cst) == 0) {
-		ssize_t r = pread(fd, head, sizeof head - 1, 0);
-		head[r > 0 ? r : 0] = 0;
-		char *nl = strchr(head, '\n');
-		size_t sl = strlen(stamp);
-		if (nl && strncmp(head, stamp, sl) == 0) {
-			b->count = strtoul(head + sl, NULL, 10);
-			b->fd = fd;
-			b->off = nl - head + 1;
-			b->end = cst.st_size;
-			return ST_OK;
-		}
+	str stamp = STR_INIT, rcpts = STR_INIT;
+	fml_status st = qsnap_stamp(c->l.dir, c->l.cf, c->l.now, &stamp);
+	memset(ref, 0, sizeof *ref);
+	if (st != ST_OK || qsnap_find(qdir, str_c(&stamp), ref) == 0) {
+		str_free(&stamp);
+		return st;
 	}
-	if (fd >= 0)
-		close(fd);
-	str rcpts = STR_INIT;
-	if (distribute_recipients(c, &rcpts, &b->count) != ST_OK) {
-		str_free(&rcpts);
-		return ST_TEMPFAIL;
+	st = distribute_recipients(c, &rcpts, &ref->count);
+	if (st == ST_OK && ref->count > 0 && !c->debug) {
+		st = qsnap_write(qdir, str_c(&stamp), rcpts.s, ref->count, ref);
+		if (st == ST_OK)
+			qsnap_sweep(qdir, str_c(&stamp), ref->gen);
 	}
-	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
-		qitem_rcpt_line(&b->lines, rcpts.s + i, strlen(rcpts.s + i));
+	str_free(&stamp);
 	str_free(&rcpts);
-	if (c->l.now - st.st_mtim.tv_sec >= RCPT_SETTLE) {
-		str file = STR_INIT;
-		str_printf(&file, "%s%zu\n", stamp, b->count);
-		str_append(&file, b->lines.s, b->lines.len);
-		safefile_replace(cache, file.s, file.len, 0); /* a cache: no fsync */
-		str_free(&file);
-	}
-	return ST_OK;
+	return st == ST_OK ? ST_OK : ST_TEMPFAIL;
 }
 
-static void rcpt_block_free(rcpt_block *b)
-{
-	if (b->fd >= 0)
-		close(b->fd);
-	str_free(&b->lines);
-}
-
-/* The queue item aN: the actives, then a copy of spool/N.  DURABLE: new/
+/* The queue item aN: the snapshot of the actives named, then a copy of
+ * spool/N.  DURABLE: new/
  * fsynced too (recovery); else *MADE says whether an item was renamed into
  * new/, whose fsync is then the caller's (commit_article). */
 static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
@@ -209,13 +163,12 @@ static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
 	if (qitem_exists(qdir, name))
 		/* made by a run that may have died before syncing new/ */
 		return durable ? qitem_sync_new(qdir) : ST_OK;
-	rcpt_block b;
-	if (rcpt_block_get(c, &b) != ST_OK)
+	qsnap_ref ref;
+	if (article_rcpts(c, qdir, &ref) != ST_OK)
 		return ST_TEMPFAIL;
-	if (c->debug || b.count == 0) {
+	if (c->debug || ref.count == 0) {
 		msg_info("%sarticle %ld: %zu recipient(s)", c->debug ? "debug: not queued: " : "",
-			 n, b.count);
-		rcpt_block_free(&b);
+			 n, ref.count);
 		return ST_OK;
 	}
 	int fd = -1;
@@ -229,10 +182,7 @@ static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
 		rc = qitem_envelope_head(&w, config_str(c->l.cf, CF_MAINTAINER),
 					 config_get(c->l.cf, "ML_NAME"), n);
 		if (rc == ST_OK)
-			rc = b.fd >= 0 ? copy_range(b.fd, b.off, b.end, NULL, &w)
-				       : qitem_write(&w, b.lines.s, b.lines.len);
-		if (rc == ST_OK)
-			rc = qitem_write(&w, "\n", 1);
+			rc = qitem_rcpts_line(&w, ref.gen, ref.count, ref.sha);
 		if (rc == ST_OK)
 			rc = copy_range(fd, 0, st.st_size, NULL, &w);
 		if (rc == ST_OK)
@@ -244,9 +194,8 @@ static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
 		close(fd);
 	if (rc == ST_OK) {
 		*made = 1;
-		msg_debug("queued a%ld for %zu recipient(s)", n, b.count);
+		msg_debug("queued a%ld for %zu recipient(s) (snapshot %s)", n, ref.count, ref.gen);
 	}
-	rcpt_block_free(&b);
 	return rc;
 }
 

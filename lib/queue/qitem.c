@@ -72,6 +72,15 @@ void qitem_rcpt_line(str *out, const char *addr, size_t len)
 	str_putc(out, '\n');
 }
 
+fml_status qitem_rcpts_line(qitem_writer *w, const char *gen, size_t count, const char *sha)
+{
+	str s = STR_INIT;
+	str_printf(&s, "rcpts %s %zu %s\n\n", gen, count, sha);
+	fml_status st = qitem_write(w, s.s, s.len);
+	str_free(&s);
+	return st;
+}
+
 fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,
 			  const char *rcpts, size_t n)
 {

@@ -10,6 +10,9 @@
  *   [article N\n]
  *   rcpt S ADDR\n              one per recipient; S is a one-byte state the
  *   ...                         runner may overwrite in place ('-' pending)
+ *   or instead:
+ *   rcpts GEN COUNT SHA256\n   the recipients are snapshot GEN (qsnap.h):
+ *                               articles; its checksum is covered here
  *   \n                         end of the envelope
  *   the message, byte for byte (LF or CRLF as stored; the transport puts
  *   CRLF and dot-stuffing on the wire)
@@ -49,6 +52,9 @@ fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_
 fml_status qitem_envelope_head(qitem_writer *w, const char *sender, const char *list_name,
 			       long article);
 void qitem_rcpt_line(str *out, const char *addr, size_t len);
+/* Or, after the head, the recipients as a snapshot (queue/qsnap.h): the
+ * line "rcpts GEN COUNT SHA256" and the blank line. */
+fml_status qitem_rcpts_line(qitem_writer *w, const char *gen, size_t count, const char *sha);
 fml_status qitem_write(qitem_writer *w, const void *p, size_t n);
 fml_status qitem_commit(qitem_writer *w);
 /* The same without the fsync of new/: the caller commits several names in

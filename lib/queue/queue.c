@@ -2,8 +2,16 @@
  * queue: reading, checking and moving queue items; the per-item journal.
  * Interface in queue.h, formats in doc/fml-queue.5.
  *
- * Failure policy: an item that fails any check is never delivered: the
- * caller moves it to corrupt/.  I/O trouble returns ST_TEMPFAIL and leaves
+ * An article's item names a recipient snapshot (qsnap.c) instead of
+ * holding rcpt lines: it is checked whole when the item is opened, then
+ * read in chunks (queue_rcpt_next) and looked up by address for the
+ * journal's lines; the journal itself is read in chunks too
+ * (queue_journal_scan), so that what a reader holds does not grow with
+ * the list beyond one state byte per recipient.  Before a claim moves an
+ * item out of its area, its snapshot is linked to it (qsnap_link).
+ *
+ * Failure policy: an item that fails any check, its snapshot's included,
+ * is never delivered: the caller moves it to corrupt/.  I/O trouble returns ST_TEMPFAIL and leaves
  * the item where it was.  The journal is appended and fsynced; a torn last
  * line is ignored on reading, so a crash loses at most the transaction in
  * flight, which is then sent again.
@@ -94,7 +102,10 @@ static fml_status parse_envelope(queue_item *q, size_t len, str *err)
 		} else if (strncmp(p, "article ", 8) == 0 && line == 5 &&
 			   digits(p + 8, strlen(p + 8))) {
 			q->article = strtol(p + 8, NULL, 10);
-		} else if (strncmp(p, "rcpt ", 5) == 0 && line >= 5 && strlen(p) > 7 &&
+		} else if (strncmp(p, "rcpts ", 6) == 0 && line >= 5 && !q->snap && !q->nrcpt &&
+			   qsnap_parse_ref(p + 6, &q->ref) == 0 && q->ref.count > 0) {
+			q->snap = 1; /* a snapshot: doc/fml-queue.5 */
+		} else if (strncmp(p, "rcpt ", 5) == 0 && line >= 5 && strlen(p) > 7 && !q->snap &&
 			   p[6] == ' ' && strchr("-DFT", p[5]) && p[5] && !strchr(p + 7, ' ')) {
 			if (q->nrcpt == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -109,6 +120,8 @@ static fml_status parse_envelope(queue_item *q, size_t len, str *err)
 		}
 		p = nl + 1;
 	}
+	if (q->snap)
+		q->nrcpt = q->ref.count;
 	if (!q->sender || !q->list || !q->created || q->nrcpt == 0)
 		return status_why(err, ST_DATAERR, "incomplete envelope");
 	q->state = mem_alloc(q->nrcpt);
@@ -142,12 +155,27 @@ static fml_status read_envelope(queue_item *q, size_t *len, str *err)
 	}
 }
 
+/* The snapshot of the item at PATH (QDIR/AREA/NAME, or active/NAME.PID). */
+static fml_status open_snapshot(queue_item *q, const char *path, str *err)
+{
+	char qdir[4096], area[4096], name[256];
+	fs_dirname(path, area, sizeof area);
+	fs_dirname(area, qdir, sizeof qdir);
+	const char *base = strrchr(path, '/'), *ab = strrchr(area, '/');
+	base = base ? base + 1 : path;
+	snprintf(name, sizeof name, "%s", base);
+	if (ab && strcmp(ab + 1, "active") == 0)
+		queue_active_pid(base, name, sizeof name);
+	return qsnap_open(&q->s, qdir, name, &q->ref, err);
+}
+
 fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 {
 	char trailer[QITEM_TRAILER_LEN + 1], buf[65536];
 	struct stat st;
 	memset(q, 0, sizeof *q);
 	q->fd = -1;
+	q->s.fd = -1;
 	if (fs_path(q->path, sizeof q->path, "%s", path) < 0)
 		return status_why(err, ST_TEMPFAIL, "path too long");
 	const char *base = strrchr(path, '/');
@@ -187,7 +215,7 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 		str_free(&canon);
 		return ST_DATAERR;
 	}
-	for (size_t i = 0; i < q->nrcpt; i++)
+	for (size_t i = 0; !q->snap && i < q->nrcpt; i++)
 		canon.s[q->state_off[i]] = '-';
 	sha256_update(&sha, canon.s, canon.len);
 	str_free(&canon);
@@ -206,7 +234,7 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 	int ok = memcmp(hex, trailer + 31, 64) == 0;
 	if (!ok)
 		return status_why(err, ST_DATAERR, "trailer checksum does not match");
-	return ST_OK;
+	return q->snap ? open_snapshot(q, path, err) : ST_OK;
 }
 
 void queue_close(queue_item *q)
@@ -215,6 +243,9 @@ void queue_close(queue_item *q)
 		close(q->fd);
 	q->fd = -1;
 	str_free(&q->env);
+	if (q->snap)
+		qsnap_close(&q->s);
+	q->snap = 0;
 	free(q->rcpt);
 	free(q->state_off);
 	free(q->state);
@@ -222,6 +253,38 @@ void queue_close(queue_item *q)
 	q->state_off = NULL;
 	q->state = NULL;
 	q->nrcpt = 0;
+}
+
+/* ---- the recipients in order */
+
+void queue_rcpt_start(queue_item *q, queue_rcpt_iter *it)
+{
+	memset(it, 0, sizeof *it);
+	it->q = q;
+	if (q->snap)
+		qsnap_iter_start(&it->si, &q->s);
+}
+
+int queue_rcpt_next(queue_rcpt_iter *it, size_t *ord, const char **addr)
+{
+	if (it->next >= it->q->nrcpt)
+		return 0;
+	if (it->q->snap) {
+		size_t len;
+		int r = qsnap_iter_next(&it->si, addr, &len);
+		if (r <= 0)
+			return -1; /* fewer than its count: verified, so I/O trouble */
+	} else {
+		*addr = it->q->rcpt[it->next];
+	}
+	*ord = it->next++;
+	return 1;
+}
+
+void queue_rcpt_end(queue_rcpt_iter *it)
+{
+	if (it->q && it->q->snap)
+		qsnap_iter_end(&it->si);
 }
 
 /* ---- the journal */
@@ -274,49 +337,102 @@ fml_status queue_journal_append(int fd, const str *text)
 	return ST_OK;
 }
 
+fml_status queue_journal_scan(const char *qdir, const char *name, int part,
+			      int (*fn)(const char *line, size_t len, off_t off, void *arg),
+			      void *arg)
+{
+	char path[4096];
+	if (journal_path(path, sizeof path, qdir, name, part) < 0)
+		return ST_TEMPFAIL;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ST_NOINPUT : ST_TEMPFAIL;
+	str buf = STR_INIT;
+	off_t off = 0; /* file offset of buf.s[0] */
+	fml_status st = ST_OK;
+	int stop = 0;
+	str_reserve(&buf, ENV_CHUNK);
+	while (!stop) {
+		ssize_t r = read(fd, buf.s + buf.len, ENV_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			st = ST_TEMPFAIL;
+			break;
+		}
+		if (r == 0)
+			break; /* what is left has no LF: a torn last line */
+		buf.len += (size_t)r;
+		size_t pos = 0;
+		char *nl;
+		while (!stop && (nl = memchr(buf.s + pos, '\n', buf.len - pos)) != NULL) {
+			stop = fn(buf.s + pos, (size_t)(nl - buf.s) - pos, off + (off_t)pos, arg);
+			pos = (size_t)(nl - buf.s) + 1;
+		}
+		memmove(buf.s, buf.s + pos, buf.len - pos);
+		buf.len -= pos;
+		off += (off_t)pos;
+		str_reserve(&buf, ENV_CHUNK);
+	}
+	close(fd);
+	str_free(&buf);
+	return st;
+}
+
 static int rcpt_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Apply one journal file's complete lines to Q. */
-static void journal_apply(queue_item *q, const str *j, const char **sorted, size_t *idx)
+typedef struct apply_ctx {
+	queue_item *q;
+	const char **sorted; /* rcpt lines: sorted by address, with their index */
+	size_t *idx;
+} apply_ctx;
+
+/* Apply one complete journal line to Q. */
+static int journal_apply(const char *p, size_t len, off_t off, void *arg)
 {
-	lines it;
-	const char *p;
-	size_t len;
-	for (lines_init(&it, j->s, j->len); lines_next(&it, &p, &len);) {
-		const char *nl = p + len;
-		if (nl == j->s + j->len)
-			break; /* torn last line */
-		if ((p[0] == 'D' || p[0] == 'F') && p[1] == ' ') {
-			const char *a = p + 2, *sp = memchr(a, ' ', (size_t)(nl - a));
-			size_t al = (size_t)((sp ? sp : nl) - a);
-			char addr[1024];
-			if (al < sizeof addr) {
-				memcpy(addr, a, al);
-				addr[al] = 0;
-				const char *key = addr;
-				const char **hit =
-				    bsearch(&key, sorted, q->nrcpt, sizeof *sorted, rcpt_cmp);
-				/* every equal entry (a hand-made item may repeat one) */
-				size_t lo = hit ? (size_t)(hit - sorted) : 1, hi = lo;
-				while (hit && lo > 0 && strcmp(sorted[lo - 1], addr) == 0)
-					lo--;
-				while (hit && hi < q->nrcpt && strcmp(sorted[hi], addr) == 0)
-					q->state[idx[hi++]] = p[0];
-				while (hit && lo < (size_t)(hit - sorted))
-					q->state[idx[lo++]] = p[0];
-			}
-		} else if (p[0] == 'A' && p[1] == ' ') {
-			int n = 0;
-			long long t = 0;
-			if (sscanf(p + 2, "%d %lld", &n, &t) == 2) {
-				q->attempts = n;
-				q->next_try = (time_t)t;
-			}
+	apply_ctx *ac = arg;
+	queue_item *q = ac->q;
+	const char *nl = p + len;
+	(void)off;
+	if (len >= 2 && (p[0] == 'D' || p[0] == 'F') && p[1] == ' ') {
+		const char *a = p + 2, *sp = memchr(a, ' ', (size_t)(nl - a));
+		size_t al = (size_t)((sp ? sp : nl) - a);
+		char addr[1024];
+		if (al >= sizeof addr)
+			return 0;
+		memcpy(addr, a, al);
+		addr[al] = 0;
+		if (q->snap) {
+			long o = qsnap_lookup(&q->s, addr);
+			if (o >= 0)
+				q->state[o] = p[0];
+			return 0;
+		}
+		const char *key = addr;
+		const char **hit =
+		    bsearch(&key, ac->sorted, q->nrcpt, sizeof *ac->sorted, rcpt_cmp);
+		/* every equal entry (a hand-made item may repeat one) */
+		size_t lo = hit ? (size_t)(hit - ac->sorted) : 1, hi = lo;
+		while (hit && lo > 0 && strcmp(ac->sorted[lo - 1], addr) == 0)
+			lo--;
+		while (hit && hi < q->nrcpt && strcmp(ac->sorted[hi], addr) == 0)
+			q->state[ac->idx[hi++]] = p[0];
+		while (hit && lo < (size_t)(hit - ac->sorted))
+			q->state[ac->idx[lo++]] = p[0];
+	} else if (len >= 2 && p[0] == 'A' && p[1] == ' ') {
+		int n = 0;
+		long long t = 0;
+		char l[64];
+		snprintf(l, sizeof l, "%.*s", (int)(len < 63 ? len : 63), p);
+		if (sscanf(l + 2, "%d %lld", &n, &t) == 2) {
+			q->attempts = n;
+			q->next_try = (time_t)t;
 		}
 	}
+	return 0;
 }
 
 static const char **sort_names; /* for the index sort below (single-threaded) */
@@ -327,110 +443,163 @@ static int idx_cmp(const void *a, const void *b)
 
 fml_status queue_journal_load(const char *qdir, queue_item *q)
 {
-	char path[4096], dirp[4096];
+	char dirp[4096];
 	size_t nl = strlen(q->name);
-	/* recipients sorted by address, with their index, for lookups */
-	size_t *idx = mem_reallocarray(NULL, q->nrcpt, sizeof *idx);
-	const char **sorted = mem_reallocarray(NULL, q->nrcpt, sizeof *sorted);
-	for (size_t i = 0; i < q->nrcpt; i++)
-		idx[i] = i;
-	sort_names = q->rcpt;
-	qsort(idx, q->nrcpt, sizeof *idx, idx_cmp);
-	for (size_t i = 0; i < q->nrcpt; i++)
-		sorted[i] = q->rcpt[idx[i]];
+	apply_ctx ac = {q, NULL, NULL};
+	if (!q->snap) {
+		/* recipients sorted by address, with their index, for lookups */
+		ac.idx = mem_reallocarray(NULL, q->nrcpt, sizeof *ac.idx);
+		ac.sorted = mem_reallocarray(NULL, q->nrcpt, sizeof *ac.sorted);
+		for (size_t i = 0; i < q->nrcpt; i++)
+			ac.idx[i] = i;
+		sort_names = q->rcpt;
+		qsort(ac.idx, q->nrcpt, sizeof *ac.idx, idx_cmp);
+		for (size_t i = 0; i < q->nrcpt; i++)
+			ac.sorted[i] = q->rcpt[ac.idx[i]];
+	}
 	memset(q->state, QS_PENDING, q->nrcpt);
 	q->attempts = 0;
 	q->next_try = 0;
 	fml_status st = ST_OK;
-	str j = STR_INIT;
 	if (fs_path(dirp, sizeof dirp, "%s/journal", qdir) < 0)
 		st = ST_TEMPFAIL;
 	DIR *d = st == ST_OK ? opendir(dirp) : NULL;
 	struct dirent *de;
 	/* main file first, then the parts (order does not matter: D/F final) */
-	if (journal_path(path, sizeof path, qdir, q->name, -1) == 0) {
-		fml_status r = fs_read(path, &j, 0);
-		if (r == ST_OK)
-			journal_apply(q, &j, sorted, idx);
-		else if (r != ST_NOINPUT)
-			st = ST_TEMPFAIL;
-	}
+	fml_status r = queue_journal_scan(qdir, q->name, -1, journal_apply, &ac);
+	if (r != ST_OK && r != ST_NOINPUT)
+		st = ST_TEMPFAIL;
 	while (d && (de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, q->name, nl) != 0 ||
 		    strncmp(de->d_name + nl, ".w", 2) != 0 ||
-		    fs_path(path, sizeof path, "%s/%s", dirp, de->d_name) < 0)
+		    !digits(de->d_name + nl + 2, strlen(de->d_name + nl + 2)))
 			continue;
-		str_clear(&j);
-		if (fs_read(path, &j, 0) == ST_OK)
-			journal_apply(q, &j, sorted, idx);
+		queue_journal_scan(qdir, q->name, atoi(de->d_name + nl + 2), journal_apply, &ac);
 	}
 	if (d)
 		closedir(d);
-	str_free(&j);
-	free(idx);
-	free(sorted);
+	free(ac.idx);
+	free(ac.sorted);
 	return st;
+}
+
+typedef struct next_ctx {
+	int found, attempts;
+	time_t next;
+} next_ctx;
+
+static int journal_next_line(const char *p, size_t len, off_t off, void *arg)
+{
+	next_ctx *nc = arg;
+	char l[64];
+	int n;
+	long long t;
+	(void)off;
+	if (len < 2 || p[0] != 'A' || p[1] != ' ')
+		return 0;
+	snprintf(l, sizeof l, "%.*s", (int)(len < 63 ? len : 63), p);
+	if (sscanf(l, "A %d %lld", &n, &t) == 2) {
+		nc->attempts = n;
+		nc->next = (time_t)t;
+		nc->found = 1;
+	}
+	return 0;
 }
 
 int queue_journal_next(const char *qdir, const char *name, int *attempts, time_t *next)
 {
-	str j = STR_INIT;
-	int found = -1;
-	if (queue_journal_read(qdir, name, &j) == ST_OK) {
-		lines it;
-		const char *p;
-		size_t len;
-		for (lines_init(&it, j.s, j.len); lines_next(&it, &p, &len);) {
-			int n;
-			long long t;
-			if (!it.nl)
-				break; /* torn last line */
-			if (p[0] == 'A' && sscanf(p, "A %d %lld", &n, &t) == 2) {
-				*attempts = n;
-				*next = (time_t)t;
-				found = 0;
-			}
+	next_ctx nc = {0, 0, 0};
+	if (queue_journal_scan(qdir, name, -1, journal_next_line, &nc) != ST_OK || !nc.found)
+		return -1;
+	*attempts = nc.attempts;
+	*next = nc.next;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			msg_error("journal write: %m");
+			return -1;
 		}
+		p += w;
+		n -= (size_t)w;
 	}
-	str_free(&j);
-	return found;
+	return 0;
+}
+
+/* Copy the complete lines of the part at PATH to FD, in chunks. */
+static fml_status merge_part(const char *path, int fd)
+{
+	int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return errno == ENOENT ? ST_OK : ST_TEMPFAIL;
+	struct stat st;
+	fml_status rs = fstat(in, &st) < 0 ? ST_TEMPFAIL : ST_OK;
+	char *buf = mem_alloc(ENV_CHUNK);
+	off_t off = 0, upto = 0;
+	/* only up to the last LF: a torn last line is left out */
+	for (off_t o = st.st_size; rs == ST_OK && o > 0 && !upto;) {
+		size_t n = o < ENV_CHUNK ? (size_t)o : ENV_CHUNK;
+		if (read_at(in, buf, n, o - (off_t)n) < 0)
+			rs = ST_TEMPFAIL;
+		char *lf = rs == ST_OK ? memrchr(buf, '\n', n) : NULL;
+		if (lf)
+			upto = o - (off_t)n + (lf - buf) + 1;
+		o -= (off_t)n;
+	}
+	while (rs == ST_OK && off < upto) {
+		size_t n = upto - off < ENV_CHUNK ? (size_t)(upto - off) : ENV_CHUNK;
+		if (read_at(in, buf, n, off) < 0 || write_all(fd, buf, n) < 0)
+			rs = ST_TEMPFAIL;
+		off += (off_t)n;
+	}
+	free(buf);
+	close(in);
+	return rs;
 }
 
 fml_status queue_journal_merge(const char *qdir, const char *name)
 {
 	char path[4096], dirp[4096];
 	size_t nl = strlen(name);
-	str all = STR_INIT, j = STR_INIT, parts = STR_INIT;
+	str parts = STR_INIT;
 	if (fs_path(dirp, sizeof dirp, "%s/journal", qdir) < 0)
 		return ST_TEMPFAIL;
 	DIR *d = opendir(dirp);
 	struct dirent *de;
+	struct stat ps;
+	int any = 0;
 	while (d && (de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, name, nl) != 0 || strncmp(de->d_name + nl, ".w", 2) != 0 ||
 		    fs_path(path, sizeof path, "%s/%s", dirp, de->d_name) < 0)
 			continue;
-		str_clear(&j);
-		if (fs_read(path, &j, 0) != ST_OK)
-			continue;
-		char *last = j.len ? memrchr(j.s, '\n', j.len) : NULL;
-		if (last)
-			str_append(&all, j.s, (size_t)(last - j.s) + 1); /* complete lines only */
 		str_append(&parts, path, strlen(path) + 1);
+		any |= stat(path, &ps) == 0 && ps.st_size > 0;
 	}
 	if (d)
 		closedir(d);
 	fml_status st = ST_OK;
-	if (all.len) {
+	if (any) {
 		int fd = queue_journal_open(qdir, name, -1);
-		st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &all);
+		st = fd < 0 ? ST_TEMPFAIL : ST_OK;
+		for (const char *p = parts.s; st == ST_OK && p < parts.s + parts.len;
+		     p += strlen(p) + 1)
+			st = merge_part(p, fd);
+		if (st == ST_OK && fsync(fd) < 0) {
+			msg_error("journal fsync: %m");
+			st = ST_TEMPFAIL;
+		}
 		if (fd >= 0 && close(fd) < 0)
 			st = ST_TEMPFAIL;
 	}
 	if (st == ST_OK)
 		for (const char *p = parts.s; p && p < parts.s + parts.len; p += strlen(p) + 1)
 			unlink(p);
-	str_free(&all);
-	str_free(&j);
 	str_free(&parts);
 	return st;
 }
@@ -453,6 +622,22 @@ fml_status queue_journal_read(const char *qdir, const char *name, str *j)
 
 /* ---- moving items */
 
+/* If the item at PATH names a snapshot, make its link (rcpt/items/NAME). */
+static fml_status ensure_link(const char *qdir, const char *path, const char *name)
+{
+	char lpath[4096], gen[QSNAP_GEN_LEN + 1];
+	struct stat st;
+	if (fs_path(lpath, sizeof lpath, "%s/rcpt/items/%s", qdir, name) == 0 &&
+	    lstat(lpath, &st) == 0)
+		return ST_OK;
+	int r = qsnap_item_gen(path, gen);
+	if (r == -2)
+		return ST_TEMPFAIL;
+	if (r < 0)
+		return ST_OK; /* none, gone, or damaged: queue_open() judges */
+	return qsnap_link(qdir, name, gen);
+}
+
 fml_status queue_claim(const char *qdir, const char *area, const char *name, queue_item *q,
 		       str *err)
 {
@@ -463,6 +648,9 @@ fml_status queue_claim(const char *qdir, const char *area, const char *name, que
 	    fs_path(to, sizeof to, "%s/active/%s.%ld", qdir, name, (long)getpid()) < 0 ||
 	    fs_path(bad, sizeof bad, "%s/corrupt/%s", qdir, name) < 0)
 		return ST_TEMPFAIL;
+	/* a snapshot item gets its link before it leaves new/ (qsnap.h) */
+	if (ensure_link(qdir, from, name) != ST_OK)
+		return status_why(err, ST_TEMPFAIL, "cannot link the recipients of %s", name);
 	if (rename(from, to) < 0) {
 		if (errno == ENOENT)
 			return ST_NOINPUT;
@@ -513,6 +701,8 @@ fml_status queue_release(const char *qdir, queue_item *q, const char *area)
 void queue_cache_states(queue_item *q)
 {
 	off_t lo = -1, hi = -1;
+	if (q->snap)
+		return; /* no state bytes: the journal alone */
 	for (size_t i = 0; i < q->nrcpt; i++) {
 		off_t o = q->state_off[i];
 		if (q->env.s[o] == q->state[i])

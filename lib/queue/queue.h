@@ -8,7 +8,9 @@
  *   QUEUE_DIR/journal/NAME.wK      a delivery worker's part, merged later
  *
  * Journal lines (appended, fsynced after each transaction):
- *   D ADDR             a relay accepted ADDR
+ *   D ADDR             a relay accepted ADDR (the recipient with ADDR: for a
+ *                      snapshot item found by qsnap_lookup(), O(log n) and
+ *                      one block of the snapshot, never all of it)
  *   F ADDR CODE TEXT   ADDR given up (5xx, or lifetime over)
  *   T ADDR CODE TEXT   ADDR failed temporarily in this attempt
  *   A N UNIXTIME       attempt N ended; next try at UNIXTIME
@@ -23,6 +25,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "qsnap.h"
 #include "util/status.h"
 #include "util/str.h"
 
@@ -41,12 +44,22 @@ typedef struct queue_item {
 	time_t created;
 	long article;
 	size_t nrcpt;
-	const char **rcpt; /* into env */
-	off_t *state_off;  /* file offset of each state byte */
-	char *state;	   /* journal's view: QS_* per recipient */
+	const char **rcpt; /* into env; NULL for a snapshot item */
+	off_t *state_off;  /* file offset of each state byte (rcpt lines only) */
+	char *state;	   /* journal's view: QS_* per recipient, by ordinal */
+	int snap;	   /* the recipients are a snapshot ("rcpts" line): */
+	qsnap_ref ref;	   /* what the item says of it */
+	qsnap s;	   /* the snapshot, open and verified */
 	int attempts;	   /* from the journal */
 	time_t next_try;   /* 0: never tried */
 } queue_item;
+
+/* Walking the recipients of an item in order (rcpt lines or snapshot). */
+typedef struct queue_rcpt_iter {
+	queue_item *q;
+	size_t next; /* ordinal of the next one */
+	qsnap_iter si;
+} queue_rcpt_iter;
 
 extern const char *const queue_areas[]; /* tmp new active ... corrupt, NULL */
 
@@ -56,6 +69,17 @@ fml_status queue_init(const char *qdir);
  * ERR when the item is damaged; ST_TEMPFAIL on I/O trouble. */
 fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err);
 void queue_close(queue_item *q);
+/* The recipients of Q in order: 1 with ORD and ADDR (valid until the next
+ * call), 0 at the end, -1 on a read error. */
+void queue_rcpt_start(queue_item *q, queue_rcpt_iter *it);
+int queue_rcpt_next(queue_rcpt_iter *it, size_t *ord, const char **addr);
+void queue_rcpt_end(queue_rcpt_iter *it);
+/* Call FN for each complete line of journal/NAME (PART < 0) or its part
+ * .wPART, read in chunks: LINE without its LF, OFF its offset.  FN returns
+ * nonzero to stop.  ST_NOINPUT when there is no such file. */
+fml_status queue_journal_scan(const char *qdir, const char *name, int part,
+			      int (*fn)(const char *line, size_t len, off_t off, void *arg),
+			      void *arg);
 /* Read the journal (main file and worker parts) into q->state, attempts,
  * next_try.  Recipients without D/F stay QS_PENDING. */
 fml_status queue_journal_load(const char *qdir, queue_item *q);

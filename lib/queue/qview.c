@@ -119,8 +119,15 @@ fml_status qview_show(const char *dir, config *cf, const char *id, FILE *out)
 			date_rfc5322(q.next_try, date, sizeof date);
 			fprintf(out, "next try: %s\n", date);
 		}
-		for (size_t i = 0; i < q.nrcpt; i++)
-			fprintf(out, "rcpt %c %s\n", q.state[i], q.rcpt[i]);
+		if (q.snap)
+			fprintf(out, "snapshot: %s (%zu recipients)\n", q.ref.gen, q.nrcpt);
+		queue_rcpt_iter it;
+		size_t i;
+		const char *a;
+		queue_rcpt_start(&q, &it);
+		while (queue_rcpt_next(&it, &i, &a) == 1)
+			fprintf(out, "rcpt %c %s\n", q.state[i], a);
+		queue_rcpt_end(&it);
 	}
 	queue_close(&q);
 	if (queue_journal_read(qdir, id, &j) == ST_OK && j.len) {
@@ -149,6 +156,7 @@ fml_status qview_delete(const char *dir, config *cf, const char *id)
 		return ST_TEMPFAIL;
 	}
 	queue_journal_remove(qdir, id);
+	qsnap_unlink(qdir, id);
 	msg_info("deleted %s from %s/", id, area);
 	return ST_OK;
 }

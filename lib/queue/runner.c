@@ -7,7 +7,9 @@
  * One item: claim it (rename to active/NAME.PID), read the journal, send
  * the pending recipients in batches of SMTP_RECIPIENT_LIMIT over up to
  * SMTP_CONNECTIONS connections (one forked worker per connection, each
- * with its own journal part; one connection runs in-process), merge the
+ * with its own journal part; one connection runs in-process; each worker
+ * reads the recipients in order, in chunks, and sends every NCONN-th
+ * batch, so no list of them is held), merge the
  * parts, then decide: every recipient final -> sent/ (all delivered) or
  * drop/ (some given up); else deferred/ with "A N NEXT" in the journal, or
  * drop/ once older than QUEUE_LIFETIME.  Given-up recipients and corrupt
@@ -26,11 +28,13 @@
  */
 #include "runner.h"
 #include "qitem.h"
+#include "qsnap.h"
 #include "queue.h"
 #include "mail/transport.h"
 #include "util/date.h"
 #include "util/fs.h"
 #include "util/lines.h"
+#include "util/lock.h"
 #include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
@@ -51,6 +55,7 @@
 #define TMP_ORPHAN_AGE 3600
 #define DEATH_NOTICE 10	      /* runner deaths on one item before the maintainer is told */
 #define STOP_POLL_NS 20000000 /* how often a stopping runner looks at its workers */
+#define SWEEP_LOCK_WAIT 2     /* seconds the snapshot sweep waits for the list lock */
 
 typedef struct run {
 	const char *dir;
@@ -134,8 +139,7 @@ static void jline(str *out, char kind, const char *addr, int code, const char *t
 typedef struct work {
 	run *r;
 	queue_item *q;
-	const size_t *pend;
-	size_t npend, limit;
+	size_t limit;
 	int k, nconn, part, deadfd;
 } work;
 
@@ -165,6 +169,33 @@ static transport_conn *connect_any(work *w, int *relay, str *err)
 	return NULL;
 }
 
+/* The next batch of pending recipients (the LIMIT after those of the
+ * batches before), read from IT; only if MINE are their addresses kept, in
+ * BUF (NUL-separated, their offsets in AT) with RC pointing into it.  Returns how many, or -1 on
+ * a read error; 0 at the end. */
+static long next_batch(work *w, queue_rcpt_iter *it, int mine, str *buf, size_t *at,
+		       const char **rc)
+{
+	size_t n = 0, ord;
+	const char *a;
+	int got = 0;
+	str_clear(buf);
+	while (n < w->limit && (got = queue_rcpt_next(it, &ord, &a)) == 1) {
+		if (w->q->state[ord] == QS_DONE || w->q->state[ord] == QS_FAILED)
+			continue;
+		if (mine) {
+			at[n] = buf->len;
+			str_append(buf, a, strlen(a) + 1);
+		}
+		n++;
+	}
+	if (got < 0)
+		return -1;
+	for (size_t i = 0; mine && i < n; i++)
+		rc[i] = buf->s + at[i];
+	return (long)n;
+}
+
 static fml_status worker(work *w)
 {
 	run *r = w->r;
@@ -174,18 +205,32 @@ static fml_status worker(work *w)
 		return ST_TEMPFAIL;
 	transport_msg m = {q->fd, q->msg_start, q->msg_end};
 	const char **rc = mem_reallocarray(NULL, w->limit, sizeof *rc);
+	size_t *at = mem_reallocarray(NULL, w->limit, sizeof *at);
 	transport_result *res = mem_reallocarray(NULL, w->limit, sizeof *res);
-	str jl = STR_INIT, err = STR_INIT;
+	str jl = STR_INIT, err = STR_INIT, addrs = STR_INIT;
 	transport_conn *c = NULL;
 	int relay = w->k % r->nrelay, nobody = 0;
 	fml_status st = ST_OK;
-	size_t nbatch = (w->npend + w->limit - 1) / w->limit;
-	size_t b;
-	for (b = (size_t)w->k; b < nbatch && st == ST_OK && !stopping(r); b += (size_t)w->nconn) {
-		size_t from = b * w->limit,
-		       n = w->npend - from < w->limit ? w->npend - from : w->limit;
-		for (size_t i = 0; i < n; i++)
-			rc[i] = q->rcpt[w->pend[from + i]];
+	queue_rcpt_iter it;
+	queue_rcpt_start(q, &it);
+	/* the pending recipients in batches of LIMIT; batch B is worker
+	 * B % NCONN's: every worker reads the recipients, each sends its own */
+	for (size_t b = 0; st == ST_OK; b++) {
+		int mine = (int)(b % (size_t)w->nconn) == w->k;
+		if (mine && stopping(r)) {
+			/* stopped with batches left? */
+			if (next_batch(w, &it, 0, &addrs, at, rc) != 0)
+				st = ST_TEMPFAIL;
+			break;
+		}
+		long got = next_batch(w, &it, mine, &addrs, at, rc);
+		if (got < 0)
+			st = ST_TEMPFAIL;
+		if (got <= 0)
+			break;
+		if (!mine)
+			continue;
+		size_t n = (size_t)got;
 		memset(res, 0, n * sizeof *res);
 		if (!c && !nobody && !(c = connect_any(w, &relay, &err)))
 			nobody = 1;
@@ -215,16 +260,17 @@ static fml_status worker(work *w)
 		}
 		st = queue_journal_append(jfd, &jl);
 	}
-	if (st == ST_OK && b < nbatch)
-		st = ST_TEMPFAIL; /* stopped with batches left */
+	queue_rcpt_end(&it);
 	if (c)
 		transport_close(c);
 	if (close(jfd) < 0)
 		st = ST_TEMPFAIL;
 	free(rc);
+	free(at);
 	free(res);
 	str_free(&jl);
 	str_free(&err);
+	str_free(&addrs);
 	return st;
 }
 
@@ -266,13 +312,18 @@ static fml_status wait_workers(run *r, pid_t *kids, int nkids)
 	return st;
 }
 
+static size_t count_pending(const queue_item *q)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < q->nrcpt; i++)
+		n += q->state[i] != QS_DONE && q->state[i] != QS_FAILED;
+	return n;
+}
+
 /* Send every pending recipient of Q; the journal records the results. */
 static fml_status send_pending(run *r, queue_item *q)
 {
-	size_t *pend = mem_reallocarray(NULL, q->nrcpt, sizeof *pend), np = 0;
-	for (size_t i = 0; i < q->nrcpt; i++)
-		if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED)
-			pend[np++] = i;
+	size_t np = count_pending(q);
 	long long limit = config_int(r->cf, CF_SMTP_RECIPIENT_LIMIT);
 	long long conns = config_int(r->cf, CF_SMTP_CONNECTIONS);
 	if (limit < 1)
@@ -281,7 +332,7 @@ static fml_status send_pending(run *r, queue_item *q)
 	int nconn = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : (int)conns;
 	if ((size_t)nconn > nbatch)
 		nconn = (int)nbatch;
-	work w = {r, q, pend, np, (size_t)limit, 0, nconn, -1, -1};
+	work w = {r, q, (size_t)limit, 0, nconn, -1, -1};
 	fml_status st = ST_OK;
 	if (np == 0) {
 		/* nothing to send */
@@ -292,10 +343,8 @@ static fml_status send_pending(run *r, queue_item *q)
 		int pfd[2];
 		pid_t kids[MAX_CONNS];
 		int nkids = 0;
-		if (pipe2(pfd, O_CLOEXEC) < 0) {
-			free(pend);
+		if (pipe2(pfd, O_CLOEXEC) < 0)
 			return ST_TEMPFAIL;
-		}
 		pid_t parent = getpid();
 		for (int k = 0; k < nconn && !stopping(r); k++) {
 			pid_t pid = fork();
@@ -327,38 +376,52 @@ static fml_status send_pending(run *r, queue_item *q)
 		if (queue_journal_merge(r->qdir, q->name) != ST_OK)
 			st = ST_TEMPFAIL;
 	}
-	free(pend);
 	return st;
+}
+
+typedef struct failed_ctx {
+	off_t from, len; /* F lines at FROM or later are news; the journal's length */
+	size_t n;
+	str *out;
+} failed_ctx;
+
+static int last_mark(const char *l, size_t len, off_t off, void *arg)
+{
+	failed_ctx *fc = arg;
+	if (len >= 2 && l[0] == 'P' && l[1] == ' ')
+		fc->from = (off_t)strtoul(l + 2, NULL, 10);
+	fc->len = off + (off_t)len + 1;
+	return 0;
+}
+
+static int new_failure(const char *l, size_t len, off_t off, void *arg)
+{
+	failed_ctx *fc = arg;
+	if (off >= fc->from && len >= 2 && l[0] == 'F' && l[1] == ' ') {
+		str_puts(fc->out, "  ");
+		str_append(fc->out, l + 2, len - 2);
+		str_putc(fc->out, '\n');
+		fc->n++;
+	}
+	return 0;
 }
 
 /* Append to the report the F lines of Q's journal not reported yet (those
  * after the last "P OFFSET" line: a report already covered what lies before
- * OFFSET).  Returns how many; *JLEN gets the journal's length. */
+ * OFFSET).  Returns how many; *JLEN gets the journal's length (its complete
+ * lines).  The journal is read in chunks, twice. */
 static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 {
-	str j = STR_INIT, jl = STR_INIT;
-	size_t n = 0, from = 0;
+	str jl = STR_INIT;
+	failed_ctx fc = {0, 0, 0, &jl};
 	*jlen = 0;
-	if (queue_journal_read(r->qdir, q->name, &j) != ST_OK)
+	if (queue_journal_scan(r->qdir, q->name, -1, last_mark, &fc) != ST_OK)
 		return 0;
-	lines it;
-	const char *l;
-	size_t len;
-	for (lines_init(&it, j.s, j.len); lines_next(&it, &l, &len);)
-		if (len >= 2 && l[0] == 'P' && l[1] == ' ')
-			from = strtoul(l + 2, NULL, 10);
-	if (from > j.len)
-		from = j.len;
-	for (lines_init(&it, j.s + from, j.len - from); lines_next(&it, &l, &len);) {
-		if (!it.nl)
-			break; /* torn last line */
-		if (len >= 2 && l[0] == 'F' && l[1] == ' ') {
-			str_puts(&jl, "  ");
-			str_append(&jl, l + 2, len - 1); /* with its "\n" */
-			n++;
-		}
-	}
-	if (n) {
+	if (fc.from > fc.len)
+		fc.from = fc.len;
+	if (queue_journal_scan(r->qdir, q->name, -1, new_failure, &fc) != ST_OK)
+		fc.n = 0;
+	if (fc.n) {
 		r->gaveup = 1;
 		str_printf(&r->report, "\nItem %s", q->name);
 		if (q->article)
@@ -366,10 +429,9 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 		str_puts(&r->report, ", given up for:\n");
 		str_append(&r->report, jl.s, jl.len);
 	}
-	*jlen = j.len;
-	str_free(&j);
+	*jlen = (size_t)fc.len;
 	str_free(&jl);
-	return n;
+	return fc.n;
 }
 
 /* Every recipient final, or the next try set, or given up. */
@@ -387,14 +449,29 @@ static fml_status finish_item(run *r, queue_item *q)
 	}
 	if (pending && now - q->created >= (time_t)config_int(r->cf, CF_QUEUE_LIFETIME)) {
 		str jl = STR_INIT;
-		for (size_t i = 0; i < q->nrcpt; i++)
-			if (q->state[i] != QS_DONE && q->state[i] != QS_FAILED) {
-				jline(&jl, QS_FAILED, q->rcpt[i], 0,
-				      "given up: QUEUE_LIFETIME is over");
-				q->state[i] = QS_FAILED;
-			}
+		queue_rcpt_iter it;
+		size_t i;
+		const char *a;
+		int got = 0;
 		int fd = queue_journal_open(r->qdir, q->name, -1);
-		fml_status st = fd < 0 ? ST_TEMPFAIL : queue_journal_append(fd, &jl);
+		fml_status st = fd < 0 ? ST_TEMPFAIL : ST_OK;
+		/* in chunks of lines: the recipients may be a million */
+		queue_rcpt_start(q, &it);
+		while (st == ST_OK && (got = queue_rcpt_next(&it, &i, &a)) == 1) {
+			if (q->state[i] == QS_DONE || q->state[i] == QS_FAILED)
+				continue;
+			jline(&jl, QS_FAILED, a, 0, "given up: QUEUE_LIFETIME is over");
+			q->state[i] = QS_FAILED;
+			if (jl.len >= 65536) {
+				st = queue_journal_append(fd, &jl);
+				str_clear(&jl);
+			}
+		}
+		queue_rcpt_end(&it);
+		if (st == ST_OK && got < 0)
+			st = ST_TEMPFAIL;
+		if (st == ST_OK && jl.len)
+			st = queue_journal_append(fd, &jl);
 		if (fd >= 0)
 			close(fd);
 		str_free(&jl);
@@ -471,25 +548,33 @@ static int due(run *r, const char *area, const char *name)
 	return next <= now || next > now + 7 * 86400; /* a clock set back */
 }
 
-/* Did the journal J record an attempt ("A" lines)?  How many runner
- * deaths ("R" lines), and how many of them was the maintainer told of (the
- * last "K N" line)? */
-static void journal_tries(const str *j, int *tried, int *deaths, int *told)
+typedef struct tries_ctx {
+	int tried, deaths, told;
+} tries_ctx;
+
+static int tries_line(const char *l, size_t len, off_t off, void *arg)
 {
-	lines it;
-	const char *l;
-	size_t len;
-	*tried = *deaths = *told = 0;
-	for (lines_init(&it, j->s, j->len); lines_next(&it, &l, &len);) {
-		if (l + len == j->s + j->len)
-			break; /* torn last line */
-		if (len >= 2 && l[1] == ' ' && l[0] == 'A')
-			*tried = 1;
-		if (len >= 2 && l[1] == ' ' && l[0] == 'R')
-			(*deaths)++;
-		if (len >= 2 && l[1] == ' ' && l[0] == 'K')
-			*told = atoi(l + 2);
-	}
+	tries_ctx *tc = arg;
+	(void)off;
+	if (len >= 2 && l[1] == ' ' && l[0] == 'A')
+		tc->tried = 1;
+	if (len >= 2 && l[1] == ' ' && l[0] == 'R')
+		tc->deaths++;
+	if (len >= 2 && l[1] == ' ' && l[0] == 'K')
+		tc->told = atoi(l + 2);
+	return 0;
+}
+
+/* Did NAME's journal record an attempt ("A" lines)?  How many runner
+ * deaths ("R" lines), and how many of them was the maintainer told of (the
+ * last "K N" line)?  Read in chunks. */
+static void journal_tries(const char *qdir, const char *name, int *tried, int *deaths, int *told)
+{
+	tries_ctx tc = {0, 0, 0};
+	queue_journal_scan(qdir, name, -1, tries_line, &tc);
+	*tried = tc.tried;
+	*deaths = tc.deaths;
+	*told = tc.told;
 }
 
 /* An item that runners died on DEATH_NOTICE times or more (killed, or
@@ -497,14 +582,10 @@ static void journal_tries(const str *j, int *tried, int *deaths, int *told)
  * maintainer is told once; a "K N" line marks the N deaths told. */
 static void death_notice(run *r, const queue_item *q)
 {
-	str j = STR_INIT;
 	int tried, deaths, told;
-	if (!q->sender[0] || queue_journal_read(r->qdir, q->name, &j) != ST_OK) {
-		str_free(&j);
+	if (!q->sender[0])
 		return;
-	}
-	journal_tries(&j, &tried, &deaths, &told);
-	str_free(&j);
+	journal_tries(r->qdir, q->name, &tried, &deaths, &told);
 	if (deaths < DEATH_NOTICE || told > 0)
 		return;
 	size_t done = 0;
@@ -521,14 +602,6 @@ static void death_notice(run *r, const queue_item *q)
 	str_append(&r->deaths, q->name, strlen(q->name) + 1);
 	str_printf(&r->deaths, "%d", deaths);
 	str_putc(&r->deaths, 0);
-}
-
-static size_t count_pending(const queue_item *q)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < q->nrcpt; i++)
-		n += q->state[i] != QS_DONE && q->state[i] != QS_FAILED;
-	return n;
 }
 
 static void deliver_one(run *r, const char *area, const char *name)
@@ -722,7 +795,7 @@ static long tmp_pid(const char *name)
 fml_status runner_recover(const char *dir, config *cf)
 {
 	char qdir[4096], path[4096], to[4096], base[256];
-	str names = STR_INIT, j = STR_INIT;
+	str names = STR_INIT;
 	struct stat st;
 	time_t now = time(NULL);
 	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
@@ -749,8 +822,7 @@ fml_status runner_recover(const char *dir, config *cf)
 			continue;
 		queue_journal_merge(qdir, base);
 		int tried, deaths, told;
-		queue_journal_read(qdir, base, &j);
-		journal_tries(&j, &tried, &deaths, &told);
+		journal_tries(qdir, base, &tried, &deaths, &told);
 		/* never set aside for its deaths: the journal says who is done,
 		 * the rest are retried; the maintainer is told (death_notice) */
 		const char *area = tried ? "deferred" : "new";
@@ -776,8 +848,28 @@ fml_status runner_recover(const char *dir, config *cf)
 			msg_warn("%s: runner %ld is gone; back to %s/", base, pid, area);
 	}
 	str_free(&names);
-	str_free(&j);
 	return ST_OK;
+}
+
+/* Remove the recipient snapshots no item needs any more.  Under the list
+ * lock, as fml's own sweep: no item naming one can be in the making.  A
+ * busy list is left for the next run. */
+static void sweep_snapshots(const char *dir, config *cf, const char *qdir)
+{
+	fml_lock lk;
+	str stamp = STR_INIT;
+	if (qsnap_stamp(dir, cf, time(NULL), &stamp) != ST_OK ||
+	    !qsnap_sweep_wanted(qdir, str_c(&stamp)) ||
+	    lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK), SWEEP_LOCK_WAIT,
+			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
+		str_free(&stamp);
+		return;
+	}
+	/* the stamp again: actives may have changed while we waited */
+	if (qsnap_stamp(dir, cf, time(NULL), &stamp) == ST_OK)
+		qsnap_sweep(qdir, str_c(&stamp), NULL);
+	lock_release(&lk);
+	str_free(&stamp);
 }
 
 fml_status runner_expire(const char *dir, config *cf)
@@ -797,11 +889,13 @@ fml_status runner_expire(const char *dir, config *cf)
 				continue;
 			if (unlink(path) == 0) {
 				queue_journal_remove(qdir, p);
+				qsnap_unlink(qdir, p);
 				msg_info("expired %s/%s", areas[a], p);
 			}
 		}
 	}
 	str_free(&names);
+	sweep_snapshots(dir, cf, qdir);
 	return ST_OK;
 }
 

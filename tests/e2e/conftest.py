@@ -135,8 +135,32 @@ class QueueItem:
             elif key == "rcpt":
                 state, _, addr = val.partition(" ")
                 self.rcpts.append(addr)
+            elif key == "rcpts":
+                # a recipient snapshot (doc/fml-queue.5): its item's link,
+                # else the generation's name
+                self.attrs[key] = val
+                self.rcpts = qsnap_read(path, self.name, val)
             else:
                 self.attrs[key] = val
+
+
+def qsnap_read(item_path, name, ref):
+    """The addresses of the snapshot that an item names ("rcpts GEN COUNT
+    SHA256"), checked against the reference."""
+    gen, count, sha = ref.split(" ")
+    qdir = os.path.dirname(os.path.dirname(item_path))
+    base = name.rsplit(".", 1)[0] if os.path.basename(
+        os.path.dirname(item_path)) == "active" else name
+    path = os.path.join(qdir, "rcpt", "items", base)
+    if not os.path.exists(path):
+        path = os.path.join(qdir, "rcpt", "g" + gen)
+    with open(path, "rb") as f:
+        head, _, data = f.read().partition(b"\n\n")
+    assert head.split(b"\n")[:2] == [b"FMLR 1", b"gen " + gen.encode()], head
+    assert hashlib.sha256(data).hexdigest() == sha, "snapshot %s damaged" % gen
+    addrs = data.decode().split("\n")[:-1]
+    assert len(addrs) == int(count)
+    return addrs
 
 
 @pytest.fixture
@@ -278,7 +302,23 @@ def qitem_verify(raw):
 
 def _qitem_states(self):
     head = self.raw[:-QITEM_TRAILER_LEN].partition(b"\n\n")[0].decode()
-    return [l.split(" ", 2)[1] for l in head.split("\n") if l.startswith("rcpt ")]
+    if "rcpts" not in self.attrs:
+        return [l.split(" ", 2)[1] for l in head.split("\n") if l.startswith("rcpt ")]
+    # a snapshot item has no state bytes: the journal is the truth (its D
+    # and F lines, main file and worker parts, as fmlqueue reads them)
+    qdir = os.path.dirname(os.path.dirname(self.path))
+    base = self.name.rsplit(".", 1)[0] if os.path.basename(
+        os.path.dirname(self.path)) == "active" else self.name
+    jdir = os.path.join(qdir, "journal")
+    final = {}
+    for n in sorted(os.listdir(jdir)) if os.path.isdir(jdir) else []:
+        if n != base and not re.fullmatch(re.escape(base) + r"\.w\d+", n):
+            continue
+        with open(os.path.join(jdir, n)) as f:
+            for line in f.read().split("\n")[:-1]:
+                if line[:2] in ("D ", "F "):
+                    final[line[2:].split(" ", 1)[0]] = line[0]
+    return [final.get(a, "-") for a in self.rcpts]
 
 
 def _qitem_header(self):
