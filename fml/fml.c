@@ -117,12 +117,17 @@ static void accepted(void)
 	msg_set_fatal_exit(EX_OK);
 }
 
-/* The exit status of a run that accepted ID: 0 once the mail is durable. */
+/* The exit status of a run that accepted ID: 0 once the mail is durable.
+ * Else 75, and the MTA keeps the mail: under the lock (not ANY_RUN) the
+ * item is taken back, or its copy from the MTA's retry would make it twice;
+ * after a lock timeout the holder may be in the middle of it, so it stays. */
 static int leave(int any_run, const str *id)
 {
 	if (!id->len || keep_durable(any_run) == 0)
 		return EX_OK;
 	int err = errno;
+	if (!any_run)
+		unlink(keep.item);
 	msg_error("cannot make %s durable: %s", keep.item, strerror(err));
 	printf("4.3.0 cannot accept the mail now; try again later\n");
 	fflush(stdout);
