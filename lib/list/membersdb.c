@@ -21,11 +21,20 @@
  * remaps the whole file each time it grows, which makes a million-entry
  * build several times slower.
  *
- * Racy stamps.  A file modified in place within the same clock tick with the
- * same size would keep its stamp; so an index built from a file modified less
- * than a second ago (or that changed while it was read) gets a stamp that
- * never matches, and the next lookup rebuilds once more (as git does for its
- * "racily clean" index entries).
+ * Exact stamps.  The stamp is (device, inode, size, mtime and ctime in ns),
+ * taken by fstat after the text file was read or written, and compared
+ * exactly: no time window.  A writer of fml (membersedit, under the list
+ * lock) updates the index key by key and stores the file's new stamp in the
+ * same step, so the next lookup finds the index fresh.  The one hole of a
+ * stamp is a change that keeps the size and lands in the same timestamp
+ * tick as the stat that took it.  Linux since 6.13 closes it on ext4, xfs,
+ * btrfs and tmpfs (multigrain timestamps): once a stat has seen the ctime,
+ * the next change of the file gets a fresh fine-grained ctime, and a hand
+ * edit cannot set ctime back (utimensat sets mtime, which bumps ctime).  On
+ * a file system with coarse timestamps only, a same-size in-place edit made
+ * within one tick (a few ms) after fml's own stat goes unseen until the next
+ * change of the file; editors that replace the file (a new inode) or change
+ * its size are always seen.
  *
  * Failure policy.  The text file is the truth.  Any gdbm failure (cannot
  * open, corrupt, cannot build, fetch error) is logged as a warning and the
@@ -34,6 +43,7 @@
  */
 #include "membersdb.h"
 #include "members.h"
+#include "membersjournal.h"
 #include "mail/addr.h"
 #include "util/fs.h"
 #include "util/msg.h"
@@ -55,9 +65,9 @@
 #define KEY_STAMP " stamp"
 #define KEY_PLUS " plus"
 #define KEY_FUZZY " f:"
-#define INDEX_VERSION 1
-#define RACY_NS 1000000000LL /* mtime this recent: stamp not trusted */
-#define STALE_TMP 3600	     /* a temp index this old has no live builder */
+#define INDEX_VERSION 2
+#define CACHE_BUCKETS 4096 /* gdbm bucket cache: fewer re-reads while building */
+#define STALE_TMP 3600	   /* a temp index this old has no live builder */
 
 /* ------------------------------------------------------------------ */
 /* keys                                                                */
@@ -107,17 +117,23 @@ static long long mtime_ns(const struct stat *st)
 	return (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 }
 
-static void make_stamp(str *s, const struct stat *st, int fuzzy, int racy)
+static long long ctime_ns(const struct stat *st)
 {
-	str_printf(s, "fmlidx %d %llu %llu %lld %lld %d%s", INDEX_VERSION,
+	return (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+}
+
+static void make_stamp(str *s, const struct stat *st, int fuzzy)
+{
+	str_clear(s);
+	str_printf(s, "fmlidx %d %llu %llu %lld %lld %lld %d", INDEX_VERSION,
 		   (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
-		   (long long)st->st_size, mtime_ns(st), fuzzy, racy ? " racy" : "");
+		   (long long)st->st_size, mtime_ns(st), ctime_ns(st), fuzzy);
 }
 
 static int same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       mtime_ns(a) == mtime_ns(b);
+	       mtime_ns(a) == mtime_ns(b) && ctime_ns(a) == ctime_ns(b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -208,13 +224,6 @@ static void unlink_path(void *arg)
 		unlink(p);
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Remove the temp files of builders that died (SIGKILL, power loss) more
  * than STALE_TMP seconds ago: ".members.db.PID.RAND" in var/db. */
 static void sweep_tmp(const char *dbdir, const char *base)
@@ -283,13 +292,19 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	}
 	int off = 0; /* gdbm_fd_open does not honour GDBM_NOMMAP */
 	(void)gdbm_setopt(b.db, GDBM_SETMMAP, &off, sizeof off);
+	size_t cache = CACHE_BUCKETS;
+	(void)gdbm_setopt(b.db, GDBM_SETCACHESIZE, &cache, sizeof cache);
 	*st = members_scan(fp, txt, build_cb, &b);
 	if (*st != ST_OK || b.failed)
 		goto fail;
-	int racy = fstat(fileno(fp), &st2) < 0 || !same_file(&st1, &st2) ||
-		   now_ns() - mtime_ns(&st2) < RACY_NS;
+	/* a file that changed while it was read gets no stamp: the next
+	 * lookup builds again */
+	int changed = fstat(fileno(fp), &st2) < 0 || !same_file(&st1, &st2);
 	str_clear(&b.val);
-	make_stamp(&b.val, &st2, fuzzy, racy);
+	if (changed)
+		str_sets(&b.val, "changed while read");
+	else
+		make_stamp(&b.val, &st2, fuzzy);
 	if (store(&b, datc(KEY_STAMP)))
 		goto fail;
 	if (gdbm_sync(b.db) != 0) {
@@ -304,7 +319,7 @@ static GDBM_FILE index_build(const char *dir, const char *txt, const char *dbpat
 	fclose(fp);
 	str_free(&b.key);
 	str_free(&b.val);
-	msg_debug("rebuilt %s (%s)", dbpath, racy ? "racy" : "stamped");
+	msg_debug("rebuilt %s (%s)", dbpath, changed ? "changed while read" : "stamped");
 	return b.db;
 fail:
 	if (b.db)
@@ -350,7 +365,7 @@ int membersdb_fresh(const char *dir, const char *file, int fuzzy)
 		return 0;
 	if (stat(txt, &st) < 0)
 		return errno == ENOENT;
-	make_stamp(&want, &st, fuzzy < 0 ? 0 : fuzzy, 0);
+	make_stamp(&want, &st, fuzzy < 0 ? 0 : fuzzy);
 	GDBM_FILE db = index_open(dbpath);
 	if (db) {
 		fresh = index_stamp_ok(db, &want);
@@ -376,13 +391,15 @@ fml_status membersdb_lookup(const char *dir, const char *file, const char *addr,
 		return ST_OK;
 	if ((s = paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath)) != ST_OK)
 		return s;
+	if ((s = membersjournal_recover(dir, file)) != ST_OK)
+		return s;
 	if (stat(txt, &st) < 0) {
 		if (errno == ENOENT)
 			return ST_OK;
 		msg_error("stat %s: %s", txt, strerror(errno));
 		return ST_TEMPFAIL;
 	}
-	make_stamp(&want, &st, fuzzy, 0);
+	make_stamp(&want, &st, fuzzy);
 	GDBM_FILE db = index_open(dbpath);
 	if (db) {
 		if (index_stamp_ok(db, &want)) {
@@ -409,4 +426,93 @@ fml_status membersdb_lookup(const char *dir, const char *file, const char *addr,
 	}
 	msg_warn("%s: index unusable, scanning %s", dbpath, txt);
 	return members_scan_find(txt, addr, fuzzy, 1, NULL, found);
+}
+
+int membersdb_probe(const char *dir, const char *file, const char *addr, int fuzzy,
+		    const struct stat *now)
+{
+	char txt[PATH_MAX], dbpath[PATH_MAX];
+	str want = STR_INIT, key = STR_INIT;
+	int r = -1;
+	if (fuzzy < 0)
+		fuzzy = 0;
+	if (paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath) != ST_OK)
+		return -1;
+	make_stamp(&want, now, fuzzy);
+	GDBM_FILE db = index_open(dbpath);
+	if (db) {
+		if (index_stamp_ok(db, &want)) {
+			make_key(&key, addr, strlen(addr), fuzzy);
+			r = has_key(db, dat(&key));
+		}
+		gdbm_close(db);
+	}
+	str_free(&want);
+	str_free(&key);
+	return r;
+}
+
+/*
+ * The index follows an edit made by fml: open it for writing, check that it
+ * was fresh for the file as it was before the edit (BEFORE), delete and
+ * store the keys, store the stamp of the file as it is now (AFTER), sync.
+ * An index that was stale already, or any gdbm trouble, leaves it with a
+ * stamp that does not match: the next lookup rebuilds it, as before.
+ */
+fml_status membersdb_update(const char *dir, const char *file, int fuzzy, const struct stat *before,
+			    const struct stat *after, const char *const *del, size_t ndel,
+			    const char *const *add, size_t nadd)
+{
+	char txt[PATH_MAX], dbpath[PATH_MAX];
+	str want = STR_INIT;
+	struct build b = {NULL, STR_INIT, STR_INIT, fuzzy < 0 ? 0 : fuzzy, 0};
+	fml_status st = paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath);
+	if (st != ST_OK)
+		return st;
+	int fd = open(dbpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			msg_warn("open %s: %s", dbpath, strerror(errno));
+		return ST_OK;
+	}
+	b.db = gdbm_fd_open(fd, dbpath, 0, GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR,
+			    NULL);
+	if (!b.db) {
+		msg_warn("%s: %s: it will be rebuilt", dbpath, gdbm_strerror(gdbm_errno));
+		return ST_OK;
+	}
+	int off = 0;
+	(void)gdbm_setopt(b.db, GDBM_SETMMAP, &off, sizeof off);
+	size_t cache = CACHE_BUCKETS;
+	(void)gdbm_setopt(b.db, GDBM_SETCACHESIZE, &cache, sizeof cache);
+	make_stamp(&want, before, b.fuzzy);
+	if (!index_stamp_ok(b.db, &want))
+		goto done; /* stale already: the next lookup rebuilds */
+	for (size_t i = 0; i < ndel && !b.failed; i++) {
+		make_key(&b.key, del[i], strlen(del[i]), b.fuzzy);
+		if (gdbm_delete(b.db, dat(&b.key)) != 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND) {
+			msg_warn("gdbm delete %s: %s", dbpath, gdbm_strerror(gdbm_errno));
+			b.failed = 1;
+		}
+	}
+	for (size_t i = 0; i < nadd && !b.failed; i++) {
+		make_key(&b.key, add[i], strlen(add[i]), b.fuzzy);
+		store(&b, dat(&b.key));
+	}
+	if (!b.failed) {
+		make_stamp(&b.val, after, b.fuzzy);
+		store(&b, datc(KEY_STAMP));
+	}
+	if (!b.failed && gdbm_sync(b.db) != 0) {
+		msg_warn("gdbm sync %s: %s", dbpath, gdbm_strerror(gdbm_errno));
+		b.failed = 1;
+	}
+	if (b.failed) /* the old stamp no longer matches the file: rebuilt later */
+		msg_warn("%s: update failed: it will be rebuilt", dbpath);
+done:
+	gdbm_close(b.db);
+	str_free(&want);
+	str_free(&b.key);
+	str_free(&b.val);
+	return ST_OK;
 }

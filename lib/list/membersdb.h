@@ -6,6 +6,9 @@
 #ifndef FML_MEMBERSDB_H
 #define FML_MEMBERSDB_H
 
+#include <stddef.h>
+#include <sys/stat.h>
+
 #include "util/status.h"
 
 /* Is ADDR listed in DIR/FILE (not as ##BYE)?  Off entries count (they may
@@ -19,5 +22,20 @@ fml_status membersdb_reindex(const char *dir, const char *file, int fuzzy);
 /* Is the index of DIR/FILE built for the file as it is now and for FUZZY?
  * 1 yes (or there is no text file), 0 no (missing, stale, unreadable). */
 int membersdb_fresh(const char *dir, const char *file, int fuzzy);
+
+/* Through the index only, when it is fresh for the file whose stat is NOW:
+ * 1 ADDR has an entry (not ##BYE; a '+' line does not count), 0 not, -1
+ * the index is missing, stale or unreadable (the caller scans the file). */
+int membersdb_probe(const char *dir, const char *file, const char *addr, int fuzzy,
+		    const struct stat *now);
+
+/* After an edit of DIR/FILE by fml (under the list lock): when the index
+ * was fresh for the file as BEFORE, delete the keys of DEL, store those of
+ * ADD and stamp it with AFTER, so the next lookup finds it fresh.
+ * Otherwise, and on any gdbm trouble (logged), the index is left stale and
+ * rebuilt by the next lookup.  ST_OK but for a bad file name. */
+fml_status membersdb_update(const char *dir, const char *file, int fuzzy, const struct stat *before,
+			    const struct stat *after, const char *const *del, size_t ndel,
+			    const char *const *add, size_t nadd);
 
 #endif
