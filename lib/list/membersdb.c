@@ -9,7 +9,10 @@
  * addresses have the same fuzzy key exactly when addr_match(a, b, N), and
  * addresses equal under addr_equal always do, so one key per entry is
  * enough (one gdbm record per member halves the build time).  A '+' line is
- * the key " plus".  The key " stamp" records the text file (device, inode,
+ * the key " plus".  A ##BYE line stores " b:" + its key: a hint for an add,
+ * which then replaces that line as fml4 does instead of appending (a hint
+ * is never removed but by a rebuild; a stale one only costs a read of the
+ * file).  The key " stamp" records the text file (device, inode,
  * size, mtime in ns) and the N the index was built for.  Keys starting with
  * a space cannot be addresses: an address is one blank-free token.
  *
@@ -65,6 +68,7 @@
 #define KEY_STAMP " stamp"
 #define KEY_PLUS " plus"
 #define KEY_FUZZY " f:"
+#define KEY_BYE " b:" /* + key: there is (or was) a ##BYE line for it */
 #define INDEX_VERSION 2
 #define CACHE_BUCKETS 4096 /* gdbm bucket cache: fewer re-reads while building */
 #define STALE_TMP 3600	   /* a temp index this old has no live builder */
@@ -98,6 +102,16 @@ static void make_key(str *key, const char *addr, size_t len, int n)
 	str_putc(key, '@');
 	for (const char *p = d; p < end; p++)
 		str_putc(key, tolower((unsigned char)*p));
+}
+
+/* KEY becomes the ##BYE hint of KEY. */
+static void str_insert_bye(str *key)
+{
+	str t = STR_INIT;
+	str_sets(&t, KEY_BYE);
+	str_append(&t, key->s, key->len);
+	str_set(key, t.s, t.len);
+	str_free(&t);
 }
 
 static datum dat(const str *s)
@@ -211,9 +225,9 @@ static int build_cb(const member_entry *e, int plus, void *arg)
 	struct build *b = arg;
 	if (plus)
 		return store(b, datc(KEY_PLUS));
-	if (e->bye)
-		return 0;
 	make_key(&b->key, e->addr.s, e->addr.len, b->fuzzy);
+	if (e->bye)
+		str_insert_bye(&b->key);
 	return store(b, dat(&b->key));
 }
 
@@ -428,8 +442,8 @@ fml_status membersdb_lookup(const char *dir, const char *file, const char *addr,
 	return members_scan_find(txt, addr, fuzzy, 1, NULL, found);
 }
 
-int membersdb_probe(const char *dir, const char *file, const char *addr, int fuzzy,
-		    const struct stat *now)
+int membersdb_probe_many(const char *dir, const char *file, int fuzzy, const struct stat *now,
+			 const char *const *addrs, size_t n, unsigned char *present)
 {
 	char txt[PATH_MAX], dbpath[PATH_MAX];
 	str want = STR_INIT, key = STR_INIT;
@@ -442,14 +456,38 @@ int membersdb_probe(const char *dir, const char *file, const char *addr, int fuz
 	GDBM_FILE db = index_open(dbpath);
 	if (db) {
 		if (index_stamp_ok(db, &want)) {
-			make_key(&key, addr, strlen(addr), fuzzy);
-			r = has_key(db, dat(&key));
+			r = 0;
+			for (size_t i = 0; i < n && r == 0; i++) {
+				make_key(&key, addrs[i], strlen(addrs[i]), fuzzy);
+				int k = has_key(db, dat(&key));
+				if (k == 0) {
+					str_insert_bye(&key);
+					if ((k = has_key(db, dat(&key))) > 0)
+						k = 2;
+				}
+				if (k < 0)
+					r = -1;
+				present[i] = k > 0 ? (unsigned char)k : 0;
+			}
 		}
 		gdbm_close(db);
 	}
 	str_free(&want);
 	str_free(&key);
 	return r;
+}
+
+int membersdb_probe(const char *dir, const char *file, const char *addr, int fuzzy,
+		    const struct stat *now)
+{
+	unsigned char present = 0;
+	int r = membersdb_probe_many(dir, file, fuzzy, now, &addr, 1, &present);
+	return r < 0 ? r : present;
+}
+
+void membersdb_key(str *key, const char *addr, int fuzzy)
+{
+	make_key(key, addr, strlen(addr), fuzzy);
 }
 
 /*
@@ -461,7 +499,8 @@ int membersdb_probe(const char *dir, const char *file, const char *addr, int fuz
  */
 fml_status membersdb_update(const char *dir, const char *file, int fuzzy, const struct stat *before,
 			    const struct stat *after, const char *const *del, size_t ndel,
-			    const char *const *add, size_t nadd)
+			    const char *const *add, size_t nadd, const char *const *bye,
+			    size_t nbye)
 {
 	char txt[PATH_MAX], dbpath[PATH_MAX];
 	str want = STR_INIT;
@@ -497,6 +536,11 @@ fml_status membersdb_update(const char *dir, const char *file, int fuzzy, const 
 	}
 	for (size_t i = 0; i < nadd && !b.failed; i++) {
 		make_key(&b.key, add[i], strlen(add[i]), b.fuzzy);
+		store(&b, dat(&b.key));
+	}
+	for (size_t i = 0; i < nbye && !b.failed; i++) {
+		make_key(&b.key, bye[i], strlen(bye[i]), b.fuzzy);
+		str_insert_bye(&b.key);
 		store(&b, dat(&b.key));
 	}
 	if (!b.failed) {

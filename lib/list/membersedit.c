@@ -349,7 +349,7 @@ static fml_status append(const char *dir, const char *file, const char *addr, co
 	str_putc(&line, '\n');
 	fml_status st = membersjournal_append(dir, file, line.s, line.len, &before, &after);
 	if (st == ST_OK) {
-		membersdb_update(dir, file, fuzzy, &before, &after, NULL, 0, &addr, 1);
+		membersdb_update(dir, file, fuzzy, &before, &after, NULL, 0, &addr, 1, NULL, 0);
 		membersjournal_done(dir, file);
 	}
 	str_free(&line);
@@ -382,8 +382,15 @@ static void follow(const char *dir, const char *file, int fuzzy, const cands *c,
 		add = arg;
 	else if (op == MEM_ADD && replace_bye)
 		add = addr;
-	membersdb_update(dir, file, fuzzy, before, after, del, ndel, &add, add ? 1 : 0);
+	/* every line a bye touched gets its hint, kept or not */
+	size_t nbye = 0;
+	const char **bye = mem_reallocarray(NULL, c->n + 1, sizeof *bye);
+	for (size_t i = 0; op == MEM_BYE && i < c->n; i++)
+		if (c->v[i].which == 2)
+			bye[nbye++] = c->v[i].addr.s;
+	membersdb_update(dir, file, fuzzy, before, after, del, ndel, &add, add ? 1 : 0, bye, nbye);
 	free(del);
+	free(bye);
 }
 
 fml_status membersedit_apply(const char *dir, const char *file, membersedit_op op, const char *addr,
@@ -408,8 +415,12 @@ fml_status membersedit_apply(const char *dir, const char *file, membersedit_op o
 	int exists = stat(path, &old) == 0;
 	/* an add asks the index when it is fresh: no read of the whole file */
 	int known = op == MEM_ADD && exists ? membersdb_probe(dir, file, addr, fuzzy, &old) : -1;
+	if (known < 0 && op == MEM_ADD && exists && membersdb_reindex(dir, file, fuzzy) == ST_OK &&
+	    stat(path, &old) == 0) /* once, so the next adds are O(1) too */
+		known = membersdb_probe(dir, file, addr, fuzzy, &old);
 	if (known == 1)
 		return status_why(err, ST_DATAERR, MEMBERSEDIT_ALREADY);
+	/* known == 2: a ##BYE line to replace, found by reading the file */
 	if (known == 0 || (op == MEM_ADD && !exists)) {
 		st = append(dir, file, addr, arg && *arg ? arg : NULL, fuzzy);
 		return st == ST_OK ? st : status_why(err, st, "cannot append to %s", file);
