@@ -144,7 +144,11 @@ fml_status membersjournal_append(const char *dir, const char *file, const char *
 	size_t head = j.len - (last != '\n');
 	str_append(&j, data, n);
 	str_printf(&j, "end %016" PRIx64 "\n", fnv1a(j.s, j.len));
-	if (safefile_open(&sf, jdir, ".journal.tmp") != ST_OK)
+	/* named as the index builder's temps, so that its sweep removes the
+	 * temp of a journal whose writer died */
+	char prefix[128];
+	if (fs_path(prefix, sizeof prefix, ".%s.db.journal", file) < 0 ||
+	    safefile_open(&sf, jdir, prefix) != ST_OK)
 		goto out;
 	if (safefile_write(&sf, j.s, j.len) != ST_OK) {
 		safefile_abort(&sf);
