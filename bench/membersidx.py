@@ -45,17 +45,20 @@ def run(argv, stdin=None):
     return dt, ru.ru_maxrss // 1024
 
 
-def post(work, n):
+def post(work, n, sender="user000001@example1.com"):
     path = os.path.join(work, "post")
     with open(path, "w") as f:
-        f.write("From: Poster <user000001@example1.com>\nTo: %s@%s\n"
+        f.write("From: Poster <%s>\nTo: %s@%s\n"
                 "Subject: bench %d\nMessage-ID: <%d.%f@example.net>\n\nA post.\n" %
-                (LIST, DOMAIN, n, n, time.time()))
+                (sender, LIST, DOMAIN, n, n, time.time()))
     return path
 
 
-def drop_index(d):
-    for f in ("members.db", "actives.db"):
+STRANGER = "stranger@example.net"  # refused after the member lookup: no recipients read
+
+
+def drop_index(d, files=("members.db",)):
+    for f in files:
         try:
             os.unlink(os.path.join(d, "var", "db", f))
         except FileNotFoundError:
@@ -89,19 +92,29 @@ def one(work, n):
         k += 1
     w = sorted(warm)[2]
     print("N=%d warm post (median of 5): %.4f s" % (n, w))
+    warm = []
+    for _ in range(5):
+        warm.append(run([FML, d], post(work, k, STRANGER))[0])
+        k += 1
+    ws = sorted(warm)[2]
+    print("N=%d warm non-member post (lookup, no distribution; median of 5): %.4f s" % (n, ws))
     for i in range(3):
         t, rss = run([MAKEFML, "-D", ml, "add", LIST, "new%d@example.net" % i])
-        t2, _ = run([FML, d], post(work, k))
+        t2, _ = run([FML, d], post(work, k, STRANGER))
         k += 1
-        print("N=%d makefml add: %.4f s (%.1fx warm); first post after it: %.4f s (%.2fx warm)"
-              % (n, t, t / w, t2, t2 / w))
+        t3, _ = run([MAKEFML, "-D", ml, "add", LIST, "more%d@example.net" % i])
+        t4, _ = run([FML, d], post(work, k))
+        k += 1
+        print("N=%d makefml add: %.4f s (%.1fx warm post); first non-member post after it: "
+              "%.4f s (%.2fx warm); makefml add: %.4f s; first post after it: %.4f s "
+              "(%.2fx warm)" % (n, t, t / w, t2, t2 / ws, t3, t4, t4 / w))
     t, rss = run([MAKEFML, "-D", ml, "bye", LIST, "new0@example.net"])
     t2, _ = run([FML, d], post(work, k))
     print("N=%d makefml bye: %.4f s; first post after it: %.4f s" % (n, t, t2))
-    drop_index(d)
+    drop_index(d, ("members.db", "actives.db"))
     t, rss = run([MAKEFML, "-D", ml, "check", LIST])
     print("N=%d full rebuild (makefml check, indexes removed): %.3f s, %d MB RSS" % (n, t, rss))
-    return w
+    return ws
 
 
 def main():
@@ -113,7 +126,8 @@ def main():
         warm[n] = one(work, n)
     ns = sorted(warm)
     if len(ns) > 1:
-        print("warm post N=%d / N=%d: %.2f" % (ns[-1], ns[0], warm[ns[-1]] / warm[ns[0]]))
+        print("warm non-member post N=%d / N=%d: %.2f" %
+              (ns[-1], ns[0], warm[ns[-1]] / warm[ns[0]]))
 
 
 main()
