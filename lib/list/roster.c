@@ -112,6 +112,8 @@ fml_status roster_both(const char *dir, const config *cf, membersedit_op op, con
 
 /* ---- bulk add */
 
+#define BULK_REINDEX 4096 /* lines: from here a rebuild is cheaper than updating */
+
 typedef struct item {
 	long lineno;
 	const char *addr; /* NUL-terminated copies in the batch's arena */
@@ -287,11 +289,14 @@ static fml_status batch_append(const char *dir, const char *file, int fuzzy, con
 	if (nadded) {
 		st = membersjournal_append(dir, file, data.s, data.len, &before, &after);
 		if (st == ST_OK) {
-			membersdb_update(dir, file, fuzzy, &before, &after, NULL, 0, added, nadded,
-					 NULL, 0);
+			/* a large import is indexed afresh (buckets sized for the new
+			 * total); a small one updates the buckets it touches */
+			if (nadded < BULK_REINDEX)
+				membersdb_update(dir, file, fuzzy, &before, &after, NULL, 0, added,
+						 nadded, NULL, 0);
 			membersjournal_done(dir, file);
-			/* a file made by this add has no index yet: one pass now, not at the
-			 * first post */
+			/* no index yet (a file made by this add) or a large import: one
+			 * pass now, not at the first post */
 			if (!membersdb_fresh(dir, file, fuzzy))
 				(void)membersdb_reindex(dir, file, fuzzy);
 		}
