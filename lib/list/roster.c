@@ -205,38 +205,41 @@ static void batch_line(batch *b, const char *line, size_t len, long lineno)
 	str_free(&e);
 }
 
-/* Refuse the second and later lines of one address (the same index key). */
+/* Refuse the second and later lines of one address (the same index key):
+ * an open-addressing table of the keys, kept in one arena. */
 static void batch_dedupe(batch *b, int fuzzy)
 {
 	size_t cap = 16;
 	while (cap < 2 * b->n)
 		cap *= 2;
 	size_t *slot = mem_reallocarray(NULL, cap, sizeof *slot); /* item + 1, 0 = empty */
-	str *keys = mem_reallocarray(NULL, b->n ? b->n : 1, sizeof *keys);
+	size_t *koff = mem_reallocarray(NULL, b->n + 1, sizeof *koff);
+	str keys = STR_INIT, key = STR_INIT;
 	memset(slot, 0, cap * sizeof *slot);
 	for (size_t i = 0; i < b->n; i++) {
-		str_init(&keys[i]);
+		koff[i] = keys.len;
 		if (b->v[i].why)
 			continue;
-		membersdb_key(&keys[i], b->v[i].addr, fuzzy);
+		membersdb_key(&key, b->v[i].addr, fuzzy);
+		str_append(&keys, key.s, key.len);
+		str_putc(&keys, 0);
 		uint64_t h = 14695981039346656037ULL;
-		for (size_t k = 0; k < keys[i].len; k++)
-			h = (h ^ (unsigned char)keys[i].s[k]) * 1099511628211ULL;
+		for (size_t k = 0; k < key.len; k++)
+			h = (h ^ (unsigned char)key.s[k]) * 1099511628211ULL;
 		for (size_t j = (size_t)h & (cap - 1);; j = (j + 1) & (cap - 1)) {
 			if (!slot[j]) {
 				slot[j] = i + 1;
 				break;
 			}
-			const str *o = &keys[slot[j] - 1];
-			if (o->len == keys[i].len && memcmp(o->s, keys[i].s, o->len) == 0) {
+			if (strcmp(keys.s + koff[slot[j] - 1], str_c(&key)) == 0) {
 				b->v[i].why = "listed twice in the input";
 				break;
 			}
 		}
 	}
-	for (size_t i = 0; i < b->n; i++)
-		str_free(&keys[i]);
-	free(keys);
+	str_free(&keys);
+	str_free(&key);
+	free(koff);
 	free(slot);
 }
 
