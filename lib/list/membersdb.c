@@ -538,7 +538,7 @@ fml_status membersdb_lookup(const char *dir, const char *file, const char *addr,
 		return ST_OK;
 	if ((s = paths(dir, file, txt, sizeof txt, dbpath, sizeof dbpath)) != ST_OK)
 		return s;
-	if ((s = membersjournal_recover(dir, file)) != ST_OK)
+	if ((s = membersjournal_recover_all(dir)) != ST_OK)
 		return s;
 	if (stat(txt, &st) < 0) {
 		if (errno == ENOENT)

@@ -253,3 +253,13 @@ fml_status membersjournal_recover(const char *dir, const char *file)
 	}
 	return fs_fsync_dir(jdir);
 }
+
+fml_status membersjournal_recover_all(const char *dir)
+{
+	/* the files an add appends to (roster, addadmin) */
+	static const char *const files[] = {"members", "actives", "members-admin", "moderators"};
+	fml_status st = ST_OK;
+	for (size_t i = 0; i < sizeof files / sizeof files[0] && st == ST_OK; i++)
+		st = membersjournal_recover(dir, files[i]);
+	return st;
+}

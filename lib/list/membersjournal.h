@@ -27,5 +27,9 @@ void membersjournal_done(const char *dir, const char *file);
  * one is removed (the file was not touched yet).  ST_OK also when there is
  * none; ST_TEMPFAIL (logged) when the replay fails. */
 fml_status membersjournal_recover(const char *dir, const char *file);
+/* membersjournal_recover() for every member file: for the readers under
+ * the list lock (a post's lookup), so that distribute never reads a torn
+ * actives. */
+fml_status membersjournal_recover_all(const char *dir);
 
 #endif
