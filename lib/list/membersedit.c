@@ -339,6 +339,13 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 	return safefile_commit(&sf, path);
 }
 
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Append "ADDR[ ARG]" to DIR/FILE through the journal; the index follows. */
 static fml_status append(const char *dir, const char *file, const char *addr, const char *arg,
 			 int fuzzy)
@@ -432,6 +439,8 @@ fml_status membersedit_apply(const char *dir, const char *file, membersedit_op o
 		str_free(&buf);
 		return status_why(err, st, "cannot read %s", file);
 	}
+	struct stat read_st; /* a hand edit between the stat and the read: no update */
+	int steady = exists && stat(path, &read_st) == 0 && same_stat(&old, &read_st);
 	const char *addrs[2] = {addr, op == MEM_CHADDR ? arg : NULL};
 	collect(&buf, addrs, fuzzy, &c);
 	st = plan(&c, op, addr, arg, fuzzy, &replace_bye, err);
@@ -444,7 +453,7 @@ fml_status membersedit_apply(const char *dir, const char *file, membersedit_op o
 			     exists ? &old : NULL);
 		if (st != ST_OK)
 			status_why(err, st, "cannot rewrite %s", file);
-		else if (exists && stat(path, &now) == 0)
+		else if (steady && stat(path, &now) == 0)
 			follow(dir, file, fuzzy, &c, op, addr, arg, replace_bye, &old, &now);
 	}
 	cands_free(&c);
