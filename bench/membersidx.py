@@ -98,6 +98,11 @@ def one(work, n):
         k += 1
     ws = sorted(warm)[4]
     print("N=%d warm non-member post (lookup, no distribution; median of 9): %.4f s" % (n, ws))
+    drop_index(d)
+    t, rss = run([FML, d], post(work, k, STRANGER))
+    k += 1
+    print("N=%d non-member post with no index (rebuild of members.db): %.3f s, %d MB RSS"
+          % (n, t, rss))
     for i in range(3):
         t, rss = run([MAKEFML, "-D", ml, "add", LIST, "new%d@example.net" % i])
         t2, _ = run([FML, d], post(work, k, STRANGER))
