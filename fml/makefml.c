@@ -219,7 +219,8 @@ static fml_status cmd_add_many(ctx *c)
 		st = roster_add_many(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
 				     &added);
 	if (st == ST_TEMPFAIL) {
-		str_sets(&c->err, "nothing added");
+		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
+				  "fed again: what was added is refused as already a member");
 		str_free(&in);
 		return refuse(c, st);
 	}

@@ -255,8 +255,12 @@ static fml_status batch_known(const char *dir, const char *file, int fuzzy, cons
 	if ((s = membersjournal_recover(dir, file)) != ST_OK ||
 	    (s = members_path(path, sizeof path, dir, file)) != ST_OK)
 		return s;
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? ST_OK : ST_TEMPFAIL;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return ST_OK;
+		msg_error("stat %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
 	if (!membersdb_fresh(dir, file, fuzzy) &&
 	    ((s = membersdb_reindex(dir, file, fuzzy)) != ST_OK || stat(path, &st) < 0))
 		return ST_TEMPFAIL;

@@ -37,8 +37,8 @@ typedef void (*roster_refuse_fn)(long lineno, const char *addr, const char *why,
  * refused); refused lines go to REFUSE, the others are appended to actives
  * and members in one step each, the indexes updated in one pass.  *NADDED
  * the lines added.  ST_OK all added, ST_DATAERR some refused (the rest
- * added), ST_TEMPFAIL I/O trouble (*NADDED 0: nothing added, or a
- * journal that the next run finishes). */
+ * added), ST_TEMPFAIL I/O trouble (*NADDED 0; actives may have its lines
+ * and members not: feeding the same TEXT again completes the add). */
 fml_status roster_add_many(const char *dir, const config *cf, const char *text, size_t len,
 			   roster_refuse_fn refuse, void *arg, long *nadded);
 
