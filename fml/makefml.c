@@ -5,6 +5,7 @@
  *
  *   newml LIST [DOMAIN]          make ML_DIR/LIST; print the aliases lines
  *   add LIST ADDR [OPTS...]      members and actives (OPTS go to actives)
+ *   add LIST -                   the same for each line "ADDR [OPTS...]" of stdin
  *   bye LIST ADDR                both files: the line becomes "##BYE addr"
  *   on|off|skip|noskip LIST ADDR actives
  *   digest LIST ADDR N[mode]     actives: m=N[mode], 0 stops the digest
@@ -55,6 +56,7 @@
 #include "util/status.h"
 #include "list/membersedit.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -107,7 +109,7 @@ static const struct command {
 	const char *args;
 } commands[] = {
     {"newml", 0, 1, 0, cmd_newml, "[DOMAIN]"},
-    {"add", 1, 8, 1, cmd_add, "ADDR [OPTS...]"},
+    {"add", 1, 8, 1, cmd_add, "ADDR [OPTS...] | -"},
     {"bye", 1, 1, 1, cmd_bye, "ADDR"},
     {"on", 1, 1, 1, cmd_actives_op, "ADDR"},
     {"off", 1, 1, 1, cmd_actives_op, "ADDR"},
@@ -183,8 +185,59 @@ static fml_status report_roster(ctx *c, fml_status st, const char *addr, const c
 	return ST_OK;
 }
 
+/* All of stdin into OUT. */
+static fml_status read_stdin(str *out)
+{
+	for (;;) {
+		str_reserve(out, 65536);
+		ssize_t n = read(0, out->s + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			msg_error("read stdin: %s", strerror(errno));
+			return ST_TEMPFAIL;
+		}
+		if (n == 0)
+			return ST_OK;
+		out->len += (size_t)n;
+		out->s[out->len] = 0;
+	}
+}
+
+static void report_refused(long lineno, const char *addr, const char *why, void *arg)
+{
+	ctx *c = arg;
+	fprintf(stderr, "makefml: add %s: line %ld: %s: %s\n", c->name, lineno, addr, why);
+}
+
+/* add LIST -: one line per address on stdin, all under this one lock. */
+static fml_status cmd_add_many(ctx *c)
+{
+	str in = STR_INIT, line = STR_INIT;
+	long added = 0;
+	fml_status st = read_stdin(&in);
+	if (st == ST_OK)
+		st = roster_add_many(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
+				     &added);
+	if (st == ST_TEMPFAIL) {
+		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
+				  "fed again: what was added is refused as already a member");
+		str_free(&in);
+		return refuse(c, st);
+	}
+	str_printf(&line, "add - (%ld added)", added);
+	log_change(c, line.s);
+	printf("%ld added to members and actives%s\n", added,
+	       st == ST_OK ? "" : "; the lines above were refused");
+	str_free(&in);
+	str_free(&line);
+	return st;
+}
+
 static fml_status cmd_add(ctx *c)
 {
+	if (c->nargs == 1 && strcmp(c->args[0], "-") == 0)
+		return cmd_add_many(c);
 	str opts = STR_INIT, where = STR_INIT;
 	for (int i = 1; i < c->nargs; i++)
 		str_printf(&opts, "%s%s", opts.len ? " " : "", c->args[i]);

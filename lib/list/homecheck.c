@@ -175,8 +175,8 @@ static void check_members(check *c, const char *file, int fuzzy, int indexed)
 		say(c, 0, "var/db/%s.db was stale: rebuilt", file);
 	else
 		say(c, 0,
-		    "var/db/%s.db rebuilt; %s changed a moment ago, so the next lookup "
-		    "rebuilds it once more",
+		    "var/db/%s.db rebuilt; %s changed while it was read, so the next "
+		    "lookup rebuilds it once more",
 		    file, file);
 }
 

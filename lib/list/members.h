@@ -10,8 +10,10 @@
  *
  * The text files are the truth an admin may edit; var/db/<file>.db (gdbm) is
  * an index rebuilt whenever the text file's (size, mtime, inode) changes, so
- * lookups stay O(1) at a million members.  Edits rewrite the text file
- * atomically (temp + fsync + rename) and must be made under the list lock.
+ * lookups stay O(1) at a million members.  Edits append to the text file
+ * through a journal (an add) or rewrite it atomically (temp + fsync +
+ * rename), update the index in the same step, and must be made under the
+ * list lock.
  *
  * members.c reads and writes the format; the index is membersdb.h's, the
  * edits are membersedit.h's.

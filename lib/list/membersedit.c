@@ -5,8 +5,11 @@
  * else fuzzily at the smallest ADDR_CHECK_MAX level that names a single
  * member, as fml4 retries), changes those lines and writes the rest back
  * byte for byte through safefile (temp + fsync + rename + directory fsync).
- * The index is not touched: its stamp no longer matches the file, so the
- * next lookup rebuilds it.  The caller holds the list lock.
+ * An add that replaces no ##BYE line does not rewrite: it appends its line
+ * through membersjournal (crash-safe), and asks the index first when it is
+ * fresh, so it reads nothing of a large file.  After either, the index is
+ * updated key by key and stamped with the file's new stamp (membersdb_update),
+ * so the next lookup does not rebuild it.  The caller holds the list lock.
  *
  * Failure policy.  An edit that does not apply (a bad address or argument,
  * "already a member", "not a member", an ambiguous address, nothing to do)
@@ -15,6 +18,8 @@
  * returned (ST_TEMPFAIL) with a reason in ERR; the file stays the old one.
  */
 #include "membersedit.h"
+#include "membersdb.h"
+#include "membersjournal.h"
 #include "mail/addr.h"
 #include "util/fs.h"
 #include "util/lines.h"
@@ -334,13 +339,74 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 	return safefile_commit(&sf, path);
 }
 
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Append "ADDR[ ARG]" to DIR/FILE through the journal; the index follows. */
+static fml_status append(const char *dir, const char *file, const char *addr, const char *arg,
+			 int fuzzy)
+{
+	str line = STR_INIT;
+	struct stat before, after;
+	new_entry(&line, addr, arg);
+	str_putc(&line, '\n');
+	fml_status st = membersjournal_append(dir, file, line.s, line.len, &before, &after);
+	if (st == ST_OK) {
+		membersdb_update(dir, file, fuzzy, &before, &after, NULL, 0, &addr, 1, NULL, 0);
+		membersjournal_done(dir, file);
+	}
+	str_free(&line);
+	return st;
+}
+
+/* The index after a rewrite: the keys of the addresses that left (unless
+ * another live line keeps the same key) and of the one that came. */
+static void follow(const char *dir, const char *file, int fuzzy, const cands *c, membersedit_op op,
+		   const char *addr, const char *arg, long replace_bye, const struct stat *before,
+		   const struct stat *after)
+{
+	const char **del = mem_reallocarray(NULL, c->n + 1, sizeof *del);
+	const char *add = NULL;
+	size_t ndel = 0;
+	if (op == MEM_BYE || op == MEM_CHADDR) {
+		for (size_t i = 0; i < c->n; i++) {
+			const cand *k = &c->v[i];
+			int kept = 0;
+			if (k->which != 2)
+				continue;
+			for (size_t m = 0; m < c->n && !kept; m++)
+				kept = c->v[m].which != 2 && c->v[m].which != 1 && !c->v[m].bye &&
+				       addr_match(c->v[m].addr.s, k->addr.s, fuzzy);
+			if (!kept)
+				del[ndel++] = k->addr.s;
+		}
+	}
+	if (op == MEM_CHADDR)
+		add = arg;
+	else if (op == MEM_ADD && replace_bye)
+		add = addr;
+	/* every line a bye touched gets its hint, kept or not */
+	size_t nbye = 0;
+	const char **bye = mem_reallocarray(NULL, c->n + 1, sizeof *bye);
+	for (size_t i = 0; op == MEM_BYE && i < c->n; i++)
+		if (c->v[i].which == 2)
+			bye[nbye++] = c->v[i].addr.s;
+	membersdb_update(dir, file, fuzzy, before, after, del, ndel, &add, add ? 1 : 0, bye, nbye);
+	free(del);
+	free(bye);
+}
+
 fml_status membersedit_apply(const char *dir, const char *file, membersedit_op op, const char *addr,
 			     const char *arg, int fuzzy, str *err)
 {
 	char path[PATH_MAX];
 	str buf = STR_INIT;
 	cands c = {NULL, 0, 0};
-	struct stat old;
+	struct stat old, now;
 	long replace_bye;
 	fml_status st;
 
@@ -351,7 +417,21 @@ fml_status membersedit_apply(const char *dir, const char *file, membersedit_op o
 		return status_why(err, st, "bad member file name");
 	if ((st = check_args(op, addr, arg, err)) != ST_OK)
 		return st;
+	if ((st = membersjournal_recover(dir, file)) != ST_OK)
+		return status_why(err, st, "cannot recover %s", file);
 	int exists = stat(path, &old) == 0;
+	/* an add asks the index when it is fresh: no read of the whole file */
+	int known = op == MEM_ADD && exists ? membersdb_probe(dir, file, addr, fuzzy, &old) : -1;
+	if (known < 0 && op == MEM_ADD && exists && membersdb_reindex(dir, file, fuzzy) == ST_OK &&
+	    stat(path, &old) == 0) /* once, so the next adds are O(1) too */
+		known = membersdb_probe(dir, file, addr, fuzzy, &old);
+	if (known == 1)
+		return status_why(err, ST_DATAERR, MEMBERSEDIT_ALREADY);
+	/* known == 2: a ##BYE line to replace, found by reading the file */
+	if (known == 0 || (op == MEM_ADD && !exists)) {
+		st = append(dir, file, addr, arg && *arg ? arg : NULL, fuzzy);
+		return st == ST_OK ? st : status_why(err, st, "cannot append to %s", file);
+	}
 	st = fs_read(path, &buf, 0);
 	if (st == ST_NOINPUT)
 		st = ST_OK;
@@ -359,14 +439,22 @@ fml_status membersedit_apply(const char *dir, const char *file, membersedit_op o
 		str_free(&buf);
 		return status_why(err, st, "cannot read %s", file);
 	}
+	struct stat read_st; /* a hand edit between the stat and the read: no update */
+	int steady = exists && stat(path, &read_st) == 0 && same_stat(&old, &read_st);
 	const char *addrs[2] = {addr, op == MEM_CHADDR ? arg : NULL};
 	collect(&buf, addrs, fuzzy, &c);
 	st = plan(&c, op, addr, arg, fuzzy, &replace_bye, err);
-	if (st == ST_OK) {
+	if (st == ST_OK && op == MEM_ADD && !replace_bye) {
+		st = append(dir, file, addr, arg && *arg ? arg : NULL, fuzzy);
+		if (st != ST_OK)
+			status_why(err, st, "cannot append to %s", file);
+	} else if (st == ST_OK) {
 		st = rewrite(dir, file, path, &buf, &c, op, addr, arg, replace_bye,
 			     exists ? &old : NULL);
 		if (st != ST_OK)
 			status_why(err, st, "cannot rewrite %s", file);
+		else if (steady && stat(path, &now) == 0)
+			follow(dir, file, fuzzy, &c, op, addr, arg, replace_bye, &old, &now);
 	}
 	cands_free(&c);
 	str_free(&buf);

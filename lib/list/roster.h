@@ -27,6 +27,21 @@ fml_status roster_add(const char *dir, const config *cf, const char *addr, const
 fml_status roster_both(const char *dir, const config *cf, membersedit_op op, const char *addr,
 		       const char *arg, str *err, str *where);
 
+/* A refused line of a bulk add: its number, its address (or what stood
+ * first on the line), the reason. */
+typedef void (*roster_refuse_fn)(long lineno, const char *addr, const char *why, void *arg);
+
+/* Bulk add: every line of TEXT[0..LEN) is "ADDR [OPTS...]" as roster_add
+ * takes them (blank lines and '#' lines skipped).  Each line is judged as
+ * roster_add would judge it (and a second line for one address is
+ * refused); refused lines go to REFUSE, the others are appended to actives
+ * and members in one step each, the indexes updated in one pass.  *NADDED
+ * the lines added.  ST_OK all added, ST_DATAERR some refused (the rest
+ * added), ST_TEMPFAIL I/O trouble (*NADDED 0; actives may have its lines
+ * and members not: feeding the same TEXT again completes the add). */
+fml_status roster_add_many(const char *dir, const config *cf, const char *text, size_t len,
+			   roster_refuse_fn refuse, void *arg, long *nadded);
+
 /* ST_DATAERR with a reason in ERR when members already holds
  * MAX_MEMBER_LIMIT entries. */
 fml_status roster_check_limit(const char *dir, const config *cf, str *err);

@@ -19,6 +19,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -742,24 +744,138 @@ static void test_index_corrupt(void **state)
 	big_checks(dir, "final");
 }
 
-/* A file modified just now gets a "racy" stamp: the next lookup rebuilds. */
-static void test_index_racy(void **state)
+/* The stamp is exact: a fresh index is used as it is, however recent the
+ * file, and a hand edit is seen even when it keeps the size and puts the
+ * mtime back (the ctime still moves). */
+static void test_index_exact_stamp(void **state)
 {
-	char dir[PATH_MAX];
-	fresh_home(dir, sizeof dir, "racy");
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	fresh_home(dir, sizeof dir, "exact");
 	write_file(dir, "members", "a@example.com\n");
-	expect(dir, "a@example.com", 0, 1, "racy build");
+	expect(dir, "a@example.com", 0, 1, "build");
 	ino_t i1 = db_ino(dir, "members");
-	expect(dir, "a@example.com", 0, 1, "racy again");
-	ino_t i2 = db_ino(dir, "members");
-	assert_true(i1 != 0 && i2 != 0 && i1 != i2);
-	backdate(dir, "members", 100, 0);
-	expect(dir, "a@example.com", 0, 1, "settled");
-	ino_t i3 = db_ino(dir, "members");
-	expect(dir, "a@example.com", 0, 1, "settled again");
-	assert_true(db_ino(dir, "members") == i3);
+	expect(dir, "a@example.com", 0, 1, "fresh at once");
+	assert_true(i1 != 0 && db_ino(dir, "members") == i1);
+	assert_true(membersdb_fresh(dir, "members", 0));
+	/* same size, same mtime, in place */
+	PATHF(path, "%s/members", dir);
+	assert_int_equal(stat(path, &st), 0);
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "b", 1, 0), 1);
+	close(fd);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	assert_false(membersdb_fresh(dir, "members", 0));
+	expect(dir, "a@example.com", 0, 0, "hand edit");
+	expect(dir, "b@example.com", 0, 1, "hand edit");
+	assert_true(membersdb_fresh(dir, "members", 0));
 	assert_int_equal(membersdb_reindex(dir, "members", 0), ST_OK);
-	assert_true(db_ino(dir, "members") != i3);
+	assert_true(membersdb_fresh(dir, "members", 0));
+}
+
+/* Edits keep the index equal to a fresh rebuild: after each step of a
+ * sequence of adds, byes, option changes and chaddrs, every address ever
+ * seen is looked up through the updated index (which must still be fresh:
+ * no rebuild) and then through a rebuilt one; both must agree. */
+static void test_index_follows_edits(void **state)
+{
+	static const struct {
+		membersedit_op op;
+		const char *addr, *arg;
+		fml_status want;
+	} steps[] = {
+	    {MEM_ADD, "new1@example.com", NULL, ST_OK},
+	    {MEM_ADD, "new2@Example.COM", "s=skip", ST_OK},
+	    {MEM_ADD, "new1@example.com", NULL, ST_DATAERR}, /* through the index */
+	    {MEM_ADD, "NEW2@example.com", NULL, ST_OK},	     /* local part is exact */
+	    {MEM_BYE, "a@example.com", NULL, ST_OK},
+	    {MEM_ADD, "a@example.com", "m=3", ST_OK}, /* replaces its ##BYE line */
+	    {MEM_OFF, "b@example.com", NULL, ST_OK},
+	    {MEM_SKIP, "new1@example.com", NULL, ST_OK},
+	    {MEM_DIGEST, "b@example.com", "6mp", ST_OK},
+	    {MEM_CHADDR, "new1@example.com", "moved@example.org", ST_OK},
+	    {MEM_BYE, "dup@example.com", NULL, ST_OK}, /* two lines */
+	    {MEM_BYE, "nobody@example.com", NULL, ST_DATAERR},
+	    {MEM_ADD, "last@example.net", NULL, ST_OK},
+	};
+	static const char *const seen[] = {
+	    "a@example.com",	"b@example.com",      "c@example.com",	  "dup@example.com",
+	    "new1@example.com", "new2@example.com",   "NEW2@example.com", "moved@example.org",
+	    "last@example.net", "nobody@example.com", "A@EXAMPLE.COM",	  "new2@EXAMPLE.com",
+	};
+	char dir[PATH_MAX], db[PATH_MAX];
+	str err = STR_INIT;
+	fresh_home(dir, sizeof dir, "follow");
+	write_file(dir, "members",
+		   "a@example.com\nb@example.com\n#\tc@example.com\ndup@example.com\n"
+		   "#\tdup@example.com\n");
+	expect(dir, "a@example.com", 0, 1, "first build");
+	PATHF(db, "%s/var/db/members.db", dir);
+	for (size_t i = 0; i < N_ELEMS(steps); i++) {
+		fml_status st = membersedit_apply(dir, "members", steps[i].op, steps[i].addr,
+						  steps[i].arg, 0, &err);
+		if (st != steps[i].want)
+			fail_msg("step %zu: got %d (%s), want %d", i, st, str_c(&err),
+				 steps[i].want);
+		if (!membersdb_fresh(dir, "members", 0))
+			fail_msg("step %zu: the index is stale after the edit", i);
+		int got[N_ELEMS(seen)];
+		for (size_t k = 0; k < N_ELEMS(seen); k++)
+			assert_int_equal(membersdb_lookup(dir, "members", seen[k], 0, &got[k]),
+					 ST_OK);
+		assert_int_equal(membersdb_reindex(dir, "members", 0), ST_OK);
+		for (size_t k = 0; k < N_ELEMS(seen); k++) {
+			int want = -1;
+			assert_int_equal(membersdb_lookup(dir, "members", seen[k], 0, &want),
+					 ST_OK);
+			if (got[k] != want)
+				fail_msg("step %zu: %s: updated index says %d, rebuilt says %d", i,
+					 seen[k], got[k], want);
+		}
+	}
+	str_free(&err);
+}
+
+/* A journal left by a run that died is replayed (complete) or dropped
+ * (torn) by the next edit or lookup. */
+static void test_journal_recovery(void **state)
+{
+	static const char body[] = "new@example.com\n";
+	char dir[PATH_MAX], j[256];
+	str got = STR_INIT, err = STR_INIT;
+	fresh_home(dir, sizeof dir, "journal");
+	write_file(dir, "members", "a@example.com\n");
+	expect(dir, "a@example.com", 0, 1, "build");
+	/* died after the journal, with half of the line appended */
+	write_file(dir, "members", "a@example.com\nnew@ex");
+	/* the journal as membersjournal_append writes it */
+	int n = snprintf(j, sizeof j, "fmljournal 1 14 %zu\n%s", strlen(body), body);
+	uint64_t h = 14695981039346656037ULL;
+	for (int i = 0; i < n; i++) {
+		h ^= (unsigned char)j[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(j + n, sizeof j - (size_t)n, "end %016" PRIx64 "\n", h);
+	write_file(dir, "var/db/members.journal", j);
+	expect(dir, "new@example.com", 0, 1, "replayed by a lookup");
+	read_file(dir, "members", &got);
+	assert_string_equal(got.s, "a@example.com\nnew@example.com\n");
+	char jpath[PATH_MAX];
+	PATHF(jpath, "%s/var/db/members.journal", dir);
+	assert_false(fs_exists(jpath));
+	/* a torn journal: the file is left as it is */
+	j[n + 5] = 'X';
+	write_file(dir, "var/db/members.journal", j);
+	assert_int_equal(membersedit_apply(dir, "members", MEM_ADD, "z@example.com", NULL, 0, &err),
+			 ST_OK);
+	read_file(dir, "members", &got);
+	assert_string_equal(got.s, "a@example.com\nnew@example.com\nz@example.com\n");
+	assert_false(fs_exists(jpath));
+	expect(dir, "z@example.com", 0, 1, "after the torn journal");
+	str_free(&got);
+	str_free(&err);
 }
 
 /* Temp files of dead index builders are swept after an hour; a live
@@ -798,7 +914,9 @@ int main(void)
 	    cmocka_unit_test(test_edit_then_lookup),
 	    cmocka_unit_test(test_index_big),
 	    cmocka_unit_test(test_index_corrupt),
-	    cmocka_unit_test(test_index_racy),
+	    cmocka_unit_test(test_index_exact_stamp),
+	    cmocka_unit_test(test_index_follows_edits),
+	    cmocka_unit_test(test_journal_recovery),
 	    cmocka_unit_test(test_index_sweeps_dead_temps),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
