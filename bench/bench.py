@@ -1533,12 +1533,13 @@ def sh(cmd):
 
 NOTES = """\
 - **What fml's exit means.** `fml` returns 0 once the post is in var/incoming
-  (file fsync'd, renamed, directory fsync'd) *and* processed under the list lock:
-  spool/N written (temp, fsync, link, directory fsync), summary and log lines, and
-  one queue item in var/queue/new with the envelope for every active member
-  (fsync, rename, directory fsync).  Delivery belongs to the queue runner
-  (`fmlqueue run`; DELIVERY_MODE = queue here), so no row of (a)-(c) includes
-  fml's delivery: that is (d).
+  (written and renamed, not synced: the MTA still holds the mail) *and*
+  processed under the list lock: spool/N written (temp, fsync, link) and its
+  queue item in var/queue/new naming the recipient snapshot of the actives
+  (fsync, rename), then spool/ and new/ fsynced: four flushes (the snapshot
+  itself is written and synced once per change of the actives).  Delivery
+  belongs to the queue runner (`fmlqueue run`; DELIVERY_MODE = queue here), so
+  no row of (a)-(c) includes fml's delivery: that is (d).
 - **What mlmmj's return means.** Without -F, mlmmj-receive returns as soon as the
   mail is in incoming/ (written in place under its final name, fsync'd, no
   directory fsync) and a child is forked: nothing is processed yet.  With -F it
@@ -1608,8 +1609,8 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         cpu = median([r.cpu for r in R[key]])
         rows.append((label, what, len(v), median(v), p90(v), min(v), comparable, cpu))
 
-    row("fml", "fml (warm index)", "exit: accepted, article spooled, queue item for all "
-        "recipients, each fsync'd + dir fsync", comparable="**the fml number**")
+    row("fml", "fml (warm index)", "exit: accepted, article spooled, queue item naming "
+        "the recipient snapshot, both fsync'd + dir fsyncs", comparable="**the fml number**")
     row("fml_cold", "fml (cold index)", "same, first post after `members` changed: "
         "var/db/members.db rebuilt")
     row("m_nosend", "mlmmj chain, no delivery (-F)", "receive -> process -> (mlmmj-send "
