@@ -7,6 +7,7 @@
 #include "distribute.h"
 #include "rewrite.h"
 #include "queue/qitem.h"
+#include "queue/qdelta.h"
 #include "queue/qsnap.h"
 #include "list/seq.h"
 #include "list/article.h"
@@ -141,7 +142,7 @@ fml_status distribute_recipients(action_ctx *c, str *rcpts, size_t *n)
 #define DELTA_READ_MAX (8 << 20) /* appended bytes worth a delta; more: a full snapshot */
 
 /* The recipients added by the bytes [OFF, NOW's size) of actives, which
- * were only appended (qsnap_chain): each line taken as collect() takes the
+ * were only appended (qdelta_chain): each line taken as collect() takes the
  * lines of the whole file.  ST_NOINPUT when actives is no longer as NOW. */
 static fml_status appended_rcpts(action_ctx *c, const struct stat *now, off_t off, str *rcpts,
 				 size_t *n)
@@ -198,7 +199,7 @@ static void changed_stamp(str *stamp)
  * then named by every article's item until actives changes.  A post to a
  * big list writes one line instead of a copy of the members.  When actives
  * was only appended to since a generation (its append log has the chain,
- * qsnap_chain), the new one is a delta: the appended lines only, whatever
+ * qdelta_chain), the new one is a delta: the appended lines only, whatever
  * the size of the list.  Under the list lock, as the sweep of the
  * generations nothing needs.
  */
@@ -216,9 +217,9 @@ static fml_status article_rcpts(action_ctx *c, const char *qdir, qsnap_ref *ref)
 		return st;
 	}
 	st = ST_NOINPUT;
-	if (!c->debug && qsnap_chain(c->l.dir, c->l.cf, qdir, &now, &from, &off) == 0 &&
+	if (!c->debug && qdelta_chain(c->l.dir, c->l.cf, qdir, &now, &from, &off) == 0 &&
 	    appended_rcpts(c, &now, off, &rcpts, &ref->count) == ST_OK)
-		st = qsnap_write_delta(qdir, str_c(&stamp), from.gen, rcpts.s, ref->count, ref);
+		st = qdelta_write(qdir, str_c(&stamp), from.gen, rcpts.s, ref->count, ref);
 	if (st == ST_NOINPUT) {
 		st = distribute_recipients(c, &rcpts, &ref->count);
 		/* changed while it was read: what was read is no state that a

@@ -41,7 +41,8 @@
 #include <unistd.h>
 
 #define JOURNAL_MAGIC "fmljournal 1"
-#define LOG_MAX 65536 /* bytes: a longer append log starts again */
+#define LOG_MAX 65536  /* bytes: a longer append log keeps only its last lines */
+#define LOG_KEEP 16384 /* bytes of them: a chain is followed back only so far */
 
 static uint64_t fnv1a(const char *p, size_t n)
 {
@@ -102,6 +103,32 @@ static int logged(const char *file)
 	return strcmp(file, "actives") == 0;
 }
 
+/* Keep the last lines of the append log at PATH (about LOG_KEEP bytes), by
+ * rename; else empty it.  A chain from the current snapshot is mostly a
+ * few appends long, so it survives. */
+static void log_shorten(const char *path, int fd)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	str tail = STR_INIT;
+	int ok = 0;
+	fs_dirname(path, dir, sizeof dir);
+	/* named as the index builder's temps: its sweep removes a dead writer's */
+	if (fs_path(tmp, sizeof tmp, "%s/.actives.db.appends.%ld", dir, (long)getpid()) == 0 &&
+	    fs_read_tail(path, &tail, LOG_KEEP) == ST_OK) {
+		int t = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		ok = t >= 0 && write(t, tail.s, tail.len) == (ssize_t)tail.len;
+		if (t >= 0 && close(t) < 0)
+			ok = 0;
+		if (ok && rename(tmp, path) < 0)
+			ok = 0;
+		if (!ok)
+			unlink(tmp);
+	}
+	str_free(&tail);
+	if (!ok && ftruncate(fd, 0) < 0)
+		msg_warn("truncate %s: %s", path, strerror(errno));
+}
+
 /* One line of the append log (membersjournal.h), after the append is
  * durable.  Not synced, and a failure is only logged: the log is a hint. */
 static void log_append(const char *jdir, const char *file, const struct stat *before,
@@ -117,8 +144,15 @@ static void log_append(const char *jdir, const char *file, const struct stat *be
 		return;
 	}
 	/* bounded: an old chain is worth less than a short read */
-	if (fstat(fd, &st) == 0 && st.st_size > LOG_MAX && ftruncate(fd, 0) < 0)
-		msg_warn("truncate %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && st.st_size > LOG_MAX) {
+		log_shorten(path, fd);
+		close(fd);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			msg_warn("open %s: %s", path, strerror(errno));
+			return;
+		}
+	}
 	str line = STR_INIT;
 	members_stamp(&line, before);
 	str_putc(&line, ' ');
@@ -138,7 +172,7 @@ void membersjournal_links(const char *dir, const char *file, membersjournal_link
 	*v = NULL;
 	*n = 0;
 	if (!logged(file) || fs_path(path, sizeof path, "%s/var/db/%s.appends", dir, file) < 0 ||
-	    fs_read(path, &buf, LOG_MAX * 2) != ST_OK) {
+	    fs_read_tail(path, &buf, LOG_MAX * 2) != ST_OK) {
 		str_free(&buf);
 		return;
 	}

@@ -40,7 +40,8 @@ fml_status membersjournal_recover_all(const char *dir);
  *
  *   STAMP_BEFORE STAMP_AFTER OFFSET LEN\n
  *
- * (exact stamps, members_stamp()).  A hint for the recipient snapshots
+ * (exact stamps, members_stamp()); past LOG_MAX bytes only its last lines
+ * are kept.  A hint for the recipient snapshots
  * (queue/qsnap.h): a chain of lines from the stamp of a snapshot to the
  * stamp of actives now says that only the bytes [OFFSET, OFFSET + LEN) of
  * each were added since.  Not synced: a lost line only costs a full

@@ -6,13 +6,9 @@
  * whole: an open snapshot costs a lookup index of one address in
  * QSNAP_STEP, whatever the number of recipients.
  *
- * A delta generation (qsnap_chain, qsnap_write_delta) holds only the
- * addresses that appends to actives added since a full generation, its
- * base: writing it reads the appended bytes and a few blocks of the base
- * per address (a binary search in the sorted file), never the whole base,
- * so the first post after an add costs about what a warm one does.  Its
- * checksum binds the base's (count and SHA-256) and the adds, so it is
- * made without hashing the base; a reader checks both files in full.
+ * A delta generation (written by qdelta.c) holds only the addresses that
+ * appends to actives added since a full generation, its base; a reader
+ * here merges the two (qsnap_open checks both in full).
  *
  * Failure policy: a generation is durable before any item can name it
  * (file and rcpt/ fsynced at creation); a per-item link is durable before
@@ -22,7 +18,6 @@
  */
 #include "qsnap.h"
 #include "list/members.h"
-#include "list/membersjournal.h"
 #include "mail/addr.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -43,10 +38,6 @@
 
 #define CHUNK 65536
 #define HEAD_MAX 4096
-#define DELTA_MIN 4096 /* adds a delta may always hold; else 1/DELTA_FRAC of its base */
-#define DELTA_FRAC 8
-#define BISECT_WINDOW 16384 /* a binary search in a file reads this much at the end */
-#define LINE_MAX_LEN 1001   /* an address line: at most 1000 bytes and its LF */
 #define TMP_ORPHAN_AGE 3600 /* a temp file older than this is a dead writer's */
 
 int qsnap_cmp(const char *a, const char *b)
@@ -91,7 +82,7 @@ static fml_status make_dir(const char *dir, const char *parent)
 	return ST_TEMPFAIL;
 }
 
-static void gen_of(const char *stamp, char gen[QSNAP_GEN_LEN + 1])
+void qsnap_gen_of(const char *stamp, char gen[QSNAP_GEN_LEN + 1])
 {
 	sha256 sha;
 	char h[SHA256_HEX];
@@ -168,7 +159,7 @@ static long parse_head(char *buf, size_t n, qsnap_ref *ref, char base[QSNAP_GEN_
 }
 
 /* Read and parse the header of the file open as FD (see parse_head). */
-static long read_head(int fd, qsnap_ref *ref, char base[QSNAP_GEN_LEN + 1], str *stamp)
+long qsnap_read_head(int fd, qsnap_ref *ref, char base[QSNAP_GEN_LEN + 1], str *stamp)
 {
 	char buf[HEAD_MAX + 1];
 	ssize_t r = fs_pread_full(fd, buf, HEAD_MAX, 0);
@@ -179,7 +170,7 @@ static long read_head(int fd, qsnap_ref *ref, char base[QSNAP_GEN_LEN + 1], str 
 }
 
 /* The checksum of a delta on the base BASE starts with this line. */
-static void delta_sha_start(sha256 *sha, const qsnap_ref *base)
+void qsnap_delta_sha_start(sha256 *sha, const qsnap_ref *base)
 {
 	char line[128];
 	int n = snprintf(line, sizeof line, "fmlr-delta %s %zu %s\n", base->gen, base->count,
@@ -191,14 +182,14 @@ static void delta_sha_start(sha256 *sha, const qsnap_ref *base)
 int qsnap_find(const char *qdir, const char *stamp, qsnap_ref *ref)
 {
 	char path[4096], gen[QSNAP_GEN_LEN + 1], base[QSNAP_GEN_LEN + 1];
-	gen_of(stamp, gen);
+	qsnap_gen_of(stamp, gen);
 	if (fs_path(path, sizeof path, "%s/rcpt/g%s", qdir, gen) < 0)
 		return -1;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	str have = STR_INIT;
-	long hl = read_head(fd, ref, base, &have);
+	long hl = qsnap_read_head(fd, ref, base, &have);
 	close(fd);
 	int ok = hl > 0 && strcmp(ref->gen, gen) == 0 && strcmp(str_c(&have), stamp) == 0;
 	str_free(&have);
@@ -206,7 +197,7 @@ int qsnap_find(const char *qdir, const char *stamp, qsnap_ref *ref)
 }
 
 /* Commit generation FINAL in DIR: HEAD, then DATA.  File and DIR synced. */
-static fml_status commit_gen(const char *dir, const char *final, const str *head, const str *data)
+fml_status qsnap_commit(const char *dir, const char *final, const str *head, const str *data)
 {
 	safefile sf;
 	fml_status st = safefile_open(&sf, dir, ".tmp");
@@ -229,7 +220,7 @@ fml_status qsnap_write(const char *qdir, const char *stamp, const char *rcpts, s
 {
 	char dir[4096], final[4096];
 	memset(ref, 0, sizeof *ref);
-	gen_of(stamp, ref->gen);
+	qsnap_gen_of(stamp, ref->gen);
 	ref->count = n;
 	if (fs_path(dir, sizeof dir, "%s/rcpt", qdir) < 0 ||
 	    fs_path(final, sizeof final, "%s/g%s", dir, ref->gen) < 0 ||
@@ -249,294 +240,7 @@ fml_status qsnap_write(const char *qdir, const char *stamp, const char *rcpts, s
 	sha256_hex(&sha, ref->sha);
 	str_printf(&head, "FMLR 1\ngen %s\nstamp %s\ncount %zu\nsha256 %s\n\n", ref->gen, stamp, n,
 		   ref->sha);
-	fml_status st = commit_gen(dir, final, &head, &data);
-	str_free(&data);
-	str_free(&head);
-	return st;
-}
-
-/* ---- delta generations */
-
-int qsnap_chain(const char *list_dir, config *cf, const char *qdir, const struct stat *now,
-		qsnap_ref *from, off_t *off)
-{
-	membersjournal_link *v;
-	size_t n;
-	str cur = STR_INIT, stamp = STR_INIT;
-	int found = -1;
-	membersjournal_links(list_dir, "actives", &v, &n);
-	members_stamp(&cur, now);
-	/* back from the stamp of now, one append at a time: each step is an
-	 * append whose after-stamp is where we are */
-	for (size_t hops = 0; found < 0 && hops < n; hops++) {
-		size_t i = n;
-		while (i > 0 && strcmp(str_c(&v[i - 1].after), str_c(&cur)) != 0)
-			i--;
-		if (i == 0)
-			break; /* no append led here: a hand edit, a rewrite, a lost line */
-		str_set(&cur, v[i - 1].before.s, v[i - 1].before.len);
-		*off = v[i - 1].off;
-		qsnap_stamp_of(cf, str_c(&cur), &stamp);
-		if (qsnap_find(qdir, str_c(&stamp), from) == 0)
-			found = 0;
-	}
-	membersjournal_links_free(v, n);
-	str_free(&cur);
-	str_free(&stamp);
-	return found;
-}
-
-/* Is ADDR in the sorted address lines [DATA, END) of FD?  A binary search
- * on byte offsets, then one window read: 1, 0, or -1 (read error, or not
- * a file of address lines). */
-static int file_has(int fd, off_t data, off_t end, const char *addr)
-{
-	char buf[2 * LINE_MAX_LEN + 2];
-	off_t lo = data, hi = end; /* ADDR's line, if any, starts in [lo, hi) */
-	while (hi - lo > BISECT_WINDOW) {
-		off_t mid = lo + (hi - lo) / 2;
-		size_t want =
-		    (size_t)(end - mid) < sizeof buf - 1 ? (size_t)(end - mid) : sizeof buf - 1;
-		if (fs_pread_full(fd, buf, want, mid) != (ssize_t)want)
-			return -1;
-		buf[want] = 0;
-		char *nl = memchr(buf, '\n', want), *nl2;
-		if (!nl)
-			return -1; /* lines are shorter than that */
-		off_t ls = mid + (nl + 1 - buf);
-		if (ls >= hi)
-			break;
-		if (!(nl2 = memchr(nl + 1, '\n', want - (size_t)(nl + 1 - buf))))
-			return -1;
-		*nl2 = 0;
-		if (qsnap_cmp(nl + 1, addr) <= 0)
-			lo = ls;
-		else
-			hi = ls;
-	}
-	size_t w = (size_t)(hi - lo);
-	if (w == 0)
-		return 0;
-	str win = STR_INIT;
-	str_reserve(&win, w);
-	int r = fs_pread_full(fd, win.s, w, lo) == (ssize_t)w ? 0 : -1;
-	win.s[w] = 0;
-	for (char *p = win.s, *nl; r == 0 && p < win.s + w; p = nl + 1) {
-		if (!(nl = memchr(p, '\n', (size_t)(win.s + w - p)))) {
-			r = -1;
-			break;
-		}
-		*nl = 0;
-		int c = qsnap_cmp(p, addr);
-		if (c >= 0) {
-			r = c == 0;
-			break;
-		}
-	}
-	str_free(&win);
-	return r;
-}
-
-/* The adds of the delta open as FD (header length HL, on BASE), checked
- * against its header REF: 0 with the address lines in ADDS, -1 damaged. */
-static int read_adds(int fd, long hl, const qsnap_ref *ref, const qsnap_ref *base, str *adds)
-{
-	struct stat st;
-	sha256 sha;
-	char hex[SHA256_HEX];
-	if (fstat(fd, &st) < 0 || st.st_size < hl)
-		return -1;
-	size_t n = (size_t)(st.st_size - hl), lines = 0;
-	str_clear(adds);
-	str_reserve(adds, n);
-	if (fs_pread_full(fd, adds->s, n, hl) != (ssize_t)n)
-		return -1;
-	adds->len = n;
-	adds->s[n] = 0;
-	for (size_t i = 0; i < n; i++)
-		lines += adds->s[i] == '\n';
-	delta_sha_start(&sha, base);
-	sha256_update(&sha, adds->s, n);
-	sha256_hex(&sha, hex);
-	if ((n && adds->s[n - 1] != '\n') || base->count + lines != ref->count ||
-	    strcmp(hex, ref->sha) != 0)
-		return -1;
-	return 0;
-}
-
-/* The next line of the LF-terminated lines at *P (END): NUL-terminated in place. */
-static char *next_line(char **p, char *end)
-{
-	if (*p >= end)
-		return NULL;
-	char *l = *p, *nl = memchr(l, '\n', (size_t)(end - l));
-	*nl = 0;
-	*p = nl + 1;
-	return l;
-}
-
-static void piter_start(qsnap_piter *it, const qsnap_part *p);
-static int piter_next(qsnap_piter *it, const char **addr, size_t *len);
-
-/* "Is this address in the base?" for addresses asked in order: a binary
- * search each for a few, one pass over the base for many (cheaper once
- * they are more than a few hundred). */
-typedef struct base_probe {
-	qsnap_part part;
-	int stream, have;
-	qsnap_piter it;
-	const char *cur;
-} base_probe;
-
-#define PROBE_STREAM 256 /* addresses from which one pass over the base is cheaper */
-
-static void probe_start(base_probe *b, int fd, off_t data, off_t end, size_t n)
-{
-	memset(b, 0, sizeof *b);
-	b->part.fd = fd;
-	b->part.data = data;
-	b->part.end = end;
-	b->stream = n >= PROBE_STREAM;
-	if (b->stream) {
-		size_t len;
-		piter_start(&b->it, &b->part);
-		b->have = piter_next(&b->it, &b->cur, &len);
-	}
-}
-
-static int probe_has(base_probe *b, const char *addr)
-{
-	size_t len;
-	if (!b->stream)
-		return file_has(b->part.fd, b->part.data, b->part.end, addr);
-	while (b->have == 1 && qsnap_cmp(b->cur, addr) < 0)
-		b->have = piter_next(&b->it, &b->cur, &len);
-	return b->have < 0 ? -1 : b->have == 1 && strcmp(b->cur, addr) == 0;
-}
-
-/* Merge OLD (the adds of the delta written before, LF-separated lines) and
- * the N new addresses ADDS (NUL-separated), both sorted, leaving out what
- * the base (FD, its lines [DATA, END)) has: into OUT as lines.  0, or -1
- * when the base cannot be read. */
-static int merge_adds(str *old, const char *adds, size_t n, int fd, off_t data, off_t end, str *out,
-		      size_t *count)
-{
-	char *p = old->s, *oend = old->s + old->len, *o = next_line(&p, oend);
-	const char *a = adds;
-	size_t i = 0;
-	int r = 0;
-	base_probe b;
-	probe_start(&b, fd, data, end, n);
-	*count = 0;
-	while (r == 0 && (o || i < n)) {
-		int c = !o ? 1 : i == n ? -1 : qsnap_cmp(o, a);
-		const char *take = c <= 0 ? o : a;
-		if (c >= 0) {
-			int has = c == 0 ? 0 : probe_has(&b, a);
-			if (has < 0)
-				r = -1;
-			if (has)
-				take = NULL; /* a member already */
-			a += strlen(a) + 1;
-			i++;
-		}
-		if (c <= 0)
-			o = next_line(&p, oend);
-		if (take) {
-			str_puts(out, take);
-			str_putc(out, '\n');
-			(*count)++;
-		}
-	}
-	str_free(&b.it.buf);
-	return r;
-}
-
-/* Link the file open at PATH as rcpt/NAME, replacing one of that name. */
-static fml_status relink(const char *path, const char *dir, const char *name)
-{
-	char final[4096], tmp[4096];
-	if (fs_path(final, sizeof final, "%s/%s", dir, name) < 0 ||
-	    fs_path(tmp, sizeof tmp, "%s/.tmp.%s.%ld", dir, name, (long)getpid()) < 0)
-		return ST_TEMPFAIL;
-	unlink(tmp);
-	if (link(path, tmp) < 0 || rename(tmp, final) < 0) {
-		msg_error("link %s to %s: %m", final, path);
-		unlink(tmp);
-		return ST_TEMPFAIL;
-	}
-	return ST_OK;
-}
-
-fml_status qsnap_write_delta(const char *qdir, const char *stamp, const char *from,
-			     const char *adds, size_t n, qsnap_ref *ref)
-{
-	char dir[4096], fpath[4096], bpath[4096], final[4096], name[64];
-	char fbase[QSNAP_GEN_LEN + 1], bbase[QSNAP_GEN_LEN + 1];
-	qsnap_ref fref, bref;
-	str old = STR_INIT, data = STR_INIT, head = STR_INIT;
-	struct stat bst;
-	fml_status st = ST_NOINPUT;
-	int ffd = -1, bfd = -1;
-	long hl;
-	memset(ref, 0, sizeof *ref);
-	gen_of(stamp, ref->gen);
-	if (fs_path(dir, sizeof dir, "%s/rcpt", qdir) < 0 ||
-	    fs_path(fpath, sizeof fpath, "%s/g%s", dir, from) < 0 ||
-	    fs_path(final, sizeof final, "%s/g%s", dir, ref->gen) < 0)
-		return ST_TEMPFAIL;
-	/* FROM: a full generation is the base; a delta gives its base and adds */
-	if ((ffd = open(fpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    (hl = read_head(ffd, &fref, fbase, NULL)) < 0 || strcmp(fref.gen, from) != 0)
-		goto out;
-	if (fbase[0] && fs_path(bpath, sizeof bpath, "%s.base", fpath) < 0)
-		goto out;
-	if (!fbase[0])
-		memcpy(bpath, fpath, sizeof bpath);
-	if ((bfd = open(bpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(bfd, &bst) < 0 ||
-	    (hl = fbase[0] ? read_head(bfd, &bref, bbase, NULL) : hl) < 0)
-		goto out;
-	if (!fbase[0])
-		bref = fref, bbase[0] = 0;
-	if (bbase[0] || (fbase[0] && strcmp(bref.gen, fbase) != 0))
-		goto out; /* a base is a full generation */
-	if (fbase[0]) {
-		long fhl = read_head(ffd, &fref, fbase, NULL);
-		if (fhl < 0 || read_adds(ffd, fhl, &fref, &bref, &old) < 0) {
-			msg_warn("recipient snapshot %s: damaged: not used for a delta", from);
-			goto out;
-		}
-	}
-	size_t count,
-	    bound = bref.count / DELTA_FRAC > DELTA_MIN ? bref.count / DELTA_FRAC : DELTA_MIN;
-	if (n > bound)
-		goto out; /* a full generation reads better than a large delta */
-	if (merge_adds(&old, adds, n, bfd, (off_t)hl, bst.st_size, &data, &count) < 0) {
-		msg_warn("recipient snapshot %s: cannot be read: not used for a delta", bref.gen);
-		goto out;
-	}
-	if (count > bound)
-		goto out;
-	sha256 sha;
-	delta_sha_start(&sha, &bref);
-	sha256_update(&sha, data.s, data.len);
-	sha256_hex(&sha, ref->sha);
-	ref->count = bref.count + count;
-	str_printf(&head, "FMLR 1\ngen %s\nbase %s\nstamp %s\ncount %zu\nsha256 %s\n\n", ref->gen,
-		   bref.gen, stamp, ref->count, ref->sha);
-	/* the base's link first: synced with the delta, by its commit */
-	snprintf(name, sizeof name, "g%s.base", ref->gen);
-	st = relink(bpath, dir, name);
-	if (st == ST_OK)
-		st = commit_gen(dir, final, &head, &data);
-	if (st == ST_OK)
-		msg_info("recipient snapshot g%s: %zu added to g%s", ref->gen, count, bref.gen);
-out:
-	if (ffd >= 0)
-		close(ffd);
-	if (bfd >= 0)
-		close(bfd);
-	str_free(&old);
+	fml_status st = qsnap_commit(dir, final, &head, &data);
 	str_free(&data);
 	str_free(&head);
 	return st;
@@ -593,7 +297,7 @@ int qsnap_sweep_wanted(const char *qdir, const char *stamp)
 	char dir[4096], path[4096], cur[QSNAP_GEN_LEN + 1];
 	struct stat st;
 	int want = 0;
-	gen_of(stamp, cur);
+	qsnap_gen_of(stamp, cur);
 	if (fs_path(dir, sizeof dir, "%s/rcpt", qdir) < 0)
 		return 0;
 	DIR *d = opendir(dir);
@@ -617,7 +321,7 @@ static int sweep_pass(const char *qdir, const char *stamp, const char *keep)
 	struct stat st;
 	time_t now = time(NULL);
 	if (stamp)
-		gen_of(stamp, cur);
+		qsnap_gen_of(stamp, cur);
 	if (fs_path(dir, sizeof dir, "%s/rcpt", qdir) < 0)
 		return 0;
 	DIR *d = opendir(dir);
@@ -636,8 +340,8 @@ static int sweep_pass(const char *qdir, const char *stamp, const char *keep)
 			char gpath[4096];
 			if (fs_path(gpath, sizeof gpath, "%s/%.*s", dir, QSNAP_GEN_LEN + 1,
 				    de->d_name) == 0 &&
-			    lstat(gpath, &st) < 0 && errno == ENOENT)
-				unlink(path);
+			    lstat(gpath, &st) < 0 && errno == ENOENT && unlink(path) == 0)
+				bases = 1;
 			continue;
 		}
 		if (!is_gen_name(de->d_name) || st.st_nlink != 1 ||
@@ -649,7 +353,7 @@ static int sweep_pass(const char *qdir, const char *stamp, const char *keep)
 		closedir(d);
 	if (!cand.len) {
 		str_free(&cand);
-		return 0;
+		return bases;
 	}
 	/* items in new/ have no link yet: what they name stays */
 	if (fs_path(path, sizeof path, "%s/new", qdir) == 0 && (d = opendir(path)) != NULL) {
@@ -669,11 +373,11 @@ static int sweep_pass(const char *qdir, const char *stamp, const char *keep)
 		closedir(d);
 		if (trouble) {
 			str_free(&cand);
-			return 0;
+			return bases;
 		}
 	} else {
 		str_free(&cand);
-		return 0; /* cannot tell: keep everything */
+		return bases; /* cannot tell: keep everything */
 	}
 	for (size_t i = 0; i < cand.len; i += QSNAP_GEN_LEN + 1) {
 		if (!cand.s[i] || fs_path(path, sizeof path, "%s/g%s", dir, cand.s + i) < 0)
@@ -697,6 +401,22 @@ void qsnap_sweep(const char *qdir, const char *stamp, const char *keep)
 		;
 }
 
+/* Link the file open at PATH as rcpt/NAME, replacing one of that name. */
+fml_status qsnap_relink(const char *path, const char *dir, const char *name)
+{
+	char final[4096], tmp[4096];
+	if (fs_path(final, sizeof final, "%s/%s", dir, name) < 0 ||
+	    fs_path(tmp, sizeof tmp, "%s/.tmp.%s.%ld", dir, name, (long)getpid()) < 0)
+		return ST_TEMPFAIL;
+	unlink(tmp);
+	if (link(path, tmp) < 0 || rename(tmp, final) < 0) {
+		msg_error("link %s to %s: %m", final, path);
+		unlink(tmp);
+		return ST_TEMPFAIL;
+	}
+	return ST_OK;
+}
+
 /* Make DIR/LINK_NAME a link to the file at TARGET unless it is one: 0 it
  * is now (not yet synced: *MADE), 1 TARGET is missing, -1 trouble. */
 static int link_one(const char *dir, const char *link_name, const char *target, int *made)
@@ -711,7 +431,7 @@ static int link_one(const char *dir, const char *link_name, const char *target, 
 		return 0;
 	/* a stale link of that name (an item deleted by a crash half-way) is
 	 * replaced, atomically */
-	if (relink(target, dir, link_name) != ST_OK)
+	if (qsnap_relink(target, dir, link_name) != ST_OK)
 		return -1;
 	*made = 1;
 	return 0;
@@ -749,14 +469,14 @@ void qsnap_unlink(const char *qdir, const char *name)
 
 /* ---- reading */
 
-static void piter_start(qsnap_piter *it, const qsnap_part *p)
+void qsnap_piter_start(qsnap_piter *it, const qsnap_part *p)
 {
 	memset(it, 0, sizeof *it);
 	it->p = p;
 	it->off = p->data;
 }
 
-static int piter_next(qsnap_piter *it, const char **addr, size_t *len)
+int qsnap_piter_next(qsnap_piter *it, const char **addr, size_t *len)
 {
 	for (;;) {
 		char *b = it->buf.len > it->pos ? it->buf.s + it->pos : NULL;
@@ -792,7 +512,7 @@ void qsnap_iter_start(qsnap_iter *it, const qsnap *s)
 	memset(it, 0, sizeof *it);
 	it->s = s;
 	for (int k = 0; k < 1 + s->delta; k++) {
-		piter_start(&it->it[k], &s->p[k]);
+		qsnap_piter_start(&it->it[k], &s->p[k]);
 		it->want[k] = 1;
 	}
 }
@@ -800,12 +520,12 @@ void qsnap_iter_start(qsnap_iter *it, const qsnap *s)
 int qsnap_iter_next(qsnap_iter *it, const char **addr, size_t *len)
 {
 	if (!it->s->delta)
-		return piter_next(&it->it[0], addr, len);
+		return qsnap_piter_next(&it->it[0], addr, len);
 	/* a delta: the merge of its base and its adds, both sorted */
 	for (int k = 0; k < 2; k++) {
 		if (!it->want[k])
 			continue;
-		it->have[k] = piter_next(&it->it[k], &it->head[k], &it->hlen[k]);
+		it->have[k] = qsnap_piter_next(&it->it[k], &it->head[k], &it->hlen[k]);
 		if (it->have[k] < 0)
 			return -1;
 		it->want[k] = 0;
@@ -838,8 +558,8 @@ static fml_status verify_part(qsnap_part *p, sha256 *sha, size_t *np, const char
 	str prev = STR_INIT;
 	int r;
 	fml_status st = ST_OK;
-	piter_start(&it, p);
-	while (st == ST_OK && (r = piter_next(&it, &a, &len)) == 1) {
+	qsnap_piter_start(&it, p);
+	while (st == ST_OK && (r = qsnap_piter_next(&it, &a, &len)) == 1) {
 		if (len == 0 || len > 1000 || strpbrk(a, " \t\r") ||
 		    (n > 0 && qsnap_cmp(prev.s, a) >= 0)) {
 			st = status_why(err, ST_DATAERR, "recipient snapshot %s: bad address %zu",
@@ -901,7 +621,7 @@ static fml_status open_part(qsnap_part *p, const char *path, const char *alt, in
 				  "recipient snapshot %s: %m", gen);
 	if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return status_why(err, ST_DATAERR, "recipient snapshot %s: not a file", gen);
-	long hl = read_head(p->fd, have, base, NULL);
+	long hl = qsnap_read_head(p->fd, have, base, NULL);
 	if (hl == -2)
 		return status_why(err, ST_TEMPFAIL, "recipient snapshot %s: read: %m", gen);
 	if (hl < 0)
@@ -957,7 +677,7 @@ fml_status qsnap_open(qsnap *s, const char *qdir, const char *name, const qsnap_
 	if ((st = verify_part(&s->p[0], &sha, &n0, bref.gen, err)) != ST_OK ||
 	    (st = check_sum(&sha, n0, &bref, "its header", err)) != ST_OK)
 		return st;
-	delta_sha_start(&sha, &bref);
+	qsnap_delta_sha_start(&sha, &bref);
 	if ((st = verify_part(&s->p[1], &sha, &n1, ref->gen, err)) != ST_OK)
 		return st;
 	if ((st = check_sum(&sha, n0 + n1, ref, "item", err)) != ST_OK)
@@ -967,8 +687,8 @@ fml_status qsnap_open(qsnap *s, const char *qdir, const char *name, const qsnap_
 	size_t len;
 	int r, found = 0;
 	long rank = 0;
-	piter_start(&it, &s->p[1]);
-	while (!found && rank >= 0 && (r = piter_next(&it, &a, &len)) == 1)
+	qsnap_piter_start(&it, &s->p[1]);
+	while (!found && rank >= 0 && (r = qsnap_piter_next(&it, &a, &len)) == 1)
 		rank = part_rank(&s->p[0], a, &found);
 	str_free(&it.buf);
 	if (found || r < 0 || rank < 0)

@@ -26,8 +26,9 @@
  *   ADDR\n ...                  sorted by domain then address, each once;
  *                               a delta: the adds, none of them in BGEN
  *
- * A delta's recipients are the merge of its base's and its adds, in the
- * same order: readers (qsnap_iter, qsnap_lookup) see one list of COUNT.
+ * A delta (written by qdelta.h) has the recipients of its base and its
+ * adds, merged in the same order: readers (qsnap_iter, qsnap_lookup) see
+ * one list of COUNT.
  * The base of a delta is always a full generation.
  *
  * Lifetime: a generation's name is removed only under the list lock (no
@@ -45,6 +46,7 @@
 #include <sys/types.h>
 
 #include "list/config.h"
+#include "util/sha256.h"
 #include "util/status.h"
 #include "util/str.h"
 
@@ -102,19 +104,6 @@ typedef struct qsnap_iter {
 fml_status qsnap_stamp(const char *list_dir, config *cf, str *stamp, struct stat *st);
 /* The same for a file stamp FSTAMP of actives (from its append log). */
 void qsnap_stamp_of(config *cf, const char *fstamp, str *stamp);
-/* A chain of appends (list/membersjournal.h) from the stamp of an existing
- * generation to actives as NOW: 0 with FROM (that generation) and *OFF
- * (the size of actives then: the bytes since are [*OFF, NOW size) and
- * were only appended); -1 when there is none. */
-int qsnap_chain(const char *list_dir, config *cf, const char *qdir, const struct stat *now,
-		qsnap_ref *from, off_t *off);
-/* Write the delta generation of STAMP: the generation FROM (a full one, or
- * a delta, whose base it takes) and ADDS, N NUL-separated addresses,
- * sorted and unique (those already there are left out).  ST_OK, durable,
- * REF set; ST_NOINPUT when a delta does not fit (too many adds, FROM
- * unusable): write a full one; ST_TEMPFAIL. */
-fml_status qsnap_write_delta(const char *qdir, const char *stamp, const char *from,
-			     const char *adds, size_t n, qsnap_ref *ref);
 /* The current generation for STAMP: 0 and REF, or -1 (none, or damaged). */
 int qsnap_find(const char *qdir, const char *stamp, qsnap_ref *ref);
 /* Write the generation of STAMP: N NUL-separated addresses in RCPTS,
@@ -158,5 +147,24 @@ void qsnap_iter_end(qsnap_iter *it);
 
 /* The order of snapshots: by domain, then the whole address. */
 int qsnap_cmp(const char *a, const char *b);
+
+/* ---- for qdelta.c */
+
+/* GEN of the generation of STAMP. */
+void qsnap_gen_of(const char *stamp, char gen[QSNAP_GEN_LEN + 1]);
+/* The header of the generation open as FD: REF, BASE ("" for a full one),
+ * STAMP (if not NULL); the header's length, -1 not a header, -2 a read
+ * error. */
+long qsnap_read_head(int fd, qsnap_ref *ref, char base[QSNAP_GEN_LEN + 1], str *stamp);
+/* Start the checksum of a delta on BASE (its first line). */
+void qsnap_delta_sha_start(sha256 *sha, const qsnap_ref *base);
+/* Commit generation FINAL in DIR (rcpt/): HEAD, then DATA; the file and
+ * DIR synced. */
+fml_status qsnap_commit(const char *dir, const char *final, const str *head, const str *data);
+/* Link the file at PATH as DIR/NAME, replacing one of that name (not synced). */
+fml_status qsnap_relink(const char *path, const char *dir, const char *name);
+void qsnap_piter_start(qsnap_piter *it, const qsnap_part *p);
+/* The next address of one part, as qsnap_iter_next. */
+int qsnap_piter_next(qsnap_piter *it, const char **addr, size_t *len);
 
 #endif

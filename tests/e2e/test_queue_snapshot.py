@@ -23,7 +23,8 @@ NEW = ["ann@a.example", "cat@a.example", "dan@c.example", "eve@b.example"]
 
 
 def settle(ml):
-    """actives a minute old: its stamp is trusted (not "unsettled")."""
+    """actives a minute old (stamps are exact now: no longer needed, kept
+    so that these tests do what they did)."""
     past = time.time() - 60
     os.utime(ml.path("actives"), (past, past))
 

@@ -7,6 +7,7 @@
  */
 #include "unit.h"
 
+#include "queue/qdelta.h"
 #include "queue/qsnap.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -477,8 +478,8 @@ static void test_delta_round_trip(void **state)
 				str_append(&mixed, v[i], strlen(v[i]) + 1);
 				nm++;
 			}
-		WANT_ST("qsnap_write_delta",
-			qsnap_write_delta(qdir, "delta", bref.gen, mixed.s, nm, &dref), ST_OK);
+		WANT_ST("qdelta_write", qdelta_write(qdir, "delta", bref.gen, mixed.s, nm, &dref),
+			ST_OK);
 		str_free(&mixed);
 		if (dref.count != fref.count || qsnap_find(qdir, "delta", &found) != 0 ||
 		    strcmp(found.sha, dref.sha) != 0 || found.count != n) {
@@ -500,10 +501,8 @@ static void test_delta_round_trip(void **state)
 				str_append(&half, p, strlen(p) + 1);
 				nh++;
 			}
-		WANT_ST("first delta", qsnap_write_delta(qdir, "d0", bref.gen, half.s, nh, &d0),
-			ST_OK);
-		WANT_ST("second delta", qsnap_write_delta(qdir, "d2", d0.gen, a2.s, na2, &d2),
-			ST_OK);
+		WANT_ST("first delta", qdelta_write(qdir, "d0", bref.gen, half.s, nh, &d0), ST_OK);
+		WANT_ST("second delta", qdelta_write(qdir, "d2", d0.gen, a2.s, na2, &d2), ST_OK);
 		char path[PATH_MAX];
 		PATHF(path, "%s/rcpt/g%s", qdir, d2.gen);
 		str f = STR_INIT;
@@ -540,10 +539,9 @@ static void test_delta_bound(void **state)
 	char **v = make_rcpts(9000, &all);
 	split(v, 9000, 2, 0, &base, &nb, &adds, &na); /* 4500 adds on 4500 */
 	assert_int_equal(qsnap_write(qdir, "base", base.s, nb, &bref), ST_OK);
-	assert_int_equal(qsnap_write_delta(qdir, "d", bref.gen, adds.s, na, &dref), ST_NOINPUT);
-	assert_int_equal(qsnap_write_delta(qdir, "d", bref.gen, adds.s, 4096, &dref), ST_OK);
-	assert_int_equal(qsnap_write_delta(qdir, "d", "0123456789abcdef", adds.s, 1, &dref),
-			 ST_NOINPUT);
+	assert_int_equal(qdelta_write(qdir, "d", bref.gen, adds.s, na, &dref), ST_NOINPUT);
+	assert_int_equal(qdelta_write(qdir, "d", bref.gen, adds.s, 4096, &dref), ST_OK);
+	assert_int_equal(qdelta_write(qdir, "d", "0123456789abcdef", adds.s, 1, &dref), ST_NOINPUT);
 	free_rcpts(v, 9000);
 	str_free(&all);
 	str_free(&base);
@@ -597,7 +595,7 @@ static void test_delta_damage(void **state)
 		char **v = make_rcpts(600, &all);
 		split(v, 600, 3, 1, &base, &nb, &adds, &na);
 		assert_int_equal(qsnap_write(qdir, "base", base.s, nb, &bref), ST_OK);
-		assert_int_equal(qsnap_write_delta(qdir, "d", bref.gen, adds.s, na, &dref), ST_OK);
+		assert_int_equal(qdelta_write(qdir, "d", bref.gen, adds.s, na, &dref), ST_OK);
 		snprintf(name, sizeof name, "g%s", cases[i].in_base ? bref.gen : dref.gen);
 		if (cases[i].edit)
 			damage_name(name, cases[i].edit);
@@ -634,7 +632,7 @@ static void test_delta_repeats_base(void **state)
 	char **v = make_rcpts(10, &all);
 	split(v, 10, 10, 9, &base, &nb, &adds, &na); /* the last one added */
 	assert_int_equal(qsnap_write(qdir, "base", base.s, nb, &bref), ST_OK);
-	assert_int_equal(qsnap_write_delta(qdir, "d", bref.gen, adds.s, na, &dref), ST_OK);
+	assert_int_equal(qdelta_write(qdir, "d", bref.gen, adds.s, na, &dref), ST_OK);
 	/* forge: the delta's adds are the base's last address and the add */
 	PATHF(path, "%s/rcpt/g%s", qdir, dref.gen);
 	assert_int_equal(fs_read(path, &f, 1 << 20), ST_OK);
