@@ -7,6 +7,7 @@
 #include "distribute.h"
 #include "rewrite.h"
 #include "queue/qitem.h"
+#include "queue/qdelta.h"
 #include "queue/qsnap.h"
 #include "list/seq.h"
 #include "list/article.h"
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static int spool_path(action_ctx *c, long n, char *buf, size_t size)
@@ -98,6 +100,30 @@ static int by_domain(const void *a, const void *b)
 	return r ? r : strcmp(x, y);
 }
 
+/* RV's addresses sorted as snapshots are, each once, NUL-separated into
+ * RCPTS (*N of them); RV emptied. */
+static void sorted_unique(rcpt_vec *rv, str *rcpts, size_t *n)
+{
+	str_clear(rcpts);
+	*n = 0;
+	qsort(rv->v, rv->n, sizeof *rv->v, by_domain);
+	for (size_t i = 0; i < rv->n; i++) {
+		if (i > 0 && strcmp(rv->v[i], rv->v[i - 1]) == 0)
+			continue;
+		str_append(rcpts, rv->v[i], strlen(rv->v[i]) + 1);
+		(*n)++;
+	}
+}
+
+static void rcpt_vec_free(rcpt_vec *rv)
+{
+	for (size_t i = 0; i < rv->n; i++)
+		free(rv->v[i]);
+	free(rv->v);
+	rv->v = NULL;
+	rv->n = rv->cap = 0;
+}
+
 fml_status distribute_recipients(action_ctx *c, str *rcpts, size_t *n)
 {
 	char path[4096];
@@ -107,44 +133,105 @@ fml_status distribute_recipients(action_ctx *c, str *rcpts, size_t *n)
 	if (fs_path(path, sizeof path, "%s/actives", c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	fml_status st = members_foreach(path, collect, &rv);
-	if (st == ST_OK) {
-		qsort(rv.v, rv.n, sizeof *rv.v, by_domain);
-		for (size_t i = 0; i < rv.n; i++) {
-			if (i > 0 && strcmp(rv.v[i], rv.v[i - 1]) == 0)
-				continue;
-			str_append(rcpts, rv.v[i], strlen(rv.v[i]) + 1);
-			(*n)++;
-		}
-	}
-	for (size_t i = 0; i < rv.n; i++)
-		free(rv.v[i]);
-	free(rv.v);
+	if (st == ST_OK)
+		sorted_unique(&rv, rcpts, n);
+	rcpt_vec_free(&rv);
 	return st;
+}
+
+#define DELTA_READ_MAX (8 << 20) /* appended bytes worth a delta; more: a full snapshot */
+
+/* The recipients added by the bytes [OFF, NOW's size) of actives, which
+ * were only appended (qdelta_chain): each line taken as collect() takes the
+ * lines of the whole file.  ST_NOINPUT when actives is no longer as NOW. */
+static fml_status appended_rcpts(action_ctx *c, const struct stat *now, off_t off, str *rcpts,
+				 size_t *n)
+{
+	char path[4096];
+	struct stat st;
+	if (now->st_size < off || now->st_size - off > DELTA_READ_MAX ||
+	    fs_path(path, sizeof path, "%s/actives", c->l.dir) < 0)
+		return ST_NOINPUT;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ST_NOINPUT;
+	size_t len = (size_t)(now->st_size - off);
+	char *buf = mem_alloc(len + 1);
+	fml_status rc = ST_NOINPUT;
+	/* the stat after the read: the bytes read are those of the stamp */
+	if (fs_pread_full(fd, buf, len, off) == (ssize_t)len && fstat(fd, &st) == 0 &&
+	    members_same_stat(now, &st)) {
+		rcpt_vec rv = {c, NULL, 0, 0};
+		member_entry e;
+		members_entry_init(&e);
+		for (size_t i = 0, j; i < len; i = j) {
+			const char *nl = memchr(buf + i, '\n', len - i);
+			j = nl ? (size_t)(nl - buf) + 1 : len;
+			if (members_parse_line(buf + i, j - i, &e, NULL, NULL)) {
+				e.lineno = 0; /* its number in the file is not known here */
+				collect(&e, &rv);
+			}
+		}
+		members_entry_free(&e);
+		sorted_unique(&rv, rcpts, n);
+		rcpt_vec_free(&rv);
+		rc = ST_OK;
+	}
+	close(fd);
+	free(buf);
+	return rc;
+}
+
+/* A stamp no other run and no other post of this run makes. */
+static void changed_stamp(str *stamp)
+{
+	static unsigned serial;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	str_printf(stamp, " changed-while-read %lld.%06ld %ld %u", (long long)tv.tv_sec,
+		   (long)tv.tv_usec, (long)getpid(), ++serial);
 }
 
 /*
  * The recipients of articles are a snapshot in the queue (queue/qsnap.h),
- * one generation per state of actives: made when the stamp of actives (its
- * size, mtime and inode, and the list's own addresses, which are left out)
- * has none, then named by every article's item until actives changes.  A
- * post to a big list writes one line instead of a copy of the members.
- * Under the list lock, as the sweep of the generations nothing needs.
+ * one generation per state of actives: made when the exact stamp of
+ * actives (and the list's own addresses, which are left out) has none,
+ * then named by every article's item until actives changes.  A post to a
+ * big list writes one line instead of a copy of the members.  When actives
+ * was only appended to since a generation (its append log has the chain,
+ * qdelta_chain), the new one is a delta: the appended lines only, whatever
+ * the size of the list.  Under the list lock, as the sweep of the
+ * generations nothing needs.
  */
 static fml_status article_rcpts(action_ctx *c, const char *qdir, qsnap_ref *ref)
 {
+	char path[4096];
 	str stamp = STR_INIT, rcpts = STR_INIT;
-	fml_status st = qsnap_stamp(c->l.dir, c->l.cf, c->l.now, &stamp);
+	struct stat now, after;
+	qsnap_ref from;
+	off_t off;
+	fml_status st = qsnap_stamp(c->l.dir, c->l.cf, &stamp, &now);
 	memset(ref, 0, sizeof *ref);
 	if (st != ST_OK || qsnap_find(qdir, str_c(&stamp), ref) == 0) {
 		str_free(&stamp);
 		return st;
 	}
-	st = distribute_recipients(c, &rcpts, &ref->count);
-	if (st == ST_OK && ref->count > 0 && !c->debug) {
-		st = qsnap_write(qdir, str_c(&stamp), rcpts.s, ref->count, ref);
-		if (st == ST_OK)
-			qsnap_sweep(qdir, str_c(&stamp), ref->gen);
+	st = ST_NOINPUT;
+	if (!c->debug && qdelta_chain(c->l.dir, c->l.cf, qdir, &now, &from, &off) == 0 &&
+	    appended_rcpts(c, &now, off, &rcpts, &ref->count) == ST_OK)
+		st = qdelta_write(qdir, str_c(&stamp), from.gen, rcpts.s, ref->count, ref);
+	if (st == ST_NOINPUT) {
+		st = distribute_recipients(c, &rcpts, &ref->count);
+		/* changed while it was read: what was read is no state that a
+		 * stamp names, so its generation gets one of its own */
+		if (st == ST_OK && (fs_path(path, sizeof path, "%s/actives", c->l.dir) < 0 ||
+				    stat(path, &after) < 0 || !members_same_stat(&now, &after)))
+			changed_stamp(&stamp);
+		if (st == ST_OK && ref->count > 0 && !c->debug)
+			st = qsnap_write(qdir, str_c(&stamp), rcpts.s, ref->count, ref);
 	}
+	if (st == ST_OK && ref->count > 0 && !c->debug)
+		qsnap_sweep(qdir, str_c(&stamp), ref->gen);
 	str_free(&stamp);
 	str_free(&rcpts);
 	return st == ST_OK ? ST_OK : ST_TEMPFAIL;

@@ -371,6 +371,24 @@ fml_status members_path(char *buf, size_t size, const char *dir, const char *fil
 	return fs_path(buf, size, "%s/%s", dir, file) < 0 ? ST_TEMPFAIL : ST_OK;
 }
 
+static long long ns(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+void members_stamp(str *s, const struct stat *st)
+{
+	str_printf(s, "%llu %llu %lld %lld %lld", (unsigned long long)st->st_dev,
+		   (unsigned long long)st->st_ino, (long long)st->st_size, ns(&st->st_mtim),
+		   ns(&st->st_ctim));
+}
+
+int members_same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       ns(&a->st_mtim) == ns(&b->st_mtim) && ns(&a->st_ctim) == ns(&b->st_ctim);
+}
+
 fml_status members_open(const char *path, FILE **fp, struct stat *st)
 {
 	*fp = NULL;

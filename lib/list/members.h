@@ -96,6 +96,12 @@ fml_status members_path(char *buf, size_t size, const char *dir, const char *fil
 /* Open PATH for reading, with its stat: *FP NULL and ST_OK when there is
  * no such file, ST_TEMPFAIL (logged) when it cannot be opened. */
 fml_status members_open(const char *path, FILE **fp, struct stat *st);
+/* The exact stamp of a member file as ST (taken by fstat or stat) gives it:
+ * "DEV INO SIZE MTIME_NS CTIME_NS", appended to S (membersdb.c explains why
+ * it tells two states of the file apart on Linux >= 6.13). */
+void members_stamp(str *s, const struct stat *st);
+/* Do A and B stamp the same state of a file? */
+int members_same_stat(const struct stat *a, const struct stat *b);
 
 /* Called for every entry (PLUS 0) and every '+' line (PLUS 1, E's address
  * empty); non-zero stops the scan. */

@@ -120,28 +120,17 @@ static datum datc(const char *s)
 	return d;
 }
 
-static long long mtime_ns(const struct stat *st)
-{
-	return (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-}
-
-static long long ctime_ns(const struct stat *st)
-{
-	return (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
-}
-
 static void make_stamp(str *s, const struct stat *st, int fuzzy)
 {
 	str_clear(s);
-	str_printf(s, "fmlidx %d %llu %llu %lld %lld %lld %d", INDEX_VERSION,
-		   (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
-		   (long long)st->st_size, mtime_ns(st), ctime_ns(st), fuzzy);
+	str_printf(s, "fmlidx %d ", INDEX_VERSION);
+	members_stamp(s, st);
+	str_printf(s, " %d", fuzzy);
 }
 
 static int same_file(const struct stat *a, const struct stat *b)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       mtime_ns(a) == mtime_ns(b) && ctime_ns(a) == ctime_ns(b);
+	return members_same_stat(a, b);
 }
 
 /* ------------------------------------------------------------------ */

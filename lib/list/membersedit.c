@@ -336,7 +336,10 @@ static fml_status rewrite(const char *dir, const char *file, const char *path, c
 		safefile_abort(&sf);
 		return ST_TEMPFAIL;
 	}
-	return safefile_commit(&sf, path);
+	st = safefile_commit(&sf, path);
+	if (st == ST_OK)
+		membersjournal_forget(dir, file); /* a new inode: no append follows it */
+	return st;
 }
 
 static int same_stat(const struct stat *a, const struct stat *b)

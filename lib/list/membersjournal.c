@@ -26,6 +26,7 @@
 #include "membersjournal.h"
 #include "members.h"
 #include "util/fs.h"
+#include "util/mem.h"
 #include "util/msg.h"
 #include "util/safefile.h"
 
@@ -40,6 +41,8 @@
 #include <unistd.h>
 
 #define JOURNAL_MAGIC "fmljournal 1"
+#define LOG_MAX 65536  /* bytes: a longer append log keeps only its last lines */
+#define LOG_KEEP 16384 /* bytes of them: a chain is followed back only so far */
 
 static uint64_t fnv1a(const char *p, size_t n)
 {
@@ -92,6 +95,124 @@ static fml_status put_data(int fd, const char *path, off_t size, const char *dat
 		return ST_TEMPFAIL;
 	}
 	return ST_OK;
+}
+
+/* Only actives has readers that follow its appends (the snapshots). */
+static int logged(const char *file)
+{
+	return strcmp(file, "actives") == 0;
+}
+
+/* Keep the last lines of the append log at PATH (about LOG_KEEP bytes), by
+ * rename; else empty it.  A chain from the current snapshot is mostly a
+ * few appends long, so it survives. */
+static void log_shorten(const char *path, int fd)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	str tail = STR_INIT;
+	int ok = 0;
+	fs_dirname(path, dir, sizeof dir);
+	/* named as the index builder's temps: its sweep removes a dead writer's */
+	if (fs_path(tmp, sizeof tmp, "%s/.actives.db.appends.%ld", dir, (long)getpid()) == 0 &&
+	    fs_read_tail(path, &tail, LOG_KEEP) == ST_OK) {
+		int t = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		ok = t >= 0 && write(t, tail.s, tail.len) == (ssize_t)tail.len;
+		if (t >= 0 && close(t) < 0)
+			ok = 0;
+		if (ok && rename(tmp, path) < 0)
+			ok = 0;
+		if (!ok)
+			unlink(tmp);
+	}
+	str_free(&tail);
+	if (!ok && ftruncate(fd, 0) < 0)
+		msg_warn("truncate %s: %s", path, strerror(errno));
+}
+
+/* One line of the append log (membersjournal.h), after the append is
+ * durable.  Not synced, and a failure is only logged: the log is a hint. */
+static void log_append(const char *jdir, const char *file, const struct stat *before,
+		       const struct stat *after)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (!logged(file) || fs_path(path, sizeof path, "%s/%s.appends", jdir, file) < 0)
+		return;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		msg_warn("open %s: %s", path, strerror(errno));
+		return;
+	}
+	/* bounded: an old chain is worth less than a short read */
+	if (fstat(fd, &st) == 0 && st.st_size > LOG_MAX) {
+		log_shorten(path, fd);
+		close(fd);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			msg_warn("open %s: %s", path, strerror(errno));
+			return;
+		}
+	}
+	str line = STR_INIT;
+	members_stamp(&line, before);
+	str_putc(&line, ' ');
+	members_stamp(&line, after);
+	str_printf(&line, " %lld %lld\n", (long long)before->st_size,
+		   (long long)(after->st_size - before->st_size));
+	if (write(fd, line.s, line.len) != (ssize_t)line.len)
+		msg_warn("write %s: %s", path, strerror(errno));
+	close(fd);
+	str_free(&line);
+}
+
+void membersjournal_links(const char *dir, const char *file, membersjournal_link **v, size_t *n)
+{
+	char path[PATH_MAX];
+	str buf = STR_INIT;
+	*v = NULL;
+	*n = 0;
+	if (!logged(file) || fs_path(path, sizeof path, "%s/var/db/%s.appends", dir, file) < 0 ||
+	    fs_read_tail(path, &buf, LOG_MAX * 2) != ST_OK) {
+		str_free(&buf);
+		return;
+	}
+	const char *p = str_c(&buf);
+	for (const char *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		unsigned long long d[2], i[2];
+		long long sz[2], m[2], c[2], off, len;
+		int used = 0;
+		if (sscanf(p, "%llu %llu %lld %lld %lld %llu %llu %lld %lld %lld %lld %lld%n",
+			   &d[0], &i[0], &sz[0], &m[0], &c[0], &d[1], &i[1], &sz[1], &m[1], &c[1],
+			   &off, &len, &used) != 12 ||
+		    p + used != nl || off != sz[0] || len < 0 || off + len != sz[1])
+			continue; /* torn (a crash while appending to the log): no link */
+		*v = mem_reallocarray(*v, *n + 1, sizeof **v);
+		membersjournal_link *l = &(*v)[(*n)++];
+		l->before = (str)STR_INIT;
+		l->after = (str)STR_INIT;
+		str_printf(&l->before, "%llu %llu %lld %lld %lld", d[0], i[0], sz[0], m[0], c[0]);
+		str_printf(&l->after, "%llu %llu %lld %lld %lld", d[1], i[1], sz[1], m[1], c[1]);
+		l->off = (off_t)off;
+		l->len = (off_t)len;
+	}
+	str_free(&buf);
+}
+
+void membersjournal_links_free(membersjournal_link *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		str_free(&v[i].before);
+		str_free(&v[i].after);
+	}
+	free(v);
+}
+
+void membersjournal_forget(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	if (logged(file) && fs_path(path, sizeof path, "%s/var/db/%s.appends", dir, file) == 0 &&
+	    unlink(path) < 0 && errno != ENOENT)
+		msg_warn("unlink %s: %s", path, strerror(errno));
 }
 
 static int open_member_file(const char *path, int *created)
@@ -156,12 +277,18 @@ fml_status membersjournal_append(const char *dir, const char *file, const char *
 	}
 	if (safefile_commit(&sf, jpath) != ST_OK)
 		goto out;
+	/* an edit by hand since BEFORE (it takes no lock) would not be an
+	 * append: then the append log gets no line */
+	struct stat pre;
+	int unchanged = created || (fstat(fd, &pre) == 0 && members_same_stat(before, &pre));
 	/* from here a crash is replayed by the next run */
 	if ((st = put_data(fd, txt, size, j.s + head, j.len - head - 21)) != ST_OK)
 		goto out;
 	if (fstat(fd, after) < 0) {
 		msg_error("stat %s: %s", txt, strerror(errno));
 		st = ST_TEMPFAIL;
+	} else if (unchanged) {
+		log_append(jdir, file, before, after);
 	}
 out:
 	close(fd);

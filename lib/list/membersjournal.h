@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "util/status.h"
+#include "util/str.h"
 
 /* Append DATA[0..N) (whole lines) to DIR/FILE (created if missing; a "\n"
  * is put first when the file does not end with one): the journal, then the
@@ -31,5 +32,32 @@ fml_status membersjournal_recover(const char *dir, const char *file);
  * the list lock (a post's lookup), so that distribute never reads a torn
  * actives. */
 fml_status membersjournal_recover_all(const char *dir);
+
+/*
+ * The append log of actives, DIR/var/db/actives.appends: one line per
+ * append made through membersjournal_append(), written once the append is
+ * durable,
+ *
+ *   STAMP_BEFORE STAMP_AFTER OFFSET LEN\n
+ *
+ * (exact stamps, members_stamp()); past LOG_MAX bytes only its last lines
+ * are kept.  A hint for the recipient snapshots
+ * (queue/qsnap.h): a chain of lines from the stamp of a snapshot to the
+ * stamp of actives now says that only the bytes [OFFSET, OFFSET + LEN) of
+ * each were added since.  Not synced: a lost line only costs a full
+ * snapshot.  Any other change of the file (a rewrite, a hand edit) gives a
+ * stamp no line has, so it is never taken for an append.
+ */
+typedef struct membersjournal_link {
+	str before, after; /* exact stamps */
+	off_t off, len;
+} membersjournal_link;
+
+/* The append log of DIR/FILE: *V (N lines, oldest first; free with
+ * membersjournal_links_free).  No log is no line. */
+void membersjournal_links(const char *dir, const char *file, membersjournal_link **v, size_t *n);
+void membersjournal_links_free(membersjournal_link *v, size_t n);
+/* DIR/FILE was rewritten: its append log is of no further use. */
+void membersjournal_forget(const char *dir, const char *file);
 
 #endif

@@ -175,7 +175,7 @@ fml_status queue_open(queue_item *q, const char *path, int rdwr, str *err)
 	struct stat st;
 	memset(q, 0, sizeof *q);
 	q->fd = -1;
-	q->s.fd = -1;
+	q->s.p[0].fd = q->s.p[1].fd = -1;
 	if (fs_path(q->path, sizeof q->path, "%s", path) < 0)
 		return status_why(err, ST_TEMPFAIL, "path too long");
 	const char *base = strrchr(path, '/');

@@ -858,7 +858,8 @@ static void sweep_snapshots(const char *dir, config *cf, const char *qdir)
 {
 	fml_lock lk;
 	str stamp = STR_INIT;
-	if (qsnap_stamp(dir, cf, time(NULL), &stamp) != ST_OK ||
+	struct stat st;
+	if (qsnap_stamp(dir, cf, &stamp, &st) != ST_OK ||
 	    !qsnap_sweep_wanted(qdir, str_c(&stamp)) ||
 	    lock_acquire(&lk, dir, (int)config_int(cf, CF_USE_FLOCK), SWEEP_LOCK_WAIT,
 			 config_int(cf, CF_LOCK_STALE_AGE)) != ST_OK) {
@@ -866,7 +867,7 @@ static void sweep_snapshots(const char *dir, config *cf, const char *qdir)
 		return;
 	}
 	/* the stamp again: actives may have changed while we waited */
-	if (qsnap_stamp(dir, cf, time(NULL), &stamp) == ST_OK)
+	if (qsnap_stamp(dir, cf, &stamp, &st) == ST_OK)
 		qsnap_sweep(qdir, str_c(&stamp), NULL);
 	lock_release(&lk);
 	str_free(&stamp);

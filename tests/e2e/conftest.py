@@ -156,9 +156,26 @@ def qsnap_read(item_path, name, ref):
         path = os.path.join(qdir, "rcpt", "g" + gen)
     with open(path, "rb") as f:
         head, _, data = f.read().partition(b"\n\n")
-    assert head.split(b"\n")[:2] == [b"FMLR 1", b"gen " + gen.encode()], head
-    assert hashlib.sha256(data).hexdigest() == sha, "snapshot %s damaged" % gen
-    addrs = data.decode().split("\n")[:-1]
+    lines = head.split(b"\n")
+    assert lines[:2] == [b"FMLR 1", b"gen " + gen.encode()], head
+    if not lines[2].startswith(b"base "):
+        assert hashlib.sha256(data).hexdigest() == sha, "snapshot %s damaged" % gen
+        addrs = data.decode().split("\n")[:-1]
+        assert len(addrs) == int(count)
+        return addrs
+    # a delta: its base (the item's link, else the generation's), merged
+    # with its adds; the checksum binds the base's header and the adds
+    with open(path + ".base" if os.path.exists(path + ".base")
+              else os.path.join(qdir, "rcpt", "g%s.base" % gen), "rb") as f:
+        bhead, _, bdata = f.read().partition(b"\n\n")
+    bl = dict(x.split(b" ", 1) for x in bhead.split(b"\n")[1:])
+    assert bl[b"gen"] == lines[2][5:], (head, bhead)
+    assert hashlib.sha256(bdata).hexdigest().encode() == bl[b"sha256"]
+    seed = b"fmlr-delta %s %s %s\n" % (bl[b"gen"], bl[b"count"], bl[b"sha256"])
+    assert hashlib.sha256(seed + data).hexdigest() == sha, "snapshot %s damaged" % gen
+    base, adds = bdata.decode().split("\n")[:-1], data.decode().split("\n")[:-1]
+    assert not set(base) & set(adds)
+    addrs = sorted(base + adds, key=lambda a: (a.rsplit("@", 1)[-1].encode(), a.encode()))
     assert len(addrs) == int(count)
     return addrs
 

@@ -15,6 +15,7 @@
 #include "util/fs.h"
 #include "list/membersedit.h"
 #include "list/membersdb.h"
+#include "list/membersjournal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -900,6 +901,80 @@ static void test_index_sweeps_dead_temps(void **state)
 	assert_true(fs_exists(other)); /* another file's builder */
 }
 
+/* The append log of actives: a line per add made through the journal,
+ * whose stamps are those of the file before and after and chain up; only
+ * the last lines kept past its bound; nothing for a hand edit; gone when
+ * fml rewrites the file. */
+static void test_append_log(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX], addr[64];
+	struct stat st0, st;
+	str err = STR_INIT, want = STR_INIT;
+	membersjournal_link *v;
+	size_t n;
+	(void)state;
+	fresh_home(dir, sizeof dir, "applog");
+	write_file(dir, "actives", "a@example.com\n");
+	PATHF(path, "%s/actives", dir);
+	assert_int_equal(stat(path, &st0), 0);
+	assert_int_equal(membersedit_apply(dir, "actives", MEM_ADD, "b@example.com", NULL, 0, &err),
+			 ST_OK);
+	assert_int_equal(stat(path, &st), 0);
+	membersjournal_links(dir, "actives", &v, &n);
+	assert_int_equal(n, 1);
+	members_stamp(&want, &st0);
+	assert_string_equal(str_c(&v[0].before), str_c(&want));
+	str_clear(&want);
+	members_stamp(&want, &st);
+	assert_string_equal(str_c(&v[0].after), str_c(&want));
+	assert_true(v[0].off == 14 && v[0].len == 14);
+	membersjournal_links_free(v, n);
+	/* past the bound: the last lines only, still a chain to now */
+	for (int i = 0; i < 700; i++) {
+		snprintf(addr, sizeof addr, "u%d@example.com", i);
+		assert_int_equal(membersedit_apply(dir, "actives", MEM_ADD, addr, NULL, 0, &err),
+				 ST_OK);
+	}
+	assert_int_equal(stat(path, &st), 0);
+	membersjournal_links(dir, "actives", &v, &n);
+	assert_true(n > 10 && n < 700);
+	str_clear(&want);
+	members_stamp(&want, &st);
+	assert_string_equal(str_c(&v[n - 1].after), str_c(&want));
+	for (size_t i = 1; i < n; i++) {
+		assert_string_equal(str_c(&v[i].before), str_c(&v[i - 1].after));
+		assert_true(v[i].off == v[i - 1].off + v[i - 1].len);
+	}
+	membersjournal_links_free(v, n);
+	/* a hand append: no line */
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs("hand@example.com\n", fp);
+	fclose(fp);
+	membersjournal_links(dir, "actives", &v, &n);
+	size_t before_n = n;
+	assert_int_equal(stat(path, &st), 0);
+	str_clear(&want);
+	members_stamp(&want, &st);
+	assert_string_not_equal(str_c(&v[n - 1].after), str_c(&want));
+	membersjournal_links_free(v, n);
+	assert_true(before_n > 0);
+	/* a rewrite (bye): the log goes; members files other than actives
+	 * have none */
+	assert_int_equal(membersedit_apply(dir, "actives", MEM_BYE, "a@example.com", NULL, 0, &err),
+			 ST_OK);
+	membersjournal_links(dir, "actives", &v, &n);
+	assert_int_equal(n, 0);
+	membersjournal_links_free(v, n);
+	write_file(dir, "members", "a@example.com\n");
+	assert_int_equal(membersedit_apply(dir, "members", MEM_ADD, "b@example.com", NULL, 0, &err),
+			 ST_OK);
+	PATHF(path, "%s/var/db/members.appends", dir);
+	assert_false(fs_exists(path));
+	str_free(&err);
+	str_free(&want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +993,7 @@ int main(void)
 	    cmocka_unit_test(test_index_follows_edits),
 	    cmocka_unit_test(test_journal_recovery),
 	    cmocka_unit_test(test_index_sweeps_dead_temps),
+	    cmocka_unit_test(test_append_log),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
