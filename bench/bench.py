@@ -172,11 +172,8 @@ class Run:
     __slots__ = ("ret", "done", "rc", "stragglers", "cpu")
 
 
-def spawn(argv, infile, as_owner, sender, logf):
-    """Start ARGV with INFILE on stdin; time to its exit, then to the last descendant."""
-    env = dict(ENV, SENDER=sender)
-    fd = os.open(infile, os.O_RDONLY)
-    t0 = time.perf_counter()
+def start(argv, fd, as_owner, env, logf):
+    """Fork and exec ARGV with FD on stdin (as the list owner if AS_OWNER)."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -190,6 +187,15 @@ def spawn(argv, infile, as_owner, sender, logf):
             os.execve(argv[0], argv, env)
         finally:
             os._exit(127)
+    return pid
+
+
+def spawn(argv, infile, as_owner, sender, logf):
+    """Start ARGV with INFILE on stdin; time to its exit, then to the last descendant."""
+    env = dict(ENV, SENDER=sender)
+    fd = os.open(infile, os.O_RDONLY)
+    t0 = time.perf_counter()
+    pid = start(argv, fd, as_owner, env, logf)
     _, status, ru = os.wait4(pid, 0)
     t1 = time.perf_counter()
     r = Run()
@@ -218,20 +224,7 @@ def spawn_many(argv, infiles, as_owner, sender, logf):
     t0 = time.perf_counter()
     pids = []
     for fd in fds:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.dup2(fd, 0)
-                os.dup2(logf, 1)
-                os.dup2(logf, 2)
-                if as_owner:
-                    os.setgroups([])
-                    os.setgid(PW.pw_gid)
-                    os.setuid(PW.pw_uid)
-                os.execve(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        pids.append(pid)
+        pids.append(start(argv, fd, as_owner, env, logf))
     rcs = []
     for pid in pids:
         _, status = os.waitpid(pid, 0)
