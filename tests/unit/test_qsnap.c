@@ -82,6 +82,58 @@ static void free_rcpts(char **v, size_t n)
 	free(v);
 }
 
+/* Check that the snapshot REF (item NAME) reads as V[0..N): in order, and
+ * every address looked up at its ordinal; the errors counted. */
+static int reads_as(const char *what, const char *name, const qsnap_ref *ref, char **v, size_t n)
+{
+	int bad = 0;
+	str err = STR_INIT;
+	qsnap s;
+	fml_status st = qsnap_open(&s, qdir, name, ref, &err);
+	if (st != ST_OK) {
+		print_error("%s: qsnap_open: got %s (%s), want OK\n", what, status_name(st),
+			    str_c(&err));
+		qsnap_close(&s);
+		str_free(&err);
+		return 1;
+	}
+	qsnap_iter it;
+	const char *a;
+	size_t len, i = 0;
+	qsnap_iter_start(&it, &s);
+	while (qsnap_iter_next(&it, &a, &len) == 1) {
+		if (i >= n || strcmp(a, v[i]) != 0 || len != strlen(v[i])) {
+			print_error("%s: address %zu: got %s, want %s\n", what, i, a,
+				    i < n ? v[i] : "(end)");
+			bad++;
+		}
+		i++;
+	}
+	qsnap_iter_end(&it);
+	if (i != n) {
+		print_error("%s: got %zu addresses, want %zu\n", what, i, n);
+		bad++;
+	}
+	for (size_t j = n; j-- > 0;) {
+		long o = qsnap_lookup(&s, v[j]);
+		if (o != (long)j) {
+			print_error("%s: qsnap_lookup(%s): got %ld, want %zu\n", what, v[j], o, j);
+			bad++;
+		}
+	}
+	static const char *const absent[] = {"nobody@d1.example", "a@a", "zzz@zzz",
+					     "u1@d99.example"};
+	for (size_t j = 0; j < N_ELEMS(absent); j++)
+		if (qsnap_lookup(&s, absent[j]) != -1) {
+			print_error("%s: qsnap_lookup(%s): got a recipient, want -1\n", what,
+				    absent[j]);
+			bad++;
+		}
+	qsnap_close(&s);
+	str_free(&err);
+	return bad;
+}
+
 /* Every size around the index step and the read chunk: written, found by
  * the stamp, read in order, every address looked up. */
 static void test_round_trip(void **state)
@@ -108,43 +160,9 @@ static void test_round_trip(void **state)
 			print_error("%zu: qsnap_find(another stamp): got 0, want -1\n", n);
 			bad++;
 		}
-		qsnap s;
-		WANT_ST("qsnap_open", qsnap_open(&s, qdir, "a1", &ref, &err), ST_OK);
-		qsnap_iter it;
-		const char *a;
-		size_t len, i = 0;
-		qsnap_iter_start(&it, &s);
-		while (qsnap_iter_next(&it, &a, &len) == 1) {
-			if (i >= n || strcmp(a, v[i]) != 0 || len != strlen(v[i])) {
-				print_error("%zu: address %zu: got %s, want %s\n", n, i, a,
-					    i < n ? v[i] : "(end)");
-				bad++;
-			}
-			i++;
-		}
-		qsnap_iter_end(&it);
-		if (i != n) {
-			print_error("%zu: got %zu addresses, want %zu\n", n, i, n);
-			bad++;
-		}
-		/* backwards: every lookup misses the block cache */
-		for (size_t j = n; j-- > 0;) {
-			long o = qsnap_lookup(&s, v[j]);
-			if (o != (long)j) {
-				print_error("%zu: qsnap_lookup(%s): got %ld, want %zu\n", n, v[j],
-					    o, j);
-				bad++;
-			}
-		}
-		static const char *const absent[] = {"nobody@d1.example", "a@a", "zzz@zzz",
-						     "u1@d99.example"};
-		for (size_t j = 0; j < N_ELEMS(absent); j++)
-			if (qsnap_lookup(&s, absent[j]) != -1) {
-				print_error("%zu: qsnap_lookup(%s): got a recipient, want -1\n", n,
-					    absent[j]);
-				bad++;
-			}
-		qsnap_close(&s);
+		char what[32];
+		snprintf(what, sizeof what, "%zu", n);
+		bad += reads_as(what, "a1", &ref, v, n);
 		free_rcpts(v, n);
 		str_free(&rcpts);
 		str_free(&err);
@@ -375,58 +393,6 @@ static void test_link_and_sweep(void **state)
 	free_rcpts(v, 10);
 	str_free(&rcpts);
 	str_free(&err);
-}
-
-/* Check that the snapshot REF (item NAME) reads as V[0..N): in order, and
- * every address looked up at its ordinal; the errors counted. */
-static int reads_as(const char *what, const char *name, const qsnap_ref *ref, char **v, size_t n)
-{
-	int bad = 0;
-	str err = STR_INIT;
-	qsnap s;
-	fml_status st = qsnap_open(&s, qdir, name, ref, &err);
-	if (st != ST_OK) {
-		print_error("%s: qsnap_open: got %s (%s), want OK\n", what, status_name(st),
-			    str_c(&err));
-		qsnap_close(&s);
-		str_free(&err);
-		return 1;
-	}
-	qsnap_iter it;
-	const char *a;
-	size_t len, i = 0;
-	qsnap_iter_start(&it, &s);
-	while (qsnap_iter_next(&it, &a, &len) == 1) {
-		if (i >= n || strcmp(a, v[i]) != 0 || len != strlen(v[i])) {
-			print_error("%s: address %zu: got %s, want %s\n", what, i, a,
-				    i < n ? v[i] : "(end)");
-			bad++;
-		}
-		i++;
-	}
-	qsnap_iter_end(&it);
-	if (i != n) {
-		print_error("%s: got %zu addresses, want %zu\n", what, i, n);
-		bad++;
-	}
-	for (size_t j = n; j-- > 0;) {
-		long o = qsnap_lookup(&s, v[j]);
-		if (o != (long)j) {
-			print_error("%s: qsnap_lookup(%s): got %ld, want %zu\n", what, v[j], o, j);
-			bad++;
-		}
-	}
-	static const char *const absent[] = {"nobody@d1.example", "a@a", "zzz@zzz",
-					     "u1@d99.example"};
-	for (size_t j = 0; j < N_ELEMS(absent); j++)
-		if (qsnap_lookup(&s, absent[j]) != -1) {
-			print_error("%s: qsnap_lookup(%s): got a recipient, want -1\n", what,
-				    absent[j]);
-			bad++;
-		}
-	qsnap_close(&s);
-	str_free(&err);
-	return bad;
 }
 
 /* V[0..N) split: every K-th address (from the J-th) into ADDS, the rest
