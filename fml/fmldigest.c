@@ -12,6 +12,7 @@
  * could not be done (locked, I/O trouble), so that cron mails the admin.
  */
 #include "actions/digest.h"
+#include "actions/distribute.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
@@ -52,7 +53,10 @@ static fml_status one_list(const char *dir, const char *const *over, int nover, 
 		action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)}};
 		if (o->dry)
 			fprintf(o->dry, "%s:\n", home_name(dir));
-		st = digest_run(&c, o, &items);
+		/* after a reboot, the spool names a crash took come back first */
+		st = o->dry ? ST_OK : distribute_repair(&c);
+		if (st == ST_OK)
+			st = digest_run(&c, o, &items);
 		lock_release(&lk);
 	} else {
 		msg_error("%s: the list is locked; its digests wait for the next run", dir);

@@ -9,6 +9,7 @@
 #include "queue/qitem.h"
 #include "queue/qdelta.h"
 #include "queue/qsnap.h"
+#include "queue/queue.h"
 #include "list/seq.h"
 #include "list/article.h"
 #include "list/members.h"
@@ -238,18 +239,18 @@ static fml_status article_rcpts(action_ctx *c, const char *qdir, qsnap_ref *ref)
 }
 
 /* The queue item aN: the snapshot of the actives named, then a copy of
- * spool/N.  DURABLE: new/
- * fsynced too (recovery); else *MADE says whether an item was renamed into
- * new/, whose fsync is then the caller's (commit_article). */
-static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
+ * spool/N, fsynced and renamed into new/; no directory is synced here
+ * (commit_article).  *QUEUED says whether aN is in the queue now, made
+ * here or before (unless FRESH, when the allocation saw there was none:
+ * a run that died before syncing new/ may have left it). */
+static fml_status enqueue_article(action_ctx *c, long n, int fresh, int *queued)
 {
 	char name[64], path[4096];
 	snprintf(name, sizeof name, "a%ld", n);
 	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
-	*made = 0;
-	if (qitem_exists(qdir, name))
-		/* made by a run that may have died before syncing new/ */
-		return durable ? qitem_sync_new(qdir) : ST_OK;
+	*queued = !fresh && qitem_exists(qdir, name);
+	if (*queued)
+		return ST_OK;
 	qsnap_ref ref;
 	if (article_rcpts(c, qdir, &ref) != ST_OK)
 		return ST_TEMPFAIL;
@@ -273,17 +274,26 @@ static fml_status enqueue_article(action_ctx *c, long n, int durable, int *made)
 		if (rc == ST_OK)
 			rc = copy_range(fd, 0, st.st_size, NULL, &w);
 		if (rc == ST_OK)
-			rc = durable ? qitem_commit(&w) : qitem_commit_nodir(&w);
+			rc = qitem_commit_nodir(&w);
 		else
 			qitem_abort(&w);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (rc == ST_OK) {
-		*made = 1;
+		*queued = 1;
 		msg_debug("queued a%ld for %zu recipient(s) (snapshot %s)", n, ref.count, ref.gen);
 	}
 	return rc;
+}
+
+/* Is aN in the queue (any area)?  Then N is taken even when spool/N is
+ * not there: a crash took the name, which commit_article() left unsynced. */
+static int article_queued(action_ctx *c, long n)
+{
+	char name[64];
+	snprintf(name, sizeof name, "a%ld", n);
+	return qitem_exists(config_str(c->l.cf, CF_QUEUE_DIR), name);
 }
 
 /* Decoded, single-line subject without tags for the summary. */
@@ -347,24 +357,24 @@ static int summary_has(action_ctx *c, long n)
 }
 
 /*
- * Article N's commit, right after the link: its queue item written, fsynced
- * and renamed into new/, then the two directories fsynced, spool/ (spool/N)
- * and new/ (aN).  Both names must be durable before the post counts as
- * done, and they are in two directories: two directory fsyncs, after the
- * two file fsyncs, four flushes a post in all.  One fewer would need one of
- * the names to be rebuilt from the other after a crash, which neither
- * allows safely: an aN without its spool/N lets N be allocated again, and
- * a spool/N without its aN is found again only through the incoming item,
- * which is not synced (list/incoming.c).  A failure leaves the item and
+ * Article N's commit, right after the link (FRESH) or when a run finds a
+ * link that a dead run left: its queue item written, fsynced and renamed
+ * into new/, then new/ fsynced.  Three flushes a post (spool/N's file,
+ * aN's file, new/), and not spool/ itself: aN holds a copy of spool/N, so
+ * the queue stands for the name until spool/ is synced, which happens
+ * before the runner retires any item (runner_opts.sync_dir), after a
+ * reboot when distribute_repair() restores a lost spool/N from its aN,
+ * and here when there is no aN (no recipients).  Meanwhile the allocation
+ * never takes an N whose aN exists.  A failure leaves the item and
  * spool/.tmp.ID (link count 2) for distribute_recover(), as a crash does.
  */
-static fml_status commit_article(action_ctx *c, long n, const char *from)
+static fml_status commit_article(action_ctx *c, long n, const char *from, int fresh)
 {
 	int queued;
-	if (enqueue_article(c, n, 0, &queued) != ST_OK)
+	if (enqueue_article(c, n, fresh, &queued) != ST_OK)
 		return ST_TEMPFAIL;
-	if (fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR)) != ST_OK ||
-	    (queued && qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR)) != ST_OK)) {
+	if ((queued ? qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR))
+		    : fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR))) != ST_OK) {
 		msg_warn("article %ld from %s is in the spool but not yet durable: "
 			 "left for the next run to finish",
 			 n, from);
@@ -379,10 +389,10 @@ enum { AL_NEW, AL_RECOVER, AL_ABANDON };
 static fml_status after_link(action_ctx *c, long n, const envelope *e, const char *from,
 			     const incoming_item *it, dedupe *dd, int how)
 {
-	int queued;
-	if (how == AL_NEW && commit_article(c, n, from) != ST_OK)
+	if (how != AL_ABANDON && commit_article(c, n, from, how == AL_NEW) != ST_OK)
 		return ST_TEMPFAIL;
-	if (how == AL_RECOVER && enqueue_article(c, n, 1, &queued) != ST_OK)
+	/* no queue item will stand for spool/N: its name is synced now */
+	if (how == AL_ABANDON && fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR)) != ST_OK)
 		return ST_TEMPFAIL;
 	/* only once the article is durable (queued, unless abandoned): an
 	 * entry in the cache, which is not synced, must never stand for an
@@ -432,7 +442,8 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 	long n = (floor > seq ? floor : seq) + 1;
 	str hdr = STR_INIT;
 	for (int tries = 0;; tries++) {
-		while (spool_path(c, n, final, sizeof final) == 0 && fs_exists(final))
+		while (spool_path(c, n, final, sizeof final) == 0 &&
+		       (fs_exists(final) || article_queued(c, n)))
 			n++;
 		rewrite_info ri = {n, c->l.now, (time_t)it->arrival};
 		rewrite_header(e, c->l.cf, &ri, &hdr);
@@ -446,7 +457,7 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 			safefile_abort(&sf);
 			break;
 		}
-		/* the directory is synced with the queue item's (commit_article) */
+		/* spool/ is not synced: aN stands for the name (commit_article) */
 		st = safefile_link_nodir(&sf, final);
 		if (st == ST_DATAERR && tries < 100) { /* someone made spool/N: next */
 			safefile_abort(&sf);
@@ -510,4 +521,82 @@ void distribute_done(action_ctx *c, const incoming_item *it)
 	char tmp[4096];
 	if (tmp_path(c, it, tmp, sizeof tmp) == 0)
 		unlink(tmp);
+}
+
+/* spool/N back from aN (under AREA/NAME): its message part, fsynced and
+ * renamed; spool/ is synced by the caller. */
+static fml_status restore_article(action_ctx *c, const char *qpath, long n, const char *final)
+{
+	queue_item q;
+	str err = STR_INIT;
+	safefile sf;
+	fml_status st = queue_open(&q, qpath, 0, &err);
+	if (st == ST_OK && q.article != n)
+		st = ST_DATAERR;
+	if (st == ST_OK)
+		st = safefile_open(&sf, config_str(c->l.cf, CF_SPOOL_DIR), ".tmp");
+	if (st == ST_OK) {
+		st = copy_range(q.fd, q.msg_start, q.msg_end, &sf, NULL);
+		st = st == ST_OK ? safefile_commit_nodir(&sf, final) : (safefile_abort(&sf), st);
+	}
+	if (st == ST_OK)
+		msg_warn("article %ld: spool/%ld was lost (a crash); restored from its queue item",
+			 n, n);
+	else
+		msg_error("article %ld: spool/%ld was lost and cannot be restored from %s: %s", n,
+			  n, qpath, err.len ? str_c(&err) : status_name(st));
+	queue_close(&q);
+	str_free(&err);
+	return st;
+}
+
+fml_status distribute_repair(action_ctx *c)
+{
+	static const char *const areas[] = {"new", "active", "deferred"};
+	char mark[4096], path[4096], final[4096];
+	str boot = STR_INIT, seen = STR_INIT, names = STR_INIT;
+	if (fs_path(mark, sizeof mark, "%s/var/run/boot", c->l.dir) < 0)
+		return ST_TEMPFAIL;
+	/* unreadable (no /proc): no way to tell, so every run looks */
+	if (fs_read("/proc/sys/kernel/random/boot_id", &boot, 64) == ST_OK &&
+	    fs_read(mark, &seen, 64) == ST_OK && strcmp(str_c(&boot), str_c(&seen)) == 0) {
+		str_free(&boot);
+		str_free(&seen);
+		return ST_OK;
+	}
+	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
+	long ge, max;
+	int restored = 0;
+	fml_status st = seq_units(config_str(c->l.cf, CF_ARCHIVE_DIR), 1, &ge, &max);
+	for (size_t a = 0; st == ST_OK && a < sizeof areas / sizeof areas[0]; a++) {
+		int k = queue_list(qdir, areas[a], &names);
+		const char *p = names.s;
+		for (int i = 0; i < k; i++, p += strlen(p) + 1) {
+			char num[32];
+			size_t l = strcspn(p, ".");
+			if (p[0] != 'a' || l < 2 || l - 1 >= sizeof num)
+				continue;
+			memcpy(num, p + 1, l - 1);
+			num[l - 1] = 0;
+			long n = seq_name_number(num, "");
+			/* N inside a unit: its spool file may have expired on purpose */
+			if (n <= max || spool_path(c, n, final, sizeof final) < 0 ||
+			    fs_exists(final) ||
+			    fs_path(path, sizeof path, "%s/%s/%s", qdir, areas[a], p) < 0)
+				continue;
+			fml_status rs = restore_article(c, path, n, final);
+			if (rs == ST_TEMPFAIL)
+				st = ST_TEMPFAIL;
+			restored |= rs == ST_OK;
+		}
+	}
+	/* the names restored here (what survived the reboot is on disk) */
+	if (st == ST_OK && restored)
+		st = fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR));
+	if (st == ST_OK && boot.len)
+		fs_overwrite(mark, boot.s, boot.len); /* lost in a crash: looked at again */
+	str_free(&boot);
+	str_free(&seen);
+	str_free(&names);
+	return st;
 }

@@ -550,6 +550,9 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 	drain_run run = {NULL, ops, 0};
 	if (handover)
 		*handover = 0;
+	/* after a reboot, the spool names a crash took come back first */
+	if (distribute_repair(c) != ST_OK)
+		return ST_TEMPFAIL;
 	sweep_orphans(c, ops);
 	int n = incoming_list(c->l.dir, &names);
 	if (n < 0) {

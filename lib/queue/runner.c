@@ -656,6 +656,15 @@ static void deliver_area(run *r, const char *area)
 	str names = STR_INIT;
 	int n = queue_list(r->qdir, area, &names);
 	const char *p = names.s;
+	/* An article's item stands for its spool/N name until spool/ is
+	 * synced (actions/distribute.c, commit_article): the names of every
+	 * item listed here are made durable before any of them is retired.
+	 * Not done, nothing is delivered (the items wait, as with any local
+	 * trouble). */
+	if (n > 0 && fs_fsync_dir(config_str(r->cf, CF_SPOOL_DIR)) != ST_OK) {
+		r->left = 1;
+		n = 0;
+	}
 	for (int i = 0; i < n; i++, p += strlen(p) + 1) {
 		if (stopping(r)) {
 			r->left |= due(r, area, p);

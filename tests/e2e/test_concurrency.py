@@ -97,7 +97,7 @@ def no_leftovers(ml):
     assert [n for n in ml.listdir("spool") if not n.isdigit()] == []
     assert ml.listdir("var", "queue", "tmp") == []
     assert [n for n in ml.listdir("var", "run")
-            if n not in ("lock", "current", "swept")
+            if n not in ("lock", "current", "swept", "boot")
             and not n.startswith("notified.")] == [], ml.listdir("var", "run")
     assert [n for n in ml.listdir() if n.startswith(".")] == []
 

@@ -318,8 +318,9 @@ def leftovers(d):
         if n.startswith("."):
             out["home_tmp"].append(os.path.join(d, n))
     for n in ls("var", "run"):
-        # lock, current (poison guard) and swept (sweeper stamp) stay by design
-        if n not in ("lock", "current", "swept") and not n.startswith("notified."):
+        # lock, current (poison guard), swept (sweeper stamp) and boot (the
+        # boot that last looked for lost spool names) stay by design
+        if n not in ("lock", "current", "swept", "boot") and not n.startswith("notified."):
             out["run_tmp"].append(os.path.join(d, "var", "run", n))
     for n in ls("var", "db"):
         if n.startswith("."):

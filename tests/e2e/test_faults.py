@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from test_queue import sinks  # noqa: F401  (the fixture)
 from conftest import FML, ROOT, assert_done, mail, owner_ids
 from test_crash import strace_ok
 
@@ -32,13 +33,20 @@ pytestmark = pytest.mark.skipif(not strace_ok(),
                                 reason="strace missing or ptrace not permitted")
 
 
-def inject(ml, syscall, err, when=None):
-    """strace's argv that fails SYSCALL with ERR on the list's spool
-    directory (-P: only the calls naming that path or an fd open on it)."""
+def commit_dir(ml):
+    """The directory whose fsync commits an article: the queue's new/ (the
+    queue item aN stands for spool/N's name, lib/actions/distribute.c)."""
+    return ml.path("var", "queue", "new")
+
+
+def inject(ml, syscall, err, when=None, path=None):
+    """strace's argv that fails SYSCALL with ERR on PATH, by default the
+    directory that commits an article (-P: only the calls naming that path
+    or an fd open on it)."""
     spec = "inject=%s:error=%s" % (syscall, err)
     if when:
         spec += ":when=%s" % when
-    return ["strace", "-f", "-qq", "-o", "/dev/null", "-P", ml.path("spool"),
+    return ["strace", "-f", "-qq", "-o", "/dev/null", "-P", path or commit_dir(ml),
             "-e", "trace=" + syscall, "-e", spec]
 
 
@@ -83,9 +91,9 @@ FAULTS = [("fsync", "EIO"), ("fsync", "ENOSPC"), ("fsync", "EDQUOT"),
 
 
 @pytest.mark.parametrize("syscall,err", FAULTS)
-def test_spool_dir_fault_then_recover(elena, syscall, err):
-    """The spool directory's fsync (or its open for the fsync) fails right
-    after spool/1 was linked: spool/1 exists, so it is article 1 and the
+def test_commit_dir_fault_then_recover(elena, syscall, err):
+    """The fsync of new/ (or its open for the fsync) fails right after
+    spool/1 was linked and a1 written: spool/1 exists, so it is article 1 and the
     next runs finish it, even while the fault goes on (the MTA's retries,
     `fmlqueue recover` under the same fault), never a second article."""
     ml = elena
@@ -103,7 +111,7 @@ def test_spool_dir_fault_then_recover(elena, syscall, err):
     assert "(recovered)" in ml.log()
 
 
-def test_spool_dir_fault_then_the_mta_delivers_again(elena):
+def test_commit_dir_fault_then_the_mta_delivers_again(elena):
     """Same, driven as an MTA would: fml exits 0 (the mail is accepted),
     later mail drains the item; the article is still made once."""
     ml = elena
@@ -116,7 +124,7 @@ def test_spool_dir_fault_then_the_mta_delivers_again(elena):
 
 
 @pytest.mark.parametrize("syscall,err", [("fsync", "EIO"), ("openat", "EACCES")])
-def test_approved_post_spool_dir_fault(make_list, syscall, err):
+def test_approved_post_commit_dir_fault(make_list, syscall, err):
     """A held post released by a moderator goes through the same
     distribution: the fault while it is distributed leaves article 1 to
     recover, never a second one."""
@@ -125,7 +133,9 @@ def test_approved_post_spool_dir_fault(make_list, syscall, err):
     assert_done(ml, ml.post(mail(frm=ALICE, subject="please approve")))
     (hid,) = ml.listdir("var", "hold")
     assert ml.articles() == []
-    prefix = inject(ml, syscall, err)
+    # the first commit in new/ is the reply to the moderator, the second
+    # the released post's article
+    prefix = inject(ml, syscall, err, when="2+")
     cmd = mail(frm=MOD, to=CTL, subject="commands", body="approve %s\n" % hid)
     p = run([*prefix, FML, ml.dir, "--ctladdr"], cmd)
     assert p.returncode == 0, p.stderr
@@ -138,6 +148,24 @@ def test_approved_post_spool_dir_fault(make_list, syscall, err):
     assert ml.listdir("var", "hold") == []
 
 
+def test_a_spool_dir_fault_does_not_touch_a_post_but_stops_the_runner(make_list, sinks):
+    """spool/ is not synced when a post is committed (its queue item stands
+    for the name), so a post goes through a fault there; the queue runner
+    syncs spool/ before it retires anything and, when it cannot, delivers
+    nothing and leaves every item where it was."""
+    sink = sinks().start()
+    ml = make_list("elena", members=[ALICE, BOB], SMTP_SERVERS=sink.uri(),
+                   DELIVERY_MODE="queue")
+    prefix = inject(ml, "fsync", "EIO", path=ml.path("spool"))
+    assert_done(ml, run([*prefix, FML, ml.dir], mail(subject="one post")))
+    assert ml.articles() == [1] and article_items(ml) == ["a1"]
+    p = run([*prefix, FMLQUEUE, "run", ml.dir])
+    assert p.returncode == 75, p.stderr
+    assert ml.area("var", "queue", "new") == ["a1"] and sink.messages() == []
+    assert run([FMLQUEUE, "run", ml.dir]).returncode == 0
+    assert ml.area("var", "queue", "sent") == ["a1"] and len(sink.messages()) == 1
+
+
 # ------------------------------------------------- 2. summary line in recovery
 
 def test_recovery_writes_the_summary_line_despite_a_lookalike_subject(elena):
@@ -147,7 +175,7 @@ def test_recovery_writes_the_summary_line_despite_a_lookalike_subject(elena):
     assert_done(ml, ml.post(mail(subject="first")))
     assert_done(ml, ml.post(mail(subject="re: [3:x] hello")))
     assert " [3:" in ml.text("summary")
-    kill = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", ml.path("spool"),
+    kill = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", commit_dir(ml),
             "-e", "trace=fsync", "-e", "inject=fsync:signal=KILL"]
     p = run([*kill, FML, ml.dir], mail(subject="third"))
     assert p.returncode != 0
@@ -191,7 +219,7 @@ def test_sweep_keeps_an_old_spool_temp_whose_item_waits(elena):
     recovery data of an article: the sweep keeps it and the run finishes
     that article (no second copy)."""
     ml = elena
-    kill = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", ml.path("spool"),
+    kill = ["strace", "-f", "-qq", "-o", "/dev/null", "-P", commit_dir(ml),
             "-e", "trace=fsync", "-e", "inject=fsync:signal=KILL"]
     assert run([*kill, FML, ml.dir], mail(subject="one post")).returncode != 0
     (item,) = ml.incoming()

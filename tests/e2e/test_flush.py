@@ -1,9 +1,11 @@
 """What a post costs in synchronous flushes (issue 11), counted with strace.
 
 A post that the same run makes an article is durable through the article
-alone: the spool file and its queue item fsynced, then spool/ and the
-queue's new/ (lib/actions/distribute.c says why two directories take two
-fsyncs).  The incoming item is not synced (lib/list/incoming.c), nor is
+alone: the spool file and its queue item fsynced, then the queue's new/.
+spool/ is not synced: the queue item aN is a copy of spool/N and stands for
+its name until the queue runner syncs spool/ (before it retires any item),
+and after a reboot the first run restores a lost spool/N from aN
+(lib/actions/distribute.c, commit_article).  The incoming item is not synced (lib/list/incoming.c), nor is
 the duplicate cache (lib/list/dedupe.c: gdbm's close-time sync goes to
 /dev/null).  A run that exits 0 with its mail still waiting (here: the list
 lock timed out) syncs the item and var/incoming first.
@@ -17,6 +19,7 @@ import pytest
 
 from conftest import FML, mail
 from test_crash import crashshim, lock_held, strace_ok  # noqa: F401  (the fixture)
+from test_queue import FMLQUEUE, sinks  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(not strace_ok(), reason="strace missing or ptrace not permitted")
 
@@ -59,7 +62,7 @@ def steady_list(make_list):
     return ml
 
 
-def test_a_post_costs_four_flushes(make_list):
+def test_a_post_costs_three_flushes(make_list):
     ml = steady_list(make_list)
     p, calls = flushes(ml, mail(subject="second"))
     assert p.returncode == 0, p.stderr
@@ -67,12 +70,12 @@ def test_a_post_costs_four_flushes(make_list):
     assert [i.name for i in ml.queue_items()] == ["a1", "a2"]
     spool, queue = ml.path("spool"), ml.path("var", "queue")
     got = [(c, os.path.relpath(t, ml.dir) if t.startswith(ml.dir) else t) for c, t in calls]
-    assert len(calls) == 4, got
+    assert len(calls) == 3, got
     assert all(c == "fsync" for c, _ in calls), got
     paths = [t for _, t in calls]
     assert paths[0].startswith(spool + "/.tmp."), got
     assert paths[1].startswith(queue + "/tmp/a2."), got
-    assert paths[2:] == [spool, os.path.join(queue, "new")], got
+    assert paths[2:] == [os.path.join(queue, "new")], got
 
 
 def test_a_lock_timeout_leaves_a_durable_item(make_list):
@@ -92,7 +95,7 @@ def test_a_lock_timeout_leaves_a_durable_item(make_list):
     p, calls = flushes(ml, b"")
     assert p.returncode == 0, p.stderr
     assert ml.articles() == [1, 2]
-    assert len(calls) == 4 and not [t for _, t in calls if "/var/incoming" in t], calls
+    assert len(calls) == 3 and not [t for _, t in calls if "/var/incoming" in t], calls
 
 
 def test_sigterm_after_the_accept_leaves_a_durable_item(make_list, crashshim):  # noqa: F811
@@ -110,3 +113,57 @@ def test_sigterm_after_the_accept_leaves_a_durable_item(make_list, crashshim):  
     assert ml.post(b"").returncode == 0
     assert ml.articles() == [1, 2] and ml.incoming() == []
     assert [i.name for i in ml.queue_items()] == ["a1", "a2"]
+
+
+def reboot(ml):
+    """What the first run after a reboot sees: var/run/boot names another
+    boot than the kernel's (/proc/sys/kernel/random/boot_id)."""
+    ml.write("var/run/boot", "00000000-0000-0000-0000-000000000000\n")
+
+
+def test_a_spool_name_a_crash_took_comes_back_from_its_queue_item(make_list):
+    ml = steady_list(make_list)
+    assert ml.post(mail(subject="second")).returncode == 0
+    kept = ml.spool(2)
+    # a power loss took the unsynced name spool/2 (and the unsynced seq);
+    # the queue item a2 is durable
+    os.unlink(ml.path("spool", "2"))
+    ml.write("seq", "1\n")
+    p = ml.post(mail(subject="third"))
+    assert p.returncode == 0, p.stderr
+    # the kernel has not restarted (for fml): nothing restored, but N = 2
+    # is taken while a2 exists
+    assert ml.articles() == [1, 3]
+    assert [i.name for i in ml.queue_items()] == ["a1", "a2", "a3"]
+    reboot(ml)
+    p = ml.post(mail(subject="fourth"))
+    assert p.returncode == 0, p.stderr
+    assert ml.articles() == [1, 2, 3, 4]
+    assert ml.spool(2) == kept
+    assert "spool/2 was lost (a crash); restored from its queue item" in ml.log()
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        assert ml.text("var", "run", "boot") == f.read()
+    # once per boot: a later run does not look again
+    os.unlink(ml.path("spool", "2"))
+    assert ml.post(mail(subject="fifth")).returncode == 0
+    assert not ml.exists("spool", "2")
+
+
+def test_a_delivered_item_is_retired_only_after_spool_is_synced(make_list, sinks):
+    """The queue runner syncs spool/ after it lists an area and before it
+    retires anything it listed: from then on spool/N needs no aN."""
+    sink = sinks().start()
+    ml = make_list(members=["alice@example.com", "bob@example.net"], SMTP_SERVERS=sink.uri(),
+                   DELIVERY_MODE="queue")
+    assert ml.post(mail(subject="first")).returncode == 0
+    out = ml.path("..", "strace.queue.out")
+    p = subprocess.run(["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=fsync,rename",
+                        FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    with open(out) as f:
+        trace = f.read().splitlines()
+    sync = [i for i, l in enumerate(trace) if "fsync(" in l and l.split("<")[1].startswith(
+        ml.path("spool") + ">")]
+    retire = [i for i, l in enumerate(trace) if "rename(" in l and "/sent/a1" in l]
+    assert sync and retire and sync[0] < retire[0], trace
+    assert ml.area("var", "queue", "sent") == ["a1"]
