@@ -559,10 +559,13 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 		str_free(&names);
 		return ST_TEMPFAIL;
 	}
-	dedupe *dd = run.dd =
-	    dedupe_open(c->l.dir, c->l.now, config_int(c->l.cf, CF_DUPLICATE_CACHE_EXPIRE));
+	/* nothing waiting (a run whose mail an earlier holder took): no cache
+	 * to open, and no pass below */
+	dedupe *dd = run.dd = n == 0 ? NULL
+				     : dedupe_open(c->l.dir, c->l.now,
+						   config_int(c->l.cf, CF_DUPLICATE_CACHE_EXPIRE));
 	/* no duplicate check, no article: the items wait for the next run */
-	fml_status worst = dedupe_ok(dd) ? ST_OK : ST_TEMPFAIL;
+	fml_status worst = n == 0 || dedupe_ok(dd) ? ST_OK : ST_TEMPFAIL;
 	if (worst != ST_OK)
 		n = 0;
 	/* a released post goes back to var/incoming: one more pass takes it
