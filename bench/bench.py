@@ -1528,10 +1528,12 @@ def sh(cmd):
 NOTES = """\
 - **What fml's exit means.** `fml` returns 0 once the post is in var/incoming
   (written and renamed, not synced: the MTA still holds the mail) *and*
-  processed under the list lock: spool/N written (temp, fsync, link) and its
-  queue item in var/queue/new naming the recipient snapshot of the actives
-  (fsync, rename), then spool/ and new/ fsynced: four flushes (the snapshot
-  itself is written and synced once per change of the actives).  Delivery
+  processed under the list lock: spool/N written (temp, link; not synced) and
+  its queue item in var/queue/new, a copy of spool/N naming the recipient
+  snapshot of the actives (fsync, rename), then new/ fsynced: two flushes (the
+  item stands for spool/N until the queue runner syncs it, and after a reboot
+  spool/N is made right from it; the snapshot itself is written and synced
+  once per change of the actives).  Delivery
   belongs to the queue runner (`fmlqueue run`; DELIVERY_MODE = queue here), so
   no row of (a)-(c) includes fml's delivery: that is (d).
 - **What mlmmj's return means.** Without -F, mlmmj-receive returns as soon as the
@@ -1594,7 +1596,7 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         rows.append((label, what, len(v), median(v), p90(v), min(v), comparable, cpu))
 
     row("fml", "fml (warm index)", "exit: accepted, article spooled, queue item naming "
-        "the recipient snapshot, both fsync'd + dir fsyncs", comparable="**the fml number**")
+        "the recipient snapshot, item + new/ fsync'd (spool/N stands on the item)", comparable="**the fml number**")
     row("fml_cold", "fml (cold index)", "same, first post after `members` changed: "
         "var/db/members.db rebuilt")
     row("m_nosend", "mlmmj chain, no delivery (-F)", "receive -> process -> (mlmmj-send "

@@ -12,7 +12,7 @@
  * could not be done (locked, I/O trouble), so that cron mails the admin.
  */
 #include "actions/digest.h"
-#include "actions/distribute.h"
+#include "queue/qspool.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
@@ -53,8 +53,9 @@ static fml_status one_list(const char *dir, const char *const *over, int nover, 
 		action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)}};
 		if (o->dry)
 			fprintf(o->dry, "%s:\n", home_name(dir));
-		/* after a reboot, the spool names a crash took come back first */
-		st = o->dry ? ST_OK : distribute_repair(&c);
+		/* after a reboot, spool files a crash of the machine took or
+		 * damaged come back first (queue/qspool.h) */
+		st = o->dry ? ST_OK : qspool_repair(dir, cf);
 		if (st == ST_OK)
 			st = digest_run(&c, o, &items);
 		lock_release(&lk);

@@ -9,6 +9,7 @@
 #include "queue/qitem.h"
 #include "queue/qdelta.h"
 #include "queue/qsnap.h"
+#include "queue/qspool.h"
 #include "queue/queue.h"
 #include "list/seq.h"
 #include "list/article.h"
@@ -359,14 +360,14 @@ static int summary_has(action_ctx *c, long n)
 /*
  * Article N's commit, right after the link (FRESH) or when a run finds a
  * link that a dead run left: its queue item written, fsynced and renamed
- * into new/, then new/ fsynced.  Three flushes a post (spool/N's file,
- * aN's file, new/), and not spool/ itself: aN holds a copy of spool/N, so
- * the queue stands for the name until spool/ is synced, which happens
- * before the runner retires any item (runner_opts.sync_dir), after a
- * reboot when distribute_repair() restores a lost spool/N from its aN,
- * and here when there is no aN (no recipients).  Meanwhile the allocation
- * never takes an N whose aN exists.  A failure leaves the item and
- * spool/.tmp.ID (link count 2) for distribute_recover(), as a crash does.
+ * into new/, then new/ fsynced.  Two flushes a post (aN's file, new/):
+ * spool/N's data and name are not synced, as aN holds a copy of spool/N
+ * and stands for it while pending (queue/qspool.h: the runner syncs
+ * spool/N before it retires aN, and after a reboot spool/N is made right
+ * from aN before anything reads it).  Meanwhile the allocation never takes
+ * an N whose aN exists.  Without an aN (no recipients) spool/N is synced
+ * here.  A failure leaves the item and spool/.tmp.ID (link count 2) for
+ * distribute_recover(), as a crash does.
  */
 static fml_status commit_article(action_ctx *c, long n, const char *from, int fresh)
 {
@@ -374,7 +375,7 @@ static fml_status commit_article(action_ctx *c, long n, const char *from, int fr
 	if (enqueue_article(c, n, fresh, &queued) != ST_OK)
 		return ST_TEMPFAIL;
 	if ((queued ? qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR))
-		    : fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR))) != ST_OK) {
+		    : qspool_sync_article(c->l.cf, n)) != ST_OK) {
 		msg_warn("article %ld from %s is in the spool but not yet durable: "
 			 "left for the next run to finish",
 			 n, from);
@@ -391,8 +392,8 @@ static fml_status after_link(action_ctx *c, long n, const envelope *e, const cha
 {
 	if (how != AL_ABANDON && commit_article(c, n, from, how == AL_NEW) != ST_OK)
 		return ST_TEMPFAIL;
-	/* no queue item will stand for spool/N: its name is synced now */
-	if (how == AL_ABANDON && fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR)) != ST_OK)
+	/* no queue item will stand for spool/N: it is synced now */
+	if (how == AL_ABANDON && qspool_sync_article(c->l.cf, n) != ST_OK)
 		return ST_TEMPFAIL;
 	/* only once the article is durable (queued, unless abandoned): an
 	 * entry in the cache, which is not synced, must never stand for an
@@ -457,8 +458,8 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 			safefile_abort(&sf);
 			break;
 		}
-		/* spool/ is not synced: aN stands for the name (commit_article) */
-		st = safefile_link_nodir(&sf, final);
+		/* not synced: aN stands for spool/N (commit_article) */
+		st = safefile_link_nosync(&sf, final);
 		if (st == ST_DATAERR && tries < 100) { /* someone made spool/N: next */
 			safefile_abort(&sf);
 			n++;
@@ -521,82 +522,4 @@ void distribute_done(action_ctx *c, const incoming_item *it)
 	char tmp[4096];
 	if (tmp_path(c, it, tmp, sizeof tmp) == 0)
 		unlink(tmp);
-}
-
-/* spool/N back from aN (under AREA/NAME): its message part, fsynced and
- * renamed; spool/ is synced by the caller. */
-static fml_status restore_article(action_ctx *c, const char *qpath, long n, const char *final)
-{
-	queue_item q;
-	str err = STR_INIT;
-	safefile sf;
-	fml_status st = queue_open(&q, qpath, 0, &err);
-	if (st == ST_OK && q.article != n)
-		st = ST_DATAERR;
-	if (st == ST_OK)
-		st = safefile_open(&sf, config_str(c->l.cf, CF_SPOOL_DIR), ".tmp");
-	if (st == ST_OK) {
-		st = copy_range(q.fd, q.msg_start, q.msg_end, &sf, NULL);
-		st = st == ST_OK ? safefile_commit_nodir(&sf, final) : (safefile_abort(&sf), st);
-	}
-	if (st == ST_OK)
-		msg_warn("article %ld: spool/%ld was lost (a crash); restored from its queue item",
-			 n, n);
-	else
-		msg_error("article %ld: spool/%ld was lost and cannot be restored from %s: %s", n,
-			  n, qpath, err.len ? str_c(&err) : status_name(st));
-	queue_close(&q);
-	str_free(&err);
-	return st;
-}
-
-fml_status distribute_repair(action_ctx *c)
-{
-	static const char *const areas[] = {"new", "active", "deferred"};
-	char mark[4096], path[4096], final[4096];
-	str boot = STR_INIT, seen = STR_INIT, names = STR_INIT;
-	if (fs_path(mark, sizeof mark, "%s/var/run/boot", c->l.dir) < 0)
-		return ST_TEMPFAIL;
-	/* unreadable (no /proc): no way to tell, so every run looks */
-	if (fs_read("/proc/sys/kernel/random/boot_id", &boot, 64) == ST_OK &&
-	    fs_read(mark, &seen, 64) == ST_OK && strcmp(str_c(&boot), str_c(&seen)) == 0) {
-		str_free(&boot);
-		str_free(&seen);
-		return ST_OK;
-	}
-	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
-	long ge, max;
-	int restored = 0;
-	fml_status st = seq_units(config_str(c->l.cf, CF_ARCHIVE_DIR), 1, &ge, &max);
-	for (size_t a = 0; st == ST_OK && a < sizeof areas / sizeof areas[0]; a++) {
-		int k = queue_list(qdir, areas[a], &names);
-		const char *p = names.s;
-		for (int i = 0; i < k; i++, p += strlen(p) + 1) {
-			char num[32];
-			size_t l = strcspn(p, ".");
-			if (p[0] != 'a' || l < 2 || l - 1 >= sizeof num)
-				continue;
-			memcpy(num, p + 1, l - 1);
-			num[l - 1] = 0;
-			long n = seq_name_number(num, "");
-			/* N inside a unit: its spool file may have expired on purpose */
-			if (n <= max || spool_path(c, n, final, sizeof final) < 0 ||
-			    fs_exists(final) ||
-			    fs_path(path, sizeof path, "%s/%s/%s", qdir, areas[a], p) < 0)
-				continue;
-			fml_status rs = restore_article(c, path, n, final);
-			if (rs == ST_TEMPFAIL)
-				st = ST_TEMPFAIL;
-			restored |= rs == ST_OK;
-		}
-	}
-	/* the names restored here (what survived the reboot is on disk) */
-	if (st == ST_OK && restored)
-		st = fs_fsync_dir(config_str(c->l.cf, CF_SPOOL_DIR));
-	if (st == ST_OK && boot.len)
-		fs_overwrite(mark, boot.s, boot.len); /* lost in a crash: looked at again */
-	str_free(&boot);
-	str_free(&seen);
-	str_free(&names);
-	return st;
 }

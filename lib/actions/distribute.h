@@ -3,14 +3,14 @@
  *
  *   1. N = seq + 1, moved past any spool/N or queue item aN that exists
  *      (seq is a hint)
- *   2. spool/.tmp.ID = rewritten header + the body bytes, fsynced
+ *   2. spool/.tmp.ID = rewritten header + the body bytes (not fsynced)
  *   3. link(spool/.tmp.ID, spool/N): creation is the allocation (EEXIST ->
  *      N+1).  No gap, no reuse, whatever crashes.
  *   4. the queue item var/queue/new/aN for the actives (a copy of spool/N),
  *      fsynced and renamed, then new/ fsynced: the article is durable,
- *      three flushes in all (spool/ itself is synced later: aN stands for
- *      spool/N until then, commit_article() in distribute.c).  If a sync
- *      fails, N is still this post's: it is left as a crash leaves it.
+ *      two flushes in all (spool/N is synced later: aN stands for it until
+ *      then, queue/qspool.h).  If a sync fails, N is still this post's: it
+ *      is left as a crash leaves it.
  *   5. duplicate cache (only now: list/incoming.c), summary line, seq, log
  *   6. the caller removes var/incoming/ID, then spool/.tmp.ID goes
  * A crash after 3 (or a failure after the link) leaves spool/.tmp.ID with a
@@ -31,12 +31,6 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
  * steps that kept crashing are not tried again. */
 fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long *article,
 			      int abandon);
-/* After a reboot (or when the boot cannot be told): every spool/N that a
- * crash took while its queue item aN still waits restored from aN, then
- * spool/ synced (see commit_article() in distribute.c).  Under the list
- * lock, before anything allocates or reads articles; two small reads when
- * the kernel has not restarted since the last run. */
-fml_status distribute_repair(action_ctx *c);
 /* Remove spool/.tmp.ID after the incoming item is gone. */
 void distribute_done(action_ctx *c, const incoming_item *it);
 /* Recipients of articles: actives entries not off, skip, digest or bye,

@@ -16,6 +16,7 @@
 #include "util/msg.h"
 #include "util/safefile.h"
 #include "list/membersdb.h"
+#include "queue/qspool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -550,8 +551,9 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 	drain_run run = {NULL, ops, 0};
 	if (handover)
 		*handover = 0;
-	/* after a reboot, the spool names a crash took come back first */
-	if (distribute_repair(c) != ST_OK)
+	/* after a reboot, spool files a crash of the machine took or damaged
+	 * come back first (queue/qspool.h) */
+	if (qspool_repair(c->l.dir, c->l.cf) != ST_OK)
 		return ST_TEMPFAIL;
 	sweep_orphans(c, ops);
 	int n = incoming_list(c->l.dir, &names);

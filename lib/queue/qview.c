@@ -14,6 +14,7 @@
  */
 #include "qview.h"
 #include "queue.h"
+#include "qspool.h"
 #include "util/date.h"
 #include "util/fs.h"
 #include "util/lines.h"
@@ -151,10 +152,10 @@ fml_status qview_delete(const char *dir, config *cf, const char *id)
 		msg_error("%s is being delivered now", id);
 		return ST_TEMPFAIL;
 	}
-	/* an item of a pending area may stand for its article's spool name
-	 * (runner.c, deliver_area) */
+	/* an item of a pending area may stand for its article's spool file
+	 * (qspool.h) */
 	if (strcmp(area, "sent") != 0 && strcmp(area, "drop") != 0 &&
-	    fs_fsync_dir(config_str(cf, CF_SPOOL_DIR)) != ST_OK)
+	    qspool_sync(cf, id, 1) != ST_OK)
 		return ST_TEMPFAIL;
 	if (unlink(path) < 0) {
 		msg_error("unlink %s: %m", path);

@@ -28,6 +28,7 @@
  */
 #include "runner.h"
 #include "qitem.h"
+#include "qspool.h"
 #include "qsnap.h"
 #include "queue.h"
 #include "mail/transport.h"
@@ -656,12 +657,11 @@ static void deliver_area(run *r, const char *area)
 	str names = STR_INIT;
 	int n = queue_list(r->qdir, area, &names);
 	const char *p = names.s;
-	/* An article's item stands for its spool/N name until spool/ is
-	 * synced (actions/distribute.c, commit_article): the names of every
-	 * item listed here are made durable before any of them is retired.
-	 * Not done, nothing is delivered (the items wait, as with any local
-	 * trouble). */
-	if (n > 0 && fs_fsync_dir(config_str(r->cf, CF_SPOOL_DIR)) != ST_OK) {
+	/* An article's item stands for its spool/N until that is synced
+	 * (qspool.h): the spool files of every item listed here are made
+	 * durable before any of them is retired.  Not done, nothing is
+	 * delivered (the items wait, as with any local trouble). */
+	if (n > 0 && qspool_sync(r->cf, names.s, n) != ST_OK) {
 		r->left = 1;
 		n = 0;
 	}
@@ -771,6 +771,10 @@ fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o)
 	run r;
 	run_init(&r, dir, cf, o);
 	fml_status st = queue_init(r.qdir);
+	/* after a reboot, before anything is retired: spool/N right for
+	 * every pending aN */
+	if (st == ST_OK)
+		st = qspool_repair(dir, cf);
 	if (st == ST_OK) {
 		deliver_area(&r, "new");
 		if (!o->new_only)

@@ -212,9 +212,10 @@ fml_status safefile_rename(safefile *sf, const char *final)
 	return rename_to(sf, final, 0);
 }
 
-fml_status safefile_link_nodir(safefile *sf, const char *final)
+/* finish the file (fsynced when DURABLE), link it to FINAL */
+static fml_status link_to(safefile *sf, const char *final, int durable)
 {
-	if (safefile_sync(sf) != ST_OK) {
+	if (finish_file(sf, durable) != ST_OK) {
 		safefile_abort(sf);
 		return ST_TEMPFAIL;
 	}
@@ -234,9 +235,14 @@ fml_status safefile_link_nodir(safefile *sf, const char *final)
 	return ST_OK;
 }
 
+fml_status safefile_link_nosync(safefile *sf, const char *final)
+{
+	return link_to(sf, final, 0);
+}
+
 fml_status safefile_link(safefile *sf, const char *final)
 {
-	fml_status st = safefile_link_nodir(sf, final);
+	fml_status st = link_to(sf, final, 1);
 	if (st != ST_OK)
 		return st;
 	/* FINAL exists from here on, durable or not: a failed fsync is the

@@ -53,7 +53,10 @@ fml_status safefile_link(safefile *sf, const char *final);
  * several names made in one step (an article and its queue item).  Until
  * then FINAL exists but may not survive a crash. */
 fml_status safefile_commit_nodir(safefile *sf, const char *final);
-fml_status safefile_link_nodir(safefile *sf, const char *final);
+/* safefile_link() with neither fsync: FINAL exists but neither its data
+ * nor its name may survive a crash of the machine, for a file that a
+ * durable copy stands for (an article and its queue item). */
+fml_status safefile_link_nosync(safefile *sf, const char *final);
 /* Flush and close (checked) without any fsync, rename to FINAL: atomic but
  * not durable.  For caches, and for a file whose durability is decided
  * later (var/incoming: incoming_sync()). */

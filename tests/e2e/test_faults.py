@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif(not strace_ok(),
 
 def commit_dir(ml):
     """The directory whose fsync commits an article: the queue's new/ (the
-    queue item aN stands for spool/N's name, lib/actions/distribute.c)."""
+    queue item aN stands for spool/N, lib/queue/qspool.h)."""
     return ml.path("var", "queue", "new")
 
 
@@ -148,15 +148,17 @@ def test_approved_post_commit_dir_fault(make_list, syscall, err):
     assert ml.listdir("var", "hold") == []
 
 
-def test_a_spool_dir_fault_does_not_touch_a_post_but_stops_the_runner(make_list, sinks):
-    """spool/ is not synced when a post is committed (its queue item stands
-    for the name), so a post goes through a fault there; the queue runner
-    syncs spool/ before it retires anything and, when it cannot, delivers
-    nothing and leaves every item where it was."""
+@pytest.mark.parametrize("where", [("spool",), ("spool", "1")])
+def test_a_spool_fault_does_not_touch_a_post_but_stops_the_runner(make_list, sinks, where):
+    """Neither spool/N nor spool/ is synced when a post is committed (its
+    queue item stands for spool/N, lib/queue/qspool.h), so a post goes
+    through a fault there; the queue runner syncs both before it retires
+    anything and, when it cannot, delivers nothing and leaves every item
+    where it was."""
     sink = sinks().start()
     ml = make_list("elena", members=[ALICE, BOB], SMTP_SERVERS=sink.uri(),
                    DELIVERY_MODE="queue")
-    prefix = inject(ml, "fsync", "EIO", path=ml.path("spool"))
+    prefix = inject(ml, "fsync", "EIO", path=ml.path(*where))
     assert_done(ml, run([*prefix, FML, ml.dir], mail(subject="one post")))
     assert ml.articles() == [1] and article_items(ml) == ["a1"]
     p = run([*prefix, FMLQUEUE, "run", ml.dir])

@@ -1,11 +1,12 @@
 """What a post costs in synchronous flushes (issue 11), counted with strace.
 
-A post that the same run makes an article is durable through the article
-alone: the spool file and its queue item fsynced, then the queue's new/.
-spool/ is not synced: the queue item aN is a copy of spool/N and stands for
-its name until the queue runner syncs spool/ (before it retires any item),
-and after a reboot the first run restores a lost spool/N from aN
-(lib/actions/distribute.c, commit_article).  The incoming item is not synced (lib/list/incoming.c), nor is
+A post that the same run makes an article is durable through its queue
+item alone: aN fsynced, then the queue's new/.  spool/N is not synced: aN
+holds a copy of it and stands for it until the queue runner syncs spool/N
+and spool/ (before it retires aN), and after a reboot the first program to
+run makes spool/N what aN says, restored when missing, rewritten when
+damaged (lib/queue/qspool.h).  The incoming item is not synced
+(lib/list/incoming.c), nor is
 the duplicate cache (lib/list/dedupe.c: gdbm's close-time sync goes to
 /dev/null).  A run that exits 0 with its mail still waiting (here: the list
 lock timed out) syncs the item and var/incoming first.
@@ -62,7 +63,7 @@ def steady_list(make_list):
     return ml
 
 
-def test_a_post_costs_three_flushes(make_list):
+def test_a_post_costs_two_flushes(make_list):
     ml = steady_list(make_list)
     p, calls = flushes(ml, mail(subject="second"))
     assert p.returncode == 0, p.stderr
@@ -70,12 +71,12 @@ def test_a_post_costs_three_flushes(make_list):
     assert [i.name for i in ml.queue_items()] == ["a1", "a2"]
     spool, queue = ml.path("spool"), ml.path("var", "queue")
     got = [(c, os.path.relpath(t, ml.dir) if t.startswith(ml.dir) else t) for c, t in calls]
-    assert len(calls) == 3, got
+    assert len(calls) == 2, got
     assert all(c == "fsync" for c, _ in calls), got
     paths = [t for _, t in calls]
-    assert paths[0].startswith(spool + "/.tmp."), got
-    assert paths[1].startswith(queue + "/tmp/a2."), got
-    assert paths[2:] == [os.path.join(queue, "new")], got
+    assert paths[0].startswith(queue + "/tmp/a2."), got
+    assert paths[1:] == [os.path.join(queue, "new")], got
+    assert not [t for t in paths if t.startswith(spool)], got
 
 
 def test_a_lock_timeout_leaves_a_durable_item(make_list):
@@ -95,7 +96,7 @@ def test_a_lock_timeout_leaves_a_durable_item(make_list):
     p, calls = flushes(ml, b"")
     assert p.returncode == 0, p.stderr
     assert ml.articles() == [1, 2]
-    assert len(calls) == 3 and not [t for _, t in calls if "/var/incoming" in t], calls
+    assert len(calls) == 2 and not [t for _, t in calls if "/var/incoming" in t], calls
 
 
 def test_sigterm_after_the_accept_leaves_a_durable_item(make_list, crashshim):  # noqa: F811
@@ -140,7 +141,7 @@ def test_a_spool_name_a_crash_took_comes_back_from_its_queue_item(make_list):
     assert p.returncode == 0, p.stderr
     assert ml.articles() == [1, 2, 3, 4]
     assert ml.spool(2) == kept
-    assert "spool/2 was lost (a crash); restored from its queue item" in ml.log()
+    assert "spool/2 was lost (a crash of the machine); restored from its queue item" in ml.log()
     with open("/proc/sys/kernel/random/boot_id") as f:
         assert ml.text("var", "run", "boot") == f.read()
     # once per boot: a later run does not look again
@@ -149,9 +150,51 @@ def test_a_spool_name_a_crash_took_comes_back_from_its_queue_item(make_list):
     assert not ml.exists("spool", "2")
 
 
-def test_a_delivered_item_is_retired_only_after_spool_is_synced(make_list, sinks):
-    """The queue runner syncs spool/ after it lists an area and before it
-    retires anything it listed: from then on spool/N needs no aN."""
+def test_a_spool_file_a_power_loss_damaged_is_rewritten_from_its_queue_item(make_list):
+    """An unsynced spool/N can come back from a power loss empty, cut short
+    or with stale blocks: after the reboot the first run rewrites it from
+    aN, and leaves alone one that is right."""
+    ml = steady_list(make_list)
+    assert ml.post(mail(subject="second")).returncode == 0
+    assert ml.post(mail(subject="third")).returncode == 0
+    kept2, kept3 = ml.spool(2), ml.spool(3)
+    with open(ml.path("spool", "2"), "r+b") as f:
+        f.truncate(len(kept2) // 2)
+    with open(ml.path("spool", "3"), "r+b") as f:  # same size, other bytes
+        f.seek(len(kept3) - 5)
+        f.write(b"\0\0\0\0\0")
+    st1 = os.stat(ml.path("spool", "1"))
+    reboot(ml)
+    p = ml.post(mail(subject="fourth"))
+    assert p.returncode == 0, p.stderr
+    assert ml.articles() == [1, 2, 3, 4]
+    assert (ml.spool(2), ml.spool(3)) == (kept2, kept3)
+    assert ml.log().count("was damaged (a crash of the machine); restored") == 2
+    assert os.stat(ml.path("spool", "1")).st_ino == st1.st_ino  # right: not rewritten
+
+
+def test_the_runner_first_after_a_reboot_repairs_before_it_retires(make_list, sinks):
+    """fmlqueue may be the first program after a reboot: it makes spool/N
+    right before it delivers and retires aN, after which nothing stands
+    for spool/N."""
+    sink = sinks().start()
+    ml = make_list(members=["alice@example.com"], SMTP_SERVERS=sink.uri(),
+                   DELIVERY_MODE="queue")
+    assert ml.post(mail(subject="first")).returncode == 0
+    kept = ml.spool(1)
+    with open(ml.path("spool", "1"), "r+b") as f:
+        f.truncate(0)
+    reboot(ml)
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert ml.area("var", "queue", "sent") == ["a1"]
+    assert ml.spool(1) == kept
+
+
+def test_a_delivered_item_is_retired_only_after_its_spool_file_is_synced(make_list, sinks):
+    """The queue runner syncs spool/N and spool/ after it lists an area and
+    before it retires anything it listed: from then on spool/N needs no
+    aN."""
     sink = sinks().start()
     ml = make_list(members=["alice@example.com", "bob@example.net"], SMTP_SERVERS=sink.uri(),
                    DELIVERY_MODE="queue")
@@ -162,8 +205,10 @@ def test_a_delivered_item_is_retired_only_after_spool_is_synced(make_list, sinks
     assert p.returncode == 0, p.stderr
     with open(out) as f:
         trace = f.read().splitlines()
-    sync = [i for i, l in enumerate(trace) if "fsync(" in l and l.split("<")[1].startswith(
-        ml.path("spool") + ">")]
+    def synced(path):
+        return [i for i, l in enumerate(trace) if "fsync(" in l and
+                l.split("<")[1].startswith(path + ">")]
+    file, dir = synced(ml.path("spool", "1")), synced(ml.path("spool"))
     retire = [i for i, l in enumerate(trace) if "rename(" in l and "/sent/a1" in l]
-    assert sync and retire and sync[0] < retire[0], trace
+    assert file and dir and retire and file[0] < dir[0] < retire[0], trace
     assert ml.area("var", "queue", "sent") == ["a1"]
