@@ -1,7 +1,7 @@
 /*
  * fml: the alias pipe.  "|/usr/local/libexec/fml/fml /var/spool/ml/elena"
  *
- *   fml DIR [LIBDIR...] [--ctladdr] [-d] [--NAME=value]... < mail
+ *   fml DIR [LIBDIR...] [--ctladdr|--bounce] [-d] [--NAME=value]... < mail
  *
  * Accepts one mail from stdin into DIR/var/incoming (the commit point),
  * then, under the list lock, processes every waiting item oldest
@@ -48,7 +48,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fml DIR [LIBDIR...] [--ctladdr] [-d] [--NAME=value]... < mail\n");
+	fprintf(stderr,
+		"usage: fml DIR [LIBDIR...] [--ctladdr|--bounce] [-d] [--NAME=value]... < mail\n");
 	exit(EX_TEMPFAIL); /* an MTA must keep the mail even when the alias is wrong */
 }
 
@@ -164,7 +165,7 @@ static void fmlproc_path(char *path, size_t size)
 }
 
 /* Hand the list to the full processor: fmlproc DIR [LIBDIR...] [-d -i ID]
- * [--NAME=value]..., this program's arguments without --ctladdr (the mail
+ * [--NAME=value]..., this program's arguments without --ctladdr or --bounce (the mail
  * is accepted: its mode is in its item), and the environment this program
  * was started with (fmlproc clears it as fml does; a test's LD_PRELOAD
  * shim goes on in it).  Returns only when the exec failed: the items wait
@@ -178,7 +179,8 @@ static void handover(char **argv, int argc, char **env, int debug, const char *i
 	fmlproc_path(path, sizeof path);
 	args[n++] = "fmlproc";
 	for (int i = 1; i < argc && n < (int)(sizeof args / sizeof args[0]) - 4; i++)
-		if (strcmp(argv[i], "--ctladdr") != 0 && strncmp(argv[i], "-d", 2) != 0)
+		if (strcmp(argv[i], "--ctladdr") != 0 && strcmp(argv[i], "--bounce") != 0 &&
+		    strncmp(argv[i], "-d", 2) != 0)
 			args[n++] = argv[i];
 	if (debug) {
 		args[n++] = "-d";
@@ -196,7 +198,8 @@ static void handover(char **argv, int argc, char **env, int debug, const char *i
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *search[MAX_ARGS], *over[MAX_ARGS];
-	int nsearch = 0, nover = 0, ctladdr = 0, debug = 0;
+	int nsearch = 0, nover = 0, debug = 0;
+	incoming_mode mode = IN_POST;
 	str err = STR_INIT, id = STR_INIT;
 
 	msg_startup("fml");
@@ -215,7 +218,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--ctladdr") == 0)
-			ctladdr = 1;
+			mode = IN_CTL;
+		else if (strcmp(a, "--bounce") == 0)
+			mode = IN_BOUNCE;
 		else if (strncmp(a, "-d", 2) == 0 && strspn(a + 2, "0123456789") == strlen(a + 2))
 			debug = 1;
 		else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') && nover < MAX_ARGS)
@@ -247,7 +252,7 @@ int main(int argc, char **argv)
 	/* ---- accept: the commit point */
 	accept_dir = dir;
 	accept_id = &id;
-	fml_status st = incoming_accept(dir, 0, ctladdr ? IN_CTL : IN_POST, sender,
+	fml_status st = incoming_accept(dir, 0, mode, sender,
 					config_int(cf, CF_INCOMING_MAIL_SIZE_LIMIT), accepted, &id);
 	if (st == ST_TOOBIG)
 		fail(ST_TOOBIG, "5.3.4", "message too big for this list");

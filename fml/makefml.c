@@ -29,6 +29,7 @@
  * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
 #include "proc/procfull.h"
+#include "actions/bounce.h"
 #include "actions/digest.h"
 #include "actions/distribute.h"
 #include "queue/runner.h"
@@ -100,6 +101,7 @@ static fml_status cmd_check(ctx *c);
 static fml_status cmd_destructml(ctx *c);
 static fml_status cmd_command(ctx *c);
 static fml_status cmd_archive(ctx *c);
+static fml_status cmd_bounces(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -126,6 +128,7 @@ static const struct command {
     {"config", 0, 2, 0, cmd_config, "[NAME [VALUE]]"},
     {"check", 0, 0, 0, cmd_check, ""},
     {"archive", 0, 1, 0, cmd_archive, "[RANGE]"}, /* reads only: no lock */
+    {"bounces", 0, 2, 1, cmd_bounces, "[--reset ADDR]"},
     {"destructml", 0, 0, 1, cmd_destructml, ""},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -295,6 +298,9 @@ static fml_status cmd_actives_op(ctx *c)
 	} else {
 		st = membersedit_apply(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
 	}
+	/* back on: its bounce record starts again */
+	if (st == ST_OK && op == MEM_ON && bounce_reset(c->dir, c->args[0]) == ST_TEMPFAIL)
+		st = ST_TEMPFAIL;
 	if (st != ST_OK)
 		return refuse(c, st);
 	str line = STR_INIT;
@@ -302,6 +308,29 @@ static fml_status cmd_actives_op(ctx *c)
 	log_change(c, line.s);
 	printf("%s: %s%s%s in actives\n", c->args[0], c->cmd, arg ? " " : "", arg ? arg : "");
 	str_free(&line);
+	return ST_OK;
+}
+
+/* ---- bounces: the records (actions/bounce.h) */
+
+static fml_status cmd_bounces(ctx *c)
+{
+	if (c->nargs == 0)
+		return bounce_show(c->dir, stdout) == ST_OK ? ST_OK : refuse(c, ST_TEMPFAIL);
+	if (c->nargs != 2 || strcmp(c->args[0], "--reset") != 0) {
+		str_sets(&c->err, "usage: bounces [--reset ADDR]");
+		return refuse(c, ST_USAGE);
+	}
+	fml_status st = bounce_reset(c->dir, c->args[1]);
+	if (st == ST_NOINPUT)
+		str_printf(&c->err, "%s has no bounce record", c->args[1]);
+	if (st != ST_OK)
+		return refuse(c, st == ST_NOINPUT ? ST_DATAERR : st);
+	str line = STR_INIT;
+	str_printf(&line, "bounces --reset %s", c->args[1]);
+	log_change(c, line.s);
+	str_free(&line);
+	printf("%s: bounce record taken back\n", c->args[1]);
 	return ST_OK;
 }
 

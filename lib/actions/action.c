@@ -1,12 +1,13 @@
 /*
  * action: what every action module shares about the mail in hand: its
- * addresses (action_addresses) and where it goes when it leaves
+ * addresses (action_addresses, action_is_ours) and where it goes when it leaves
  * var/incoming other than by being removed (action_save).  Failure policy:
  * errors are logged and returned as ST_TEMPFAIL; the item then stays in
  * var/incoming for the next run.
  */
 #include "action.h"
 #include "mail/addr.h"
+#include "mail/verp.h"
 #include "util/fs.h"
 #include "util/msg.h"
 
@@ -76,4 +77,14 @@ void action_addresses(action_mail *m)
 	if (m->reply.len == 0)
 		str_set(&m->reply, m->from.s, m->from.len);
 	str_free(&tmp);
+}
+
+int action_is_ours(action_ctx *c, const char *addr)
+{
+	const cf_id ours[] = {CF_MAIL_LIST, CF_CONTROL_ADDRESS, CF_MAINTAINER, CF_BOUNCE_ADDRESS};
+	for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+		if (addr_equal(addr, config_str(c->l.cf, ours[i])))
+			return 1;
+	return verp_decode(config_str(c->l.cf, CF_BOUNCE_ADDRESS),
+			   config_str(c->l.cf, CF_VERP_DELIMITERS), addr, NULL) >= 0;
 }

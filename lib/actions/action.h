@@ -47,6 +47,9 @@ typedef struct action_mail {
 fml_status action_save(action_ctx *c, action_mail *m, const char *area, const char *kind,
 		       str *path);
 
+/* Is ADDR one of the list's own addresses (posting, command, maintainer,
+ * bounce address, or a VERP form of that)? */
+int action_is_ours(action_ctx *c, const char *addr);
 /* Fill M's from, reply and sender from its envelope and item. */
 void action_addresses(action_mail *m);
 /* Free what action_addresses() filled (not the item or the envelope). */

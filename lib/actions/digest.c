@@ -92,7 +92,7 @@ static fml_status part_make(action_ctx *c, const digeststate_item *it, article_s
 	if (qitem_begin(&w, qdir, name) != ST_OK)
 		return ST_TEMPFAIL;
 	part_header(c, it, b, p, &h);
-	fml_status st = qitem_envelope(&w, config_str(c->l.cf, CF_MAINTAINER),
+	fml_status st = qitem_envelope(&w, config_str(c->l.cf, CF_BOUNCE_ADDRESS),
 				       config_get(c->l.cf, "ML_NAME"), 0, it->rcpts.s, it->n);
 	if (st == ST_OK)
 		st = qitem_write(&w, h.s, h.len);

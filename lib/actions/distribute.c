@@ -268,7 +268,7 @@ static fml_status enqueue_article(action_ctx *c, long n, int fresh, int *queued)
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		msg_error("open %s: %s", path, strerror(errno));
 	} else if (qitem_begin(&w, qdir, name) == ST_OK) {
-		rc = qitem_envelope_head(&w, config_str(c->l.cf, CF_MAINTAINER),
+		rc = qitem_envelope_head(&w, config_str(c->l.cf, CF_BOUNCE_ADDRESS),
 					 config_get(c->l.cf, "ML_NAME"), n);
 		if (rc == ST_OK)
 			rc = qitem_rcpts_line(&w, ref.gen, ref.count, ref.sha);

@@ -34,15 +34,6 @@ static const hfield *get(action_mail *m, const char *name)
 	return m && m->env ? envelope_get(m->env, name, 0) : NULL;
 }
 
-static int is_ours(action_ctx *c, const char *addr)
-{
-	const cf_id ours[] = {CF_MAIL_LIST, CF_CONTROL_ADDRESS, CF_MAINTAINER};
-	for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-		if (addr_equal(addr, config_str(c->l.cf, ours[i])))
-			return 1;
-	return 0;
-}
-
 /* At most LIMIT automatic replies per address per hour (gdbm counter). */
 static int rate_ok(action_ctx *c, const char *to)
 {
@@ -87,7 +78,7 @@ const char *reply_suppressed(action_ctx *c, action_mail *m, const char *to)
 		return "the address fails the address policy";
 	if (addr_is_daemon(to))
 		return "the address is a role account or MAILER-DAEMON";
-	if (is_ours(c, to))
+	if (action_is_ours(c, to))
 		return "the address is one of ours";
 	if (m) {
 		if (m->has_sender && m->sender.len == 0)

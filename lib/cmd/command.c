@@ -26,6 +26,7 @@
 #include "confirm.h"
 #include "actions/digest.h"
 #include "actions/keyword.h"
+#include "actions/bounce.h"
 #include "actions/reply.h"
 #include "list/digeststate.h"
 #include "list/members.h"
@@ -313,6 +314,9 @@ static fml_status do_self(cmd_run *r, membersedit_op op, const char *arg, const 
 		? digest_set(r->c, r->from, arg, &err)
 		: membersedit_apply(r->c->l.dir, "actives", op, r->from, arg,
 				    (int)config_int(r->c->l.cf, CF_ADDR_CHECK_MAX), &err);
+	/* back on: its bounce record starts again */
+	if (st == ST_OK && op == MEM_ON && bounce_reset(r->c->l.dir, r->from) == ST_TEMPFAIL)
+		st = ST_TEMPFAIL;
 	if (st == ST_OK) {
 		cmdrun_say(r, "Done: %s.\n", what);
 		msg_info("%s: %s", r->from, what);

@@ -95,9 +95,9 @@ static void check_layout(check *c)
 		check_node(c, "etc/passwd", 0, 1, 1);
 }
 
-/* include and include-ctl: "|EXEC/fml DIR [--ctladdr]" with EXEC/fml there
- * and DIR this home. */
-static void check_include(check *c, const char *name, int ctl)
+/* include, include-ctl and include-bounces: "|EXEC/fml DIR [FLAG]" with
+ * EXEC/fml there and DIR this home. */
+static void check_include(check *c, const char *name, const char *flag)
 {
 	char path[PATH_MAX];
 	str text = STR_INIT;
@@ -130,8 +130,8 @@ static void check_include(check *c, const char *name, int ctl)
 	char *a = realpath(arg, NULL), *d = realpath(c->dir, NULL);
 	if (!a || !d || strcmp(a, d) != 0)
 		say(c, 1, "%s: runs fml on %s, not on this list", name, arg);
-	if (ctl && !strstr(p, "--ctladdr"))
-		say(c, 1, "%s: --ctladdr missing", name);
+	if (flag && !strstr(p, flag))
+		say(c, 1, "%s: %s missing", name, flag);
 	free(a);
 	free(d);
 	str_free(&text);
@@ -253,8 +253,9 @@ int homecheck_run(const config_args *ca, str *report)
 	}
 	config_free(cf);
 
-	check_include(&c, "include", 0);
-	check_include(&c, "include-ctl", 1);
+	check_include(&c, "include", NULL);
+	check_include(&c, "include-ctl", "--ctladdr");
+	check_include(&c, "include-bounces", "--bounce");
 	check_members(&c, "members", fuzzy, 1);
 	check_members(&c, "actives", fuzzy, 1);
 	check_members(&c, "members-admin", fuzzy, 1);

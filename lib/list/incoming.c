@@ -149,7 +149,11 @@ fml_status incoming_accept(const char *dir, int fd_in, incoming_mode mode, const
 		str_printf(&esc, "<%s>", str_c(&line2));
 		str_free(&line2);
 	}
-	str_printf(&line, "fml-incoming 1 %s %s\n", mode == IN_CTL ? "ctl" : "post", str_c(&esc));
+	str_printf(&line, "fml-incoming 1 %s %s\n",
+		   mode == IN_CTL      ? "ctl"
+		   : mode == IN_BOUNCE ? "bounce"
+				       : "post",
+		   str_c(&esc));
 	if (safefile_write(&sf, line.s, line.len) != ST_OK)
 		goto out;
 
@@ -328,7 +332,7 @@ fml_status incoming_open_in(const char *dir, const char *area, const char *id, i
 	if (!nl)
 		return ST_DATAERR;
 	*nl = 0;
-	/* "fml-incoming 1 post|ctl -|<escaped>" exactly */
+	/* "fml-incoming 1 post|ctl|bounce -|<escaped>" exactly */
 	const char *p = head;
 	if (strncmp(p, "fml-incoming 1 ", 15) != 0)
 		return ST_DATAERR;
@@ -339,6 +343,9 @@ fml_status incoming_open_in(const char *dir, const char *area, const char *id, i
 	} else if (strncmp(p, "ctl ", 4) == 0) {
 		it->mode = IN_CTL;
 		p += 4;
+	} else if (strncmp(p, "bounce ", 7) == 0) {
+		it->mode = IN_BOUNCE;
+		p += 7;
 	} else {
 		return ST_DATAERR;
 	}

@@ -27,7 +27,9 @@
 #define INCOMING_TRAILER_LEN 99
 #define INCOMING_SENDER_MAX 512 /* longer SENDER values are recorded as unknown */
 
-typedef enum incoming_mode { IN_POST = 0, IN_CTL = 1 } incoming_mode;
+/* what the alias said the mail is: to the posting address, the command
+ * address (--ctladdr) or the bounce address (--bounce) */
+typedef enum incoming_mode { IN_POST = 0, IN_CTL = 1, IN_BOUNCE = 2 } incoming_mode;
 
 typedef struct incoming_item {
 	char id[128];

@@ -8,7 +8,7 @@
  * (ours, made moments ago) is removed; an existing list is never touched.
  * Retirement renames the home aside and never deletes anything.
  *
- * Modes: the home is 0711 and include, include-ctl 0644, because an MTA
+ * Modes: the home is 0711 and include, include-ctl, include-bounces 0644, because an MTA
  * reads ":include:" files with the rights of the alias database's owner (or
  * Postfix's default_privs), not the list owner's; everything else stays
  * 0600/0700 under makefml's umask 077.
@@ -246,6 +246,11 @@ static fml_status write_own(const char *tmp, const char *dir, const char *exec, 
 		str_printf(&line, "\"|%s/fml %s --ctladdr\"\n", exec, dir);
 		st = write_file(tmp, "include-ctl", line.s, line.len, 0644);
 	}
+	if (st == ST_OK) {
+		str_clear(&line);
+		str_printf(&line, "\"|%s/fml %s --bounce\"\n", exec, dir);
+		st = write_file(tmp, "include-bounces", line.s, line.len, 0644);
+	}
 	str_free(&line);
 	if (st != ST_OK)
 		return status_why(err, st, "cannot write the include files");
@@ -306,8 +311,9 @@ static void aliases_text(str *out, const char *name, const char *dir, const char
 		   "newaliases\n"
 		   "%s: :include:%s/include\n"
 		   "%s-ctl: :include:%s/include-ctl\n"
+		   "%s-bounces: :include:%s/include-bounces\n"
 		   "%s-request: %s-admin\n",
-		   name, name, dir, name, dir, name, name);
+		   name, name, dir, name, dir, name, dir, name, name);
 	if (!admin || !*admin)
 		str_printf(out,
 			   "# %s-admin: replace root with the address of the list's maintainer\n",

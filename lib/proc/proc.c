@@ -12,6 +12,7 @@
 #include "list/dedupe.h"
 #include "list/members.h"
 #include "mail/addr.h"
+#include "mail/verp.h"
 #include "util/fs.h"
 #include "util/msg.h"
 #include "util/safefile.h"
@@ -81,6 +82,10 @@ static const char *loop_reason(action_ctx *c, action_mail *m)
 	if (m->has_sender && m->sender.len &&
 	    addr_equal(str_c(&m->sender), config_str(c->l.cf, CF_MAINTAINER)))
 		return "the envelope sender is the maintainer";
+	if (m->has_sender && m->sender.len &&
+	    verp_decode(config_str(c->l.cf, CF_BOUNCE_ADDRESS),
+			config_str(c->l.cf, CF_VERP_DELIMITERS), str_c(&m->sender), NULL) >= 0)
+		return "the envelope sender is the list's bounce address";
 	return NULL;
 }
 
@@ -204,11 +209,19 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 	const char *why;
 
 	action_addresses(m);
-	/* bounces: never distributed, never answered; kept for the bounce handler */
-	if (m->has_sender &&
-	    (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
-	     !strcasecmp(str_c(&m->sender), "mailer-daemon")))
-		return drop(c, m, "bounce", "a bounce (envelope sender <> or MAILER-DAEMON)");
+	/* bounces: to the bounce address, or to the list from <> or
+	 * MAILER-DAEMON: never distributed, never answered, but analysed */
+	if (m->it->mode == IN_BOUNCE ||
+	    (m->has_sender &&
+	     (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
+	      !strcasecmp(str_c(&m->sender), "mailer-daemon")))) {
+		if (!run->ops->bounce) {
+			run->handover = 1; /* nothing of it is written yet */
+			return ST_OK;
+		}
+		fml_status st = run->ops->bounce(c, m);
+		return st == ST_OK ? finish(c, m) : st;
+	}
 	if ((why = loop_reason(c, m)) != NULL)
 		return drop(c, m, "loop", why);
 	/* command mail (it may hold a password) is never kept nor forwarded */

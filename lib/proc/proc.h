@@ -23,12 +23,12 @@
  * libarchive behind it) and the writing of archive units (libarchive).
  * procfull.c's procfull_ops has them all.  The alias pipe's lean fml passes
  * a table without them: proc_drain() then stops at the first item that
- * needs one, leaving it and every later item in var/incoming untouched, and
- * sets *HANDOVER, for the program to hand the list to the full processor
- * (fmlproc), which drains from there in the same order.  A due archive
- * unit sets *HANDOVER too, after the drain.
+ * needs one (command mail, a bounce), leaving it and every later item in var/incoming untouched,
+ * and sets *HANDOVER, for the program to hand the list to the full processor (fmlproc), which
+ * drains from there in the same order.  A due archive unit sets *HANDOVER too, after the drain.
  */
-/* command and archive may be NULL (handed over); the others are set. */
+/* command, archive and bounce may be NULL (handed over); the others are
+ * set. */
 typedef struct proc_ops {
 	/* run command mail M; ST_OK when it is done (then the item goes) */
 	fml_status (*command)(action_ctx *c, action_mail *m);
@@ -38,6 +38,8 @@ typedef struct proc_ops {
 	void (*command_sweep)(const char *dir, time_t now, long age);
 	/* write one archive unit (archunit_writer) */
 	archunit_writer archive;
+	/* analyse bounce M and act on it (actions/bounce.h); ST_OK when done */
+	fml_status (*bounce)(action_ctx *c, action_mail *m);
 } proc_ops;
 
 /* HANDOVER may be NULL when OPS has every member. */

@@ -1,12 +1,14 @@
 /*
  * procfull: the full table of proc_drain()'s heavy parts (proc.h): command
- * mail and its records (cmd/), archive units (list/unitwrite).  Apart from
+ * mail and its records (cmd/), archive units (list/unitwrite), bounces
+ * (actions/bounce, with GMime).  Apart from
  * proc.c so that a program which does not name procfull_ops (the lean
  * alias pipe) links none of them.
  */
 #include "procfull.h"
 #include "cmd/cmdrecord.h"
 #include "cmd/command.h"
+#include "actions/bounce.h"
 #include "list/unitwrite.h"
 
 const proc_ops procfull_ops = {
@@ -14,4 +16,5 @@ const proc_ops procfull_ops = {
     .command_done = cmdrecord_remove,
     .command_sweep = cmdrecord_sweep,
     .archive = unitwrite_unit,
+    .bounce = bounce_handle,
 };

@@ -239,6 +239,7 @@ QITEM_TRAILER_LEN = 96
 ML = "elena@example.org"
 CTL = "elena-ctl@example.org"
 MAINTAINER = "elena-admin@example.org"
+BOUNCE_ADDRESS = "elena-bounces@example.org"  # the envelope sender of articles
 QUEUE_AREAS = ("tmp", "new", "active", "deferred", "sent", "drop", "corrupt")
 
 

@@ -191,7 +191,7 @@ def test_digest_header(make_list, sinks):
     items = ml.queue_items()
     assert len(items) == 1
     it = items[0]
-    assert it.rcpts == [D1] and it.sender == "elena-admin@example.org"
+    assert it.rcpts == [D1] and it.sender == "elena-bounces@example.org"
     m = email.message_from_bytes(it.message, policy=email.policy.compat32)
     assert m["Subject"] == "elena Digest, articles 1-2"
     assert m["From"] == m["To"] == m["Reply-To"] == "elena@example.org"

@@ -49,6 +49,7 @@ def pipe_aliases(ml):
     return {
         "elena": '"|%s %s"' % (FML, ml.dir),
         "elena-ctl": '"|%s %s --ctladdr"' % (FML, ml.dir),
+        "elena-bounces": '"|%s %s --bounce"' % (FML, ml.dir),
         "mailer-daemon": "postmaster",
     }
 
@@ -64,6 +65,7 @@ def include_aliases(ml, newml_out):
             aliases[name.strip()] = target.strip()
     assert aliases["elena"] == ":include:%s/include" % ml.dir, aliases
     assert aliases["elena-ctl"] == ":include:%s/include-ctl" % ml.dir, aliases
+    assert aliases["elena-bounces"] == ":include:%s/include-bounces" % ml.dir, aliases
     aliases["elena-admin"] = None  # filled in by `mailboxes`
     aliases["mailer-daemon"] = "postmaster"
     return {k: v for k, v in aliases.items() if v is not None}
@@ -163,7 +165,7 @@ def post_and_check(ml, pf, msgid, run_queue):
     sent = [l for l in log_of(pf, article_qid) if "status=" in l]
     assert len(sent) == 3 and all("status=sent (delivered to file: " in l for l in sent), sent
     assert sorted(re.search(r" to=<([^>]+)>", l).group(1) for l in sent) == MEMBERS
-    assert all("from=<elena-admin@example.org>" in l for l in log_of(pf, article_qid)
+    assert all("from=<elena-bounces@example.org>" in l for l in log_of(pf, article_qid)
                if "from=<" in l)
     # exactly once each, nothing to the maintainer or the postmaster
     assert with_msgid(pf, msgid) == want
@@ -178,7 +180,7 @@ def post_and_check(ml, pf, msgid, run_queue):
     for name in LOCAL:
         (got,) = pf.mbox_messages(name)
         assert field_value(got, "Delivered-To") == name + "@example.org"
-        assert field_value(got, "Return-Path") == "<elena-admin@example.org>"
+        assert field_value(got, "Return-Path") == "<elena-bounces@example.org>"
         assert_spool_under_trace(got, spool)
         assert field_value(got, "Subject") == "[elena:00001] full path"
         assert field_value(got, "X-ML-Name") == "elena"
@@ -194,7 +196,7 @@ def post_and_check(ml, pf, msgid, run_queue):
     (item,) = ml.queue_items("sent")
     item.verify()
     assert item.name == "a1"
-    assert item.sender == "elena-admin@example.org"
+    assert item.sender == "elena-bounces@example.org"
     assert sorted(item.rcpts) == MEMBERS
     assert item.states == ["D"] * 3
     assert item.message == spool

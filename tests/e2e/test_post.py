@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import (CTL, MAINTAINER, ML, assert_done, data, field_value,
+from conftest import (BOUNCE_ADDRESS, CTL, MAINTAINER, ML, assert_done, data, field_value,
                       field_values, header_fields, mail, split_message)
 
 ALICE = "alice@example.com"
@@ -106,7 +106,7 @@ def test_member_post_makes_article_1(elena):
     assert elena.replies() == []
     (item,) = elena.queue_items("new")
     item.verify()
-    assert item.sender == MAINTAINER
+    assert item.sender == BOUNCE_ADDRESS
     assert item.rcpts == RECIPIENTS
     assert item.states == ["-"] * len(RECIPIENTS)
     assert item.attrs.get("list") == "elena"

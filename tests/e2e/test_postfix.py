@@ -10,7 +10,7 @@ Postfix is done with the mail) and Postfix's log (delivered, no bounce).
 """
 import re
 
-from conftest import (FML, MAINTAINER, MailList, field_value, mail, split_message,
+from conftest import (BOUNCE_ADDRESS, FML, MAINTAINER, MailList, field_value, mail, split_message,
                       wait_for)
 
 ALICE = "alice@example.com"
@@ -97,7 +97,7 @@ def test_smtp_post_becomes_article_1(make_list, private_postfix):
     (item,) = ml.queue_items("new")
     item.verify()
     assert item.name == "a1"
-    assert item.sender == MAINTAINER
+    assert item.sender == BOUNCE_ADDRESS
     assert item.rcpts == [ALICE, BOB]
     assert item.message == spool
     assert re.search(r"\[1:alice@example\.com\] via postfix\n$", ml.text("summary"))

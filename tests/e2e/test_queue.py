@@ -144,7 +144,7 @@ def test_every_member_once_byte_identical(make_list, sinks):
     for rcpt, msgs in got.items():
         assert len(msgs) == 1, rcpt
         assert msgs[0] == spool
-    assert [s for s, _, _ in sink.messages()] == ["elena-admin@example.org"]
+    assert [s for s, _, _ in sink.messages()] == ["elena-bounces@example.org"]
     assert qlist(ml, "sent") == ["a1"]
     for area in ("new", "active", "deferred", "drop", "corrupt", "tmp"):
         assert qlist(ml, area) == [], area
@@ -271,7 +271,7 @@ def test_list_show_delete_stats_expire(make_list, sinks):
     sink = sinks().start()
     ml = post_article(make_list, sink.uri())
     out = fmlqueue("list", ml.dir).stdout.decode()
-    assert re.fullmatch(r"a1 +\d+s +\d+ <elena-admin@example.org> => 5 \(5/0/0\) new -\n", out), out
+    assert re.fullmatch(r"a1 +\d+s +\d+ <elena-bounces@example.org> => 5 \(5/0/0\) new -\n", out), out
     assert fmlqueue("list", "nobody@else.example", ml.dir).stdout == b""
     show = fmlqueue("show", "a1", ml.dir).stdout.decode()
     assert "area: new" in show and "article: 1" in show
@@ -402,7 +402,7 @@ def test_flush_one_item_by_id(make_list, sinks):
     fmlqueue("flush", "a2", ml.dir)
     assert qlist(ml, "deferred") == ["a1"] and qlist(ml, "sent") == ["a2"]
     assert all(m == [ml.spool(2)] for m in good.by_rcpt().values())
-    fmlqueue("flush", "elena-admin@example.org", ml.dir)
+    fmlqueue("flush", "elena-bounces@example.org", ml.dir)
     assert qlist(ml, "sent") == ["a1", "a2"]
 
 

@@ -24,6 +24,7 @@ from qmqp_server import QMQPServer
 
 FMLQUEUE = os.path.join(ROOT, "fml", "fmlqueue")
 MAINTAINER = "elena-admin@example.org"
+BOUNCES = "elena-bounces@example.org"  # the envelope sender of articles
 # sorted by domain, as fml writes them into the item
 MEMBERS = ["ann@a.example", "cat@a.example", "bob@b.example", "eve@b.example",
            "dan@c.example"]
@@ -139,7 +140,7 @@ def test_lmtp_452_deferred_550_dropped_then_flush(make_list, lmtp, where, stage)
     assert re.search(r"^a1 .* => 5 \(1/3/1\) deferred in ", out, re.M), out
     # what the server got: one transaction, the article byte for byte
     sender, rcpts, data = srv.messages[0]
-    assert sender == MAINTAINER
+    assert sender == BOUNCES
     want = MEMBERS if stage == "data" else [m for m in MEMBERS if m not in replies]
     assert rcpts == want
     assert data == crlf(spool)
@@ -169,7 +170,7 @@ def test_lmtp_452_deferred_550_dropped_then_flush(make_list, lmtp, where, stage)
     assert states[TEMP] == ("D", None) and states[PERM] == ("F", 550)
     # the article went to the 452 recipient only (nobody got it twice), and
     # the 550 one, already reported, is not reported again
-    assert [(s, r) for s, r, _ in srv.messages[2:]] == [(MAINTAINER, [TEMP])]
+    assert [(s, r) for s, r, _ in srv.messages[2:]] == [(BOUNCES, [TEMP])]
     assert srv.messages[2][2] == crlf(spool)
     got = [r for r in srv.messages[0][1] if r not in replies] + srv.messages[2][1]
     assert sorted(got) == sorted(m for m in MEMBERS if m != PERM)
@@ -193,7 +194,7 @@ def test_lmtp_every_recipient_accepted(make_list, lmtp):
     fmlqueue("run", ml.dir)
     only_in(ml, "sent", ["a1"])
     (msg,) = srv.messages
-    assert msg == (MAINTAINER, MEMBERS, crlf(ml.spool(1)))
+    assert msg == (BOUNCES, MEMBERS, crlf(ml.spool(1)))
     states, _ = journal(ml)
     assert states == dict.fromkeys(MEMBERS, ("D", None))
     assert srv.errors == []
@@ -225,7 +226,7 @@ def test_qmqp_K_delivers_all(make_list, qmqp):
     only_in(ml, "sent", ["a1"])
     (req,) = qmqp.wait_requests(1)
     assert req["error"] is None
-    assert req["sender"] == MAINTAINER.encode()
+    assert req["sender"] == BOUNCES.encode()
     assert req["rcpts"] == [m.encode() for m in MEMBERS]
     assert req["message"] == ml.spool(1)
     states, _ = journal(ml)
@@ -275,7 +276,7 @@ def test_qmqp_D_drops_all_with_one_report(make_list, qmqp):
     for a in ("tmp", "new", "active", "deferred", "sent", "corrupt"):
         assert qlist(ml, a) == [], a
     reqs = qmqp.wait_requests(2)
-    assert [r["sender"] for r in reqs] == [MAINTAINER.encode(), b""]
+    assert [r["sender"] for r in reqs] == [BOUNCES.encode(), b""]
     assert reqs[1]["rcpts"] == [MAINTAINER.encode()]
     assert reqs[1]["message"] == rep.message
     fmlqueue("run", ml.dir)
@@ -304,7 +305,7 @@ def maildir_files(root, addr):
     return out
 
 
-def delivered(addr, spool, sender=MAINTAINER):
+def delivered(addr, spool, sender=BOUNCES):
     return b"Delivered-To: %s\nReturn-Path: <%s>\n" % (addr.encode(), sender.encode()) + spool
 
 

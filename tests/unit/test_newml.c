@@ -187,6 +187,9 @@ static void test_create(void **state)
 	get(home, "include-ctl", &text);
 	PATHF(want, "\"|%s/fml %s --ctladdr\"\n", exec_dir, home);
 	assert_string_equal(text.s, want);
+	get(home, "include-bounces", &text);
+	PATHF(want, "\"|%s/fml %s --bounce\"\n", exec_dir, home);
+	assert_string_equal(text.s, want);
 
 	/* the secret: 64 hex digits, private */
 	get(home, "etc/secret", &text);
@@ -208,6 +211,7 @@ static void test_create(void **state)
 		assert_int_equal(mode_of(home, home_dirs[i]) & 0777, 0700);
 	assert_int_equal(mode_of(real, "elena"), 0711);
 	assert_int_equal(mode_of(home, "include"), 0644);
+	assert_int_equal(mode_of(home, "include-bounces"), 0644);
 	assert_int_equal(mode_of(home, "members"), 0600);
 	assert_int_equal(count_prefix(real, ".newml"), 0);
 
@@ -217,11 +221,12 @@ static void test_create(void **state)
 	      "newaliases\n"
 	      "elena: :include:%s/include\n"
 	      "elena-ctl: :include:%s/include-ctl\n"
+	      "elena-bounces: :include:%s/include-bounces\n"
 	      "elena-request: elena-admin\n"
 	      "elena-admin: jane\n"
 	      "owner-elena: elena-admin\n"
 	      "owner-elena-ctl: elena-admin\n",
-	      home, home);
+	      home, home, home);
 	assert_string_equal(aliases.s, want);
 
 	/* the config loads and says what newml wrote */

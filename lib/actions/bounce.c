@@ -1,0 +1,375 @@
+/*
+ * bounce: a bounce analysed and acted on.  See bounce.h.
+ *
+ * Order, for crash safety: the records of an item are appended (fsynced)
+ * after everything they cause is done (a member set off or removed, the
+ * notices queued under names derived from the item, so that a rerun does
+ * not queue them twice), and the item is removed by the caller after that.
+ * A crash before the append reruns the item from the start and does the
+ * same again (each step is idempotent); a crash after it finds the item's
+ * name on its records and counts nothing twice.
+ *
+ * Failure policy: I/O trouble returns ST_TEMPFAIL before the append, and
+ * the item waits for the next run.
+ */
+#include "bounce.h"
+#include "reply.h"
+#include "list/bouncedb.h"
+#include "list/membersdb.h"
+#include "list/membersedit.h"
+#include "list/roster.h"
+#include "mail/addr.h"
+#include "mail/dsn.h"
+#include "mail/verp.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "util/msg.h"
+#include "util/sha256.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define BOUNCE_READ_MAX (1024 * 1024) /* bytes of a bounce read */
+
+/* Is ADDR the list's bounce address (verp_decode()): -1 when not. */
+static int bounce_verp(action_ctx *c, const char *addr, str *member)
+{
+	return verp_decode(config_str(c->l.cf, CF_BOUNCE_ADDRESS),
+			   config_str(c->l.cf, CF_VERP_DELIMITERS), addr, member);
+}
+
+/* ---------------------------------------------------------------- notices */
+
+typedef struct naming {
+	const char *id;
+} naming;
+
+/* The queue name of a mail this item makes: "b.ID.HASH" of its recipients
+ * and subject, the same in a rerun (reply.c then skips it). */
+static int reply_name(void *arg, const char *rcpts, size_t n, const char *subject, char *buf,
+		      size_t size)
+{
+	const naming *nm = arg;
+	sha256 h;
+	char hex[SHA256_HEX];
+	sha256_init(&h);
+	const char *p = rcpts;
+	for (size_t i = 0; p && i < n; i++, p += strlen(p) + 1)
+		sha256_update(&h, p, strlen(p) + 1);
+	sha256_update(&h, subject, strlen(subject));
+	sha256_hex(&h, hex);
+	int len = snprintf(buf, size, "b.%s.%.12s", nm->id, hex);
+	return len > 0 && (size_t)len < size;
+}
+
+/* The member ADDR is told what was done and why, the maintainer too. */
+static fml_status tell(action_ctx *c, const char *addr, const char *action, const bounce_rec *r,
+		       const char *diag)
+{
+	const char *list = config_str(c->l.cf, CF_MAIL_LIST);
+	str subj = STR_INIT, text = STR_INIT;
+	fml_status st = ST_OK;
+	if (strcmp(action, "reported") != 0) {
+		str_printf(&subj, "%s %s",
+			   strcmp(action, "off") == 0 ? "Delivery to you is stopped"
+						      : "You are removed from",
+			   config_str(c->l.cf, CF_ML_FN));
+		str_printf(&text, "Mail from %s to you, %s, has been bouncing (last: %s %s).\n",
+			   list, addr, r->status, diag);
+		if (strcmp(action, "off") == 0)
+			str_printf(&text,
+				   "Delivery to you is stopped; you are still a member.\n"
+				   "To receive the list again, send a mail with the line\n\n"
+				   "    on\n\nto %s.\n",
+				   config_str(c->l.cf, CF_CONTROL_ADDRESS));
+		else
+			str_printf(&text,
+				   "You are no longer a member.  To join again, write to %s.\n",
+				   config_str(c->l.cf, CF_CONTROL_ADDRESS));
+		/* no reply_suppressed(): the mail in hand is a bounce, the
+		 * notice goes to the member, once (named after the item) */
+		st = reply_send(c, NULL, addr, str_c(&subj), str_c(&text));
+	}
+	if (st == ST_OK) {
+		str_clear(&subj);
+		str_clear(&text);
+		str_printf(&subj, "bounces: %s %s", addr,
+			   strcmp(action, "off") == 0	    ? "set off"
+			   : strcmp(action, "removed") == 0 ? "removed"
+							    : "reached the threshold");
+		str_printf(
+		    &text,
+		    "Mail from %s to %s has been bouncing: its score is %g (threshold %ld),\n"
+		    "the last bounce %s %s.\n"
+		    "BOUNCE_ACTION = %s: %s.\n"
+		    "`makefml bounces` shows every bounce record.\n",
+		    list, addr, r->score, (long)config_int(c->l.cf, CF_BOUNCE_SCORE_THRESHOLD),
+		    r->status, diag, config_str(c->l.cf, CF_BOUNCE_ACTION),
+		    strcmp(action, "off") == 0
+			? "delivery to the member is stopped, and the member was told how to "
+			  "come back (on)"
+		    : strcmp(action, "removed") == 0 ? "the member is removed, and was told"
+						     : "nothing was done to the member");
+		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
+	}
+	str_free(&subj);
+	str_free(&text);
+	return st;
+}
+
+/* ---------------------------------------------------------------- one bounce */
+
+typedef struct event {
+	const dsn_result *r; /* what the bounce said (NULL: VERP alone) */
+	str addr;	     /* whom it is about */
+} event;
+
+/* The result that tells most of a VERP bounce: a failure over a delay, a
+ * hard over a soft one, the mailbox over the message. */
+static const dsn_result *strongest(const dsn_report *rep)
+{
+	const dsn_result *best = NULL;
+	int bw = -1;
+	for (size_t i = 0; i < rep->n; i++) {
+		const dsn_result *r = &rep->r[i];
+		int w = (r->kind == DSN_HARD ? 4 : r->kind == DSN_SOFT ? 2 : 0) + !r->policy;
+		if (w > bw) {
+			best = r;
+			bw = w;
+		}
+	}
+	return best;
+}
+
+static int in_actives(action_ctx *c, const char *addr, int *found)
+{
+	return membersdb_lookup(c->l.dir, "actives", addr, 0, found) == ST_OK;
+}
+
+/* The threshold's action on ADDR: "off", "removed" or "reported". */
+static fml_status act(action_ctx *c, const char *addr, const char *action)
+{
+	str err = STR_INIT, where = STR_INIT;
+	fml_status st = ST_OK;
+	if (strcmp(action, "off") == 0)
+		st = membersedit_apply(c->l.dir, "actives", MEM_OFF, addr, NULL, 0, &err);
+	else if (strcmp(action, "removed") == 0)
+		st = roster_both(c->l.dir, c->l.cf, MEM_BYE, addr, NULL, &err, &where);
+	/* done by a run before a crash (or by the member): as good */
+	if (st == ST_DATAERR)
+		st = ST_OK;
+	str_free(&err);
+	str_free(&where);
+	return st;
+}
+
+/* Apply EV to DB (its record line onto LINES); ST_TEMPFAIL on trouble. */
+static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, const event *ev, str *lines)
+{
+	const char *addr = str_c(&ev->addr), *id = m->it->id;
+	const dsn_result *r = ev->r;
+	const char *status = r ? r->status : "5.0.0", *how = r ? r->how : "verp";
+	const char *diag = r && r->diag.len ? str_c(&r->diag) : "(no reason given)";
+	dsn_kind kind = r ? r->kind : DSN_HARD;
+	int found = 0;
+	if (kind == DSN_DELAY) {
+		msg_info("bounce %s: %s %s, a delay (%s): not counted", id, addr, status, how);
+		return ST_OK;
+	}
+	if (r && r->policy) {
+		msg_warn("bounce %s: %s %s refused the message, not the address (%s: %s): not "
+			 "counted",
+			 id, addr, status, how, diag);
+		return ST_OK;
+	}
+	if (action_is_ours(c, addr)) {
+		msg_info("bounce %s: %s is the list's own address: not counted", id, addr);
+		return ST_OK;
+	}
+	if (!in_actives(c, addr, &found))
+		return ST_TEMPFAIL;
+	if (!found) {
+		msg_info("bounce %s: %s %s (%s) receives no articles: not counted", id, addr,
+			 status, how);
+		return ST_OK;
+	}
+	bounce_rec rec, *old = bouncedb_get(db, addr);
+	if (old && strcmp(old->item, id) == 0) {
+		msg_info("bounce %s: %s counted already (a run before a crash)", id, addr);
+		return ST_OK;
+	}
+	memset(&rec, 0, sizeof rec);
+	if (old)
+		rec = *old;
+	else
+		snprintf(rec.state, sizeof rec.state, "scoring");
+	snprintf(rec.addr, sizeof rec.addr, "%s", addr);
+	snprintf(rec.item, sizeof rec.item, "%s", id);
+	snprintf(rec.status, sizeof rec.status, "%s", status);
+	time_t now = c->l.now;
+	long day = (long)(now / 86400);
+	const char *action = NULL;
+	if (strcmp(rec.state, "scoring") == 0) {
+		if (rec.last &&
+		    now - rec.last > (time_t)config_int(c->l.cf, CF_BOUNCE_INFO_STALE_AFTER))
+			rec.score = 0; /* stale: a new start */
+		int counts = rec.score == 0 || rec.day != day;
+		if (counts) {
+			rec.score += kind == DSN_HARD ? 1 : 0.5;
+			rec.day = day;
+		}
+		msg_info("bounce %s: %s %s %s (%s): score %g%s", id, addr, status,
+			 kind == DSN_HARD ? "hard" : "soft", how, rec.score,
+			 counts ? "" : " (counted once a day)");
+		if (rec.score >= (double)config_int(c->l.cf, CF_BOUNCE_SCORE_THRESHOLD)) {
+			const char *a = config_str(c->l.cf, CF_BOUNCE_ACTION);
+			action = strcmp(a, "off") == 0	 ? "off"
+				 : strcmp(a, "bye") == 0 ? "removed"
+							 : "reported";
+			snprintf(rec.state, sizeof rec.state, "%s", action);
+			rec.acted = now;
+		}
+	} else {
+		msg_info("bounce %s: %s %s (%s): %s already", id, addr, status, how, rec.state);
+	}
+	rec.last = now;
+	if (action) {
+		msg_warn("bounce %s: %s reached the bounce threshold: %s", id, addr, action);
+		if (act(c, addr, action) != ST_OK || tell(c, addr, action, &rec, diag) != ST_OK)
+			return ST_TEMPFAIL;
+	}
+	bouncedb_put(db, &rec, lines);
+	return ST_OK;
+}
+
+/* The address the bounce was sent to, VERP-decoded into MEMBER: the first
+ * Delivered-To: (our MTA puts it on top), else X-Original-To:. */
+static void verp_member(action_ctx *c, const envelope *e, str *member)
+{
+	static const char *const names[] = {"Delivered-To", "X-Original-To"};
+	str a = STR_INIT;
+	str_clear(member);
+	for (size_t i = 0; i < 2 && !member->len; i++) {
+		const hfield *f = envelope_get(e, names[i], 0);
+		if (f && addr_parse_path(f->value.s, f->value.len, &a) == ST_OK && a.len)
+			bounce_verp(c, str_c(&a), member);
+	}
+	str_free(&a);
+}
+
+fml_status bounce_handle(action_ctx *c, action_mail *m)
+{
+	const envelope *e = m->env;
+	off_t from = e->header_off, to = e->end_off;
+	if (to - from > BOUNCE_READ_MAX)
+		to = from + BOUNCE_READ_MAX; /* the report comes first */
+	size_t n = (size_t)(to - from);
+	char *buf = mem_alloc(n + 1);
+	if (fs_pread_full(m->it->fd, buf, n, from) != (ssize_t)n) {
+		msg_error("bounce %s: read: %m", m->it->id);
+		free(buf);
+		return ST_TEMPFAIL;
+	}
+	dsn_report rep;
+	dsn_init(&rep);
+	dsn_parse(buf, n, &rep);
+	free(buf);
+
+	/* whom it is about: the VERP member, else every address it names
+	 * (the one the list sent to, when a forward changed it) */
+	size_t nev = 0;
+	event *ev = mem_alloc((rep.n + 1) * sizeof *ev);
+	str verp = STR_INIT;
+	verp_member(c, e, &verp);
+	if (verp.len) {
+		ev[nev].r = strongest(&rep);
+		ev[nev++].addr = verp;
+	} else {
+		str_free(&verp);
+		for (size_t i = 0; i < rep.n; i++) {
+			int found = 0;
+			const str *a = &rep.r[i].addr;
+			if (rep.r[i].orig.len && in_actives(c, str_c(&rep.r[i].orig), &found) &&
+			    found)
+				a = &rep.r[i].orig;
+			ev[nev].r = &rep.r[i];
+			str_init(&ev[nev].addr);
+			str_set(&ev[nev++].addr, a->s, a->len);
+		}
+	}
+
+	fml_status st = ST_OK;
+	if (nev == 0) {
+		str saved = STR_INIT;
+		st = action_save(c, m, "var/log", "bounce", &saved);
+		if (st == ST_OK)
+			msg_warn("bounce %s from %s: no address recognized: saved as %s", m->it->id,
+				 m->from.len ? str_c(&m->from) : "?", str_c(&saved));
+		str_free(&saved);
+	} else {
+		bouncedb db;
+		str lines = STR_INIT;
+		naming nm = {m->it->id};
+		c->reply_name = reply_name;
+		c->reply_name_arg = &nm;
+		st = bouncedb_load(c->l.dir, &db);
+		for (size_t i = 0; st == ST_OK && i < nev; i++)
+			st = count(c, m, &db, &ev[i], &lines);
+		if (st == ST_OK && !c->debug)
+			st = bouncedb_append(c->l.dir, &db, &lines);
+		c->reply_name = NULL;
+		c->reply_name_arg = NULL;
+		bouncedb_free(&db);
+		str_free(&lines);
+	}
+	for (size_t i = 0; i < nev; i++)
+		str_free(&ev[i].addr);
+	free(ev);
+	dsn_free(&rep);
+	return st;
+}
+
+/* ---------------------------------------------------------------- makefml */
+
+fml_status bounce_show(const char *dir, FILE *out)
+{
+	bouncedb db;
+	if (bouncedb_load(dir, &db) != ST_OK)
+		return ST_TEMPFAIL;
+	for (size_t i = 0; i < db.n; i++) {
+		const bounce_rec *r = &db.r[i];
+		char date[32] = "-";
+		struct tm tm;
+		if (strcmp(r->state, "-") == 0)
+			continue;
+		if (r->last && localtime_r(&r->last, &tm))
+			strftime(date, sizeof date, "%Y-%m-%d", &tm);
+		fprintf(out, "%s %g %s %s %s\n", r->addr, r->score, r->status, date, r->state);
+	}
+	bouncedb_free(&db);
+	return ST_OK;
+}
+
+fml_status bounce_reset(const char *dir, const char *addr)
+{
+	bouncedb db;
+	str line = STR_INIT;
+	if (bouncedb_load(dir, &db) != ST_OK)
+		return ST_TEMPFAIL;
+	bounce_rec *r = bouncedb_get(&db, addr);
+	fml_status st = ST_NOINPUT;
+	if (r) {
+		bounce_rec gone = *r;
+		snprintf(gone.state, sizeof gone.state, "-");
+		gone.score = 0;
+		bouncedb_put(&db, &gone, &line);
+		st = bouncedb_append(dir, &db, &line);
+		if (st == ST_OK)
+			msg_info("bounce record of %s taken back", addr);
+	}
+	bouncedb_free(&db);
+	str_free(&line);
+	return st;
+}

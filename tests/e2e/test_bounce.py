@@ -1,0 +1,274 @@
+"""Bounces (issue 12; lib/actions/bounce.h, doc/fml-bounce.7): fml --bounce
+reads who failed from VERP or from the bounce itself (lib/mail/dsn.h),
+scores members in var/db/bounces, and at the threshold sets them off, tells
+them how to come back and tells the maintainer.  Real list homes, real
+files, the real fml; the bounces are samples of what MTAs send.
+"""
+import os
+import subprocess
+import time
+
+from conftest import FML, MailList, mail, owner_ids, wait_for
+from test_crash import crashshim  # noqa: F401  (the fixture)
+from test_queue import FMLQUEUE
+
+ALICE, BOB = "alice@example.com", "bob@example.net"
+
+
+def dsn(rcpt, status="5.1.1", action="failed", diag="550 5.1.1 user unknown", to=None):
+    """A Postfix-style delivery report for RCPT."""
+    return ("""Return-Path: <>
+Delivered-To: %s
+From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+To: elena-bounces@example.org
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system at host mx.example.net.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; %s
+Action: %s
+Status: %s
+Diagnostic-Code: smtp; %s
+
+--B
+Content-Type: text/rfc822-headers
+
+From: carol@example.com
+To: elena@example.org
+Subject: [elena:00001] hello
+
+--B--
+""" % (to or "elena-bounces@example.org", rcpt, action, status, diag)).encode()
+
+
+def bounce(ml, data, *args, env=None):
+    return ml.post(data, "--bounce", *args, env=env)
+
+
+def records(ml):
+    """makefml bounces: {address: (score, status, state)}"""
+    p = ml.makefml("bounces", ml.name)
+    out = {}
+    for line in p.stdout.decode().splitlines():
+        addr, score, status, _date, state = line.split(" ")
+        out[addr] = (float(score), status, state)
+    return out
+
+
+def backdate(ml, addr, days, score):
+    """What DAYS days of bounces would have left: ADDR's record with SCORE,
+    last counted DAYS ago (a line appended, as fml appends)."""
+    now = int(time.time()) - days * 86400
+    path = ml.path("var", "db", "bounces")
+    with open(path, "a") as f:
+        f.write("%s %g %d %d 5.1.1 scoring 0 0 earlier\n" % (addr, score, now // 86400, now))
+    os.chown(path, *owner_ids())
+
+
+def notices(ml, to):
+    return [i for i in ml.all_items() if i.rcpts == [to] and i.sender == ""]
+
+
+def subjects(items):
+    out = []
+    for i in items:
+        for line in i.message.split(b"\n"):
+            if line.startswith(b"Subject: "):
+                out.append(line[9:].decode())
+                break
+    return out
+
+
+def test_a_member_who_bounces_is_scored_then_set_off_and_told(make_list):
+    ml = make_list(members=[ALICE, BOB])
+    p = bounce(ml, dsn(ALICE))
+    assert p.returncode == 0, p.stderr
+    assert records(ml) == {ALICE: (1, "5.1.1", "scoring")}
+    assert ml.listdir("var", "incoming") == []
+    # the same day again: one score a day
+    assert bounce(ml, dsn(ALICE)).returncode == 0
+    assert records(ml) == {ALICE: (1, "5.1.1", "scoring")}
+    assert "counted once a day" in ml.log()
+    # four more days of bounces, then today's: the threshold (5)
+    backdate(ml, ALICE, 1, 4)
+    assert bounce(ml, dsn(ALICE, diag="550 5.1.1 <alice@example.com>: no mailbox")).returncode == 0
+    assert records(ml) == {ALICE: (5, "5.1.1", "off")}
+    assert "#\t" + ALICE in ml.text("actives") and BOB in ml.text("members")
+    told = subjects(notices(ml, ALICE))
+    assert told == ["Delivery to you is stopped (elena ML)"], told
+    (text,) = [i.message for i in notices(ml, ALICE)]
+    assert b"no mailbox" in text and b"elena-ctl@example.org" in text and b"    on\n" in text
+    assert any("alice@example.com set off" in s for s in
+               subjects(notices(ml, "elena-admin@example.org")))
+    # articles no longer go to alice
+    assert ml.post(mail(frm=BOB)).returncode == 0
+    (item,) = [i for i in ml.queue_items() if i.name.startswith("a")]
+    assert item.rcpts == [BOB] and item.sender == "elena-bounces@example.org"
+    # "on" brings her back and starts her record again
+    ml.makefml("on", ml.name, ALICE)
+    assert records(ml) == {}
+    assert "#\t" + ALICE not in ml.text("actives")
+
+
+def test_a_stale_score_starts_again(make_list):
+    ml = make_list(members=[ALICE])
+    backdate(ml, ALICE, 8, 4)  # BOUNCE_INFO_STALE_AFTER is 7 days
+    assert bounce(ml, dsn(ALICE)).returncode == 0
+    assert records(ml) == {ALICE: (1, "5.1.1", "scoring")}
+
+
+def test_soft_bounces_score_half_and_full_mailboxes_are_soft(make_list):
+    ml = make_list(members=[ALICE, BOB])
+    assert bounce(ml, dsn(ALICE, status="4.4.1", diag="connection timed out")).returncode == 0
+    assert bounce(ml, dsn(BOB, status="5.2.2", diag="552 5.2.2 mailbox full")).returncode == 0
+    assert records(ml) == {ALICE: (0.5, "4.4.1", "scoring"), BOB: (0.5, "5.2.2", "scoring")}
+
+
+def test_verp_names_the_member_whatever_the_bounce_says(make_list):
+    ml = make_list(members=[ALICE, BOB])
+    vague = (b"Delivered-To: elena-bounces+bob=example.net@example.org\n"
+             b"From: postmaster@example.net\nSubject: oops\n\nSomething went wrong.\n")
+    assert bounce(ml, vague).returncode == 0
+    assert records(ml) == {BOB: (1, "5.0.0", "scoring")}
+    # a report about a forwarded address: VERP still says who it was
+    assert bounce(ml, dsn("bob.smith@mail.example.net",
+                          to="elena-bounces+alice=example.com@example.org")).returncode == 0
+    assert records(ml)[ALICE] == (1, "5.1.1", "scoring")
+
+
+def test_what_is_not_the_members_fault_is_not_counted(make_list):
+    ml = make_list(members=[ALICE, BOB])
+    dmarc = dsn(ALICE, status="5.7.26", diag="550 5.7.26 Unauthenticated email from "
+                "yahoo.example is not accepted due to domain's DMARC policy")
+    assert bounce(ml, dmarc).returncode == 0
+    assert bounce(ml, dsn(BOB, action="delayed", status="4.4.1")).returncode == 0
+    assert bounce(ml, dsn("stranger@example.org")).returncode == 0
+    assert bounce(ml, dsn("elena@example.org")).returncode == 0
+    assert records(ml) == {}
+    log = ml.log()
+    assert "refused the message, not the address" in log
+    assert "a delay" in log and "receives no articles" in log
+    assert "the list's own address" in log
+
+
+def test_a_bounce_that_names_no_one_is_kept_for_the_maintainer(make_list):
+    ml = make_list(members=[ALICE])
+    p = bounce(ml, b"From: someone@example.net\nSubject: hi\n\nNothing here.\n")
+    assert p.returncode == 0, p.stderr
+    assert records(ml) == {}
+    assert [n for n in ml.listdir("var", "log") if n.startswith("bounce.")]
+    assert "no address recognized" in ml.log()
+
+
+def test_a_report_to_the_posting_address_is_analysed_not_distributed(make_list):
+    ml = make_list(members=[ALICE, BOB])
+    p = ml.post(dsn(ALICE), env={"SENDER": ""})
+    assert p.returncode == 0, p.stderr
+    assert ml.articles() == []
+    assert records(ml) == {ALICE: (1, "5.1.1", "scoring")}
+
+
+def test_a_bounce_from_a_member_is_still_not_a_post(make_list):
+    """The bounce address never makes an article, whoever it seems from."""
+    ml = make_list(members=[ALICE])
+    assert bounce(ml, mail(frm=ALICE, subject="hello list")).returncode == 0
+    assert ml.articles() == [] and ml.queue_items() == []
+
+
+def test_newml_makes_the_bounce_alias(make_list):
+    ml = make_list()
+    assert ml.text("include-bounces") == '"|%s %s --bounce"\n' % (FML, ml.dir)
+    assert ml.makefml("check", ml.name).returncode == 0
+
+
+def counted_calls(ml, data, shim, env=None):
+    """The calls a bounce run makes that change durable state (crashshim)."""
+    cnt = ml.path("..", "count.%d" % time.monotonic_ns())
+    e = {"LD_PRELOAD": shim, "FML_CRASH_COUNT": cnt}
+    e.update(env or {})
+    p = bounce(ml, data, env=e)
+    assert p.returncode == 0, p.stderr
+    with open(cnt) as f:
+        n = int(f.read().strip() or 0)
+    os.unlink(cnt)
+    return n
+
+
+def test_a_kill_at_any_step_counts_the_bounce_once_and_tells_once(make_list, crashshim):  # noqa: F811
+    """kill -9 before and after every durable step of a bounce that sets a
+    member off; the next run finishes it: the score is counted once, the
+    member is off, each notice is queued once."""
+    probe = make_list("probe", members=[ALICE])
+    backdate(probe, ALICE, 1, 4)
+    total = counted_calls(probe, dsn(ALICE), crashshim)
+    assert total > 5
+    for k in range(1, total + 1):
+        for after in (0, 1):
+            ml = make_list("k%da%d" % (k, after), members=[ALICE])
+            backdate(ml, ALICE, 1, 4)
+            env = {"LD_PRELOAD": crashshim, "FML_CRASH_AT": str(k),
+                   "FML_CRASH_AFTER": str(after)}
+            p = bounce(ml, dsn(ALICE), env=env)
+            assert p.returncode in (0, 75, -9, 137), (k, after, p.returncode)
+            # the MTA keeps what fml did not accept and delivers it again
+            again = bounce(ml, dsn(ALICE)) if p.returncode != 0 else None
+            if again is not None:
+                assert again.returncode == 0, again.stderr
+            drain = subprocess.run([FML, ml.dir], input=b"", capture_output=True)
+            assert drain.returncode == 0, drain.stderr
+            assert [n for n in ml.listdir("var", "incoming") if not n.startswith("tmp.")] == [], (k, after)
+            assert records(ml) == {ALICE: (5, "5.1.1", "off")}, (k, after)
+            assert "#\t" + ALICE in ml.text("actives"), (k, after)
+            assert len(notices(ml, ALICE)) == 1, (k, after)
+            assert len(notices(ml, "%s-admin@example.org" % ml.name)) == 1, (k, after)
+
+
+def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, private_postfix):
+    """A real Postfix on 127.0.0.1 with the aliases `makefml newml` prints:
+    dave's mailbox refuses every mail (a command that exits 67, EX_NOUSER:
+    Postfix bounces it as 5.1.1), so Postfix returns the article to
+    elena-bounces, whose alias runs fml --bounce; at the threshold (1 here)
+    dave is set off and told, and the next article is not sent to him."""
+    from test_fullpath import include_aliases
+    ml = MailList(ml_dir, "elena")
+    out = ml.makefml("newml", "elena", "example.org").stdout.decode()
+    members = ["alice@example.org", "dave@example.org"]
+    for m in members:
+        ml.makefml("add", "elena", m)
+    nouser = os.path.join(ml_dir, "nouser.sh")
+    with open(nouser, "w") as f:
+        f.write("#!/bin/sh\necho 'no such mailbox' >&2\nexit 67\n")
+    os.chmod(nouser, 0o755)
+    aliases = include_aliases(ml, out)
+    aliases["dave"] = '"|%s"' % nouser
+    pf = private_postfix(aliases, mailboxes=["alice", "elena-admin", "postmaster"])
+    ml.set_config(DELIVERY_MODE="queue", BOUNCE_SCORE_THRESHOLD="1",
+                  SMTP_SERVERS="smtp:127.0.0.1:%d" % pf.port)
+    assert pf.submit("alice@example.org", ["elena@example.org"],
+                     mail(frm="alice@example.org", subject="first")) == {}
+    assert wait_for(lambda: ml.exists("var", "queue", "new", "a1"), timeout=60), pf.log()[-3000:]
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert wait_for(lambda: "#\tdave@example.org" in ml.text("actives"), timeout=60), \
+        (pf.log()[-4000:], ml.log()[-2000:])
+    assert records(ml) == {"dave@example.org": (1, "5.1.1", "off")}
+    assert "status=bounced" in pf.log()
+    assert subjects(notices(ml, "dave@example.org")) == ["Delivery to you is stopped (elena ML)"]
+    # the bounce was analysed, not kept, not distributed, not sent on
+    assert [n for n in ml.listdir("var", "log") if n.startswith("bounce.")] == []
+    assert ml.articles() == [1] and pf.mbox("elena-admin") == b""
+    assert pf.submit("alice@example.org", ["elena@example.org"],
+                     mail(frm="alice@example.org", subject="second")) == {}
+    assert wait_for(lambda: ml.exists("var", "queue", "new", "a2"), timeout=60)
+    (a2,) = [i for i in ml.queue_items() if i.name == "a2"]
+    assert a2.rcpts == ["alice@example.org"]
