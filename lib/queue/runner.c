@@ -31,6 +31,8 @@
 #include "qspool.h"
 #include "qsnap.h"
 #include "queue.h"
+#include "list/incoming.h"
+#include "mail/addr.h"
 #include "mail/transport.h"
 #include "util/date.h"
 #include "util/fs.h"
@@ -45,6 +47,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,12 +70,13 @@ typedef struct run {
 	int nrelay;
 	char dead[MAX_RELAYS];
 	transport_opts tpo;
-	str report; /* lines for the maintainer */
-	str held;   /* names of dropped items in active/ waiting for the report */
-	str marks;  /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
-	str deaths; /* "NAME\0N\0" of items whose N runner deaths the report covers */
-	int gaveup; /* the report says something was given up */
-	int left;   /* a stop left work undone */
+	str report;  /* lines for the maintainer */
+	str held;    /* names of dropped items in active/ waiting for the report */
+	str marks;   /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
+	str deaths;  /* "NAME\0N\0" of items whose N runner deaths the report covers */
+	str bounces; /* delivery-status blocks of articles' given-up recipients */
+	int gaveup;  /* the report says something was given up */
+	int left;    /* a stop left work undone */
 	long items, sent, dropped, deferred, corrupt, rcpt_ok, rcpt_fail;
 } run;
 
@@ -112,6 +116,7 @@ static void run_free(run *r)
 	str_free(&r->held);
 	str_free(&r->marks);
 	str_free(&r->deaths);
+	str_free(&r->bounces);
 }
 
 /* Asked to stop (SIGTERM & co., caught by the program): finish the
@@ -407,6 +412,92 @@ static int new_failure(const char *l, size_t len, off_t off, void *arg)
 	return 0;
 }
 
+/* The status of a given-up recipient: the enhanced code that starts TEXT
+ * (RFC 3463) when its class is CODE's, else CLASS.0.0; a recipient given
+ * up when the queue lifetime ended (CODE 0) is 4.4.7. */
+static void give_up_status(int code, const char *text, char out[16])
+{
+	int a, b, c, n = 0;
+	if (code == 0)
+		snprintf(out, 16, "4.4.7");
+	else if (sscanf(text, "%1d.%3d.%3d%n", &a, &b, &c, &n) == 3 && a == code / 100 &&
+		 (text[n] == ' ' || text[n] == 0))
+		snprintf(out, 16, "%d.%d.%d", a, b, c);
+	else
+		snprintf(out, 16, "%d.0.0", code / 100);
+}
+
+/* The F lines JL ("  ADDR CODE TEXT") of article item Q as recipient blocks
+ * of a delivery-status report (RFC 3464) for the list's bounce analysis: a
+ * relay's refusal counts as a bounce that never comes by mail. */
+static void bounce_blocks(run *r, const queue_item *q, const str *jl)
+{
+	lines it;
+	const char *l;
+	size_t n;
+	lines_init(&it, jl->s, jl->len);
+	while (lines_next(&it, &l, &n)) {
+		char addr[256], status[16];
+		int code = 0, off = 0;
+		str line = STR_INIT;
+		str_set(&line, l, n);
+		if (sscanf(str_c(&line), " %255s %d %n", addr, &code, &off) >= 2 && off > 0) {
+			const char *text = str_c(&line) + off;
+			give_up_status(code, text, status);
+			str_printf(&r->bounces,
+				   "\nFinal-Recipient: rfc822; %s\nAction: failed\nStatus: %s\n",
+				   addr, status);
+			if (code)
+				str_printf(&r->bounces, "Diagnostic-Code: smtp; %d %s\n", code,
+					   text);
+			else
+				str_printf(&r->bounces, "Diagnostic-Code: x-fmlqueue; %s\n", text);
+			str_printf(&r->bounces, "X-Fml-Queue-Item: %s\n", q->name);
+		}
+		str_free(&line);
+	}
+}
+
+/* The report of this pass's bounce blocks, into var/incoming as a mail to
+ * the bounce address (fml --bounce reads it at the next drain), synced. */
+static fml_status feed_bounces(run *r)
+{
+	if (!r->bounces.len)
+		return ST_OK;
+	char date[64];
+	const char *to = config_str(r->cf, CF_BOUNCE_ADDRESS);
+	str m = STR_INIT, id = STR_INIT;
+	date_rfc5322(time(NULL), date, sizeof date);
+	str_printf(&m,
+		   "From: MAILER-DAEMON@%s (fmlqueue)\nTo: %s\n"
+		   "Subject: Undelivered Mail: the relay refused it\nDate: %s\n"
+		   "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+		   "Content-Type: multipart/report; report-type=delivery-status;\n"
+		   " boundary=\"fmlqueue-report\"\n\n"
+		   "--fmlqueue-report\nContent-Type: text/plain; charset=us-ascii\n\n"
+		   "fmlqueue gave up on these recipients of articles.\n\n"
+		   "--fmlqueue-report\nContent-Type: message/delivery-status\n\n"
+		   "Reporting-MTA: x-local; fmlqueue\n%s\n--fmlqueue-report--\n",
+		   config_str(r->cf, CF_DOMAINNAME), to, date, str_c(&r->bounces));
+	int fd = memfd_create("fmlqueue-bounce", MFD_CLOEXEC);
+	fml_status st = ST_TEMPFAIL;
+	if (fd >= 0 && write(fd, m.s, m.len) == (ssize_t)m.len && lseek(fd, 0, SEEK_SET) == 0 &&
+	    incoming_accept(r->dir, fd, IN_BOUNCE, "", 0, NULL, &id) == ST_OK && id.len)
+		st = incoming_sync(r->dir, str_c(&id));
+	if (fd >= 0)
+		close(fd);
+	if (st == ST_OK)
+		msg_info("given-up recipients of articles handed to the bounce analysis as %s",
+			 str_c(&id));
+	else
+		msg_error("cannot hand the given-up recipients to the bounce analysis; "
+			  "they are in the maintainer's report only");
+	str_free(&m);
+	str_free(&id);
+	str_clear(&r->bounces);
+	return st;
+}
+
 /* Append to the report the F lines of Q's journal not reported yet (those
  * after the last "P OFFSET" line: a report already covered what lies before
  * OFFSET).  Returns how many; *JLEN gets the journal's length (its complete
@@ -429,6 +520,9 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 			str_printf(&r->report, " (article %ld)", q->article);
 		str_puts(&r->report, ", given up for:\n");
 		str_append(&r->report, jl.s, jl.len);
+		/* an article's: the bounce analysis counts them */
+		if (q->article && addr_equal(q->sender, config_str(r->cf, CF_BOUNCE_ADDRESS)))
+			bounce_blocks(r, q, &jl);
 	}
 	*jlen = (size_t)fc.len;
 	str_free(&jl);
@@ -717,6 +811,9 @@ static void mark_told(run *r, const str *pairs, char tag, const char *what)
 static void send_report(run *r)
 {
 	char name[256], date[64];
+	/* before the marks: a crash between the two hands them over again
+	 * (the analysis counts an address once a day) */
+	feed_bounces(r);
 	const char *maint = config_str(r->cf, CF_MAINTAINER);
 	const char *list = config_get(r->cf, "ML_NAME");
 	if (!r->report.len || !*maint) {

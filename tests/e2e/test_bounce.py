@@ -11,6 +11,7 @@ import time
 from conftest import FML, MailList, mail, owner_ids, wait_for
 from test_crash import crashshim  # noqa: F401  (the fixture)
 from test_queue import FMLQUEUE
+from test_queue_protocols import lmtp  # noqa: F401  (the fixture)
 
 ALICE, BOB = "alice@example.com", "bob@example.net"
 
@@ -272,3 +273,37 @@ def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, priv
     assert wait_for(lambda: ml.exists("var", "queue", "new", "a2"), timeout=60)
     (a2,) = [i for i in ml.queue_items() if i.name == "a2"]
     assert a2.rcpts == ["alice@example.org"]
+
+
+def test_a_relay_refusal_at_rcpt_counts_without_a_bounce_mail(make_list, lmtp):
+    """fmlqueue gives up on a member the relay refuses with 5xx at RCPT, and
+    hands it to the bounce analysis as a delivery report in var/incoming;
+    the next run counts it.  A 4xx is not given up on (not counted); a
+    DMARC refusal is given up on but not counted against the member."""
+    srv, uri = lmtp("tcp", rcpt_replies={
+        "dan@c.example": "550 5.1.1 no such user",
+        "bob@b.example": "452 4.2.2 mailbox full",
+        "eve@b.example": "550 5.7.26 rejected: DMARC policy of the author's domain"})
+    members = ["ann@a.example", "bob@b.example", "eve@b.example", "dan@c.example"]
+    ml = make_list(members=members, SMTP_SERVERS=uri)
+    assert ml.post(mail(frm=members[0])).returncode == 0
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    (waiting,) = [n for n in ml.listdir("var", "incoming") if not n.startswith("tmp.")]
+    assert ml.read("var", "incoming", waiting).startswith(b"fml-incoming 1 bounce <>\n")
+    assert records(ml) == {}
+    # the next run of fmlqueue (or of fml) drains it first
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert [n for n in ml.listdir("var", "incoming") if not n.startswith("tmp.")] == []
+    assert records(ml) == {"dan@c.example": (1, "5.1.1", "scoring")}
+    assert "eve@b.example 5.7.26 refused the message, not the address" in ml.log()
+    assert ml.articles() == [1]
+    # bob's 4xx lasts until the queue's lifetime is over: given up, soft
+    p = subprocess.run([FMLQUEUE, "flush", ml.dir, "--QUEUE_LIFETIME=0"], capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert records(ml) == {"dan@c.example": (1, "5.1.1", "scoring"),
+                           "bob@b.example": (0.5, "4.4.7", "scoring")}
