@@ -124,6 +124,7 @@ static fml_status tell(action_ctx *c, const char *addr, const char *action, cons
 typedef struct event {
 	const dsn_result *r; /* what the bounce said (NULL: VERP alone) */
 	str addr;	     /* whom it is about */
+	int verp;	     /* VERP said so */
 } event;
 
 /* The result that tells most of a VERP bounce: a failure over a delay, a
@@ -170,7 +171,10 @@ static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, const event
 {
 	const char *addr = str_c(&ev->addr), *id = m->it->id;
 	const dsn_result *r = ev->r;
-	const char *status = r ? r->status : "5.0.0", *how = r ? r->how : "verp";
+	const char *status = r ? r->status : "5.0.0";
+	char how[40];
+	snprintf(how, sizeof how, "%s%s%s", ev->verp ? "verp" : "", ev->verp && r ? "+" : "",
+		 r ? r->how : "");
 	const char *diag = r && r->diag.len ? str_c(&r->diag) : "(no reason given)";
 	dsn_kind kind = r ? r->kind : DSN_HARD;
 	int found = 0;
@@ -285,6 +289,7 @@ fml_status bounce_handle(action_ctx *c, action_mail *m)
 	verp_member(c, e, &verp);
 	if (verp.len) {
 		ev[nev].r = strongest(&rep);
+		ev[nev].verp = 1;
 		ev[nev++].addr = verp;
 	} else {
 		str_free(&verp);
@@ -295,6 +300,7 @@ fml_status bounce_handle(action_ctx *c, action_mail *m)
 			    found)
 				a = &rep.r[i].orig;
 			ev[nev].r = &rep.r[i];
+			ev[nev].verp = 0;
 			str_init(&ev[nev].addr);
 			str_set(&ev[nev++].addr, a->s, a->len);
 		}

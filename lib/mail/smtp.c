@@ -9,7 +9,8 @@
  *            address of the host is tried with a non-blocking connect
  *            bounded by connect_timeout.  The greeting must be 220; then
  *            EHLO (HELO after a 5xx, smtp only) and its keywords
- *            PIPELINING, SIZE, 8BITMIME.
+ *            PIPELINING, SIZE, 8BITMIME, XVERP (Postfix: the server makes
+ *            each recipient's sender, MAIL FROM ... XVERP when asked).
  *   send     RSET when the connection carried a transaction before, then
  *            MAIL FROM (SIZE=, BODY=8BITMIME when offered and the message
  *            has 8-bit bytes: one read of it), RCPT TO for each recipient,
@@ -316,6 +317,8 @@ static void parse_ehlo(smtp_conn *c)
 			c->pipelining = 1;
 		else if (kl == 8 && strncasecmp(kw, "8BITMIME", 8) == 0)
 			c->eightbitmime = 1;
+		else if (kl == 5 && strncasecmp(kw, "XVERP", 5) == 0)
+			c->base.xverp = 1;
 		else if (kl == 4 && strncasecmp(kw, "SIZE", 4) == 0) {
 			c->size = 1;
 			c->size_max = ehlo_number(kw + kl, le);
@@ -519,6 +522,10 @@ static void put_command(smtp_conn *c, size_t i, const char *sender, const char *
 			str_printf(&c->out, " SIZE=%lld", (long long)(m->end - m->start));
 		if (eight)
 			str_puts(&c->out, " BODY=8BITMIME");
+		/* Postfix's default delimiters need no value */
+		if (m->xverp && c->base.xverp)
+			str_printf(&c->out, strcmp(m->xverp, "+=") == 0 ? " XVERP" : " XVERP=%s",
+				   m->xverp);
 		str_puts(&c->out, "\r\n");
 	} else if (i <= n) {
 		str_printf(&c->out, "RCPT TO:<%s>\r\n", rcpts[i - 1]);

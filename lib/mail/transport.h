@@ -2,7 +2,7 @@
  * transport: how a queue item's message reaches the next hop.  A transport
  * is chosen by the URI scheme of an SMTP_SERVERS entry:
  *   smtp:host[:port]          RFC 5321 client (EHLO/HELO, PIPELINING, SIZE,
- *                             8BITMIME, dot-stuffing, CRLF on the wire)
+ *                             8BITMIME, XVERP, dot-stuffing, CRLF on the wire)
  *   lmtp:host:port, lmtp:unix:/path   RFC 2033 (LHLO; a reply per
  *                             recipient after the final dot)
  *   qmqp:host[:port]          QMQP (netstrings; K/Z/D answers), body streamed
@@ -31,7 +31,9 @@ typedef struct transport_opts {
 
 typedef struct transport_msg {
 	int fd;
-	off_t start, end; /* the message bytes in FD */
+	off_t start, end;  /* the message bytes in FD */
+	const char *xverp; /* ask for XVERP with these delimiters (NULL: no);
+			    * only where the connection offers it */
 } transport_msg;
 
 typedef struct transport_result {
@@ -58,6 +60,7 @@ typedef struct transport_ops {
 /* Every transport_conn starts with this, so the generic calls find their ops. */
 struct transport_conn {
 	const transport_ops *ops;
+	int xverp; /* the server offers Postfix's XVERP (per-recipient senders) */
 };
 
 extern const transport_ops smtp_ops, smtp_lmtp_ops, qmqp_ops, maildir_ops;

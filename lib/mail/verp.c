@@ -37,3 +37,21 @@ int verp_decode(const char *bounce, const char *delims, const char *addr, str *r
 	}
 	return 1;
 }
+
+int verp_encode(const char *bounce, const char *delims, const char *rcpt, str *out)
+{
+	const char *at = strrchr(bounce, '@'), *rat = strrchr(rcpt, '@');
+	str_clear(out);
+	if (!at || !rat || rat == rcpt || strlen(delims) < 2 ||
+	    (size_t)(at - bounce) + strlen(rcpt) + 1 > 64) {
+		str_puts(out, bounce);
+		return 0;
+	}
+	str_append(out, bounce, (size_t)(at - bounce));
+	str_putc(out, delims[0]);
+	str_append(out, rcpt, (size_t)(rat - rcpt));
+	str_putc(out, delims[1]);
+	str_puts(out, rat + 1);
+	str_puts(out, at);
+	return 1;
+}

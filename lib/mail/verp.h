@@ -15,5 +15,10 @@
  * address, else RCPT is left empty), -1 neither.  Domain and local part
  * compare case-insensitively. */
 int verp_decode(const char *bounce, const char *delims, const char *addr, str *rcpt);
+/* The envelope sender for RCPT into OUT: BOUNCE with RCPT encoded, or
+ * BOUNCE itself when the encoded local part would be over 64 bytes (RFC
+ * 5321's limit, which receivers enforce) or an address is malformed.
+ * Returns 1 when encoded. */
+int verp_encode(const char *bounce, const char *delims, const char *rcpt, str *out);
 
 #endif

@@ -34,6 +34,7 @@
 #include "list/incoming.h"
 #include "mail/addr.h"
 #include "mail/transport.h"
+#include "mail/verp.h"
 #include "util/date.h"
 #include "util/fs.h"
 #include "util/lines.h"
@@ -147,7 +148,47 @@ typedef struct work {
 	queue_item *q;
 	size_t limit;
 	int k, nconn, part, deadfd;
+	int verp; /* VERP_NONE, VERP_OFFERED or VERP_ALWAYS (verp_wanted) */
 } work;
+
+enum { VERP_NONE, VERP_OFFERED, VERP_ALWAYS };
+
+/* What VERP Q gets: the list's mail (sender BOUNCE_ADDRESS) as VERP_MODE
+ * says; nothing for the null sender's (replies, reports). */
+static int verp_wanted(const run *r, const queue_item *q)
+{
+	const char *mode = config_str(r->cf, CF_VERP_MODE);
+	if (strcmp(mode, "off") == 0 || !q->sender[0] ||
+	    !addr_equal(q->sender, config_str(r->cf, CF_BOUNCE_ADDRESS)))
+		return VERP_NONE;
+	if (strcmp(mode, "always") == 0)
+		return VERP_ALWAYS;
+	long long every = config_int(r->cf, CF_VERP_PROBE_INTERVAL);
+	if (strcmp(mode, "probe") == 0 && q->article > 0 && every > 0 && q->article % every == 0)
+		return VERP_ALWAYS;
+	return VERP_OFFERED;
+}
+
+/* One batch over C: as it is, with XVERP when VERP is wanted and C offers
+ * it (one transaction still, the relay makes each sender), or, when VERP is
+ * required and C does not offer it, one transaction per recipient with its
+ * own sender.  Returns as transport_send(). */
+static int send_batch(work *w, transport_conn *c, const char *const *rc, size_t n, transport_msg *m,
+		      transport_result *res)
+{
+	const char *delims = config_str(w->r->cf, CF_VERP_DELIMITERS);
+	m->xverp = w->verp != VERP_NONE && c->xverp ? delims : NULL;
+	if (w->verp != VERP_ALWAYS || c->xverp)
+		return transport_send(c, w->q->sender, rc, n, m, res);
+	str sender = STR_INIT;
+	int rv = 0;
+	for (size_t i = 0; i < n && rv == 0; i++) {
+		verp_encode(w->q->sender, delims, rc[i], &sender);
+		rv = transport_send(c, str_c(&sender), &rc[i], 1, m, &res[i]);
+	}
+	str_free(&sender);
+	return rv; /* the recipients not tried have no answer: deferred */
+}
 
 static transport_conn *connect_any(work *w, int *relay, str *err)
 {
@@ -209,7 +250,7 @@ static fml_status worker(work *w)
 	int jfd = queue_journal_open(r->qdir, q->name, w->part);
 	if (jfd < 0)
 		return ST_TEMPFAIL;
-	transport_msg m = {q->fd, q->msg_start, q->msg_end};
+	transport_msg m = {q->fd, q->msg_start, q->msg_end, NULL};
 	const char **rc = mem_reallocarray(NULL, w->limit, sizeof *rc);
 	size_t *at = mem_reallocarray(NULL, w->limit, sizeof *at);
 	transport_result *res = mem_reallocarray(NULL, w->limit, sizeof *res);
@@ -241,7 +282,7 @@ static fml_status worker(work *w)
 		if (!c && !nobody && !(c = connect_any(w, &relay, &err)))
 			nobody = 1;
 		if (c) {
-			if (transport_send(c, q->sender, rc, n, &m, res) < 0) {
+			if (send_batch(w, c, rc, n, &m, res) < 0) {
 				transport_close(c);
 				c = NULL;
 			}
@@ -338,7 +379,7 @@ static fml_status send_pending(run *r, queue_item *q)
 	int nconn = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : (int)conns;
 	if ((size_t)nconn > nbatch)
 		nconn = (int)nbatch;
-	work w = {r, q, (size_t)limit, 0, nconn, -1, -1};
+	work w = {r, q, (size_t)limit, 0, nconn, -1, -1, verp_wanted(r, q)};
 	fml_status st = ST_OK;
 	if (np == 0) {
 		/* nothing to send */

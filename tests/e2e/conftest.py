@@ -453,8 +453,9 @@ class PrivatePostfix:
     """One Postfix instance under BASE: etc/ (main.cf, master.cf, aliases),
     queue/, data/, maillog."""
 
-    def __init__(self, base, aliases, mailboxes=()):
+    def __init__(self, base, aliases, mailboxes=(), main=()):
         self.base = base
+        self.main = list(main)  # more main.cf lines
         self.conf = os.path.join(base, "etc")
         self.queue = os.path.join(base, "queue")
         self.data = os.path.join(base, "data")
@@ -509,6 +510,7 @@ class PrivatePostfix:
             "allow_mail_to_commands = alias,forward,include",
             "biff = no",
             "smtputf8_enable = no",
+            *self.main,
             "maillog_file = " + self.maillog,
             "maillog_file_prefixes = " + self.base,
             "syslog_name = postfix-fmltest",
@@ -644,18 +646,18 @@ def wait_for(cond, timeout=60, interval=0.2):
 
 @pytest.fixture
 def private_postfix():
-    """private_postfix({alias: target, ...}, mailboxes=()) -> a started
-    PrivatePostfix, stopped and removed when the test ends.  Each name in
-    MAILBOXES is a local recipient NAME@example.org with its own mbox file
-    (PrivatePostfix.mbox_path).  Skips (with the reason) when Postfix cannot
+    """private_postfix({alias: target, ...}, mailboxes=(), main=()) -> a
+    started PrivatePostfix, stopped and removed when the test ends.  Each
+    name in MAILBOXES is a local recipient NAME@example.org with its own mbox
+    file (PrivatePostfix.mbox_path); MAIN are more main.cf lines.  Skips (with the reason) when Postfix cannot
     run here."""
     instances = []
 
-    def start(aliases, mailboxes=()):
+    def start(aliases, mailboxes=(), main=()):
         os.makedirs(TMP, exist_ok=True)
         base = os.path.join(TMP, "pf-" + uuid.uuid4().hex[:10])
         os.mkdir(base, 0o755)
-        pf = PrivatePostfix(base, aliases, mailboxes)
+        pf = PrivatePostfix(base, aliases, mailboxes, main)
         instances.append(pf)
         why = pf.setup() or pf.start()
         if why:

@@ -8,7 +8,9 @@ import os
 import subprocess
 import time
 
-from conftest import FML, MailList, mail, owner_ids, wait_for
+import pytest
+
+from conftest import FML, MailList, field_value, mail, owner_ids, wait_for
 from test_crash import crashshim  # noqa: F401  (the fixture)
 from test_queue import FMLQUEUE
 from test_queue_protocols import lmtp  # noqa: F401  (the fixture)
@@ -234,12 +236,17 @@ def test_a_kill_at_any_step_counts_the_bounce_once_and_tells_once(make_list, cra
             assert len(notices(ml, "%s-admin@example.org" % ml.name)) == 1, (k, after)
 
 
-def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, private_postfix):
+@pytest.mark.parametrize("xverp", [False, True])
+def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, private_postfix,
+                                                                    xverp):
     """A real Postfix on 127.0.0.1 with the aliases `makefml newml` prints:
     dave's mailbox refuses every mail (a command that exits 67, EX_NOUSER:
     Postfix bounces it as 5.1.1), so Postfix returns the article to
     elena-bounces, whose alias runs fml --bounce; at the threshold (1 here)
-    dave is set off and told, and the next article is not sent to him."""
+    dave is set off and told, and the next article is not sent to him.
+    With XVERP offered (smtpd_authorized_verp_clients), fmlqueue still sends
+    one transaction and Postfix gives each member a sender of its own: the
+    bounce comes to elena-bounces+dave=example.org, which names dave."""
     from test_fullpath import include_aliases
     ml = MailList(ml_dir, "elena")
     out = ml.makefml("newml", "elena", "example.org").stdout.decode()
@@ -252,7 +259,9 @@ def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, priv
     os.chmod(nouser, 0o755)
     aliases = include_aliases(ml, out)
     aliases["dave"] = '"|%s"' % nouser
-    pf = private_postfix(aliases, mailboxes=["alice", "elena-admin", "postmaster"])
+    main = ["smtpd_authorized_verp_clients = 127.0.0.0/8", "recipient_delimiter = +"]
+    pf = private_postfix(aliases, mailboxes=["alice", "elena-admin", "postmaster"],
+                         main=main if xverp else ())
     ml.set_config(DELIVERY_MODE="queue", BOUNCE_SCORE_THRESHOLD="1",
                   SMTP_SERVERS="smtp:127.0.0.1:%d" % pf.port)
     assert pf.submit("alice@example.org", ["elena@example.org"],
@@ -264,6 +273,10 @@ def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, priv
         (pf.log()[-4000:], ml.log()[-2000:])
     assert records(ml) == {"dave@example.org": (1, "5.1.1", "off")}
     assert "status=bounced" in pf.log()
+    (got,) = pf.mbox_messages("alice")
+    sender = "elena-bounces+alice=example.org" if xverp else "elena-bounces"
+    assert field_value(got, "Return-Path") == "<%s@example.org>" % sender
+    assert ("dave@example.org 5.1.1 hard (verp+dsn)" in ml.log()) == xverp
     assert subjects(notices(ml, "dave@example.org")) == ["Delivery to you is stopped (elena ML)"]
     # the bounce was analysed, not kept, not distributed, not sent on
     assert [n for n in ml.listdir("var", "log") if n.startswith("bounce.")] == []
@@ -307,3 +320,24 @@ def test_a_relay_refusal_at_rcpt_counts_without_a_bounce_mail(make_list, lmtp):
     assert p.returncode == 0, p.stderr
     assert records(ml) == {"dan@c.example": (1, "5.1.1", "scoring"),
                            "bob@b.example": (0.5, "4.4.7", "scoring")}
+
+
+@pytest.mark.parametrize("mode,per_rcpt", [("xverp", False), ("always", True), ("off", False),
+                                           ("probe", True)])
+def test_verp_modes_without_xverp(make_list, lmtp, mode, per_rcpt):
+    """A relay that offers no XVERP (the LMTP server here): xverp and off
+    send one plain transaction; always (and probe, for every
+    VERP_PROBE_INTERVAL-th article: 1 here) one per recipient, each with its
+    own sender.  Replies keep the null sender."""
+    srv, uri = lmtp("tcp")
+    members = ["ann@a.example", "bob@b.example"]
+    ml = make_list(members=members, SMTP_SERVERS=uri, VERP_MODE=mode, VERP_PROBE_INTERVAL="1")
+    assert ml.post(mail(frm=members[0])).returncode == 0
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    got = sorted((s, tuple(r)) for s, r, _ in srv.messages)
+    if per_rcpt:
+        assert got == [("elena-bounces+ann=a.example@example.org", ("ann@a.example",)),
+                       ("elena-bounces+bob=b.example@example.org", ("bob@b.example",))]
+    else:
+        assert got == [("elena-bounces@example.org", tuple(members))]
