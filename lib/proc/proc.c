@@ -111,7 +111,8 @@ static const char *shown_sender(const action_mail *m)
 	return addr_check(m->sender.s, m->sender.len) ? "(invalid)" : str_c(&m->sender);
 }
 
-/* Not distributed, logged, saved under var/log, maintainer told (rate-limited). */
+/* Not distributed, logged, saved under var/log, maintainer told (rate-limited;
+ * not of an automatic reply). */
 static fml_status drop(action_ctx *c, action_mail *m, const char *kind, const char *why)
 {
 	str text = STR_INIT, saved = STR_INIT;
@@ -126,9 +127,11 @@ static fml_status drop(action_ctx *c, action_mail *m, const char *kind, const ch
 		   "(Further %s notices are suppressed for an interval.)\n",
 		   config_str(c->l.cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
 		   shown_sender(m), str_c(&saved), kind);
-	/* loops, bounces, duplicates come in bursts: one notice an interval */
-	reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
-		     str_c(&text));
+	/* loops and duplicates come in bursts: one notice an interval; an
+	 * automatic reply is only logged (its author is away, nothing is wrong) */
+	if (strcmp(kind, "autoreply") != 0)
+		reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
+			     str_c(&text));
 out:
 	str_free(&text);
 	str_free(&saved);
@@ -202,6 +205,54 @@ static int bad_subject_or_from(const envelope *e)
 	return 0;
 }
 
+/* Is M a bounce: to the bounce address, from <> or MAILER-DAEMON, a
+ * delivery report (multipart/report), or From: a daemon (fml 4's
+ * REJECT_ADDR)?  Never distributed nor answered, but analysed. */
+static int is_bounce(const action_mail *m)
+{
+	static const char *const daemons[] = {"mailer-daemon", "postmaster", "root", "nobody",
+					      "msgs"};
+	if (m->it->mode == IN_BOUNCE)
+		return 1;
+	if (m->has_sender &&
+	    (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
+	     !strcasecmp(str_c(&m->sender), "mailer-daemon")))
+		return 1;
+	const hfield *ct = envelope_get(m->env, "Content-Type", 0);
+	const char *v = ct ? str_c(&ct->value) : "";
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (!strncasecmp(v, "multipart/report", 16))
+		return 1;
+	const char *at = strrchr(str_c(&m->from), '@');
+	for (size_t i = 0; at && i < sizeof daemons / sizeof daemons[0]; i++)
+		if ((size_t)(at - m->from.s) == strlen(daemons[i]) &&
+		    !strncasecmp(m->from.s, daemons[i], strlen(daemons[i])))
+			return 1;
+	return 0;
+}
+
+/* An automatic answer to a post (RFC 3834 auto-replied, X-Autoreply,
+ * X-Autorespond, Precedence: auto_reply): why, or NULL. */
+static const char *auto_reply(const envelope *e)
+{
+	const hfield *f = envelope_get(e, "Auto-Submitted", 0);
+	const char *v = f ? str_c(&f->value) : "";
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (!strncasecmp(v, "auto-replied", 12))
+		return "an automatic reply (Auto-Submitted: auto-replied)";
+	if (envelope_get(e, "X-Autoreply", 0) || envelope_get(e, "X-Autorespond", 0))
+		return "an automatic reply (X-Autoreply)";
+	f = envelope_get(e, "Precedence", 0);
+	v = f ? str_c(&f->value) : "";
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (!strncasecmp(v, "auto_reply", 10))
+		return "an automatic reply (Precedence: auto_reply)";
+	return NULL;
+}
+
 static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 {
 	dedupe *dd = run->dd;
@@ -209,12 +260,7 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 	const char *why;
 
 	action_addresses(m);
-	/* bounces: to the bounce address, or to the list from <> or
-	 * MAILER-DAEMON: never distributed, never answered, but analysed */
-	if (m->it->mode == IN_BOUNCE ||
-	    (m->has_sender &&
-	     (m->sender.len == 0 || !strncasecmp(str_c(&m->sender), "mailer-daemon@", 14) ||
-	      !strcasecmp(str_c(&m->sender), "mailer-daemon")))) {
+	if (is_bounce(m)) {
 		if (!run->ops->bounce) {
 			run->handover = 1; /* nothing of it is written yet */
 			return ST_OK;
@@ -224,6 +270,10 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 	}
 	if ((why = loop_reason(c, m)) != NULL)
 		return drop(c, m, "loop", why);
+	/* a vacation answer to a post is for its author, not the list */
+	if (m->it->mode == IN_POST && config_int(c->l.cf, CF_DROP_AUTO_REPLIES) &&
+	    (why = auto_reply(e)) != NULL)
+		return drop(c, m, "autoreply", why);
 	/* command mail (it may hold a password) is never kept nor forwarded */
 	const char *bad = e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS)
 			      ? "the header is over the size or field limit"

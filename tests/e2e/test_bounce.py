@@ -341,3 +341,32 @@ def test_verp_modes_without_xverp(make_list, lmtp, mode, per_rcpt):
                        ("elena-bounces+bob=b.example@example.org", ("bob@b.example",))]
     else:
         assert got == [("elena-bounces@example.org", tuple(members))]
+
+
+def test_reports_and_daemons_on_the_posting_address_are_never_distributed(make_list):
+    """Whatever PERMIT_POST_FROM says: a delivery report from a real sender,
+    and a mail From: a daemon or role address (fml 4's REJECT_ADDR), go to
+    the bounce analysis."""
+    ml = make_list(members=[ALICE, "postmaster@example.net"], PERMIT_POST_FROM="anyone")
+    assert ml.post(dsn(ALICE), env={"SENDER": "relay@mx.example.net"}).returncode == 0
+    assert records(ml) == {ALICE: (1, "5.1.1", "scoring")}
+    assert ml.post(mail(frm="postmaster@example.net", subject="hello")).returncode == 0
+    assert ml.post(mail(frm="MAILER-DAEMON@example.net", subject="x")).returncode == 0
+    assert ml.articles() == []
+    assert len([n for n in ml.listdir("var", "log") if n.startswith("bounce.")]) == 2
+
+
+def test_vacation_replies_to_the_list_are_dropped_and_logged(make_list):
+    ml = make_list(members=[ALICE, BOB])
+    for extra in ("Auto-Submitted: auto-replied (vacation)", "X-Autoreply: yes",
+                  "Precedence: auto_reply"):
+        assert ml.post(mail(frm=BOB, subject="Out of office", extra=extra)).returncode == 0
+    assert ml.articles() == []
+    assert len([n for n in ml.listdir("var", "log") if n.startswith("autoreply.")]) == 3
+    assert "an automatic reply" in ml.log()
+    # an automated post that is not a reply still goes out; so does every
+    # reply when the list wants them
+    assert ml.post(mail(frm=BOB, extra="Auto-Submitted: auto-generated")).returncode == 0
+    ml.set_config(DROP_AUTO_REPLIES="0")
+    assert ml.post(mail(frm=BOB, extra="Auto-Submitted: auto-replied")).returncode == 0
+    assert ml.articles() == [1, 2]
