@@ -7,10 +7,13 @@
  *
  * A word with a '/' is a list home, any other a list name under ML_DIR;
  * without lists, every list home under ML_DIR.  Each list is handled under
- * its lock by digest_run() (lib/actions/digest.c), then its queue is kicked as fml
+ * its lock by digest_run() (lib/actions/digest.c) and bounce_daily()
+ * (lib/actions/bounce.c: reminders, removals, the summary, once a day), then
+ * its queue is kicked as fml
  * does.  Exit statuses come from status_exit_code() only: 75 when a list
  * could not be done (locked, I/O trouble), so that cron mails the admin.
  */
+#include "actions/bounce.h"
 #include "actions/digest.h"
 #include "queue/qspool.h"
 #include "queue/runner.h"
@@ -58,6 +61,9 @@ static fml_status one_list(const char *dir, const char *const *over, int nover, 
 		st = o->dry ? ST_OK : qspool_repair(dir, cf);
 		if (st == ST_OK)
 			st = digest_run(&c, o, &items);
+		/* the bounces' reminders, removals and summary, once a day */
+		if (st == ST_OK && !o->dry)
+			st = bounce_daily(&c, &items);
 		lock_release(&lk);
 	} else {
 		msg_error("%s: the list is locked; its digests wait for the next run", dir);

@@ -15,6 +15,7 @@
 #include "bounce.h"
 #include "reply.h"
 #include "list/bouncedb.h"
+#include "list/members.h"
 #include "list/membersdb.h"
 #include "list/membersedit.h"
 #include "list/roster.h"
@@ -64,56 +65,38 @@ static int reply_name(void *arg, const char *rcpts, size_t n, const char *subjec
 	return len > 0 && (size_t)len < size;
 }
 
-/* The member ADDR is told what was done and why, the maintainer too. */
-static fml_status tell(action_ctx *c, const char *addr, const char *action, const bounce_rec *r,
-		       const char *diag)
+/* The member ADDR is told what was done and why (ACTION off or removed;
+ * WARNING: the how-many-th reminder that delivery is off).  The
+ * maintainer hears of it in the daily summary (bounce_daily). */
+static fml_status tell(action_ctx *c, const char *addr, const char *action, int warning,
+		       const bounce_rec *r, const char *diag)
 {
 	const char *list = config_str(c->l.cf, CF_MAIL_LIST);
+	int off = strcmp(action, "off") == 0;
 	str subj = STR_INIT, text = STR_INIT;
-	fml_status st = ST_OK;
-	if (strcmp(action, "reported") != 0) {
-		str_printf(&subj, "%s %s",
-			   strcmp(action, "off") == 0 ? "Delivery to you is stopped"
-						      : "You are removed from",
-			   config_str(c->l.cf, CF_ML_FN));
-		str_printf(&text, "Mail from %s to you, %s, has been bouncing (last: %s %s).\n",
-			   list, addr, r->status, diag);
-		if (strcmp(action, "off") == 0)
-			str_printf(&text,
-				   "Delivery to you is stopped; you are still a member.\n"
-				   "To receive the list again, send a mail with the line\n\n"
-				   "    on\n\nto %s.\n",
-				   config_str(c->l.cf, CF_CONTROL_ADDRESS));
-		else
-			str_printf(&text,
-				   "You are no longer a member.  To join again, write to %s.\n",
-				   config_str(c->l.cf, CF_CONTROL_ADDRESS));
-		/* no reply_suppressed(): the mail in hand is a bounce, the
-		 * notice goes to the member, once (named after the item) */
-		st = reply_send(c, NULL, addr, str_c(&subj), str_c(&text));
-	}
-	if (st == ST_OK) {
-		str_clear(&subj);
-		str_clear(&text);
-		str_printf(&subj, "bounces: %s %s", addr,
-			   strcmp(action, "off") == 0	    ? "set off"
-			   : strcmp(action, "removed") == 0 ? "removed"
-							    : "reached the threshold");
-		str_printf(
-		    &text,
-		    "Mail from %s to %s has been bouncing: its score is %g (threshold %ld),\n"
-		    "the last bounce %s %s.\n"
-		    "BOUNCE_ACTION = %s: %s.\n"
-		    "`makefml bounces` shows every bounce record.\n",
-		    list, addr, r->score, (long)config_int(c->l.cf, CF_BOUNCE_SCORE_THRESHOLD),
-		    r->status, diag, config_str(c->l.cf, CF_BOUNCE_ACTION),
-		    strcmp(action, "off") == 0
-			? "delivery to the member is stopped, and the member was told how to "
-			  "come back (on)"
-		    : strcmp(action, "removed") == 0 ? "the member is removed, and was told"
-						     : "nothing was done to the member");
-		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
-	}
+	if (strcmp(action, "reported") == 0)
+		return ST_OK;
+	str_printf(&subj, "%s%s %s", warning ? "Reminder: " : "",
+		   off ? "Delivery to you is stopped" : "You are removed from",
+		   config_str(c->l.cf, CF_ML_FN));
+	str_printf(&text, "Mail from %s to you, %s, has been bouncing (last: %s %s).\n", list, addr,
+		   r->status, diag);
+	if (off)
+		str_printf(&text,
+			   "Delivery to you is stopped; you are still a member.\n"
+			   "To receive the list again, send a mail with the line\n\n"
+			   "    on\n\nto %s.\n",
+			   config_str(c->l.cf, CF_CONTROL_ADDRESS));
+	else
+		str_printf(&text, "You are no longer a member.  To join again, write to %s.\n",
+			   config_str(c->l.cf, CF_CONTROL_ADDRESS));
+	if (off && warning)
+		str_printf(&text,
+			   "\nThis is reminder %d of %ld; after the last one you are removed.\n",
+			   warning, (long)config_int(c->l.cf, CF_BOUNCE_WARNINGS));
+	/* no reply_suppressed(): the mail in hand is a bounce; the notice goes
+	 * to the member once (its queue name is derived from the work) */
+	fml_status st = reply_send(c, NULL, addr, str_c(&subj), str_c(&text));
 	str_free(&subj);
 	str_free(&text);
 	return st;
@@ -241,7 +224,7 @@ static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, const event
 	rec.last = now;
 	if (action) {
 		msg_warn("bounce %s: %s reached the bounce threshold: %s", id, addr, action);
-		if (act(c, addr, action) != ST_OK || tell(c, addr, action, &rec, diag) != ST_OK)
+		if (act(c, addr, action) != ST_OK || tell(c, addr, action, 0, &rec, diag) != ST_OK)
 			return ST_TEMPFAIL;
 	}
 	bouncedb_put(db, &rec, lines);
@@ -334,6 +317,133 @@ fml_status bounce_handle(action_ctx *c, action_mail *m)
 		str_free(&ev[i].addr);
 	free(ev);
 	dsn_free(&rep);
+	return st;
+}
+
+/* ---------------------------------------------------------------- the daily work */
+
+/* Is ADDR in actives, and off there?  1 off, 0 not off or not there, -1
+ * trouble. */
+static int still_off(action_ctx *c, const char *addr)
+{
+	char path[4096];
+	member_entry e;
+	if (fs_path(path, sizeof path, "%s/actives", c->l.dir) < 0)
+		return -1;
+	members_entry_init(&e);
+	int found = members_find(path, addr, 0, &e);
+	int off = found < 0 ? -1 : found && e.off;
+	members_entry_free(&e);
+	return off;
+}
+
+static void summary_line(str *out, const bounce_rec *r, const char *what)
+{
+	str_printf(out, "  %s: %s (score %g, last %s)\n", r->addr, what, r->score, r->status);
+}
+
+/* One record's daily step: a reminder every BOUNCE_WARNING_INTERVAL after
+ * the member was set off, removal one interval after the last; a record
+ * whose member came back on (or left) is taken back.  The new record goes
+ * onto LINES, what was done onto SUM. */
+static fml_status daily_one(action_ctx *c, bouncedb *db, bounce_rec *r, time_t since, str *lines,
+			    str *sum, long *mails)
+{
+	time_t now = c->l.now, every = (time_t)config_int(c->l.cf, CF_BOUNCE_WARNING_INTERVAL);
+	bounce_rec n = *r;
+	snprintf(n.item, sizeof n.item, "daily.%lld", (long long)since);
+	/* set off (not a reminder: those are said below), removed, reported
+	 * since the last summary */
+	int off_now = strcmp(r->state, "off") == 0;
+	if (r->acted > since && r->acted <= now && strcmp(r->state, "scoring") != 0 &&
+	    (!off_now || r->warned == 0))
+		summary_line(sum, r, off_now ? "delivery stopped" : r->state);
+	if (strcmp(r->state, "off") != 0 || now - r->acted < every)
+		return ST_OK;
+	int off = still_off(c, r->addr);
+	if (off < 0)
+		return ST_TEMPFAIL;
+	if (!off) { /* on again, or gone, by other means */
+		snprintf(n.state, sizeof n.state, "-");
+		bouncedb_put(db, &n, lines);
+		return ST_OK;
+	}
+	const char *diag = "see the list's log";
+	if (r->warned < (int)config_int(c->l.cf, CF_BOUNCE_WARNINGS)) {
+		n.warned++;
+		n.acted = now;
+		if (tell(c, r->addr, "off", n.warned, &n, diag) != ST_OK)
+			return ST_TEMPFAIL;
+		(*mails)++;
+		str_printf(sum, "  %s: reminder %d sent (delivery stopped since %ld days)\n",
+			   r->addr, n.warned, (long)((now - r->acted) / 86400 + 1));
+	} else {
+		snprintf(n.state, sizeof n.state, "removed");
+		n.acted = now;
+		if (act(c, r->addr, "removed") != ST_OK ||
+		    tell(c, r->addr, "removed", 0, &n, diag) != ST_OK)
+			return ST_TEMPFAIL;
+		(*mails)++;
+		summary_line(sum, &n, "removed after the last reminder");
+	}
+	bouncedb_put(db, &n, lines);
+	return ST_OK;
+}
+
+fml_status bounce_daily(action_ctx *c, long *mails)
+{
+	char stamp[4096], id[64];
+	str seen = STR_INIT, lines = STR_INIT, sum = STR_INIT;
+	time_t since = 0;
+	if (fs_path(stamp, sizeof stamp, "%s/var/run/bounce-daily", c->l.dir) < 0)
+		return ST_TEMPFAIL;
+	if (fs_read(stamp, &seen, 64) == ST_OK)
+		since = (time_t)atoll(str_c(&seen));
+	str_free(&seen);
+	/* once a day; an hourly job may run a little early */
+	if (since && c->l.now - since < 86400 - 3600)
+		return ST_OK;
+	bouncedb db;
+	if (bouncedb_load(c->l.dir, &db) != ST_OK)
+		return ST_TEMPFAIL;
+	/* the names of this run's mails and records: the same in a rerun
+	 * after a crash (the stamp is written last), new the next day */
+	snprintf(id, sizeof id, "daily.%lld", (long long)since);
+	naming nm = {id};
+	c->reply_name = reply_name;
+	c->reply_name_arg = &nm;
+	fml_status st = ST_OK;
+	size_t n = db.n; /* records put below are not walked again */
+	for (size_t i = 0; st == ST_OK && i < n; i++)
+		if (strcmp(db.r[i].state, "-") != 0) {
+			bounce_rec r = db.r[i];
+			st = daily_one(c, &db, &r, since, &lines, &sum, mails);
+		}
+	if (st == ST_OK && sum.len) {
+		str text = STR_INIT, subj = STR_INIT;
+		str_printf(&text,
+			   "What the bounces of %s changed since the last summary:\n\n%s\n"
+			   "`makefml bounces` shows every bounce record; fml-bounce(7) tells the "
+			   "rules.\n",
+			   config_str(c->l.cf, CF_MAIL_LIST), str_c(&sum));
+		str_printf(&subj, "bounces of %s: daily summary", config_str(c->l.cf, CF_ML_FN));
+		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
+		(*mails)++;
+		str_free(&text);
+		str_free(&subj);
+	}
+	if (st == ST_OK && !c->debug)
+		st = bouncedb_append(c->l.dir, &db, &lines);
+	c->reply_name = NULL;
+	c->reply_name_arg = NULL;
+	if (st == ST_OK) {
+		char now[32];
+		int k = snprintf(now, sizeof now, "%lld\n", (long long)c->l.now);
+		fs_overwrite(stamp, now, (size_t)k); /* lost in a crash: done again, named alike */
+	}
+	bouncedb_free(&db);
+	str_free(&lines);
+	str_free(&sum);
 	return st;
 }
 

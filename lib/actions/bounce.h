@@ -15,11 +15,11 @@
  * score nothing and are only logged.  A score with no bounce for
  * BOUNCE_INFO_STALE_AFTER starts again from 0.  At BOUNCE_SCORE_THRESHOLD
  * the member is acted on (BOUNCE_ACTION): set off and told how to come back
- * (off), removed (bye), or only reported (report); the maintainer is told
- * in each case.  The records are in var/db/bounces (list/bouncedb.h),
- * appended once per bounce after what it causes is done: a bounce is never
- * counted twice, nor lost.  A bounce that names no one is kept as
- * var/log/bounce.ID for the maintainer.
+ * (off; reminded, then removed, by bounce_daily()), removed (bye), or only
+ * reported (report); the maintainer reads it in the daily summary.  The records are in
+ * var/db/bounces (list/bouncedb.h), appended once per bounce after what it causes is done: a bounce
+ * is never counted twice, nor lost.  A bounce that names no one is kept as var/log/bounce.ID for
+ * the maintainer.
  */
 #ifndef FML_BOUNCE_H
 #define FML_BOUNCE_H
@@ -31,6 +31,12 @@
 /* Analyse the bounce M and act on it, under the list lock.  ST_OK when
  * done: its item may go (it is gone when it was kept in var/log). */
 fml_status bounce_handle(action_ctx *c, action_mail *m);
+/* Once a day (fmldigest, under the list lock): a reminder to each member
+ * set off every BOUNCE_WARNING_INTERVAL, BOUNCE_WARNINGS times, then the
+ * member removed; and one summary to the maintainer of what changed since
+ * the last one.  The times are in var/run/bounce-daily.  *MAILS counts
+ * the mails queued. */
+fml_status bounce_daily(action_ctx *c, long *mails);
 /* The records, a line each: address, score, last status, last date,
  * state (makefml bounces). */
 fml_status bounce_show(const char *dir, FILE *out);
