@@ -23,8 +23,10 @@
 #include "mail/dsn.h"
 #include "mail/verp.h"
 #include "util/fs.h"
+#include "util/lines.h"
 #include "util/mem.h"
 #include "util/msg.h"
+#include "util/safefile.h"
 #include "util/sha256.h"
 
 #include <stdlib.h>
@@ -149,8 +151,131 @@ static fml_status act(action_ctx *c, const char *addr, const char *action)
 	return st;
 }
 
-/* Apply EV to DB (its record line onto LINES); ST_TEMPFAIL on trouble. */
-static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, const event *ev, str *lines)
+/* ---------------------------------------------------------------- incidents */
+
+/* Many members at one receiving domain failing alike within a window is the
+ * list's trouble (its mail refused by a provider, a provider's outage), not
+ * theirs.  var/db/bounce-window keeps the recent failures, "TIME STATUS
+ * ADDR" a line (a cache: never synced, pruned when rewritten). */
+typedef struct window {
+	char path[4096];
+	str old; /* the file's lines */
+	str add; /* this bounce's */
+} window;
+
+static void window_open(action_ctx *c, window *w)
+{
+	str_init(&w->old);
+	str_init(&w->add);
+	if (fs_path(w->path, sizeof w->path, "%s/var/db/bounce-window", c->l.dir) < 0 ||
+	    fs_read(w->path, &w->old, 4 << 20) != ST_OK)
+		str_clear(&w->old);
+}
+
+/* The lines added, appended (or the file rewritten without the old ones). */
+static void window_close(action_ctx *c, window *w)
+{
+	time_t keep = c->l.now - (time_t)config_int(c->l.cf, CF_BOUNCE_INCIDENT_WINDOW);
+	if (w->add.len && w->old.len < 256 * 1024) {
+		fs_append_line(w->path, w->add.s, w->add.len);
+	} else if (w->add.len) {
+		str kept = STR_INIT;
+		lines it;
+		const char *l;
+		size_t k;
+		lines_init(&it, w->old.s, w->old.len);
+		while (lines_next(&it, &l, &k))
+			if (it.nl && atoll(l) >= (long long)keep) {
+				str_append(&kept, l, k);
+				str_putc(&kept, '\n');
+			}
+		str_append(&kept, w->add.s, w->add.len);
+		safefile_replace(w->path, kept.s, kept.len, 0);
+		str_free(&kept);
+	}
+	str_free(&w->old);
+	str_free(&w->add);
+}
+
+/* Distinct addresses at ADDR's domain that failed with STATUS within the
+ * window, ADDR's failure (just added) included. */
+static long window_count(action_ctx *c, const window *w, const char *addr, const char *status)
+{
+	time_t from = c->l.now - (time_t)config_int(c->l.cf, CF_BOUNCE_INCIDENT_WINDOW);
+	const char *dom = addr_domain(addr);
+	str seen = STR_INIT; /* "\nA\nB\n...": the addresses counted */
+	long n = 0;
+	str_putc(&seen, '\n');
+	for (int part = 0; part < 2; part++) {
+		const str *t = part ? &w->add : &w->old;
+		lines it;
+		const char *l;
+		size_t k;
+		lines_init(&it, t->s, t->len);
+		while (lines_next(&it, &l, &k)) {
+			char st[16], a[256];
+			long long when;
+			str line = STR_INIT;
+			str_set(&line, l, k);
+			if (it.nl && sscanf(str_c(&line), "%lld %15s %255s", &when, st, a) == 3 &&
+			    when >= (long long)from && strcmp(st, status) == 0 &&
+			    strcasecmp(addr_domain(a), dom) == 0) {
+				str key = STR_INIT;
+				str_printf(&key, "\n%s\n", a);
+				if (!memmem(seen.s, seen.len, key.s, key.len)) {
+					str_append(&seen, key.s + 1, key.len - 1);
+					n++;
+				}
+				str_free(&key);
+			}
+			str_free(&line);
+		}
+	}
+	str_free(&seen);
+	return n;
+}
+
+/* Is ADDR's failure with STATUS part of a list incident?  Then it is logged,
+ * the maintainer alerted (once a NOTIFY_INTERVAL for the domain and code),
+ * and it counts nothing.  Only failures that say nothing of the mailbox
+ * are looked at: a status X.1.Y (a bad address) or X.2.Y (a mailbox
+ * disabled or full) is the member's own. */
+static int incident(action_ctx *c, window *w, const char *id, const char *addr, const char *status)
+{
+	long limit = (long)config_int(c->l.cf, CF_BOUNCE_INCIDENT_LIMIT);
+	int subject = atoi(status + 2);
+	if (limit <= 0 || subject == 1 || subject == 2)
+		return 0;
+	str_printf(&w->add, "%lld %s %s\n", (long long)c->l.now, status, addr);
+	long n = window_count(c, w, addr, status);
+	if (n < limit)
+		return 0;
+	const char *dom = addr_domain(addr);
+	msg_warn("bounce %s: %s %s: %ld members at %s failed with %s within %s: a list incident, "
+		 "not counted",
+		 id, addr, status, n, dom, status, config_str(c->l.cf, CF_BOUNCE_INCIDENT_WINDOW));
+	str kind = STR_INIT, subj = STR_INIT, text = STR_INIT;
+	str_printf(&kind, "incident-%s-%s", dom, status);
+	str_printf(&subj, "bounces of %s: %s refuses the list's mail (%s)",
+		   config_str(c->l.cf, CF_ML_FN), dom, status);
+	str_printf(
+	    &text,
+	    "%ld members at %s had the list's mail refused with %s within %s.\n"
+	    "That is the list's trouble (a provider refusing its mail, or an outage), not\n"
+	    "the members': their bounces are not counted while it lasts.\n"
+	    "The last one: %s.\n"
+	    "Look at the list's log (\"list incident\") and at what the provider publishes.\n",
+	    n, dom, status, config_str(c->l.cf, CF_BOUNCE_INCIDENT_WINDOW), addr);
+	reply_notice(c, NULL, str_c(&kind), NULL, 0, 0, str_c(&subj), str_c(&text));
+	str_free(&kind);
+	str_free(&subj);
+	str_free(&text);
+	return 1;
+}
+
+/* Apply EV to DB (its record line onto RECS); ST_TEMPFAIL on trouble. */
+static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, window *w, const event *ev,
+			str *recs)
 {
 	const char *addr = str_c(&ev->addr), *id = m->it->id;
 	const dsn_result *r = ev->r;
@@ -187,6 +312,8 @@ static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, const event
 		msg_info("bounce %s: %s counted already (a run before a crash)", id, addr);
 		return ST_OK;
 	}
+	if (incident(c, w, id, addr, status))
+		return ST_OK;
 	memset(&rec, 0, sizeof rec);
 	if (old)
 		rec = *old;
@@ -227,7 +354,7 @@ static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, const event
 		if (act(c, addr, action) != ST_OK || tell(c, addr, action, 0, &rec, diag) != ST_OK)
 			return ST_TEMPFAIL;
 	}
-	bouncedb_put(db, &rec, lines);
+	bouncedb_put(db, &rec, recs);
 	return ST_OK;
 }
 
@@ -299,19 +426,25 @@ fml_status bounce_handle(action_ctx *c, action_mail *m)
 		str_free(&saved);
 	} else {
 		bouncedb db;
-		str lines = STR_INIT;
+		window w;
+		str recs = STR_INIT;
 		naming nm = {m->it->id};
 		c->reply_name = reply_name;
 		c->reply_name_arg = &nm;
+		window_open(c, &w);
 		st = bouncedb_load(c->l.dir, &db);
 		for (size_t i = 0; st == ST_OK && i < nev; i++)
-			st = count(c, m, &db, &ev[i], &lines);
+			st = count(c, m, &db, &w, &ev[i], &recs);
 		if (st == ST_OK && !c->debug)
-			st = bouncedb_append(c->l.dir, &db, &lines);
+			st = bouncedb_append(c->l.dir, &db, &recs);
+		if (st == ST_OK && !c->debug)
+			window_close(c, &w);
+		else
+			str_free(&w.old), str_free(&w.add);
 		c->reply_name = NULL;
 		c->reply_name_arg = NULL;
 		bouncedb_free(&db);
-		str_free(&lines);
+		str_free(&recs);
 	}
 	for (size_t i = 0; i < nev; i++)
 		str_free(&ev[i].addr);
@@ -345,8 +478,8 @@ static void summary_line(str *out, const bounce_rec *r, const char *what)
 /* One record's daily step: a reminder every BOUNCE_WARNING_INTERVAL after
  * the member was set off, removal one interval after the last; a record
  * whose member came back on (or left) is taken back.  The new record goes
- * onto LINES, what was done onto SUM. */
-static fml_status daily_one(action_ctx *c, bouncedb *db, bounce_rec *r, time_t since, str *lines,
+ * onto RECS, what was done onto SUM. */
+static fml_status daily_one(action_ctx *c, bouncedb *db, bounce_rec *r, time_t since, str *recs,
 			    str *sum, long *mails)
 {
 	time_t now = c->l.now, every = (time_t)config_int(c->l.cf, CF_BOUNCE_WARNING_INTERVAL);
@@ -365,7 +498,7 @@ static fml_status daily_one(action_ctx *c, bouncedb *db, bounce_rec *r, time_t s
 		return ST_TEMPFAIL;
 	if (!off) { /* on again, or gone, by other means */
 		snprintf(n.state, sizeof n.state, "-");
-		bouncedb_put(db, &n, lines);
+		bouncedb_put(db, &n, recs);
 		return ST_OK;
 	}
 	const char *diag = "see the list's log";
@@ -386,14 +519,14 @@ static fml_status daily_one(action_ctx *c, bouncedb *db, bounce_rec *r, time_t s
 		(*mails)++;
 		summary_line(sum, &n, "removed after the last reminder");
 	}
-	bouncedb_put(db, &n, lines);
+	bouncedb_put(db, &n, recs);
 	return ST_OK;
 }
 
 fml_status bounce_daily(action_ctx *c, long *mails)
 {
 	char stamp[4096], id[64];
-	str seen = STR_INIT, lines = STR_INIT, sum = STR_INIT;
+	str seen = STR_INIT, recs = STR_INIT, sum = STR_INIT;
 	time_t since = 0;
 	if (fs_path(stamp, sizeof stamp, "%s/var/run/bounce-daily", c->l.dir) < 0)
 		return ST_TEMPFAIL;
@@ -417,7 +550,7 @@ fml_status bounce_daily(action_ctx *c, long *mails)
 	for (size_t i = 0; st == ST_OK && i < n; i++)
 		if (strcmp(db.r[i].state, "-") != 0) {
 			bounce_rec r = db.r[i];
-			st = daily_one(c, &db, &r, since, &lines, &sum, mails);
+			st = daily_one(c, &db, &r, since, &recs, &sum, mails);
 		}
 	if (st == ST_OK && sum.len) {
 		str text = STR_INIT, subj = STR_INIT;
@@ -433,7 +566,7 @@ fml_status bounce_daily(action_ctx *c, long *mails)
 		str_free(&subj);
 	}
 	if (st == ST_OK && !c->debug)
-		st = bouncedb_append(c->l.dir, &db, &lines);
+		st = bouncedb_append(c->l.dir, &db, &recs);
 	c->reply_name = NULL;
 	c->reply_name_arg = NULL;
 	if (st == ST_OK) {
@@ -442,7 +575,7 @@ fml_status bounce_daily(action_ctx *c, long *mails)
 		fs_overwrite(stamp, now, (size_t)k); /* lost in a crash: done again, named alike */
 	}
 	bouncedb_free(&db);
-	str_free(&lines);
+	str_free(&recs);
 	str_free(&sum);
 	return st;
 }

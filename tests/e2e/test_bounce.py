@@ -425,3 +425,30 @@ def test_a_member_set_off_is_reminded_then_removed(make_list):
     summaries = [n.message for n in notices(ml, "elena-admin@example.org")]
     assert any(b"reminder 1 sent" in m for m in summaries)
     assert any(b"alice@example.com: removed after the last reminder" in m for m in summaries)
+
+
+def test_many_members_at_one_domain_failing_alike_is_a_list_incident(make_list):
+    """Five members at one provider refused with the same code within the
+    hour (a code that says nothing of their mailboxes): the list's trouble,
+    not theirs.  From the fifth on nothing is counted and the maintainer is
+    alerted once; a bad mailbox (5.1.1) at the same provider still counts."""
+    members = ["m%d@big.example" % i for i in range(7)] + [ALICE]
+    ml = make_list(members=members)
+    for m in members[:7]:
+        assert bounce(ml, dsn(m, status="5.4.1", diag="550 5.4.1 Recipient address rejected: "
+                              "Access denied")).returncode == 0
+    got = records(ml)
+    assert sorted(a for a in got) == members[:4], got
+    log = ml.log()
+    assert log.count("a list incident, not counted") == 3
+    alerts = [n for n in notices(ml, "elena-admin@example.org")
+              if b"big.example refuses" in n.message]
+    assert len(alerts) == 1, alerts
+    assert b"5 members at big.example had the list's mail refused with 5.4.1" in alerts[0].message
+    # the member's own trouble is never an incident
+    for m in members[:6]:
+        assert bounce(ml, dsn(m, status="5.1.1")).returncode == 0
+    assert all(records(ml)[m][1] == "5.1.1" for m in members[4:6])
+    ml.set_config(BOUNCE_INCIDENT_LIMIT="0")
+    assert bounce(ml, dsn(members[6], status="5.4.1")).returncode == 0
+    assert records(ml)[members[6]] == (1, "5.4.1", "scoring")
