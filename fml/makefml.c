@@ -245,6 +245,9 @@ static fml_status cmd_add(ctx *c)
 	for (int i = 1; i < c->nargs; i++)
 		str_printf(&opts, "%s%s", opts.len ? " " : "", c->args[i]);
 	fml_status st = roster_add(c->dir, c->cf, c->args[0], str_c(&opts), &c->err, &where);
+	/* a new member starts with no bounce record */
+	if (st == ST_OK && bounce_reset(c->dir, c->args[0]) == ST_TEMPFAIL)
+		st = ST_TEMPFAIL;
 	st = report_roster(c, st, c->args[0], str_c(&opts), &where);
 	str_free(&opts);
 	str_free(&where);

@@ -15,6 +15,7 @@
 #include "cmdadmin.h"
 #include "cmdfiles.h"
 #include "cmdrun.h"
+#include "actions/bounce.h"
 #include "actions/digest.h"
 #include "actions/hold.h"
 #include "actions/reply.h"
@@ -124,6 +125,8 @@ static fml_status admin_edit(cmd_run *r, const cmd_line *l)
 		for (size_t i = 1; i < l->nargs; i++)
 			str_printf(&opts, "%s%s", opts.len ? " " : "", str_c(&l->args[i]));
 		st = roster_add(c->l.dir, c->l.cf, a0, str_c(&opts), &err, &where);
+		if (st == ST_OK && bounce_reset(c->l.dir, a0) == ST_TEMPFAIL)
+			st = ST_TEMPFAIL; /* a new member starts with no bounce record */
 		str_printf(&done, "%s added to %s", a0, str_c(&where));
 		if (st == ST_OK && config_int(c->l.cf, CF_ADMIN_ADD_SEND_WELCOME_FILE)) {
 			str body = STR_INIT, subj = STR_INIT;

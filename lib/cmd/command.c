@@ -253,6 +253,9 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		st = roster_add(c->l.dir, c->l.cf, addr,
 				config_str(c->l.cf, CF_AUTO_REGISTRATION_DEFAULT_MODE), &err,
 				&where);
+		/* a new member starts with no bounce record */
+		if (st == ST_OK && bounce_reset(c->l.dir, addr) == ST_TEMPFAIL)
+			st = ST_TEMPFAIL;
 		st = done_before(r, st, &err, MEMBERSEDIT_ALREADY, &where);
 		if (st == ST_OK) {
 			cmdrun_say(r, "%s is now a member (added to %s).\n", addr, str_c(&where));

@@ -452,3 +452,13 @@ def test_many_members_at_one_domain_failing_alike_is_a_list_incident(make_list):
     ml.set_config(BOUNCE_INCIDENT_LIMIT="0")
     assert bounce(ml, dsn(members[6], status="5.4.1")).returncode == 0
     assert records(ml)[members[6]] == (1, "5.4.1", "scoring")
+
+
+def test_a_new_subscription_starts_with_no_record(make_list):
+    """A member removed for bouncing who joins again starts from 0."""
+    ml = make_list(members=[ALICE], BOUNCE_ACTION="bye", BOUNCE_SCORE_THRESHOLD="1")
+    assert bounce(ml, dsn(ALICE)).returncode == 0
+    assert records(ml) == {ALICE: (1, "5.1.1", "removed")}
+    assert ALICE not in ml.text("members").split("\n")
+    ml.makefml("add", ml.name, ALICE)
+    assert records(ml) == {}
