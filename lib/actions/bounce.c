@@ -390,6 +390,8 @@ fml_status bounce_handle(action_ctx *c, action_mail *m)
 	dsn_init(&rep);
 	dsn_parse(buf, n, &rep);
 	free(buf);
+	if (rep.envid.len) /* the ENVID fmlqueue asked for: the queue item */
+		msg_info("bounce %s: a report on %s", m->it->id, str_c(&rep.envid));
 
 	/* whom it is about: the VERP member, else every address it names
 	 * (the one the list sent to, when a forward changed it) */

@@ -10,7 +10,9 @@
  *            bounded by connect_timeout.  The greeting must be 220; then
  *            EHLO (HELO after a 5xx, smtp only) and its keywords
  *            PIPELINING, SIZE, 8BITMIME, XVERP (Postfix: the server makes
- *            each recipient's sender, MAIL FROM ... XVERP when asked).
+ *            each recipient's sender, MAIL FROM ... XVERP when asked), DSN
+ *            (RFC 3461: RET=HDRS ENVID= on MAIL, NOTIFY=FAILURE,DELAY
+ *            ORCPT= on each RCPT, when asked).
  *   send     RSET when the connection carried a transaction before, then
  *            MAIL FROM (SIZE=, BODY=8BITMIME when offered and the message
  *            has 8-bit bytes: one read of it), RCPT TO for each recipient,
@@ -68,7 +70,7 @@ typedef struct smtp_conn {
 	transport_conn base;
 	int fd; /* -1 once the connection is lost */
 	int lmtp;
-	int pipelining, eightbitmime, size;
+	int pipelining, eightbitmime, size, dsn;
 	unsigned long long size_max; /* SIZE n: the server's limit, 0 = none */
 	int used;		     /* a transaction was started: RSET before the next */
 	long cmd_to, data_to;
@@ -319,6 +321,8 @@ static void parse_ehlo(smtp_conn *c)
 			c->eightbitmime = 1;
 		else if (kl == 5 && strncasecmp(kw, "XVERP", 5) == 0)
 			c->base.xverp = 1;
+		else if (kl == 3 && strncasecmp(kw, "DSN", 3) == 0)
+			c->dsn = 1;
 		else if (kl == 4 && strncasecmp(kw, "SIZE", 4) == 0) {
 			c->size = 1;
 			c->size_max = ehlo_number(kw + kl, le);
@@ -512,6 +516,18 @@ static int send_body(smtp_conn *c, const transport_msg *m)
 	return conn_flush(c, c->data_to);
 }
 
+/* S as RFC 3461 xtext: '+' and '=', and bytes outside '!'..'~', as +XX. */
+static void put_xtext(str *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < '!' || ch > '~' || ch == '+' || ch == '=')
+			str_printf(out, "+%02X", ch);
+		else
+			str_putc(out, ch);
+	}
+}
+
 /* Append command number I of the transaction (MAIL, RCPT..., DATA). */
 static void put_command(smtp_conn *c, size_t i, const char *sender, const char *const *rcpts,
 			size_t n, const transport_msg *m, int eight)
@@ -526,9 +542,18 @@ static void put_command(smtp_conn *c, size_t i, const char *sender, const char *
 		if (m->xverp && c->base.xverp)
 			str_printf(&c->out, strcmp(m->xverp, "+=") == 0 ? " XVERP" : " XVERP=%s",
 				   m->xverp);
+		if (m->envid && c->dsn) { /* a failure report returns the header only */
+			str_puts(&c->out, " RET=HDRS ENVID=");
+			put_xtext(&c->out, m->envid);
+		}
 		str_puts(&c->out, "\r\n");
 	} else if (i <= n) {
-		str_printf(&c->out, "RCPT TO:<%s>\r\n", rcpts[i - 1]);
+		str_printf(&c->out, "RCPT TO:<%s>", rcpts[i - 1]);
+		if (m->envid && c->dsn) { /* the member, whatever a forward makes of it */
+			str_puts(&c->out, " NOTIFY=FAILURE,DELAY ORCPT=rfc822;");
+			put_xtext(&c->out, rcpts[i - 1]);
+		}
+		str_puts(&c->out, "\r\n");
 	} else {
 		str_puts(&c->out, "DATA\r\n");
 	}

@@ -2,7 +2,7 @@
  * transport: how a queue item's message reaches the next hop.  A transport
  * is chosen by the URI scheme of an SMTP_SERVERS entry:
  *   smtp:host[:port]          RFC 5321 client (EHLO/HELO, PIPELINING, SIZE,
- *                             8BITMIME, XVERP, dot-stuffing, CRLF on the wire)
+ *                             8BITMIME, XVERP, DSN, dot-stuffing, CRLF on the wire)
  *   lmtp:host:port, lmtp:unix:/path   RFC 2033 (LHLO; a reply per
  *                             recipient after the final dot)
  *   qmqp:host[:port]          QMQP (netstrings; K/Z/D answers), body streamed
@@ -34,6 +34,9 @@ typedef struct transport_msg {
 	off_t start, end;  /* the message bytes in FD */
 	const char *xverp; /* ask for XVERP with these delimiters (NULL: no);
 			    * only where the connection offers it */
+	const char *envid; /* ask for DSNs (RFC 3461) with this ENVID, each
+			    * recipient its ORCPT, NOTIFY=FAILURE,DELAY (NULL:
+			    * no); only where the connection offers DSN */
 } transport_msg;
 
 typedef struct transport_result {

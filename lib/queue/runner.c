@@ -153,13 +153,18 @@ typedef struct work {
 
 enum { VERP_NONE, VERP_OFFERED, VERP_ALWAYS };
 
-/* What VERP Q gets: the list's mail (sender BOUNCE_ADDRESS) as VERP_MODE
- * says; nothing for the null sender's (replies, reports). */
+/* Is Q the list's mail (articles, digests: sender BOUNCE_ADDRESS), whose
+ * bounces the list reads?  Not the null sender's (replies, reports). */
+static int list_mail(const run *r, const queue_item *q)
+{
+	return q->sender[0] && addr_equal(q->sender, config_str(r->cf, CF_BOUNCE_ADDRESS));
+}
+
+/* What VERP Q gets: the list's mail as VERP_MODE says. */
 static int verp_wanted(const run *r, const queue_item *q)
 {
 	const char *mode = config_str(r->cf, CF_VERP_MODE);
-	if (strcmp(mode, "off") == 0 || !q->sender[0] ||
-	    !addr_equal(q->sender, config_str(r->cf, CF_BOUNCE_ADDRESS)))
+	if (strcmp(mode, "off") == 0 || !list_mail(r, q))
 		return VERP_NONE;
 	if (strcmp(mode, "always") == 0)
 		return VERP_ALWAYS;
@@ -250,7 +255,9 @@ static fml_status worker(work *w)
 	int jfd = queue_journal_open(r->qdir, q->name, w->part);
 	if (jfd < 0)
 		return ST_TEMPFAIL;
-	transport_msg m = {q->fd, q->msg_start, q->msg_end, NULL};
+	/* the list's mail asks for failure reports naming the item and the
+	 * member (RFC 3461), where the relay offers DSN */
+	transport_msg m = {q->fd, q->msg_start, q->msg_end, NULL, list_mail(r, q) ? q->name : NULL};
 	const char **rc = mem_reallocarray(NULL, w->limit, sizeof *rc);
 	size_t *at = mem_reallocarray(NULL, w->limit, sizeof *at);
 	transport_result *res = mem_reallocarray(NULL, w->limit, sizeof *res);
@@ -468,7 +475,7 @@ static void give_up_status(int code, const char *text, char out[16])
 		snprintf(out, 16, "%d.0.0", code / 100);
 }
 
-/* The F lines JL ("  ADDR CODE TEXT") of article item Q as recipient blocks
+/* The F lines JL ("  ADDR CODE TEXT") of the list's item Q as recipient blocks
  * of a delivery-status report (RFC 3464) for the list's bounce analysis: a
  * relay's refusal counts as a bounce that never comes by mail. */
 static void bounce_blocks(run *r, const queue_item *q, const str *jl)
@@ -561,8 +568,8 @@ static size_t report_failed(run *r, queue_item *q, size_t *jlen)
 			str_printf(&r->report, " (article %ld)", q->article);
 		str_puts(&r->report, ", given up for:\n");
 		str_append(&r->report, jl.s, jl.len);
-		/* an article's: the bounce analysis counts them */
-		if (q->article && addr_equal(q->sender, config_str(r->cf, CF_BOUNCE_ADDRESS)))
+		/* the list's mail: the bounce analysis counts them */
+		if (list_mail(r, q))
 			bounce_blocks(r, q, &jl);
 	}
 	*jlen = (size_t)fc.len;

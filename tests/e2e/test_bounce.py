@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FML, MailList, field_value, mail, owner_ids, wait_for
 from test_crash import crashshim  # noqa: F401  (the fixture)
-from test_queue import FMLQUEUE
+from test_queue import FMLQUEUE, sinks  # noqa: F401  (the fixture)
 from test_digest import FMLDIGEST
 from test_queue_protocols import lmtp  # noqa: F401  (the fixture)
 
@@ -462,3 +462,27 @@ def test_a_new_subscription_starts_with_no_record(make_list):
     assert ALICE not in ml.text("members").split("\n")
     ml.makefml("add", ml.name, ALICE)
     assert records(ml) == {}
+
+
+def test_the_list_asks_for_dsns_naming_the_item_and_the_member(make_list, sinks):
+    """Where the relay offers DSN (RFC 3461; smtp-sink does), the list's mail
+    goes with RET=HDRS ENVID=<item> and each recipient with
+    NOTIFY=FAILURE,DELAY ORCPT=rfc822;<member>: a report names the member
+    even after a forward.  fml's own replies (null sender) ask for none."""
+    sink = sinks().start()
+    ml = make_list(members=["ann@a.example", "b+x@b.example"], SMTP_SERVERS=sink.uri())
+    assert ml.post(mail(frm="ann@a.example")).returncode == 0
+    assert ml.post(mail(frm="stranger@c.example", body="# guide\n")).returncode == 0
+    p = subprocess.run([FMLQUEUE, "run", ml.dir], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    args = {}
+    for name in os.listdir(sink.dir):
+        with open(os.path.join(sink.dir, name), "rb") as f:
+            head = f.read().split(b"\nReceived: ")[0].decode()
+        mail_args = [l for l in head.split("\n") if l.startswith("X-Mail-Args: ")][0]
+        args[mail_args] = sorted(l for l in head.split("\n") if l.startswith("X-Rcpt-Args: "))
+    assert args == {
+        "X-Mail-Args: <elena-bounces@example.org> RET=HDRS ENVID=a1": [
+            "X-Rcpt-Args: <ann@a.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;ann@a.example",
+            "X-Rcpt-Args: <b+x@b.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b+2Bx@b.example"],
+        [k for k in args if "<>" in k][0]: ["X-Rcpt-Args: <stranger@c.example>"]}
