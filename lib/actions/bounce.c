@@ -597,7 +597,12 @@ fml_status bounce_show(const char *dir, FILE *out)
 			continue;
 		if (r->last && localtime_r(&r->last, &tm))
 			strftime(date, sizeof date, "%Y-%m-%d", &tm);
-		fprintf(out, "%s %g %s %s %s\n", r->addr, r->score, r->status, date, r->state);
+		if (strcmp(r->state, "off") == 0 && r->warned > 0) /* "warned N" */
+			fprintf(out, "%s %g %s %s warned %d\n", r->addr, r->score, r->status, date,
+				r->warned);
+		else
+			fprintf(out, "%s %g %s %s %s\n", r->addr, r->score, r->status, date,
+				r->state);
 	}
 	bouncedb_free(&db);
 	return ST_OK;

@@ -38,7 +38,8 @@ fml_status bounce_handle(action_ctx *c, action_mail *m);
  * the mails queued. */
 fml_status bounce_daily(action_ctx *c, long *mails);
 /* The records, a line each: address, score, last status, last date,
- * state (makefml bounces). */
+ * state: scoring, off, "warned N" (off, N reminders sent), removed or
+ * reported (makefml bounces). */
 fml_status bounce_show(const char *dir, FILE *out);
 /* Take back ADDR's record (makefml bounces --reset, "on", a new
  * subscription): ST_NOINPUT when it has none.  Under the list lock. */

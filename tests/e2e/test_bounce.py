@@ -5,6 +5,7 @@ them how to come back and tells the maintainer.  Real list homes, real
 files, the real fml; the bounces are samples of what MTAs send.
 """
 import os
+import re
 import subprocess
 import time
 
@@ -64,7 +65,7 @@ def records(ml):
     p = ml.makefml("bounces", ml.name)
     out = {}
     for line in p.stdout.decode().splitlines():
-        addr, score, status, _date, state = line.split(" ")
+        addr, score, status, _date, state = line.split(" ", 4)
         out[addr] = (float(score), status, state)
     return out
 
@@ -282,6 +283,8 @@ def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, priv
         (pf.log()[-4000:], ml.log()[-2000:])
     assert records(ml) == {"dave@example.org": (1, "5.1.1", "off")}
     assert "status=bounced" in pf.log()
+    # one transaction for both members, with or without XVERP
+    assert re.search(r"from=<elena-bounces@example\.org>, size=\d+, nrcpt=2 ", pf.log())
     (got,) = pf.mbox_messages("alice")
     sender = "elena-bounces+alice=example.org" if xverp else "elena-bounces"
     assert field_value(got, "Return-Path") == "<%s@example.org>" % sender
@@ -295,6 +298,15 @@ def test_through_postfix_a_dead_member_is_set_off_and_articles_stop(ml_dir, priv
     assert wait_for(lambda: ml.exists("var", "queue", "new", "a2"), timeout=60)
     (a2,) = [i for i in ml.queue_items() if i.name == "a2"]
     assert a2.rcpts == ["alice@example.org"]
+    # the day's summary tells the maintainer; "on" by mail brings dave back
+    assert digest_job(ml).returncode == 0
+    (summary,) = notices(ml, "elena-admin@example.org")
+    assert b"dave@example.org: delivery stopped" in summary.message
+    assert pf.submit("dave@example.org", ["elena-ctl@example.org"],
+                     mail(frm="dave@example.org", to="elena-ctl@example.org", body="on\n")) == {}
+    assert wait_for(lambda: "#\tdave@example.org" not in ml.text("actives"), timeout=60), \
+        ml.log()[-2000:]
+    assert records(ml) == {}
 
 
 def test_a_relay_refusal_at_rcpt_counts_without_a_bounce_mail(make_list, lmtp):
@@ -409,7 +421,7 @@ def test_a_member_set_off_is_reminded_then_removed(make_list):
     set_off(BOB, 0, 8)
     ml.makefml("on", ml.name, BOB)  # bob came back: no reminder, no record
     day()
-    assert records(ml) == {ALICE: (5, "5.1.1", "off")}
+    assert records(ml) == {ALICE: (5, "5.1.1", "warned 1")}
     assert subjects(notices(ml, ALICE)) == ["Reminder: Delivery to you is stopped (elena ML)"]
     assert notices(ml, BOB) == []
     # not again the same day, nor within the interval
