@@ -358,6 +358,15 @@ static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, window *w, 
 	return ST_OK;
 }
 
+/* Does M come from a mail system: the null sender (RFC 5321 bounces),
+ * MAILER-DAEMON, or a daemon or role address in From:? */
+static int from_mailer(const action_mail *m)
+{
+	if (m->has_sender && (m->sender.len == 0 || addr_is_daemon(str_c(&m->sender))))
+		return 1;
+	return m->from.len && addr_is_daemon(str_c(&m->from));
+}
+
 /* The address the bounce was sent to, VERP-decoded into MEMBER: the first
  * Delivered-To: (our MTA puts it on top), else X-Original-To:. */
 static void verp_member(action_ctx *c, const envelope *e, str *member)
@@ -399,6 +408,15 @@ fml_status bounce_handle(action_ctx *c, action_mail *m)
 	event *ev = mem_alloc((rep.n + 1) * sizeof *ev);
 	str verp = STR_INIT;
 	verp_member(c, e, &verp);
+	/* VERP with nothing recognized counts only when the mail comes from a
+	 * mail system: a vacation answer or a person writing to the envelope
+	 * sender is no bounce */
+	if (verp.len && rep.n == 0 && !from_mailer(m)) {
+		msg_info(
+		    "bounce %s: to the VERP address of %s but from %s, no report: not a bounce",
+		    m->it->id, str_c(&verp), m->from.len ? str_c(&m->from) : "?");
+		str_clear(&verp);
+	}
 	if (verp.len) {
 		ev[nev].r = strongest(&rep);
 		ev[nev].verp = 1;

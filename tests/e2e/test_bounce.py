@@ -153,6 +153,13 @@ def test_verp_names_the_member_whatever_the_bounce_says(make_list):
              b"From: postmaster@example.net\nSubject: oops\n\nSomething went wrong.\n")
     assert bounce(ml, vague).returncode == 0
     assert records(ml) == {BOB: (1, "5.0.0", "scoring")}
+    # a vacation answer to the envelope sender is no bounce, VERP or not
+    away = (b"Delivered-To: elena-bounces+alice=example.com@example.org\n"
+            b"From: alice@example.com\nAuto-Submitted: auto-replied\n"
+            b"Subject: Out of office\n\nBack on Monday.\n")
+    assert bounce(ml, away, env={"SENDER": ALICE}).returncode == 0
+    assert ALICE not in records(ml)
+    assert "no report: not a bounce" in ml.log()
     # a report about a forwarded address: VERP still says who it was
     assert bounce(ml, dsn("bob.smith@mail.example.net",
                           to="elena-bounces+alice=example.com@example.org")).returncode == 0
