@@ -273,6 +273,82 @@ static int incident(action_ctx *c, window *w, const char *id, const char *addr, 
 	return 1;
 }
 
+/* var/db/bounce-refused: the refusals of the message rather than the
+ * mailbox since the last daily summary, "TIME STATUS ADDR DIAG" a line
+ * (for the summary only: not synced, emptied when summarised). */
+static int refused_path(action_ctx *c, char *buf, size_t size)
+{
+	return fs_path(buf, size, "%s/var/db/bounce-refused", c->l.dir);
+}
+
+static void refused(action_ctx *c, const char *addr, const char *status, const char *diag)
+{
+	char path[4096];
+	str line = STR_INIT;
+	str_printf(&line, "%lld %s %s ", (long long)c->l.now, status, addr);
+	str_puts(&line, diag); /* one printable line (mail/dsn.h) */
+	str_putc(&line, '\n');
+	if (!c->debug && refused_path(c, path, sizeof path) == 0)
+		fs_append_line(path, line.s, line.len);
+	str_free(&line);
+}
+
+/* The refusals onto SUM, one line per domain and status (the first
+ * DSN_MAX_RESULTS of them) with a count and the first diagnostic. */
+static void refused_summary(action_ctx *c, str *sum)
+{
+	typedef struct {
+		str key, example;
+		long n;
+	} group;
+	char path[4096];
+	str text = STR_INIT, line = STR_INIT;
+	group *g = NULL;
+	size_t ng = 0;
+	if (refused_path(c, path, sizeof path) < 0 || fs_read(path, &text, 4 << 20) != ST_OK) {
+		str_free(&text);
+		return;
+	}
+	lines it;
+	const char *l;
+	size_t k;
+	lines_init(&it, text.s, text.len);
+	while (lines_next(&it, &l, &k)) {
+		char st[16], a[256];
+		int off = 0;
+		str_set(&line, l, k);
+		if (!it.nl || sscanf(str_c(&line), "%*s %15s %255s %n", st, a, &off) != 2 || !off)
+			continue;
+		str key = STR_INIT;
+		str_printf(&key, "%s %s", addr_domain(a), st);
+		size_t i = 0;
+		while (i < ng && strcasecmp(str_c(&g[i].key), str_c(&key)) != 0)
+			i++;
+		if (i == ng && ng < DSN_MAX_RESULTS) {
+			g = realloc(g, (ng + 1) * sizeof *g);
+			if (!g)
+				abort();
+			str_init(&g[ng].example);
+			str_printf(&g[ng].example, "%s: %s", a, str_c(&line) + off);
+			g[ng].key = key;
+			g[ng++].n = 0;
+			str_init(&key);
+		}
+		if (i < ng)
+			g[i].n++;
+		str_free(&key);
+	}
+	for (size_t i = 0; i < ng; i++) {
+		str_printf(sum, "  refused by %s %ld time(s), not counted; e.g. %s\n",
+			   str_c(&g[i].key), g[i].n, str_c(&g[i].example));
+		str_free(&g[i].key);
+		str_free(&g[i].example);
+	}
+	free(g);
+	str_free(&text);
+	str_free(&line);
+}
+
 /* Apply EV to DB (its record line onto RECS); ST_TEMPFAIL on trouble. */
 static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, window *w, const event *ev,
 			str *recs)
@@ -294,6 +370,7 @@ static fml_status count(action_ctx *c, action_mail *m, bouncedb *db, window *w, 
 		msg_warn("bounce %s: %s %s refused the message, not the address (%s: %s): not "
 			 "counted",
 			 id, addr, status, how, diag);
+		refused(c, addr, status, diag);
 		return ST_OK;
 	}
 	if (action_is_ours(c, addr)) {
@@ -572,6 +649,8 @@ fml_status bounce_daily(action_ctx *c, long *mails)
 			bounce_rec r = db.r[i];
 			st = daily_one(c, &db, &r, since, &recs, &sum, mails);
 		}
+	if (st == ST_OK)
+		refused_summary(c, &sum);
 	if (st == ST_OK && sum.len) {
 		str text = STR_INIT, subj = STR_INIT;
 		str_printf(&text,
@@ -589,6 +668,9 @@ fml_status bounce_daily(action_ctx *c, long *mails)
 		st = bouncedb_append(c->l.dir, &db, &recs);
 	c->reply_name = NULL;
 	c->reply_name_arg = NULL;
+	char path[4096];
+	if (st == ST_OK && !c->debug && refused_path(c, path, sizeof path) == 0)
+		unlink(path); /* summarised */
 	if (st == ST_OK) {
 		char now[32];
 		int k = snprintf(now, sizeof now, "%lld\n", (long long)c->l.now);

@@ -179,6 +179,12 @@ def test_what_is_not_the_members_fault_is_not_counted(make_list):
     assert "refused the message, not the address" in log
     assert "a delay" in log and "receives no articles" in log
     assert "the list's own address" in log
+    # the maintainer reads the refusals in the day's summary
+    assert digest_job(ml).returncode == 0
+    (summary,) = notices(ml, "elena-admin@example.org")
+    assert (b"refused by example.com 5.7.26 1 time(s), not counted; e.g. alice@example.com: "
+            b"550 5.7.26 Unauthenticated email from yahoo.example") in summary.message
+    assert not ml.exists("var", "db", "bounce-refused")
 
 
 def test_a_bounce_that_names_no_one_is_kept_for_the_maintainer(make_list):
