@@ -75,7 +75,7 @@ typedef struct run {
 	str held;    /* names of dropped items in active/ waiting for the report */
 	str marks;   /* "NAME\0OFFSET\0" of deferred items whose F lines the report covers */
 	str deaths;  /* "NAME\0N\0" of items whose N runner deaths the report covers */
-	str bounces; /* delivery-status blocks of articles' given-up recipients */
+	str bounces; /* delivery-status blocks of the list's given-up recipients */
 	int gaveup;  /* the report says something was given up */
 	int left;    /* a stop left work undone */
 	long items, sent, dropped, deferred, corrupt, rcpt_ok, rcpt_fail;
