@@ -4,6 +4,7 @@
  * the output is a str.
  */
 #include "rewrite.h"
+#include "mail/rfc2047.h"
 #include "util/date.h"
 #include "util/msg.h"
 
@@ -131,6 +132,71 @@ static size_t match_tag(const char *p, size_t i, size_t n, const char *bracket, 
 	return 0;
 }
 
+#define REWRITE_WORDS_MAX 4096 /* bytes of decoded subject encoded again */
+
+/* The Re: forms of Japanese mail readers (fml 4's list), in UTF-8, at I:
+ * length or 0. */
+static size_t match_re_ja(const char *p, size_t i, size_t n)
+{
+	static const char *const forms[] = {
+	    "Re\xef\xbc\x9a",			    /* Re + fullwidth colon */
+	    "RE\xef\xbc\x9a",			    /* RE + fullwidth colon */
+	    "\xef\xbc\xb2\xef\xbd\x85:",	    /* fullwidth Re + colon */
+	    "\xef\xbc\xb2\xef\xbd\x85\xef\xbc\x9a", /* fullwidth Re, colon */
+	    "\xef\xbc\xb2\xef\xbc\xa5\xef\xbc\x9a", /* fullwidth RE, colon */
+	    "\xe8\xbf\x94\xe4\xbf\xa1:",	    /* henshin (reply) */
+	    "\xe8\xbf\x94\xe4\xbf\xa1\xef\xbc\x9a",
+	};
+	for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+		size_t l = strlen(forms[k]);
+		if (i + l <= n && memcmp(p + i, forms[k], l) == 0)
+			return l;
+	}
+	return 0;
+}
+
+/* Strip the Re: forms and tags at the start of P..N from I on, counting
+ * them into *RES and *TAGS (JA: the Japanese forms too); where it stopped. */
+static size_t strip_prefix(const char *p, size_t i, size_t n, const char *bracket, int id_forms,
+			   int ja, size_t *res, size_t *tags)
+{
+	for (;;) {
+		i = skip_ws(p, i, n);
+		size_t m;
+		if ((m = match_re(p, i, n)) > 0 || (ja && (m = match_re_ja(p, i, n)) > 0)) {
+			(*res)++;
+			i += m;
+		} else if ((m = match_tag(p, i, n, bracket, id_forms)) > 0) {
+			(*tags)++;
+			i += m;
+		} else {
+			return i;
+		}
+	}
+}
+
+/* The run of encoded-words at I (blanks between them belong to the run,
+ * RFC 2047 6.2) decoded into U, the first one's charset and encoding into
+ * CS and *ENC: where the run ends, or I when there is none. */
+static size_t word_run(const char *raw, size_t i, size_t end, str *u, char cs[64], int *enc)
+{
+	size_t j = i, e = i;
+	char cs2[64];
+	int enc2;
+	str_clear(u);
+	for (;;) {
+		size_t w =
+		    rfc2047_word(raw + j, end - j, u, e == i ? cs : cs2, e == i ? enc : &enc2);
+		if (!w)
+			return e;
+		e = j + w;
+		j = e;
+		while (j < end &&
+		       (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\r' || raw[j] == '\n'))
+			j++;
+	}
+}
+
 int rewrite_subject(const char *raw, size_t len, const char *tag_type, const char *bracket,
 		    int digits, long article, const char *eol, str *out)
 {
@@ -139,39 +205,58 @@ int rewrite_subject(const char *raw, size_t len, const char *tag_type, const cha
 	while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r'))
 		end--;
 	size_t i = 0, res = 0, tags = 0;
+	/* what an encoded-word held after the tags and Re: forms inside it,
+	 * encoded again in its charset, in front of the rest */
+	str again = STR_INIT, u = STR_INIT;
 	for (;;) {
-		i = skip_ws(raw, i, end);
-		size_t m;
-		if ((m = match_re(raw, i, end)) > 0) {
-			res++;
-			i += m;
-		} else if ((m = match_tag(raw, i, end, bracket, id_forms)) > 0) {
-			tags++;
-			i += m;
-		} else {
+		i = strip_prefix(raw, i, end, bracket, id_forms, 0, &res, &tags);
+		char cs[64];
+		int enc = 'B';
+		size_t e = word_run(raw, i, end, &u, cs, &enc);
+		if (e == i)
+			break;
+		size_t r0 = res, t0 = tags;
+		size_t k = strip_prefix(u.s, 0, u.len, bracket, id_forms, 1, &res, &tags);
+		/* nothing of ours inside, or more text than a subject has (the
+		 * encoding is quadratic in a word's length): left as it is */
+		if (k == 0 || u.len - k > REWRITE_WORDS_MAX) {
+			res = r0;
+			tags = t0;
+			break;
+		}
+		i = e;
+		if (k < u.len) {
+			str sep = STR_INIT;
+			str_printf(&sep, "%s ", eol);
+			rfc2047_encode(u.s + k, u.len - k, cs, enc, str_c(&sep), &again);
+			str_free(&sep);
 			break;
 		}
 	}
+	str_free(&u);
 	str tag = STR_INIT;
 	if (article >= 0)
 		rewrite_tag(tag_type, bracket, digits, article, &tag);
 	str_clear(out);
-	if (tag.len == 0 && tags == 0 && res <= 1) {
+	if (tag.len == 0 && tags == 0 && res <= 1 && !again.len) {
 		str_append(out, raw, len);
 		str_free(&tag);
 		return 0;
 	}
+	int rest = i < end || again.len;
 	str_putc(out, ' ');
 	if (tag.len) {
 		str_append(out, tag.s, tag.len);
-		if (res || i < end)
+		if (res || rest)
 			str_putc(out, ' ');
 	}
 	if (res)
-		str_puts(out, i < end ? "Re: " : "Re:");
+		str_puts(out, rest ? "Re: " : "Re:");
+	str_append(out, again.s, again.len);
 	str_append(out, raw + i, end - i);
 	str_puts(out, eol);
 	str_free(&tag);
+	str_free(&again);
 	return 1;
 }
 

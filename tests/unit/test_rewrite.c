@@ -9,6 +9,7 @@
 
 #include "util/msg.h"
 #include "actions/rewrite.h"
+#include "mail/rfc2047.h"
 #include "util/str.h"
 
 /* Print bytes with CR, LF and TAB visible. */
@@ -170,8 +171,16 @@ static void test_subject(void **state)
 	    {T, " =?UTF-8?B?5pel5pys6Kqe?=\n", "\n", " [elena:00123] =?UTF-8?B?5pel5pys6Kqe?=\n"},
 	    {T, " Re: =?ISO-2022-JP?B?GyRCJEgkahsoQg==?=\n", "\n",
 	     " [elena:00123] Re: =?ISO-2022-JP?B?GyRCJEgkahsoQg==?=\n"},
-	    {T, " =?UTF-8?Q?Re=3A_=5Belena=3A1=5D?=\n", "\n",
-	     " [elena:00123] =?UTF-8?Q?Re=3A_=5Belena=3A1=5D?=\n"},
+	    /* a tag and Re: inside an encoded-word are found and taken out
+	     * (issue 13, point 7); what is left is encoded again as it came */
+	    {T, " =?UTF-8?Q?Re=3A_=5Belena=3A1=5D?=\n", "\n", " [elena:00123] Re:\n"},
+	    {T, " =?UTF-8?Q?Re=3A_=5Belena=3A1=5D_caf=C3=A9?=\n", "\n",
+	     " [elena:00123] Re: =?UTF-8?Q?caf=C3=A9?=\n"},
+	    {T, " =?ISO-8859-1?Q?Re:_[elena:00007]_caf=E9?=\n", "\n",
+	     " [elena:00123] Re: =?ISO-8859-1?Q?caf=E9?=\n"},
+	    /* another list's tag inside stays, and so does the word */
+	    {T, " =?UTF-8?Q?=5Bother=3A1=5D_x?=\n", "\n",
+	     " [elena:00123] =?UTF-8?Q?=5Bother=3A1=5D_x?=\n"},
 	    {T, " [elena:00122] =?UTF-8?B?w6k=?=\n =?UTF-8?B?w6k=?=\n", "\n",
 	     " [elena:00123] =?UTF-8?B?w6k=?=\n =?UTF-8?B?w6k=?=\n"},
 	    {"", " =?UTF-8?B?5pel5pys6Kqe?=\n", "\n", " =?UTF-8?B?5pel5pys6Kqe?=\n"},
@@ -270,6 +279,84 @@ static void test_subject_article(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* A thread in each charset, replied to three times by a mail reader that
+ * decodes the subject, puts "Re: " in front and encodes the whole again:
+ * one tag and one Re: each time, in the charset it came in (issue 13). */
+static void test_subject_encoded_replies(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cs;
+		int enc;
+		const char *text;
+	} threads[] = {
+	    {"UTF-8", 'B',
+	     "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"
+	     "\xe4\xb8\x96\xe7\x95\x8c"},
+	    {"ISO-2022-JP", 'B',
+	     "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81"
+	     "\xaf\xe4\xb8\x96\xe7\x95\x8c"},
+	    {"ISO-8859-1", 'Q', "caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9e"},
+	    {"UTF-8", 'Q',
+	     "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e and a long English tail that "
+	     "needs two or three encoded-words to fit the limit of 75 bytes"},
+	};
+	for (size_t t = 0; t < N_ELEMS(threads); t++) {
+		str in = STR_INIT, out = STR_INIT, dec = STR_INIT, want = STR_INIT, text = STR_INIT;
+		str_puts(&text, threads[t].text);
+		for (long k = 1; k <= 4; k++) {
+			/* the subject as the reader sent it: one encoded text */
+			str_clear(&in);
+			str_putc(&in, ' ');
+			rfc2047_encode(text.s, text.len, threads[t].cs, threads[t].enc, "\n ", &in);
+			str_putc(&in, '\n');
+			rewrite_subject(in.s, in.len, "[:]", "elena", 5, k, "\n", &out);
+			/* as a reader shows it: unfolded (RFC 5322 2.2.3), decoded */
+			str unf = STR_INIT;
+			for (size_t i = 0; i < out.len; i++)
+				if (!(out.s[i] == '\n' && i + 1 < out.len))
+					str_putc(&unf, out.s[i]);
+			rfc2047_decode(unf.s, unf.len, &dec);
+			str_free(&unf);
+			str_clear(&want);
+			str_printf(&want, " [elena:%05ld] %s%s\n", k, k > 1 ? "Re: " : "",
+				   threads[t].text);
+			if (strcmp(str_c(&dec), str_c(&want)) != 0)
+				fail_msg("%s reply %ld: got \"%s\" (%s), want \"%s\"",
+					 threads[t].cs, k - 1, str_c(&dec), str_c(&out),
+					 str_c(&want));
+			char marker[80];
+			snprintf(marker, sizeof marker, "=?%s?%c?", threads[t].cs, threads[t].enc);
+			if (!strstr(str_c(&out), marker))
+				fail_msg("%s reply %ld: not in its charset: %s", threads[t].cs,
+					 k - 1, str_c(&out));
+			/* no word over 75 bytes, no line without its fold */
+			for (const char *w = str_c(&out); (w = strstr(w, "=?")) != NULL; w += 2) {
+				const char *e = strstr(w + 2, "?=");
+				const char *q = e ? strchr(w + 2, '?') : NULL;
+				while (q && q < e && (q = strchr(q + 1, '?')) != NULL && q < e &&
+				       q[1] != '=')
+					;
+				assert_non_null(e);
+				if (e + 2 - w > 75)
+					fail_msg("%s: a word of %ld bytes: %s", threads[t].cs,
+						 (long)(e + 2 - w), str_c(&out));
+				w = e;
+			}
+			/* the reader's next reply: "Re: " and what it showed */
+			str_clear(&text);
+			str_puts(&text, "Re: ");
+			str_puts(&text, str_c(&dec) + 1);
+			str_truncate(&text, text.len - 1);
+		}
+		str_free(&in);
+		str_free(&out);
+		str_free(&dec);
+		str_free(&want);
+		str_free(&text);
+	}
+}
+
 int main(void)
 {
 	msg_set_stderr(0);
@@ -277,6 +364,7 @@ int main(void)
 	    cmocka_unit_test(test_tag),
 	    cmocka_unit_test(test_subject),
 	    cmocka_unit_test(test_subject_article),
+	    cmocka_unit_test(test_subject_encoded_replies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
