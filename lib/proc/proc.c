@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -351,10 +352,7 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 	fml_status st = distribute_post(c, m, dd, &n);
 	if (st != ST_OK)
 		return st;
-	st = finish(c, m);
-	if (st == ST_OK)
-		distribute_done(c, m->it);
-	return st;
+	return finish(c, m);
 }
 
 /* An MTA that frames the mail as mbox (a "From " line first) may end it
@@ -389,6 +387,8 @@ static fml_status proc_item(action_ctx *c, const char *id, drain_run *run)
 	if (st == ST_DATAERR) {
 		msg_error("incoming item %s is malformed: moved to var/log", id);
 		st = action_save(c, &m, "var/log", "malformed", NULL);
+		if (st == ST_OK)
+			distribute_done(c, &it);
 		incoming_close(&it);
 		return st;
 	}
@@ -398,8 +398,6 @@ static fml_status proc_item(action_ctx *c, const char *id, drain_run *run)
 	st = distribute_recover(c, &it, run->dd, &n, 0);
 	if (st == ST_OK) {
 		st = finish(c, &m);
-		if (st == ST_OK)
-			distribute_done(c, &it);
 		goto out;
 	}
 	if (st != ST_NOINPUT)
@@ -412,11 +410,17 @@ static fml_status proc_item(action_ctx *c, const char *id, drain_run *run)
 	if (st == ST_OK)
 		st = dispatch(c, &m, run);
 out:
-	if (st == ST_OK && run->handover)
+	if (st == ST_OK && run->handover) {
 		msg_info("incoming item %s left for the full processor", id);
-	else if (st == ST_OK)
+	} else if (st == ST_OK) {
 		c->processed++;
-	else
+		/* whatever became of it (article, command, hold, drop): once
+		 * it is gone, its spool and queue temps go (while it waits,
+		 * a linked spool/.tmp.ID is the recovery data of its article) */
+		struct stat gone;
+		if (lstat(it.path, &gone) < 0 && errno == ENOENT)
+			distribute_done(c, &it);
+	} else
 		msg_warn("incoming item %s left for a later run (%s)", id, status_name(st));
 	envelope_free(&e);
 	incoming_close(&it);
@@ -434,28 +438,59 @@ out:
  */
 #define POISON_TRIES 3
 
-static void poison_write(const char *path, const char *id, int tries)
+typedef struct poison_guard {
+	int fd;	  /* var/run/current, open for the whole drain; -1: no guard */
+	str dead; /* what a run that died left there: "ID TRIES" */
+} poison_guard;
+
+static void poison_open(action_ctx *c, poison_guard *g)
+{
+	char path[4096];
+	if (fs_path(path, sizeof path, "%s/var/run/current", c->l.dir) < 0)
+		return;
+	g->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (g->fd < 0) {
+		msg_error("open %s: %s", path, strerror(errno));
+		return;
+	}
+	char buf[256];
+	ssize_t n = pread(g->fd, buf, sizeof buf, 0);
+	if (n > 0)
+		str_set(&g->dead, buf, (size_t)n);
+}
+
+/* "ID TRIES" (nothing when TRIES is 0), written in place: no open per item */
+static void poison_write(poison_guard *g, const char *id, int tries)
 {
 	char buf[160] = "";
 	int n = tries > 0 ? snprintf(buf, sizeof buf, "%s %d\n", id, tries) : 0;
-	fs_overwrite(path, buf, (size_t)n);
+	if (g->fd >= 0 && (pwrite(g->fd, buf, (size_t)n, 0) != n || ftruncate(g->fd, n) < 0))
+		msg_error("write var/run/current: %s", strerror(errno));
 }
 
-static int poison_check(action_ctx *c, const char *id, char *path, size_t size, int *tries_out)
+/* This run's start on ID, counted; true when it is one too many.  The
+ * name stays until the next item's (a run killed in between leaves the
+ * name of an item it finished, which finish_dead_run() expects). */
+static int poison_check(poison_guard *g, const char *id, int *tries_out)
 {
-	str cur = STR_INIT;
 	int tries = 1;
-	if (fs_path(path, size, "%s/var/run/current", c->l.dir) < 0)
-		return 0;
-	if (fs_read(path, &cur, 256) == ST_OK) {
-		size_t l = strlen(id);
-		if (cur.len > l && strncmp(cur.s, id, l) == 0 && cur.s[l] == ' ')
-			tries = atoi(cur.s + l + 1) + 1;
-	}
-	str_free(&cur);
-	poison_write(path, id, tries);
+	size_t l = strlen(id);
+	if (g->dead.len > l && strncmp(g->dead.s, id, l) == 0 && g->dead.s[l] == ' ')
+		tries = atoi(g->dead.s + l + 1) + 1;
+	poison_write(g, id, tries);
 	*tries_out = tries;
 	return tries > POISON_TRIES;
+}
+
+/* Emptied (not removed: cheaper), unless KEEP: a handed-over item's
+ * count is for the full processor to go on with. */
+static void poison_close(poison_guard *g, int keep)
+{
+	if (!keep)
+		poison_write(g, "", 0);
+	if (g->fd >= 0)
+		close(g->fd);
+	str_free(&g->dead);
 }
 
 static void poison(action_ctx *c, const char *id, dedupe *dd)
@@ -609,7 +644,7 @@ static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 
 fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 {
-	char current[4096];
+	poison_guard guard = {-1, STR_INIT};
 	str names = STR_INIT;
 	drain_run run = {NULL, ops, 0};
 	if (handover)
@@ -633,6 +668,8 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 	fml_status worst = n == 0 || dedupe_ok(dd) ? ST_OK : ST_TEMPFAIL;
 	if (worst != ST_OK)
 		n = 0;
+	if (n > 0)
+		poison_open(c, &guard);
 	/* a released post goes back to var/incoming: one more pass takes it
 	 * (bounded: a release needs a command mail, and this pass took it) */
 	for (int pass = 0; pass < 3 && n > 0; pass++) {
@@ -642,7 +679,7 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 			if (c->only && strcmp(p, c->only) != 0)
 				continue;
 			int tries = 0;
-			if (poison_check(c, p, current, sizeof current, &tries)) {
+			if (poison_check(&guard, p, &tries)) {
 				poison(c, p, dd);
 			} else if (proc_item(c, p, &run) != ST_OK) {
 				/* local trouble (disk, I/O): stop here, so that the
@@ -652,9 +689,7 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 			/* a handed-over item was not started here: the full
 			 * processor counts its own starts on it */
 			if (run.handover)
-				poison_write(current, p, tries - 1);
-			else
-				fs_overwrite(current, "", 0); /* emptied, not removed: cheaper */
+				poison_write(&guard, p, tries - 1);
 			if (worst != ST_OK || run.handover)
 				break;
 		}
@@ -662,6 +697,7 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 		    (n = incoming_list(c->l.dir, &names)) < 0)
 			break;
 	}
+	poison_close(&guard, run.handover);
 	/* after the posts: they are out whatever happens to the archive; cheap
 	 * (a few stat calls) when no unit is due and nothing expires */
 	if (archunit_run(&c->l, ops->archive))
