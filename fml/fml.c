@@ -21,6 +21,7 @@
  * fatal error or a signal) syncs it first, and exits 75 if it cannot.
  */
 #include "proc/procrun.h"
+#include "actions/distribute.h"
 #include "cmd/cmdrecord.h"
 #include "queue/runner.h"
 #include "list/config.h"
@@ -106,7 +107,6 @@ static void keep_item(void *arg)
  * item durable. */
 static const char *accept_dir;
 static const str *accept_id;
-
 static void accepted(void)
 {
 	if (fs_path(keep.idir, sizeof keep.idir, "%s/var/incoming", accept_dir) < 0 ||
@@ -260,6 +260,11 @@ int main(int argc, char **argv)
 		fail(ST_TEMPFAIL, "4.3.0", "cannot accept the mail now; try again later");
 	if (id.len)
 		msg_debug("accepted %s", id.s);
+	/* a post's spool and queue temps, made now, outside the list lock: the
+	 * run that makes the article (this one, or the holder of the lock,
+	 * which takes every waiting item) then makes no file under it */
+	if (id.len && mode == IN_POST && !debug)
+		distribute_prepare(cf, str_c(&id));
 
 	/* ---- process everything waiting, under the list lock */
 	/* a debug run (-d) never touches mail that other runs left waiting */
@@ -271,6 +276,11 @@ int main(int argc, char **argv)
 		return leave(1, &id); /* the holder may be moving this very item */
 	int full = 0;
 	proc_drain(&c, &lean_ops, &full);
+	/* the holder that took this run's item may have finished it before
+	 * distribute_prepare() made the temps: they go with the item */
+	struct stat gone;
+	if (id.len && mode == IN_POST && !debug && lstat(keep.item, &gone) < 0 && errno == ENOENT)
+		distribute_forget(cf, str_c(&id));
 	int rc = leave(0, &id); /* under the lock: no other run moves it meanwhile */
 	lock_release(&lk);
 	if (full && rc == EX_OK) /* fmlproc may not get the lock: the item is durable */

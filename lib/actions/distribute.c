@@ -36,9 +36,20 @@ static int spool_path(action_ctx *c, long n, char *buf, size_t size)
 	return fs_path(buf, size, "%s/%ld", config_str(c->l.cf, CF_SPOOL_DIR), n);
 }
 
+static int tmp_path_id(const config *cf, const char *id, char *buf, size_t size)
+{
+	return fs_path(buf, size, "%s/.tmp.%s", config_str(cf, CF_SPOOL_DIR), id);
+}
+
 static int tmp_path(action_ctx *c, const incoming_item *it, char *buf, size_t size)
 {
-	return fs_path(buf, size, "%s/.tmp.%s", config_str(c->l.cf, CF_SPOOL_DIR), it->id);
+	return tmp_path_id(c->l.cf, it->id, buf, size);
+}
+
+/* The queue item's temp file: QUEUE_DIR/tmp/p.ID */
+static int qtmp_path(const config *cf, const char *id, char *buf, size_t size)
+{
+	return fs_path(buf, size, "%s/tmp/p.%s", config_str(cf, CF_QUEUE_DIR), id);
 }
 
 /* copy [FROM, TO) of FD into the safefile */
@@ -244,9 +255,10 @@ static fml_status article_rcpts(action_ctx *c, const char *qdir, qsnap_ref *ref)
  * (commit_article).  *QUEUED says whether aN is in the queue now, made
  * here or before (unless FRESH, when the allocation saw there was none:
  * a run that died before syncing new/ may have left it). */
-static fml_status enqueue_article(action_ctx *c, long n, int fresh, int *queued)
+static fml_status enqueue_article(action_ctx *c, long n, const incoming_item *it, int fresh,
+				  int *queued)
 {
-	char name[64], path[4096];
+	char name[64], path[4096], tmp[4096];
 	snprintf(name, sizeof name, "a%ld", n);
 	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
 	*queued = !fresh && qitem_exists(qdir, name);
@@ -267,7 +279,8 @@ static fml_status enqueue_article(action_ctx *c, long n, int fresh, int *queued)
 	if (spool_path(c, n, path, sizeof path) < 0 ||
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		msg_error("open %s: %s", path, strerror(errno));
-	} else if (qitem_begin(&w, qdir, name) == ST_OK) {
+	} else if (qtmp_path(c->l.cf, it->id, tmp, sizeof tmp) == 0 &&
+		   qitem_begin_tmp(&w, qdir, name, tmp) == ST_OK) {
 		rc = qitem_envelope_head(&w, config_str(c->l.cf, CF_BOUNCE_ADDRESS),
 					 config_get(c->l.cf, "ML_NAME"), n);
 		if (rc == ST_OK)
@@ -369,10 +382,11 @@ static int summary_has(action_ctx *c, long n)
  * here.  A failure leaves the item and spool/.tmp.ID (link count 2) for
  * distribute_recover(), as a crash does.
  */
-static fml_status commit_article(action_ctx *c, long n, const char *from, int fresh)
+static fml_status commit_article(action_ctx *c, long n, const incoming_item *it, const char *from,
+				 int fresh)
 {
 	int queued;
-	if (enqueue_article(c, n, fresh, &queued) != ST_OK)
+	if (enqueue_article(c, n, it, fresh, &queued) != ST_OK)
 		return ST_TEMPFAIL;
 	if ((queued ? qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR))
 		    : qspool_sync_article(c->l.cf, n)) != ST_OK) {
@@ -390,7 +404,7 @@ enum { AL_NEW, AL_RECOVER, AL_ABANDON };
 static fml_status after_link(action_ctx *c, long n, const envelope *e, const char *from,
 			     const incoming_item *it, dedupe *dd, int how)
 {
-	if (how != AL_ABANDON && commit_article(c, n, from, how == AL_NEW) != ST_OK)
+	if (how != AL_ABANDON && commit_article(c, n, it, from, how == AL_NEW) != ST_OK)
 		return ST_TEMPFAIL;
 	/* no queue item will stand for spool/N: it is synced now */
 	if (how == AL_ABANDON && qspool_sync_article(c->l.cf, n) != ST_OK)
@@ -436,7 +450,6 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 	const envelope *e = m->env;
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
 		return ST_TEMPFAIL;
-	unlink(tmp); /* a leftover that never got linked: not an article */
 	long seq = seq_last(c->l.dir), floor = seq_floor(&c->l, seq);
 	/* seq lost or stale: never reuse a number that is in an archive unit
 	 * (its spool file may have expired) */
@@ -449,7 +462,9 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 		rewrite_info ri = {n, c->l.now, (time_t)it->arrival};
 		rewrite_header(e, c->l.cf, &ri, &hdr);
 		safefile sf;
-		if (safefile_open_path(&sf, tmp) != ST_OK)
+		/* made by distribute_prepare(), or a leftover that never got
+		 * linked (not an article): emptied and used */
+		if (safefile_open_reuse(&sf, tmp) != ST_OK)
 			break;
 		fml_status st = safefile_write(&sf, hdr.s, hdr.len);
 		if (st == ST_OK)
@@ -484,10 +499,8 @@ fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long
 	struct stat ts, ss;
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0 || lstat(tmp, &ts) < 0)
 		return ST_NOINPUT;
-	if (ts.st_nlink < 2) {
-		unlink(tmp); /* never linked: no article was made */
-		return ST_NOINPUT;
-	}
+	if (ts.st_nlink < 2)
+		return ST_NOINPUT; /* never linked: no article was made */
 	long seq = seq_last(c->l.dir);
 	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + 2; n++) {
 		if (spool_path(c, n, path, sizeof path) < 0 || lstat(path, &ss) < 0 ||
@@ -517,9 +530,28 @@ fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long
 	return ST_TEMPFAIL;
 }
 
-void distribute_done(action_ctx *c, const incoming_item *it)
+void distribute_prepare(const config *cf, const char *id)
+{
+	char path[4096];
+	int fd;
+	if (tmp_path_id(cf, id, path, sizeof path) == 0 &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	if (qtmp_path(cf, id, path, sizeof path) == 0 &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+}
+
+void distribute_forget(const config *cf, const char *id)
 {
 	char tmp[4096];
-	if (tmp_path(c, it, tmp, sizeof tmp) == 0)
+	if (tmp_path_id(cf, id, tmp, sizeof tmp) == 0)
 		unlink(tmp);
+	if (qtmp_path(cf, id, tmp, sizeof tmp) == 0)
+		unlink(tmp);
+}
+
+void distribute_done(action_ctx *c, const incoming_item *it)
+{
+	distribute_forget(c->l.cf, it->id);
 }

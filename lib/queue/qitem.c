@@ -29,20 +29,30 @@ static int valid_name(const char *name)
 	return name[0] != '.';
 }
 
-fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name)
+static fml_status begin(qitem_writer *w, const char *queue_dir, const char *name, const char *tmp)
 {
-	char tmpdir[4096], prefix[256];
+	char tmpdir[4096];
 	memset(w, 0, sizeof *w);
 	if (!valid_name(name))
 		msg_panic("qitem_begin: bad name");
 	if (fs_path(tmpdir, sizeof tmpdir, "%s/tmp", queue_dir) < 0 ||
-	    fs_path(w->final, sizeof w->final, "%s/new/%s", queue_dir, name) < 0 ||
-	    fs_path(prefix, sizeof prefix, "%s", name) < 0)
+	    fs_path(w->final, sizeof w->final, "%s/new/%s", queue_dir, name) < 0)
 		return ST_TEMPFAIL;
-	if (safefile_open(&w->sf, tmpdir, prefix) != ST_OK)
+	if ((tmp ? safefile_open_reuse(&w->sf, tmp) : safefile_open(&w->sf, tmpdir, name)) != ST_OK)
 		return ST_TEMPFAIL;
 	sha256_init(&w->sha);
 	return ST_OK;
+}
+
+fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name)
+{
+	return begin(w, queue_dir, name, NULL);
+}
+
+fml_status qitem_begin_tmp(qitem_writer *w, const char *queue_dir, const char *name,
+			   const char *tmp)
+{
+	return begin(w, queue_dir, name, tmp);
 }
 
 fml_status qitem_write(qitem_writer *w, const void *p, size_t n)

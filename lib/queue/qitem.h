@@ -43,6 +43,10 @@ typedef struct qitem_writer {
 
 /* NAME: [A-Za-z0-9._-]+ unique within the queue ("a123" for article 123). */
 fml_status qitem_begin(qitem_writer *w, const char *queue_dir, const char *name);
+/* The same, written in TMP (a file in QUEUE_DIR/tmp made empty beforehand,
+ * or made here: safefile_open_reuse) instead of a temp of its own. */
+fml_status qitem_begin_tmp(qitem_writer *w, const char *queue_dir, const char *name,
+			   const char *tmp);
 /* Recipients are NUL-separated in RCPTS (N of them); each must already
  * have passed addr_check().  ARTICLE 0 = none. */
 fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_name, long article,

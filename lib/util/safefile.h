@@ -34,6 +34,11 @@ typedef struct safefile {
 fml_status safefile_open(safefile *sf, const char *dir, const char *prefix);
 /* Create exactly TMPPATH (must not exist). */
 fml_status safefile_open_path(safefile *sf, const char *tmppath);
+/* TMPPATH, made empty beforehand (the inode allocated outside a lock:
+ * that is where the cost of making a file is) or made here: opened, and
+ * emptied, if it is a regular file with one link; ST_TEMPFAIL if not (a
+ * second link makes it someone's data). */
+fml_status safefile_open_reuse(safefile *sf, const char *tmppath);
 fml_status safefile_write(safefile *sf, const void *p, size_t n);
 fml_status safefile_puts(safefile *sf, const char *s);
 /* Flush, fsync and close; the file stays under its temp name. */

@@ -74,7 +74,7 @@ def test_a_post_costs_two_flushes(make_list):
     assert len(calls) == 2, got
     assert all(c == "fsync" for c, _ in calls), got
     paths = [t for _, t in calls]
-    assert paths[0].startswith(queue + "/tmp/a2."), got
+    assert paths[0].startswith(queue + "/tmp/p."), got
     assert paths[1:] == [os.path.join(queue, "new")], got
     assert not [t for t in paths if t.startswith(spool)], got
 

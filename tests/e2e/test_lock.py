@@ -52,11 +52,17 @@ def notices(ml):
 
 
 def temp_files(ml):
-    """Temp files anywhere in the list home (none may be left by a signal)."""
+    """Temp files anywhere in the list home (none may be left by a signal),
+    but the two that fml makes for a post it accepted while the post waits
+    in var/incoming (actions/distribute.h, step 0): the next run uses them."""
+    waiting = set(os.listdir(os.path.join(ml.dir, "var", "incoming")))
     left = []
     for dirpath, dirnames, filenames in os.walk(ml.dir):
         rel = os.path.relpath(dirpath, ml.dir)
         for n in filenames:
+            if ((rel == "spool" and n[5:] in waiting) or
+                    (rel == "var/queue/tmp" and n[2:] in waiting)):
+                continue
             if (n.startswith("tmp.") or n.startswith(".") or rel == "var/queue/tmp" or
                     (rel == "var/run" and (n.startswith("lockfile.") and n != "lockfile.v7"
                                            or n.startswith("break.")))):

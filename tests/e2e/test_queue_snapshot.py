@@ -155,7 +155,7 @@ def test_damaged_generation_goes_to_corrupt(make_list, sinks):
     assert re.search(r"a1.*recipient snapshot.*checksum", ml.log())
 
 
-@pytest.mark.parametrize("where", ["rename:/var/queue/tmp/a", "rename:/var/queue/rcpt/.tmp"])
+@pytest.mark.parametrize("where", ["rename:/var/queue/tmp/p.", "rename:/var/queue/rcpt/.tmp"])
 def test_crash_between_generation_and_item(make_list, sinks, crashshim, where):  # noqa: F811
     """fml killed before the item's commit rename (the generation made), or
     right after the generation's rename (before its directory is synced): the mail
