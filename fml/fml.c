@@ -67,7 +67,21 @@ static void __attribute__((noreturn)) fail(fml_status st, const char *dsn, const
  * made at the commit point, so that the clean-up needs no formatting. */
 static struct {
 	char item[4096], idir[4096], hold[4096], log[4096];
+	char stmp[4096], qtmp[4096]; /* distribute_prepare()'s temps, or "" */
 } keep;
+
+/* The temps made for the accepted post, once its item is gone (whatever
+ * became of it): the run that finished it may have removed them before
+ * they were made.  Async-signal-safe. */
+static void forget_temps(void)
+{
+	struct stat st;
+	if (!keep.stmp[0] || lstat(keep.item, &st) == 0 || errno != ENOENT)
+		return;
+	unlink(keep.stmp);
+	if (keep.qtmp[0])
+		unlink(keep.qtmp);
+}
 
 /*
  * Make the accepted mail durable wherever it is: the item in var/incoming
@@ -99,6 +113,7 @@ static void keep_item(void *arg)
 	(void)arg;
 	if (keep_durable(1) < 0)
 		msg_set_fatal_exit(EX_TEMPFAIL);
+	forget_temps();
 }
 
 /* Called by incoming_accept() at the commit point, signals held: from now
@@ -264,7 +279,7 @@ int main(int argc, char **argv)
 	 * run that makes the article (this one, or the holder of the lock,
 	 * which takes every waiting item) then makes no file under it */
 	if (id.len && mode == IN_POST && !debug)
-		distribute_prepare(cf, str_c(&id));
+		distribute_prepare(cf, str_c(&id), keep.stmp, keep.qtmp, sizeof keep.stmp);
 
 	/* ---- process everything waiting, under the list lock */
 	/* a debug run (-d) never touches mail that other runs left waiting */
@@ -276,11 +291,7 @@ int main(int argc, char **argv)
 		return leave(1, &id); /* the holder may be moving this very item */
 	int full = 0;
 	proc_drain(&c, &lean_ops, &full);
-	/* the holder that took this run's item may have finished it before
-	 * distribute_prepare() made the temps: they go with the item */
-	struct stat gone;
-	if (id.len && mode == IN_POST && !debug && lstat(keep.item, &gone) < 0 && errno == ENOENT)
-		distribute_forget(cf, str_c(&id));
+	forget_temps();
 	int rc = leave(0, &id); /* under the lock: no other run moves it meanwhile */
 	lock_release(&lk);
 	if (full && rc == EX_OK) /* fmlproc may not get the lock: the item is durable */

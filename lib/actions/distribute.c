@@ -530,28 +530,24 @@ fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long
 	return ST_TEMPFAIL;
 }
 
-void distribute_prepare(const config *cf, const char *id)
+void distribute_prepare(const config *cf, const char *id, char *spool_tmp, char *queue_tmp,
+			size_t size)
 {
-	char path[4096];
 	int fd;
-	if (tmp_path_id(cf, id, path, sizeof path) == 0 &&
-	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+	spool_tmp[0] = queue_tmp[0] = 0;
+	if (tmp_path_id(cf, id, spool_tmp, size) == 0 &&
+	    (fd = open(spool_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
-	if (qtmp_path(cf, id, path, sizeof path) == 0 &&
-	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+	if (qtmp_path(cf, id, queue_tmp, size) == 0 &&
+	    (fd = open(queue_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
-}
-
-void distribute_forget(const config *cf, const char *id)
-{
-	char tmp[4096];
-	if (tmp_path_id(cf, id, tmp, sizeof tmp) == 0)
-		unlink(tmp);
-	if (qtmp_path(cf, id, tmp, sizeof tmp) == 0)
-		unlink(tmp);
 }
 
 void distribute_done(action_ctx *c, const incoming_item *it)
 {
-	distribute_forget(c->l.cf, it->id);
+	char tmp[4096];
+	if (tmp_path(c, it, tmp, sizeof tmp) == 0)
+		unlink(tmp);
+	if (qtmp_path(c->l.cf, it->id, tmp, sizeof tmp) == 0)
+		unlink(tmp);
 }

@@ -40,12 +40,15 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long *article,
 			      int abandon);
 /* Step 0 for the post var/incoming/ID (errors are left to steps 2 and 4,
- * which make what is missing; what exists already is left alone). */
-void distribute_prepare(const config *cf, const char *id);
+ * which make what is missing; what exists already is left alone).  The two
+ * paths are left in SPOOL_TMP and QUEUE_TMP (SIZE bytes each; "" when too
+ * long) for a clean-up that cannot format them (fml's, on a signal): once
+ * the item is gone, whatever became of it, they may go. */
+void distribute_prepare(const config *cf, const char *id, char *spool_tmp, char *queue_tmp,
+			size_t size);
 /* Remove spool/.tmp.ID and QUEUE_DIR/tmp/p.ID once var/incoming/ID is
  * gone, whatever became of it (while it waits, a linked spool/.tmp.ID is
  * the recovery data of its article). */
-void distribute_forget(const config *cf, const char *id);
 void distribute_done(action_ctx *c, const incoming_item *it);
 /* Recipients of articles: actives entries not off, skip, digest or bye,
  * valid, not ours; sorted by domain, duplicates removed.  NUL-separated. */
