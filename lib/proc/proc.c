@@ -5,6 +5,7 @@
  * never becomes a second article, command mail is never distributed.
  */
 #include "proc.h"
+#include "actions/contentrule.h"
 #include "actions/distribute.h"
 #include "actions/hold.h"
 #include "actions/keyword.h"
@@ -254,6 +255,122 @@ static const char *auto_reply(const envelope *e)
 	return NULL;
 }
 
+/* The poster told what the content rules did to their post: ARTICLE 0 =
+ * not distributed. */
+static void tell_poster(action_ctx *c, action_mail *m, const content_result *r, long article)
+{
+	const char *to = str_c(&m->reply), *why = reply_suppressed(c, m, to);
+	if (why) {
+		msg_info("content notice to %s not sent: %s", to, why);
+		return;
+	}
+	str subj = STR_INIT, body = STR_INIT;
+	const hfield *s = envelope_get(m->env, "Subject", 0);
+	const char *list = config_str(c->l.cf, CF_MAIL_LIST);
+	if (article) {
+		str_printf(&subj, "Your post to %s was changed", list);
+		str_printf(&body,
+			   "Your mail to %s (Subject: %.200s) was distributed as article %ld,\n"
+			   "without what the list does not carry:\n\n%s",
+			   list, s ? str_c(&s->value) : "", article, str_c(&r->report));
+	} else {
+		str_printf(&subj, "Your post to %s was not distributed", list);
+		str_printf(&body,
+			   "Your mail to %s (Subject: %.200s) was not distributed:\n\n%s\n"
+			   "Please send it again without what the list does not carry.\n",
+			   list, s ? str_c(&s->value) : "", str_c(&r->report));
+	}
+	reply_send(c, m, to, str_c(&subj), str_c(&body));
+	str_free(&subj);
+	str_free(&body);
+}
+
+/* Post M as the content rules changed it (R, contentrule_mail()), in an
+ * unnamed file (nothing to clean after a crash: the next run starts from
+ * the item again), distributed as if it had come so. */
+static fml_status post_changed(action_ctx *c, action_mail *m, drain_run *run,
+			       const content_result *r, long *article)
+{
+	char path[4096];
+	if (fs_path(path, sizeof path, "%s/var/run/.content.XXXXXX", c->l.dir) < 0)
+		return ST_TEMPFAIL;
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		msg_error("mkstemp %s: %s", path, strerror(errno));
+		return ST_TEMPFAIL;
+	}
+	unlink(path);
+	str out = STR_INIT;
+	contentrule_mail(m->env, &r->mime, &out);
+	fml_status st =
+	    fs_pwrite_full(fd, out.s, out.len, 0) == (ssize_t)out.len ? ST_OK : ST_TEMPFAIL;
+	str_free(&out);
+	envelope e2;
+	envelope_init(&e2);
+	if (st != ST_OK)
+		msg_error("write %s: %s", path, strerror(errno));
+	else
+		st = envelope_parse_fd(&e2, fd, 0, -1, NULL);
+	if (st == ST_OK) {
+		incoming_item it2 = *m->it;
+		action_mail m2 = *m;
+		it2.fd = fd;
+		it2.mail_start = 0;
+		it2.mail_end = e2.end_off;
+		m2.it = &it2;
+		m2.env = &e2;
+		st = distribute_post(c, &m2, run->dd, article);
+	}
+	envelope_free(&e2);
+	close(fd);
+	return st;
+}
+
+/* A post that may go: the content rules, then the article. */
+static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
+{
+	long n = 0;
+	fml_status st;
+	if (!contentrule_configured(c->l.cf)) {
+		st = distribute_post(c, m, run->dd, &n);
+		return st == ST_OK ? finish(c, m) : st;
+	}
+	if (!run->ops->content) {
+		int keep =
+		    contentrule_lean_keep(c->l.cf, m->env, m->env->end_off - m->env->body_off);
+		if (keep < 0)
+			return ST_TEMPFAIL;
+		if (!keep) {
+			run->handover = 1; /* nothing of it is written yet */
+			return ST_OK;
+		}
+		st = distribute_post(c, m, run->dd, &n);
+		return st == ST_OK ? finish(c, m) : st;
+	}
+	content_result r;
+	content_result_init(&r);
+	st = run->ops->content(c, m, &r);
+	if (st == ST_OK && r.verdict == CONTENT_REJECT) {
+		msg_info("post from %s refused by the content rules: %s", str_c(&m->from),
+			 str_c(&r.report));
+		tell_poster(c, m, &r, 0);
+		st = action_save(c, m, "var/log", "content", NULL);
+	} else if (st == ST_OK) {
+		st = r.verdict == CONTENT_CHANGED ? post_changed(c, m, run, &r, &n)
+						  : distribute_post(c, m, run->dd, &n);
+		if (st == ST_OK)
+			st = finish(c, m);
+		if (st == ST_OK && r.verdict == CONTENT_CHANGED) {
+			msg_info("article %ld: changed by the content rules%s%s", n,
+				 r.report.len ? ": " : "", str_c(&r.report));
+			if (r.tell)
+				tell_poster(c, m, &r, n);
+		}
+	}
+	content_result_free(&r);
+	return st;
+}
+
 static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 {
 	dedupe *dd = run->dd;
@@ -348,11 +465,7 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 		return hold_post(c, m, "the list is moderated", 1);
 	if (!approved && strcmp(policy, "anyone") != 0 && !m->member)
 		return reject_post(c, m);
-	long n = 0;
-	fml_status st = distribute_post(c, m, dd, &n);
-	if (st != ST_OK)
-		return st;
-	return finish(c, m);
+	return post(c, m, run);
 }
 
 /* An MTA that frames the mail as mbox (a "From " line first) may end it

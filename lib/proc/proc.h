@@ -12,6 +12,7 @@
 #define FML_PROC_H
 
 #include "actions/action.h"
+#include "actions/content.h"
 #include "list/archunit.h"
 
 #include <time.h>
@@ -27,8 +28,9 @@
  * and sets *HANDOVER, for the program to hand the list to the full processor (fmlproc), which
  * drains from there in the same order.  A due archive unit sets *HANDOVER too, after the drain.
  */
-/* command, archive and bounce may be NULL (handed over); the others are
- * set. */
+/* command, archive, bounce and content may be NULL (handed over); the
+ * others are set.  Without content, a post that contentrule_lean_keep()
+ * (actions/contentrule.h) cannot pass is handed over. */
 typedef struct proc_ops {
 	/* run command mail M; ST_OK when it is done (then the item goes) */
 	fml_status (*command)(action_ctx *c, action_mail *m);
@@ -40,6 +42,8 @@ typedef struct proc_ops {
 	archunit_writer archive;
 	/* analyse bounce M and act on it (actions/bounce.h); ST_OK when done */
 	fml_status (*bounce)(action_ctx *c, action_mail *m);
+	/* judge post M by the content rules (actions/content.h) */
+	fml_status (*content)(action_ctx *c, action_mail *m, content_result *r);
 } proc_ops;
 
 /* HANDOVER may be NULL when OPS has every member. */

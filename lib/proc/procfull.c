@@ -1,7 +1,8 @@
 /*
  * procfull: the full table of proc_drain()'s heavy parts (proc.h): command
  * mail and its records (cmd/), archive units (list/unitwrite), bounces
- * (actions/bounce, with GMime).  Apart from
+ * (actions/bounce, with GMime), content rules (actions/content, GMime and
+ * libmagic).  Apart from
  * proc.c so that a program which does not name procfull_ops (the lean
  * alias pipe) links none of them.
  */
@@ -9,6 +10,7 @@
 #include "cmd/cmdrecord.h"
 #include "cmd/command.h"
 #include "actions/bounce.h"
+#include "actions/content.h"
 #include "list/unitwrite.h"
 
 const proc_ops procfull_ops = {
@@ -17,4 +19,5 @@ const proc_ops procfull_ops = {
     .command_sweep = cmdrecord_sweep,
     .archive = unitwrite_unit,
     .bounce = bounce_handle,
+    .content = content_apply,
 };

@@ -268,3 +268,17 @@ ssize_t fs_pread_full(int fd, void *buf, size_t n, off_t off)
 {
 	return read_full(fd, buf, n, off, 1);
 }
+
+ssize_t fs_pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}

@@ -40,5 +40,7 @@ void fs_dirname(const char *path, char *dir, size_t size);
  * retried): the bytes read, or -1 with errno set. */
 ssize_t fs_read_full(int fd, void *buf, size_t n);
 ssize_t fs_pread_full(int fd, void *buf, size_t n, off_t off);
+/* All N bytes of BUF at OFF (EINTR retried): N, or -1 with errno set. */
+ssize_t fs_pwrite_full(int fd, const void *buf, size_t n, off_t off);
 
 #endif
