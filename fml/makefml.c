@@ -29,6 +29,7 @@
  * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
 #include "proc/procfull.h"
+#include "actions/contentrule.h"
 #include "actions/bounce.h"
 #include "actions/digest.h"
 #include "actions/distribute.h"
@@ -475,6 +476,17 @@ static fml_status show_var(ctx *c, const char *name)
 	return ST_OK;
 }
 
+/* CONTENT_HANDLER's rules parse (a list with rules that do not holds its
+ * posts back); -1 with the reason in ERR. */
+static int content_rules_ok(const char *rules, str *err)
+{
+	contentrule_set r;
+	if (contentrule_parse(rules, &r, err) < 0)
+		return -1;
+	contentrule_free(&r);
+	return 0;
+}
+
 static fml_status set_var(ctx *c, const char *name, const char *value)
 {
 	char path[PATH_MAX];
@@ -488,6 +500,8 @@ static fml_status set_var(ctx *c, const char *name, const char *value)
 			str_printf(&c->err, "unknown variable %s (see fml.cf(5))", name);
 		return refuse(c, ST_DATAERR);
 	}
+	if (strcmp(name, "CONTENT_HANDLER") == 0 && content_rules_ok(value, &c->err) < 0)
+		return refuse(c, ST_DATAERR);
 	if (config_set(c->cf, name, value, &why) != ST_OK) {
 		const char *w = str_c(&why);
 		if (strncmp(w, "command line: ", 14) == 0)
@@ -551,8 +565,14 @@ static fml_status cmd_config(ctx *c)
 
 static fml_status cmd_check(ctx *c)
 {
-	str report = STR_INIT;
+	str report = STR_INIT, why = STR_INIT;
 	int problems = homecheck_run(&c->ca, &report);
+	if (content_rules_ok(config_str(c->cf, CF_CONTENT_HANDLER), &why) < 0) {
+		str_printf(&report, "problem: %s: posts wait in var/incoming until it is fixed\n",
+			   str_c(&why));
+		problems++;
+	}
+	str_free(&why);
 	fputs(str_c(&report), stdout);
 	if (problems)
 		printf("%s: %d problem%s\n", c->name, problems, problems == 1 ? "" : "s");

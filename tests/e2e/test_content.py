@@ -275,3 +275,15 @@ def test_the_magic_database_is_read_only_for_a_non_text_part(make_list, ml_dir, 
         opened = f.read()
     assert "left for the full processor" in ml.log()  # the lean pipe handed it over
     assert ("magic.mgc" in opened) == loads, [l for l in opened.splitlines() if "magic" in l]
+
+
+def test_makefml_refuses_rules_that_do_not_parse_and_check_finds_them(make_list):
+    ml = make_list(members=[ALICE])
+    p = ml.makefml("config", "elena", "CONTENT_HANDLER", "multipart/* strip", check=False)
+    assert p.returncode != 0 and b"CONTENT_HANDLER rule 1" in p.stderr
+    assert "CONTENT_HANDLER" not in ml.text("config.cf")
+    ml.makefml("config", "elena", "CONTENT_HANDLER", "multipart/* application/* strip")
+    assert ml.makefml("check", "elena", check=False).returncode == 0
+    ml.set_config(CONTENT_HANDLER="* * drop")  # by hand, behind makefml's back
+    p = ml.makefml("check", "elena", check=False)
+    assert p.returncode != 0 and b"CONTENT_HANDLER rule 1" in p.stdout
