@@ -19,6 +19,7 @@ for mlmmj, on to the moment the last process it left behind has exited
 so mlmmj's background mlmmj-process/mlmmj-send are reparented to it and it
 reap them.  smtp-sink is started by run.sh, so it is not our child.
 """
+import base64
 import ctypes
 import datetime
 import json
@@ -62,6 +63,7 @@ D_RUNS = int(os.environ.get("BENCH_DELIVERY_RUNS", "3"))  # per size (mlmmj >10,
 SCALE = int(os.environ.get("BENCH_SCALE", "1000000"))      # (f) big list; 0 = skip
 N_SCALE = int(os.environ.get("BENCH_N_SCALE", "10"))      # (f) warm posts, each size
 N_ADD = int(os.environ.get("BENCH_N_ADD", "5"))           # (f) makefml add + first post
+CONTENT_N = int(os.environ.get("BENCH_CONTENT", "10"))    # (g) content rules: runs; 0 = skip
 CONC = int(os.environ.get("BENCH_CONC", "50"))            # (c) posts at once
 CONC_ROUNDS = int(os.environ.get("BENCH_CONC_ROUNDS", "5"))
 ONLY = os.environ.get("BENCH_ONLY", "")                   # "delivery" / "digest": (d) / (e) only
@@ -1504,6 +1506,9 @@ def main():
                 for p in files:
                     os.unlink(p)
 
+    # ---- (g) content rules
+    C = content_cost(addrs[:1000], sender, logf, tmp) if CONTENT_N else None
+
     # ---- (f) scale
     S = None
     if SCALE:
@@ -1551,7 +1556,7 @@ def main():
             raw["digest"] = digest_raw(G)
         json.dump(raw, f, indent=1)
     report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, time.time() - t_start, D,
-           G, S)
+           G, S, C)
 
 
 def parse_strace(path):
@@ -1654,8 +1659,82 @@ NOTES = """\
 """
 
 
+def make_attachment_post(path, tag, sender):
+    """About 1 MB: a text part, a 1 MB PDF (its bytes pseudo-random after the
+    header, base64) and a small PNG: what the content rules must read."""
+    rnd = random.Random(tag)
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + rnd.randbytes(750000)
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+           b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x00IEND\xaeB`\x82")
+    b64 = lambda d: base64.encodebytes(d)  # noqa: E731
+    body = (b"--b\nContent-Type: text/plain; charset=us-ascii\n\nThe report, attached.\n"
+            b"--b\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Transfer-Encoding: "
+            b"base64\nContent-Disposition: attachment; filename=\"r.pdf\"\n\n" + b64(pdf) +
+            b"--b\nContent-Type: image/png; name=\"p.png\"\nContent-Transfer-Encoding: base64\n\n" +
+            b64(png) + b"--b--\n")
+    head = ("Date: Sat, 01 Jun 2024 12:00:00 +0000\nFrom: Bench Poster <%s>\nTo: %s\n"
+            "Subject: report %s\nMessage-ID: <%s.att.bench@example.net>\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/mixed; boundary=\"b\"\n\n" % (sender, LISTADDR, tag, tag))
+    with open(path, "wb") as f:
+        f.write(postfix_envelope(sender) + head.encode() + body)
+    return len(head) + len(body)
+
+
+def content_cost(addrs, sender, logf, tmp):
+    """(g) A 1 MB post with attachments into two lists of the same members,
+    one without content rules and one with (rules by declared and libmagic
+    type, and a trailer), interleaved: what the rules cost."""
+    say("(g) content rules: %d posts of 1 MB with attachments into each" % CONTENT_N)
+    base = os.path.join(WORK, "g-fml")
+    plain, _ = fml_list(os.path.join(base, "plain"), addrs, [("DELIVERY_MODE", "queue")])
+    rules, _ = fml_list(os.path.join(base, "rules"), addrs, [
+        ("DELIVERY_MODE", "queue"),
+        ("CONTENT_HANDLER", "multipart/* application/x-dosexec strip; "
+                            "multipart/* application/x-executable strip; * * allow"),
+        ("TRAILER_MAILBODY", "--\\nTo leave: mail $CONTROL_ADDRESS")])
+    out = {"plain": [], "rules": [], "size": 0}
+    for i in range(CONTENT_N):
+        for key, d in (("plain", plain), ("rules", rules)):
+            path = os.path.join(tmp, "att.%s.%d" % (key, i))
+            out["size"] = make_attachment_post(path, "%s%d%d" % (key, i, os.getpid()), sender)
+            os.chmod(path, 0o644)
+            r = spawn([FML, d], path, False, sender, logf)
+            if r.rc != 0 or len(os.listdir(os.path.join(d, "spool"))) != i + 1:
+                die("(g) %s: exit %d or no article (see %s/log)" % (key, r.rc, d))
+            out[key].append(r)
+            clear_dir(os.path.join(d, "var", "queue", "new"))
+            os.unlink(path)
+    art = open(os.path.join(rules, "spool", "1"), "rb").read()
+    if b"To leave: mail" not in art or b"r.pdf" not in art:
+        die("(g) the article of the list with rules lacks its trailer or its attachment")
+    return out
+
+
+def content_report(C):
+    pm = median([r.ret for r in C["plain"]])
+    rm = median([r.ret for r in C["rules"]])
+    lines = ["## (g) Content rules: a 1 MB post with attachments", "",
+             "Command: `make bench` (`BENCH_CONTENT=N` runs, 0 skips).  Two lists of the "
+             "same members, one without content rules and one with CONTENT_HANDLER "
+             "(executables by libmagic type stripped, the rest allowed) and a "
+             "TRAILER_MAILBODY; posts of %d bytes (a text part, a 750 KB PDF in base64, "
+             "a PNG), interleaved, %d each.  Without rules fml passes the post as it came "
+             "(the lean pipe); with them it hands it to fmlproc, which parses it (GMime), "
+             "types the PDF and the PNG (libmagic, the database loaded once) and wraps the "
+             "mail with the trailer part." % (C["size"], len(C["plain"])), "",
+             "| list | median ms | p90 ms | CPU ms (median) |", "|---|---:|---:|---:|"]
+    for key, label in (("plain", "no content rules"), ("rules", "rules + trailer")):
+        v = [r.ret for r in C[key]]
+        lines.append("| %s | %s | %s | %s |" % (label, ms(median(v)), ms(p90(v)),
+                                               ms(median([r.cpu for r in C[key]]))))
+    lines += ["", "**with rules / without = %.2f** (median wall).  A text-only post "
+              "never loads the magic database (tests/e2e/test_content.py checks it with "
+              "strace)." % (rm / pm), ""]
+    return "\n".join(lines)
+
+
 def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=None, G=None,
-           S=None):
+           S=None, C=None):
     fml_med = median([r.ret for r in R["fml"]])
     fml_p90 = p90([r.ret for r in R["fml"]])
     rows = []
@@ -1902,6 +1981,7 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         "",
         gmd,
         "",
+        content_report(C) if C else "",
         "## One run under `strace -c -f` (syscall counts) and `perf stat`",
         "",
         prof_table,
@@ -1940,6 +2020,8 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
     if S:
         print(stable)
         print()
+    if C:
+        print(content_report(C))
     print(goals)
     print()
     print("bench: wrote %s (%.0f s)" % (out, elapsed))
