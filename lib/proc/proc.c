@@ -286,13 +286,14 @@ static void tell_poster(action_ctx *c, action_mail *m, const content_result *r, 
 }
 
 /* Post M as the content rules changed it (R, contentrule_mail()), in an
- * unnamed file (nothing to clean after a crash: the next run starts from
+ * unnamed file (a crash before the unlink leaves a .tmp. name for the
+ * orphan sweep; after it, nothing: the next run starts from
  * the item again), distributed as if it had come so. */
 static fml_status post_changed(action_ctx *c, action_mail *m, drain_run *run,
 			       const content_result *r, long *article)
 {
 	char path[4096];
-	if (fs_path(path, sizeof path, "%s/var/run/.content.XXXXXX", c->l.dir) < 0)
+	if (fs_path(path, sizeof path, "%s/var/run/.tmp.content.XXXXXX", c->l.dir) < 0)
 		return ST_TEMPFAIL;
 	int fd = mkstemp(path);
 	if (fd < 0) {
