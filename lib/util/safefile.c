@@ -52,7 +52,11 @@ static void release_signals(const sigset_t *old)
 	errno = err;
 }
 
-fml_status safefile_open_path(safefile *sf, const char *tmppath)
+/* TMPPATH opened for writing: made (O_EXCL), or with REUSE also taken as
+ * it is, emptied, when it is a regular file with one link (no O_EXCL: made
+ * beforehand, or meanwhile by its preparer; a second link makes it someone's
+ * data).  errno is kept for the caller after a failed open. */
+static fml_status open_tmp(safefile *sf, const char *tmppath, int reuse)
 {
 	memset(sf, 0, sizeof *sf);
 	sf->fd = -1;
@@ -62,43 +66,21 @@ fml_status safefile_open_path(safefile *sf, const char *tmppath)
 	fs_dirname(tmppath, sf->dir, sizeof sf->dir);
 	sigset_t old;
 	hold_signals(&old);
-	sf->fd = open(sf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (sf->fd < 0) {
-		release_signals(&old);
-		msg_error("create %s: %s", sf->tmp, strerror(errno));
-		sf->tmp[0] = 0;
-		return ST_TEMPFAIL;
-	}
-	sf->cleanup = msg_cleanup_push(unlink_tmp, sf);
-	release_signals(&old);
-	sf->buf = mem_alloc(SAFEFILE_BUF);
-	return ST_OK;
-}
-
-fml_status safefile_open_reuse(safefile *sf, const char *tmppath)
-{
-	memset(sf, 0, sizeof *sf);
-	sf->fd = -1;
-	sf->cleanup = -1;
-	if (fs_path(sf->tmp, sizeof sf->tmp, "%s", tmppath) < 0)
-		return ST_TEMPFAIL;
-	fs_dirname(tmppath, sf->dir, sizeof sf->dir);
-	sigset_t old;
-	hold_signals(&old);
-	/* no O_EXCL: made beforehand, made here, or made meanwhile by its
-	 * preparer, it is taken as it is if it passes the checks */
-	int fd = open(sf->tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd =
+	    open(sf->tmp, O_WRONLY | O_CREAT | (reuse ? 0 : O_EXCL) | O_NOFOLLOW | O_CLOEXEC, 0600);
 	struct stat st;
-	const char *why = NULL;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		why = strerror(errno);
-	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1) /* a link: someone's data */
-		why = "not a regular file with one link";
-	else if (st.st_size > 0 && ftruncate(fd, 0) < 0)
-		why = strerror(errno);
+	const char *why = fd < 0 ? strerror(errno) : NULL;
+	if (!why && reuse) {
+		if (fstat(fd, &st) < 0)
+			why = strerror(errno);
+		else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+			why = "not a regular file with one link";
+		else if (st.st_size > 0 && ftruncate(fd, 0) < 0)
+			why = strerror(errno);
+	}
 	if (why) {
 		release_signals(&old);
-		msg_error("open %s: %s", sf->tmp, why);
+		msg_error("%s %s: %s", reuse ? "open" : "create", sf->tmp, why);
 		if (fd >= 0)
 			close(fd);
 		sf->tmp[0] = 0;
@@ -109,6 +91,16 @@ fml_status safefile_open_reuse(safefile *sf, const char *tmppath)
 	release_signals(&old);
 	sf->buf = mem_alloc(SAFEFILE_BUF);
 	return ST_OK;
+}
+
+fml_status safefile_open_path(safefile *sf, const char *tmppath)
+{
+	return open_tmp(sf, tmppath, 0);
+}
+
+fml_status safefile_open_reuse(safefile *sf, const char *tmppath)
+{
+	return open_tmp(sf, tmppath, 1);
 }
 
 fml_status safefile_open(safefile *sf, const char *dir, const char *prefix)
