@@ -284,10 +284,13 @@ static fml_status enqueue(action_ctx *c, action_mail *m, const char *rcpts, size
 	return ST_TEMPFAIL;
 }
 
-fml_status reply_send(action_ctx *c, action_mail *m, const char *to, const char *subject,
-		      const char *body)
+/* A text/plain mail to TO; REPLY_TO (may be NULL) where answers go. */
+static fml_status send_text(action_ctx *c, action_mail *m, const char *to, const char *reply_to,
+			    const char *subject, const char *body)
 {
 	str msg = STR_INIT;
+	if (reply_to)
+		str_printf(&msg, "Reply-To: %s\n", reply_to);
 	str_printf(&msg, "Content-Type: text/plain; charset=%s\nContent-Transfer-Encoding: %s\n\n",
 		   is_8bit(body) ? "UTF-8" : "us-ascii", is_8bit(body) ? "8bit" : "7bit");
 	str_puts(&msg, body);
@@ -298,6 +301,17 @@ fml_status reply_send(action_ctx *c, action_mail *m, const char *to, const char 
 		msg_info("reply \"%s\" to %s", subject, to);
 	str_free(&msg);
 	return st;
+}
+
+fml_status reply_send(action_ctx *c, action_mail *m, const char *to, const char *subject,
+		      const char *body)
+{
+	return send_text(c, m, to, NULL, subject, body);
+}
+
+fml_status reply_ask(action_ctx *c, const char *to, const char *subject, const char *body)
+{
+	return send_text(c, NULL, to, config_str(c->l.cf, CF_CONTROL_ADDRESS), subject, body);
 }
 
 /* Once per NOTIFY_INTERVAL per KIND: the mtime of var/run/notified.KIND,

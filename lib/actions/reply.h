@@ -25,6 +25,11 @@ fml_status reply_template(action_ctx *c, const char *name, str *out);
 fml_status reply_send(action_ctx *c, action_mail *m, const char *to, const char *subject,
 		      const char *body);
 
+/* Queue a request that TO answers by replying (a confirmation): as
+ * reply_send(), with Reply-To: CONTROL_ADDRESS, since our mail comes From:
+ * the maintainer and a plain reply would reach a person, not fml. */
+fml_status reply_ask(action_ctx *c, const char *to, const char *subject, const char *body);
+
 /* Queue a notice to the maintainer (RCPTS NULL) or to the NUL-separated
  * RCPTS, with M's original mail attached when ATTACH.  KIND non-NULL makes
  * it "at most once per NOTIFY_INTERVAL" for that kind. */

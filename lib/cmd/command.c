@@ -103,8 +103,9 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 	str_free(&text);
 	str_printf(&subj, "Confirm %s %s", strncmp(action, "chaddr", 6) ? action : "chaddr",
 		   config_str(c->l.cf, CF_ML_FN));
-	/* the request goes to the address itself, never to a Reply-To: */
-	st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
+	/* the request goes to the address itself, never to a Reply-To:; its
+	 * answer, a reply, goes to the command address */
+	st = reply_ask(c, addr, str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
 		cmdrun_say(r, "A confirmation request was sent to %s.\n", addr);
 		msg_info("confirmation for %s of %s sent", action, addr);

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import CTL, MAINTAINER, assert_done, mail, split_message
+from conftest import CTL, MAINTAINER, assert_done, header_fields, mail, split_message
 
 ALICE = "alice@example.com"
 BOB = "bob@example.net"
@@ -217,6 +217,18 @@ def test_subscribe_confirm_member(elena):
     post(elena, 1)
     (a1,) = [i for i in elena.queue_items() if i.name == "a1"]
     assert CAROL in a1.rcpts
+
+
+def test_a_reply_to_the_confirmation_request_reaches_fml(elena):
+    """The request comes From: the maintainer; a mail client's reply goes to
+    its Reply-To:, the command address, where the quoted line confirms."""
+    reps = send(elena, "subscribe New Person\n", frm=CAROL)
+    req = to_addr(reps, CAROL, "Confirm subscribe")
+    fields = header_fields(req.message)
+    assert [v for n, _, v in fields if n.lower() == "reply-to"] == [CTL], fields
+    (cid,) = ID_RE.findall(text(req))
+    reps = send(elena, "> confirm %s\n" % cid, frm=CAROL, to=CTL, subject="Re: Confirm")
+    assert "carol@example.org is now a member" in report(reps, to=CAROL)
 
 
 def test_confirm_reused(elena):
