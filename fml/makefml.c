@@ -563,10 +563,60 @@ static fml_status cmd_config(ctx *c)
 
 /* ---- check, destructml, newml */
 
+/* Edit distance of A and B (both short names), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[128];
+	if (la >= sizeof row || lb >= sizeof row)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0]++;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+struct unused {
+	str *report;
+	int problems;
+};
+
+static void report_unused(const char *name, const char *source, void *arg)
+{
+	struct unused *u = arg;
+	const char *near = NULL;
+	size_t best = 3; /* at most two edits away */
+	for (int i = 0; i < CF__COUNT; i++) {
+		size_t d = distance(name, config_table[i].name);
+		if (d < best) {
+			best = d;
+			near = config_table[i].name;
+		}
+	}
+	str_printf(u->report,
+		   "problem: %s: %s is not a variable of fml and no value uses it%s%s%s\n", source,
+		   name, near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+	u->problems++;
+}
+
 static fml_status cmd_check(ctx *c)
 {
 	str report = STR_INIT, why = STR_INIT;
 	int problems = homecheck_run(&c->ca, &report);
+	struct unused u = {&report, 0};
+	config_unused(c->cf, report_unused, &u);
+	problems += u.problems;
 	if (content_rules_ok(config_str(c->cf, CF_CONTENT_HANDLER), &why) < 0) {
 		str_printf(&report, "problem: %s: posts wait in var/incoming until it is fixed\n",
 			   str_c(&why));

@@ -67,6 +67,7 @@ typedef struct cf_var {
 	long long num;	  /* converted value of a declared variable */
 	unsigned char state;
 	unsigned char level; /* 0: no $NAME in it; else 1 + the deepest reference */
+	unsigned char used;  /* some value refers to it ($NAME) */
 } cf_var;
 
 struct config {
@@ -303,6 +304,7 @@ static int expand_var(config *cf, size_t i, int depth, str *err)
 			str_free(&out);
 			return var_fail(cf, i, err, "expansion loop through $%.*s", (int)n, name);
 		}
+		cf->var[j].used = 1;
 		if (expand_var(cf, (size_t)j, depth + 1, err) < 0) {
 			str_free(&out);
 			return -1;
@@ -509,6 +511,8 @@ static fml_status finish(config *cf, str *err)
 		cf->var[i].val = NULL;
 		cf->var[i].state = X_TODO;
 	}
+	for (size_t i = 0; i < cf->nvar; i++)
+		cf->var[i].used = 0;
 	cf->budget = CONFIG_EXPAND_MAX;
 	for (size_t i = 0; i < cf->nvar; i++)
 		if (cf->var[i].raw && expand_var(cf, i, 0, err) < 0)
@@ -833,6 +837,14 @@ int config_id(const char *name)
 		if (strcmp(config_table[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+void config_unused(const config *cf, void (*fn)(const char *name, const char *source, void *arg),
+		   void *arg)
+{
+	for (size_t i = NBASE; i < cf->nvar; i++)
+		if (cf->var[i].raw && !cf->var[i].used)
+			fn(cf->var[i].name, cf->var[i].source, arg);
 }
 
 void config_foreach(const config *cf,

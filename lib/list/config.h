@@ -81,6 +81,11 @@ typedef struct cf_decl {
 } cf_decl;
 extern const cf_decl config_table[CF__COUNT];
 
+/* For `makefml check` (as Postfix's postconf warns of unused parameters):
+ * visit every variable the files set that fml does not know and no value
+ * refers to ($NAME): a misspelling, most likely. */
+void config_unused(const config *cf, void (*fn)(const char *name, const char *source, void *arg),
+		   void *arg);
 /* For `makefml config`: visit every variable that has a value. */
 void config_foreach(const config *cf,
 		    void (*fn)(const char *name, const char *value, const char *source, void *arg),
