@@ -83,6 +83,8 @@ int main(int argc, char **argv)
 	str err = STR_INIT, lists = STR_INIT;
 
 	msg_startup("fmldigest");
+	/* cron and timers: their mail or journal is where an error is read */
+	msg_set_stderr_errors(1);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		char *end;

@@ -160,6 +160,8 @@ int main(int argc, char **argv)
 	str err = STR_INIT, lists = STR_INIT;
 
 	msg_startup("fmlqueue");
+	/* cron and timers: their mail or journal is where an error is read */
+	msg_set_stderr_errors(1);
 	if (argc < 2)
 		usage();
 	const char *cmd = argv[1];
@@ -185,18 +187,27 @@ int main(int argc, char **argv)
 	}
 	int wants_arg = strcmp(cmd, "list") == 0 || strcmp(cmd, "flush") == 0 ||
 			strcmp(cmd, "show") == 0 || strcmp(cmd, "delete") == 0;
+	/* list and flush take their argument or not: a word that names a
+	 * list under ML_DIR is the list, as makefml takes it */
+	int optional = strcmp(cmd, "list") == 0 || strcmp(cmd, "flush") == 0;
 	char *ml_dir = mem_strdup(home_ml_dir(opt_d));
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);
 	for (int i = 0; i < nwords; i++) {
 		char path[4096];
+		struct stat st;
+		int is_list = home_valid_name(words[i]) &&
+			      fs_path(path, sizeof path, "%s/%s", ml_dir, words[i]) == 0 &&
+			      stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 		if (strchr(words[i], '/')) {
 			str_append(&lists, words[i], strlen(words[i]) + 1);
-		} else if (wants_arg && !arg) {
+		} else if (wants_arg && !arg && !(optional && is_list)) {
 			arg = words[i];
-		} else if (home_valid_name(words[i]) &&
-			   fs_path(path, sizeof path, "%s/%s", ml_dir, words[i]) == 0) {
+		} else if (is_list) {
 			str_append(&lists, path, strlen(path) + 1);
+		} else if (home_valid_name(words[i])) {
+			fprintf(stderr, "fmlqueue: no list %s under %s\n", words[i], ml_dir);
+			return status_exit_code(ST_USAGE);
 		} else {
 			usage();
 		}

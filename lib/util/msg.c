@@ -26,6 +26,7 @@ static int log_fd = -1;
 static int to_stderr;
 static int verbose;
 static int use_syslog;
+static int errors_to_stderr; /* errors even when stderr is no terminal */
 static volatile sig_atomic_t fatal_exit = EX_TEMPFAIL;
 static int in_fatal;
 
@@ -81,6 +82,11 @@ void msg_set_logfile(const char *path)
 	}
 }
 
+void msg_set_stderr_errors(int on)
+{
+	errors_to_stderr = on;
+}
+
 void msg_set_stderr(int on)
 {
 	to_stderr = on;
@@ -121,7 +127,7 @@ static void emit(int prio, const char *tag, const char *fmt, va_list ap)
 		if (m > 0 && (size_t)m < sizeof line - (size_t)n)
 			(void)!write(log_fd, line, (size_t)(n + m));
 	}
-	if (to_stderr)
+	if (to_stderr || (errors_to_stderr && prio <= LOG_ERR))
 		fprintf(stderr, "%s: %s%s\n", progname, tag, text);
 	errno = saved_errno;
 }

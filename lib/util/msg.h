@@ -18,6 +18,10 @@ void msg_open(const char *progname);
 const char *msg_progname(void);
 void msg_set_logfile(const char *path); /* NULL closes it */
 void msg_set_stderr(int on);
+/* Errors (and fatal errors) to stderr even when it is no terminal: for the
+ * programs cron and timers run, whose mail or journal is where an admin
+ * looks. */
+void msg_set_stderr_errors(int on);
 void msg_set_verbose(int level);
 int msg_verbose(void);
 void msg_set_fatal_exit(int code);

@@ -1,0 +1,47 @@
+"""What an admin types and what cron runs (issue 16): fmlqueue takes a list
+by name as makefml does and says when a name matches no list; the programs
+cron and timers run print their errors even when stderr is no terminal."""
+import os
+import subprocess
+
+from conftest import ROOT, mail
+
+FMLQUEUE = os.path.join(ROOT, "fml", "fmlqueue")
+FMLDIGEST = os.path.join(ROOT, "fml", "fmldigest")
+
+
+def run(*argv):
+    # stdin, stdout and stderr are pipes: no terminal, as under cron
+    return subprocess.run(list(argv), capture_output=True, stdin=subprocess.DEVNULL,
+                          timeout=120)
+
+
+def test_fmlqueue_list_takes_the_list_by_name(make_list, ml_dir):
+    ml = make_list(members=["bob@example.org"])
+    assert ml.post(mail(frm="bob@example.org")).returncode == 0
+    p = run(FMLQUEUE, "list", "-D", ml_dir, "elena")
+    assert p.returncode == 0, p.stderr
+    assert b"a1 " in p.stdout, p.stdout
+    # a sender filter still works after the list name
+    p = run(FMLQUEUE, "list", "-D", ml_dir, "elena", "nobody@else.example")
+    assert p.returncode == 0 and b"a1 " not in p.stdout
+
+
+def test_fmlqueue_says_when_a_name_is_no_list(make_list, ml_dir):
+    make_list()
+    p = run(FMLQUEUE, "run", "-D", ml_dir, "elean")
+    assert p.returncode != 0
+    assert b"no list elean under" in p.stderr
+
+
+def test_cron_sees_the_error_of_a_root_owned_home(make_list, ml_dir):
+    ml = make_list()
+    for dp, dns, fns in os.walk(ml.dir):
+        for n in [dp] + [os.path.join(dp, f) for f in fns]:
+            os.lchown(n, 0, 0)
+    for prog in (FMLQUEUE, FMLDIGEST):
+        argv = [prog, "run", "-D", ml_dir, "elena"] if prog == FMLQUEUE else \
+            [prog, "-D", ml_dir, "elena"]
+        p = run(*argv)
+        assert p.returncode != 0, (prog, p)
+        assert b"error:" in p.stderr, (prog, p.stderr)
