@@ -314,15 +314,14 @@ static void aliases_text(str *out, const char *name, const char *dir, const char
 		   "%s-bounces: :include:%s/include-bounces\n"
 		   "%s-request: %s-admin\n",
 		   name, name, dir, name, dir, name, dir, name, name);
-	if (!admin || !*admin)
-		str_printf(out,
-			   "# %s-admin: replace root with the address of the list's maintainer\n",
-			   name);
+	/* root or the list user's own name: an account, not yet a person */
+	const char *who = admin && *admin ? admin : "root";
 	str_printf(out,
+		   "# %s-admin: replace %s with the address of the list's maintainer\n"
 		   "%s-admin: %s\n"
 		   "owner-%s: %s-admin\n"
 		   "owner-%s-ctl: %s-admin\n",
-		   name, admin && *admin ? admin : "root", name, name, name, name);
+		   name, who, name, who, name, name, name, name);
 }
 
 fml_status newml_create(const newml_args *a, str *aliases, str *err)

@@ -223,6 +223,7 @@ static void test_create(void **state)
 	      "elena-ctl: :include:%s/include-ctl\n"
 	      "elena-bounces: :include:%s/include-bounces\n"
 	      "elena-request: elena-admin\n"
+	      "# elena-admin: replace jane with the address of the list's maintainer\n"
 	      "elena-admin: jane\n"
 	      "owner-elena: elena-admin\n"
 	      "owner-elena-ctl: elena-admin\n",
