@@ -3,16 +3,21 @@
 #   make            build lib/libfml.a and the programs in fml/
 #   make demo       install deps, build, run a post through a demo list
 #   make check      install deps, build, run every test
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (SYSCONFDIR: /etc for PREFIX=/usr)
+#   make install-units  the systemd units into UNITDIR (/etc/systemd/system)
+#   make uninstall  the programs, pages and units (edited configuration stays)
 #   make fuzz       long libFuzzer runs (FUZZ_SECONDS per target)
 #   make check-faults  the full error-injection and crash sweeps
 #   make bench      side-by-side benchmarks against mlmmj
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+# a distribution's /usr keeps its configuration in /etc, as Debian does
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR  ?= /etc/systemd/system
 BINDIR    = $(PREFIX)/bin
 LIBEXEC   = $(PREFIX)/libexec/fml
-ETCDIR    = $(PREFIX)/etc/fml
+ETCDIR    = $(SYSCONFDIR)/fml
 MANDIR    = $(PREFIX)/share/man
 SHAREDIR  = $(PREFIX)/share/fml
 ML_DIR   ?= /var/spool/ml
@@ -48,19 +53,26 @@ PROGS     = fml/fml fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
-.PHONY: all deps demo check unit golden e2e fuzz-short fuzz bench install clean format check-format \
+.PHONY: all deps demo check unit golden e2e fuzz-short fuzz bench install install-units uninstall clean format check-format FORCE \
 	check-config check-layers check-faults
 
 all: $(PROGS)
 
-build/lib/%.o: lib/%.c
+# the paths compiled in: every object is built again when one of them
+# changes (a build for one PREFIX never installs under another)
+PATHS = ETCDIR=$(ETCDIR) ML_DIR=$(ML_DIR) SHAREDIR=$(SHAREDIR) LIBEXEC=$(LIBEXEC)
+build/paths: FORCE
+	@mkdir -p build; [ "$$(cat $@ 2>/dev/null)" = "$(PATHS)" ] || echo "$(PATHS)" > $@
+FORCE:
+
+build/lib/%.o: lib/%.c build/paths
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
-build/fml/%.o: fml/%.c
+build/fml/%.o: fml/%.c build/paths
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -151,7 +163,14 @@ format:
 check-format:
 	@clang-format --dry-run -Werror lib/*/*.c lib/*/*.h fml/*.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/golden/*.c tests/e2e/*.c
 
-install: all
+# units and cron lines with this build's paths
+UNITS     = fmlqueue.service fmlqueue.timer fmldigest.service fmldigest.timer
+CRONS     = fmlqueue.cron fmldigest.cron
+build/etc/%: etc/% build/paths
+	@mkdir -p $(@D)
+	sed -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/var/spool/ml|$(ML_DIR)|g' $< > $@
+
+install: all $(addprefix build/etc/,$(UNITS) $(CRONS))
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \
 		$(DESTDIR)$(SHAREDIR)/spool-skel $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 fml/fml $(DESTDIR)$(LIBEXEC)/fml
@@ -159,12 +178,38 @@ install: all
 	install -m 755 fml/makefml $(DESTDIR)$(BINDIR)/makefml
 	install -m 755 fml/fmlqueue $(DESTDIR)$(BINDIR)/fmlqueue
 	install -m 755 fml/fmldigest $(DESTDIR)$(BINDIR)/fmldigest
-	install -m 644 etc/*.cf etc/fmlqueue.service etc/fmlqueue.timer etc/fmlqueue.cron \
-		etc/fmldigest.service etc/fmldigest.timer etc/fmldigest.cron $(DESTDIR)$(ETCDIR)/
+	@# an edited configuration is never overwritten: the shipped one goes beside it
+	@for f in site_init.cf sitedef.cf; do \
+		t=$(DESTDIR)$(ETCDIR)/$$f; \
+		if [ -f $$t ] && ! cmp -s etc/$$f $$t; then \
+			install -m 644 etc/$$f $$t.dist; \
+			echo "kept $(ETCDIR)/$$f (edited); the shipped one is $$f.dist"; \
+		else install -m 644 etc/$$f $$t; fi; \
+	done
+	install -m 644 etc/default_config.cf $(addprefix build/etc/,$(UNITS) $(CRONS)) \
+		$(DESTDIR)$(ETCDIR)/
 	cp -R spool-skel/. $(DESTDIR)$(SHAREDIR)/spool-skel/
 	install -m 644 doc/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 doc/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 doc/*.8 $(DESTDIR)$(MANDIR)/man8/
+
+# where systemd looks; then: systemctl daemon-reload &&
+# systemctl enable --now fmlqueue.timer fmldigest.timer
+install-units: $(addprefix build/etc/,$(UNITS))
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 644 $(addprefix build/etc/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBEXEC)/fml $(DESTDIR)$(LIBEXEC)/fmlproc \
+		$(addprefix $(DESTDIR)$(BINDIR)/,makefml fmlqueue fmldigest) \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(addprefix $(DESTDIR)$(ETCDIR)/,default_config.cf $(UNITS) $(CRONS) site_init.cf.dist sitedef.cf.dist) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard doc/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard doc/*.7))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard doc/*.8)))
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	-rmdir $(DESTDIR)$(LIBEXEC) 2>/dev/null
+	@echo "kept $(ETCDIR) (site_init.cf, sitedef.cf) and the lists under $(ML_DIR)"
 
 clean:
 	rm -f $(PROGS) fml/cfgen
