@@ -101,16 +101,16 @@ static long long leaf_read(GMimePart *p, str *head, size_t cap)
 	return total;
 }
 
-static void note(walk *w, int tell, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void note(walk *w, int tell, const char *fmt, ...)
+/* A line of what was removed, for the poster's notice. */
+static void note(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(walk *w, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	str_vprintf(&w->r->report, fmt, ap);
 	va_end(ap);
 	str_putc(&w->r->report, '\n');
-	if (tell)
-		w->r->tell = 1;
+	w->r->tell = 1;
 }
 
 static void refuse(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -216,7 +216,7 @@ static int leaf(walk *w, GMimePart *p, GMimeObject **repl)
 		goto out;
 	}
 	if (act == CA_STRIP || act == CA_STRIP_NOTICE) {
-		note(w, 1, "removed: %s, %s%s%s%s, %lld bytes", part_name(p), type,
+		note(w, "removed: %s, %s%s%s%s, %lld bytes", part_name(p), type,
 		     magic_type ? " (libmagic: " : "", magic_type ? magic_type : "",
 		     magic_type ? ")" : "", size);
 		if (act == CA_STRIP_NOTICE) {
@@ -327,7 +327,7 @@ static int obj(walk *w, GMimeObject *o, int depth, GMimeObject **repl)
 		if (act == CA_REJECT) {
 			refuse(w, "a part of type %s is not carried by this list", type);
 		} else if (act == CA_STRIP || act == CA_STRIP_NOTICE) {
-			note(w, 1, "removed: a forwarded message (%s)", type);
+			note(w, "removed: a forwarded message (%s)", type);
 			r = REMOVE;
 		} else if (in) {
 			GMimeObject *rep = NULL;

@@ -332,11 +332,8 @@ static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
 {
 	long n = 0;
 	fml_status st;
-	if (!contentrule_configured(c->l.cf)) {
-		st = distribute_post(c, m, run->dd, &n);
-		return st == ST_OK ? finish(c, m) : st;
-	}
-	if (!run->ops->content) {
+	/* nothing configured (keep: 1), or the lean pipe's own look */
+	if (!run->ops->content || !contentrule_configured(c->l.cf)) {
 		int keep =
 		    contentrule_lean_keep(c->l.cf, m->env, m->env->end_off - m->env->body_off);
 		if (keep < 0)
