@@ -289,6 +289,15 @@ int main(int argc, char **argv)
 	fml_lock lk;
 	if (procrun_lock(&c, &lk) != ST_OK)
 		return leave(1, &id); /* the holder may be moving this very item */
+	/* a holder takes every waiting item: when one took this one, the
+	 * others wait for the lock behind this run, which has nothing to do
+	 * (the holder swept and kicked the queue runner) */
+	struct stat taken;
+	if (id.len && !debug && lstat(keep.item, &taken) < 0 && errno == ENOENT) {
+		lock_release(&lk);
+		msg_debug("%s was taken by the run that held the lock", id.s);
+		return leave(0, &id);
+	}
 	int full = 0;
 	proc_drain(&c, &lean_ops, &full);
 	forget_temps();

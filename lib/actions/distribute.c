@@ -250,21 +250,16 @@ static fml_status article_rcpts(action_ctx *c, const char *qdir, qsnap_ref *ref)
 	return st == ST_OK ? ST_OK : ST_TEMPFAIL;
 }
 
-/* The queue item aN: the snapshot of the actives named, then a copy of
- * spool/N, fsynced and renamed into new/; no directory is synced here
- * (commit_article).  *QUEUED says whether aN is in the queue now, made
- * here or before (unless FRESH, when the allocation saw there was none:
- * a run that died before syncing new/ may have left it). */
-static fml_status enqueue_article(action_ctx *c, long n, const incoming_item *it, int fresh,
-				  int *queued)
+/* The queue item aN for article N of item ID in QUEUE_DIR/tmp/p.ID,
+ * sealed (qitem_seal: the trailer written, its write-back started) in W,
+ * not renamed: the snapshot of the actives named, then a copy of spool/N.
+ * *QUEUED 0: no item is needed (no recipients, or a debug run). */
+static fml_status write_qitem(action_ctx *c, long n, const char *id, qitem_writer *w, int *queued)
 {
 	char name[64], path[4096], tmp[4096];
-	snprintf(name, sizeof name, "a%ld", n);
 	const char *qdir = config_str(c->l.cf, CF_QUEUE_DIR);
-	*queued = !fresh && qitem_exists(qdir, name);
-	if (*queued)
-		return ST_OK;
 	qsnap_ref ref;
+	*queued = 0;
 	if (article_rcpts(c, qdir, &ref) != ST_OK)
 		return ST_TEMPFAIL;
 	if (c->debug || ref.count == 0) {
@@ -272,25 +267,25 @@ static fml_status enqueue_article(action_ctx *c, long n, const incoming_item *it
 			 n, ref.count);
 		return ST_OK;
 	}
+	snprintf(name, sizeof name, "a%ld", n);
 	int fd = -1;
 	struct stat st;
-	qitem_writer w;
 	fml_status rc = ST_TEMPFAIL;
 	if (spool_path(c, n, path, sizeof path) < 0 ||
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		msg_error("open %s: %s", path, strerror(errno));
-	} else if (qtmp_path(c->l.cf, it->id, tmp, sizeof tmp) == 0 &&
-		   qitem_begin_tmp(&w, qdir, name, tmp) == ST_OK) {
-		rc = qitem_envelope_head(&w, config_str(c->l.cf, CF_BOUNCE_ADDRESS),
+	} else if (qtmp_path(c->l.cf, id, tmp, sizeof tmp) == 0 &&
+		   qitem_begin_tmp(w, qdir, name, tmp) == ST_OK) {
+		rc = qitem_envelope_head(w, config_str(c->l.cf, CF_BOUNCE_ADDRESS),
 					 config_get(c->l.cf, "ML_NAME"), n);
 		if (rc == ST_OK)
-			rc = qitem_rcpts_line(&w, ref.gen, ref.count, ref.sha);
+			rc = qitem_rcpts_line(w, ref.gen, ref.count, ref.sha);
 		if (rc == ST_OK)
-			rc = copy_range(fd, 0, st.st_size, NULL, &w);
+			rc = copy_range(fd, 0, st.st_size, NULL, w);
 		if (rc == ST_OK)
-			rc = qitem_commit_nodir(&w);
+			rc = qitem_seal(w); /* aborts on failure */
 		else
-			qitem_abort(&w);
+			qitem_abort(w);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -299,6 +294,19 @@ static fml_status enqueue_article(action_ctx *c, long n, const incoming_item *it
 		msg_debug("queued a%ld for %zu recipient(s) (snapshot %s)", n, ref.count, ref.gen);
 	}
 	return rc;
+}
+
+/* The last step of making articles durable: new/ fsynced when QUEUED
+ * (their items were renamed into it), else spool/N. */
+static fml_status made_durable(action_ctx *c, int queued, long n, long last)
+{
+	if ((queued ? qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR))
+		    : qspool_sync_article(c->l.cf, n)) == ST_OK)
+		return ST_OK;
+	msg_warn("article %ld%s%.0ld is in the spool but not yet durable: left for the next run "
+		 "to finish",
+		 n, last > n ? "-" : "", last > n ? last : 0);
+	return ST_TEMPFAIL;
 }
 
 /* Is aN in the queue (any area)?  Then N is taken even when spool/N is
@@ -370,90 +378,226 @@ static int summary_has(action_ctx *c, long n)
 	return found;
 }
 
-/*
- * Article N's commit, right after the link (FRESH) or when a run finds a
- * link that a dead run left: its queue item written, fsynced and renamed
- * into new/, then new/ fsynced.  Two flushes a post (aN's file, new/):
- * spool/N's data and name are not synced, as aN holds a copy of spool/N
- * and stands for it while pending (queue/qspool.h: the runner syncs
- * spool/N before it retires aN, and after a reboot spool/N is made right
- * from aN before anything reads it).  Meanwhile the allocation never takes
- * an N whose aN exists.  Without an aN (no recipients) spool/N is synced
- * here.  A failure leaves the item and spool/.tmp.ID (link count 2) for
- * distribute_recover(), as a crash does.
- */
-static fml_status commit_article(action_ctx *c, long n, const incoming_item *it, const char *from,
-				 int fresh)
+/* Article N's line in summary: "DATE TIME [N:from] subject". */
+static void summary_line(action_ctx *c, long n, const envelope *e, const char *from, str *line)
 {
-	int queued;
-	if (enqueue_article(c, n, it, fresh, &queued) != ST_OK)
-		return ST_TEMPFAIL;
-	if ((queued ? qitem_sync_new(config_str(c->l.cf, CF_QUEUE_DIR))
-		    : qspool_sync_article(c->l.cf, n)) != ST_OK) {
-		msg_warn("article %ld from %s is in the spool but not yet durable: "
-			 "left for the next run to finish",
-			 n, from);
-		return ST_TEMPFAIL;
-	}
-	return ST_OK;
+	char stamp[32];
+	str subj = STR_INIT;
+	struct tm tm;
+	localtime_r(&c->l.now, &tm);
+	strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
+	if (e)
+		summary_subject(c, e, &subj);
+	str_clear(line);
+	str_printf(line, "%s [%ld:%s] %s\n", stamp, n, from, str_c(&subj));
+	str_free(&subj);
 }
 
-/* Steps after the link; each one idempotent. */
+/* How an article is finished: made now, found again after a crash, or
+ * given up (the poison guard): summary and seq only, no queue item. */
 enum { AL_NEW, AL_RECOVER, AL_ABANDON };
 
-static fml_status after_link(action_ctx *c, long n, const envelope *e, const char *from,
-			     const incoming_item *it, dedupe *dd, int how)
+/* Article N is durable (or abandoned): the duplicate cache (only now: an
+ * entry in the cache, which is not synced, must never stand for an
+ * article that a crash can take away, list/incoming.c), its summary LINE
+ * (a recovery checks it is not there yet), seq, the log. */
+static fml_status record(action_ctx *c, dedupe *dd, long n, const char *sha, const str *mid,
+			 const str *line, const char *from, int how)
 {
-	if (how != AL_ABANDON && commit_article(c, n, it, from, how == AL_NEW) != ST_OK)
-		return ST_TEMPFAIL;
-	/* no queue item will stand for spool/N: it is synced now */
-	if (how == AL_ABANDON && qspool_sync_article(c->l.cf, n) != ST_OK)
-		return ST_TEMPFAIL;
-	/* only once the article is durable (queued, unless abandoned): an
-	 * entry in the cache, which is not synced, must never stand for an
-	 * article that a crash can take away (list/incoming.c) */
-	const hfield *mid = e ? envelope_get(e, "Message-ID", 0) : NULL;
-	dedupe_record(dd, it->sha256, mid ? mid->value.s : NULL, mid ? mid->value.len : 0, n);
+	char path[4096];
+	dedupe_record(dd, sha, str_c(mid), mid->len, n);
 	if (how == AL_NEW || !summary_has(c, n)) {
-		char path[4096], stamp[32];
-		str line = STR_INIT, subj = STR_INIT;
-		struct tm tm;
-		localtime_r(&c->l.now, &tm);
-		strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
-		if (e)
-			summary_subject(c, e, &subj);
-		str_printf(&line, "%s [%ld:%s] %s\n", stamp, n, from, str_c(&subj));
 		fml_status st = fs_path(path, sizeof path, "%s/summary", c->l.dir) == 0
-				    ? fs_append_line(path, line.s, line.len)
+				    ? fs_append_line(path, line->s, line->len)
 				    : ST_TEMPFAIL;
-		str_free(&line);
-		str_free(&subj);
 		if (st != ST_OK)
 			return st;
 	}
+	seq_raise(c->l.dir, n);
 	if (how == AL_ABANDON) {
-		seq_raise(c->l.dir, n);
 		msg_error("article %ld from %s is in the spool but was NOT queued for delivery", n,
 			  from);
 		return ST_OK;
 	}
-	seq_raise(c->l.dir, n);
 	c->articles++;
 	msg_info("article %ld from %s%s", n, from, how == AL_RECOVER ? " (recovered)" : "");
 	return ST_OK;
 }
 
-fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *article)
+/*
+ * Article N, whose link a dead run left (AL_RECOVER): its queue item
+ * written and committed unless it is in the queue already, then
+ * made_durable(), then record().  AL_ABANDON: spool/N synced, record().
+ */
+static fml_status after_link(action_ctx *c, long n, const envelope *e, const char *from,
+			     const incoming_item *it, dedupe *dd, int how)
+{
+	char name[64];
+	snprintf(name, sizeof name, "a%ld", n);
+	int queued = 0;
+	if (how == AL_RECOVER &&
+	    !(queued = qitem_exists(config_str(c->l.cf, CF_QUEUE_DIR), name))) {
+		qitem_writer w;
+		if (write_qitem(c, n, it->id, &w, &queued) != ST_OK ||
+		    (queued && qitem_commit_nodir(&w) != ST_OK))
+			return ST_TEMPFAIL;
+	}
+	if (made_durable(c, queued, n, n) != ST_OK)
+		return ST_TEMPFAIL;
+	const hfield *f = e ? envelope_get(e, "Message-ID", 0) : NULL;
+	str mid = STR_INIT, line = STR_INIT;
+	if (f)
+		str_set(&mid, f->value.s, f->value.len);
+	summary_line(c, n, e, from, &line);
+	fml_status st = record(c, dd, n, it->sha256, &mid, &line, from, how);
+	str_free(&mid);
+	str_free(&line);
+	return st;
+}
+
+/* An article linked, its queue item sealed in tmp/: durable at the
+ * batch's commit. */
+typedef struct pending {
+	long n;
+	int queued; /* W holds aN; 0: no recipients, spool/N is synced instead */
+	qitem_writer w;
+	char id[128];
+	char item[4096]; /* var/incoming/ID */
+	char sha[65];
+	str mid, from, line;
+} pending;
+
+struct distribute_batch {
+	size_t n;
+	long next; /* the number after the last one linked; 0: none yet */
+	pending p[DISTRIBUTE_BATCH];
+};
+
+distribute_batch *distribute_batch_new(void)
+{
+	return mem_calloc(1, sizeof(distribute_batch));
+}
+
+int distribute_batch_full(const distribute_batch *b)
+{
+	return b->n == DISTRIBUTE_BATCH;
+}
+
+void distribute_batch_ids(const distribute_batch *b, str *out)
+{
+	for (size_t i = 0; b && i < b->n; i++)
+		str_printf(out, "%s\n", b->p[i].id);
+}
+
+static void batch_clear(distribute_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		str_free(&b->p[i].mid);
+		str_free(&b->p[i].from);
+		str_free(&b->p[i].line);
+	}
+	b->n = 0;
+	b->next = 0;
+}
+
+void distribute_batch_free(distribute_batch *b)
+{
+	if (!b)
+		return;
+	if (b->n)
+		msg_panic("distribute_batch_free: %zu article(s) not committed", b->n);
+	free(b);
+}
+
+/* Article N of M is linked: its queue item sealed into the batch. */
+static fml_status stage(action_ctx *c, distribute_batch *b, dedupe *dd, long n,
+			const action_mail *m)
+{
+	pending *p = &b->p[b->n];
+	const incoming_item *it = m->it;
+	if (write_qitem(c, n, it->id, &p->w, &p->queued) != ST_OK)
+		return ST_TEMPFAIL;
+	p->n = n;
+	snprintf(p->id, sizeof p->id, "%s", it->id);
+	snprintf(p->item, sizeof p->item, "%s", it->path);
+	memcpy(p->sha, it->sha256, sizeof p->sha);
+	str_init(&p->mid);
+	str_init(&p->from);
+	str_init(&p->line);
+	const hfield *f = envelope_get(m->env, "Message-ID", 0);
+	if (f)
+		str_set(&p->mid, f->value.s, f->value.len);
+	str_sets(&p->from, str_c(&m->from));
+	summary_line(c, n, m->env, str_c(&m->from), &p->line);
+	dedupe_hold(dd, p->sha, str_c(&p->mid), p->mid.len, n);
+	b->n++;
+	b->next = n + 1;
+	return ST_OK;
+}
+
+/* The temps of item ID, once it has left var/incoming (distribute_done) */
+static void done_id(action_ctx *c, const char *id)
+{
+	char tmp[4096];
+	if (tmp_path_id(c->l.cf, id, tmp, sizeof tmp) == 0)
+		unlink(tmp);
+	if (qtmp_path(c->l.cf, id, tmp, sizeof tmp) == 0)
+		unlink(tmp);
+}
+
+fml_status distribute_commit(action_ctx *c, distribute_batch *b, dedupe *dd)
+{
+	if (!b || !b->n)
+		return ST_OK;
+	fml_status st = ST_OK;
+	int queued = 0;
+	size_t i;
+	/* the items' fsyncs wait for writes started at qitem_seal() */
+	for (i = 0; i < b->n && st == ST_OK; i++) {
+		pending *p = &b->p[i];
+		if (p->queued)
+			st = qitem_commit_nodir(&p->w); /* aborts on failure */
+		else
+			st = made_durable(c, 0, p->n, p->n);
+		queued |= p->queued;
+	}
+	for (; i < b->n; i++)
+		if (b->p[i].queued)
+			qitem_abort(&b->p[i].w);
+	if (st == ST_OK && queued)
+		st = made_durable(c, 1, b->p[0].n, b->p[b->n - 1].n);
+	/* a failure leaves every item and its linked spool/.tmp.ID for
+	 * distribute_recover(), as a crash does */
+	for (i = 0; i < b->n && st == ST_OK; i++) {
+		pending *p = &b->p[i];
+		st = record(c, dd, p->n, p->sha, &p->mid, &p->line, str_c(&p->from), AL_NEW);
+		if (st == ST_OK && unlink(p->item) < 0 && errno != ENOENT) {
+			msg_error("unlink %s: %s", p->item, strerror(errno));
+			st = ST_TEMPFAIL;
+		}
+		if (st == ST_OK)
+			done_id(c, p->id);
+	}
+	batch_clear(b);
+	return st;
+}
+
+fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, distribute_batch *b,
+			   long *article)
 {
 	char tmp[4096], final[4096];
 	incoming_item *it = m->it;
 	const envelope *e = m->env;
+	if (distribute_batch_full(b))
+		msg_panic("distribute_post: the batch is full");
 	if (tmp_path(c, it, tmp, sizeof tmp) < 0)
 		return ST_TEMPFAIL;
 	long seq = seq_last(c->l.dir), floor = seq_floor(&c->l, seq);
 	/* seq lost or stale: never reuse a number that is in an archive unit
-	 * (its spool file may have expired) */
+	 * (its spool file may have expired); past the batch's own */
 	long n = (floor > seq ? floor : seq) + 1;
+	if (b->next > n)
+		n = b->next;
 	str hdr = STR_INIT;
 	for (int tries = 0;; tries++) {
 		while (spool_path(c, n, final, sizeof final) == 0 &&
@@ -473,7 +617,7 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 			safefile_abort(&sf);
 			break;
 		}
-		/* not synced: aN stands for spool/N (commit_article) */
+		/* not synced: aN stands for spool/N (distribute.h) */
 		st = safefile_link_nosync(&sf, final);
 		if (st == ST_DATAERR && tries < 100) { /* someone made spool/N: next */
 			safefile_abort(&sf);
@@ -486,7 +630,7 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, long *arti
 		}
 		str_free(&hdr);
 		*article = n;
-		return after_link(c, n, e, str_c(&m->from), it, dd, AL_NEW);
+		return stage(c, b, dd, n, m);
 	}
 	str_free(&hdr);
 	return ST_TEMPFAIL;
@@ -501,8 +645,9 @@ fml_status distribute_recover(action_ctx *c, incoming_item *it, dedupe *dd, long
 		return ST_NOINPUT;
 	if (ts.st_nlink < 2)
 		return ST_NOINPUT; /* never linked: no article was made */
+	/* a batch links its articles above seq, which its commit raises */
 	long seq = seq_last(c->l.dir);
-	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + 2; n++) {
+	for (long n = seq > 2 ? seq - 2 : 1; n <= seq + DISTRIBUTE_BATCH + 2; n++) {
 		if (spool_path(c, n, path, sizeof path) < 0 || lstat(path, &ss) < 0 ||
 		    ss.st_ino != ts.st_ino || ss.st_dev != ts.st_dev)
 			continue;
@@ -545,9 +690,5 @@ void distribute_prepare(const config *cf, const char *id, char *spool_tmp, char 
 
 void distribute_done(action_ctx *c, const incoming_item *it)
 {
-	char tmp[4096];
-	if (tmp_path(c, it, tmp, sizeof tmp) == 0)
-		unlink(tmp);
-	if (qtmp_path(c->l.cf, it->id, tmp, sizeof tmp) == 0)
-		unlink(tmp);
+	done_id(c, it->id);
 }

@@ -31,19 +31,39 @@
 
 #define SWEEP_KEY "\001last-sweep"
 
+/* an entry dedupe_hold() keeps in memory only */
+typedef struct held {
+	str key; /* "s:SHA" or "m:MSGID" */
+	long article;
+} held;
+
 struct dedupe {
 	GDBM_FILE db;
 	time_t now;
 	long expire;
+	held *held;
+	size_t nheld, maxheld;
 };
+
+static void key_of(str *key, const char *prefix, const char *k, size_t klen)
+{
+	str_clear(key);
+	str_puts(key, prefix);
+	str_append(key, k, klen);
+}
 
 static long fetch(dedupe *d, const char *prefix, const char *k, size_t klen)
 {
 	if (!d || !d->db)
 		return 0;
 	str key = STR_INIT;
-	str_puts(&key, prefix);
-	str_append(&key, k, klen);
+	key_of(&key, prefix, k, klen);
+	for (size_t i = 0; i < d->nheld; i++)
+		if (d->held[i].key.len == key.len &&
+		    memcmp(d->held[i].key.s, key.s, key.len) == 0) {
+			str_free(&key);
+			return d->held[i].article;
+		}
 	datum kd = {key.s, (int)key.len};
 	datum v = gdbm_fetch(d->db, kd);
 	str_free(&key);
@@ -162,6 +182,9 @@ void dedupe_close(dedupe *d)
 			close(fd);
 		gdbm_close(d->db);
 	}
+	for (size_t i = 0; i < d->nheld; i++)
+		str_free(&d->held[i].key);
+	free(d->held);
 	free(d);
 }
 
@@ -179,8 +202,7 @@ static void store(dedupe *d, const char *prefix, const char *k, size_t klen, lon
 {
 	str key = STR_INIT;
 	char buf[64];
-	str_puts(&key, prefix);
-	str_append(&key, k, klen);
+	key_of(&key, prefix, k, klen);
 	int n = snprintf(buf, sizeof buf, "%lld %ld", (long long)d->now, article);
 	datum kd = {key.s, (int)key.len}, vd = {buf, n};
 	if (gdbm_store(d->db, kd, vd, GDBM_REPLACE) != 0)
@@ -195,4 +217,25 @@ void dedupe_record(dedupe *d, const char *sha, const char *msgid, size_t len, lo
 	store(d, "s:", sha, strlen(sha), article);
 	if (len)
 		store(d, "m:", msgid, len, article);
+}
+
+static void hold(dedupe *d, const char *prefix, const char *k, size_t klen, long article)
+{
+	if (d->nheld == d->maxheld) {
+		d->maxheld = d->maxheld ? d->maxheld * 2 : 16;
+		d->held = mem_reallocarray(d->held, d->maxheld, sizeof *d->held);
+	}
+	held *h = &d->held[d->nheld++];
+	str_init(&h->key);
+	key_of(&h->key, prefix, k, klen);
+	h->article = article > 0 ? article : 1;
+}
+
+void dedupe_hold(dedupe *d, const char *sha, const char *msgid, size_t len, long article)
+{
+	if (!d || !d->db)
+		return;
+	hold(d, "s:", sha, strlen(sha), article);
+	if (len)
+		hold(d, "m:", msgid, len, article);
 }

@@ -23,5 +23,9 @@ int dedupe_ok(const dedupe *d);
 long dedupe_seen_sha(dedupe *d, const char *sha);
 long dedupe_seen_msgid(dedupe *d, const char *msgid, size_t len);
 void dedupe_record(dedupe *d, const char *sha, const char *msgid, size_t len, long article);
+/* ARTICLE is being made from this mail but is not durable yet: seen by
+ * this handle from now on (dedupe_seen_*), never written; dedupe_record()
+ * writes it once the article is durable. */
+void dedupe_hold(dedupe *d, const char *sha, const char *msgid, size_t len, long article);
 
 #endif

@@ -31,13 +31,31 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One drain: the duplicate cache, the table of the heavy parts, and
- * whether an item was left for the full processor. */
+/* One drain: the duplicate cache, the articles waiting for their group
+ * commit, the table of the heavy parts, and whether an item was left for
+ * the full processor. */
+typedef struct poison_guard poison_guard;
 typedef struct drain_run {
 	dedupe *dd;
+	distribute_batch *batch;
+	poison_guard *guard;
 	const proc_ops *ops;
 	int handover;
 } drain_run;
+
+static void poison_note(poison_guard *g, const str *ids);
+
+/* The batch's articles made durable, their items removed; the guard names
+ * them meanwhile (finish_dead_run) */
+static fml_status commit(action_ctx *c, drain_run *run)
+{
+	str ids = STR_INIT;
+	distribute_batch_ids(run->batch, &ids);
+	if (ids.len)
+		poison_note(run->guard, &ids);
+	str_free(&ids);
+	return distribute_commit(c, run->batch, run->dd);
+}
 
 /* Remove the item: the end of its life in var/incoming. */
 static fml_status finish(action_ctx *c, action_mail *m)
@@ -320,14 +338,15 @@ static fml_status post_changed(action_ctx *c, action_mail *m, drain_run *run,
 		it2.mail_end = e2.end_off;
 		m2.it = &it2;
 		m2.env = &e2;
-		st = distribute_post(c, &m2, run->dd, article);
+		st = distribute_post(c, &m2, run->dd, run->batch, article);
 	}
 	envelope_free(&e2);
 	close(fd);
 	return st;
 }
 
-/* A post that may go: the content rules, then the article. */
+/* A post that may go: the content rules, then the article, which the
+ * batch's commit makes durable (and removes the item). */
 static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
 {
 	long n = 0;
@@ -342,8 +361,7 @@ static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
 			run->handover = 1; /* nothing of it is written yet */
 			return ST_OK;
 		}
-		st = distribute_post(c, m, run->dd, &n);
-		return st == ST_OK ? finish(c, m) : st;
+		return distribute_post(c, m, run->dd, run->batch, &n);
 	}
 	content_result r;
 	content_result_init(&r);
@@ -355,9 +373,10 @@ static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
 		st = action_save(c, m, "var/log", "content", NULL);
 	} else if (st == ST_OK) {
 		st = r.verdict == CONTENT_CHANGED ? post_changed(c, m, run, &r, &n)
-						  : distribute_post(c, m, run->dd, &n);
-		if (st == ST_OK)
-			st = finish(c, m);
+						  : distribute_post(c, m, run->dd, run->batch, &n);
+		/* the poster hears of an article only once it is durable */
+		if (st == ST_OK && r.verdict == CONTENT_CHANGED)
+			st = commit(c, run);
 		if (st == ST_OK && r.verdict == CONTENT_CHANGED) {
 			msg_info("article %ld: changed by the content rules%s%s", n,
 				 r.report.len ? ": " : "", str_c(&r.report));
@@ -448,7 +467,10 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 			run->handover = 1;
 			return ST_OK;
 		}
-		fml_status st = run->ops->command(c, m);
+		/* a command sees every article before it (get, summary) */
+		fml_status st = commit(c, run);
+		if (st == ST_OK)
+			st = run->ops->command(c, m);
 		if (st == ST_OK)
 			st = finish(c, m);
 		/* after the item: a crash in between leaves a record to sweep,
@@ -541,7 +563,8 @@ out:
 
 /*
  * Poison guard (Mailman's shunt): var/run/current names the item being
- * processed and how many runs started on it.  A run that dies on an item
+ * processed and how many runs started on it (and, while a batch of
+ * articles is committed, the items of the batch: poison_note).  A run that dies on an item
  * (crash, panic) leaves the file; after POISON_TRIES such starts the item is
  * moved to var/log/poison.ID and the maintainer told, so one bad mail
  * cannot stop a list.  A normal return, even a temporary failure, removes
@@ -549,10 +572,11 @@ out:
  */
 #define POISON_TRIES 3
 
-typedef struct poison_guard {
-	int fd;	  /* var/run/current, open for the whole drain; -1: no guard */
-	str dead; /* what a run that died left there: "ID TRIES" */
-} poison_guard;
+struct poison_guard {
+	int fd;	     /* var/run/current, open for the whole drain; -1: no guard */
+	str dead;    /* what a run that died left there: "ID TRIES" */
+	size_t head; /* the length of the "ID TRIES" line written */
+};
 
 static void poison_open(action_ctx *c, poison_guard *g)
 {
@@ -576,6 +600,17 @@ static void poison_write(poison_guard *g, const char *id, int tries)
 	char buf[160] = "";
 	int n = tries > 0 ? snprintf(buf, sizeof buf, "%s %d\n", id, tries) : 0;
 	if (g->fd >= 0 && (pwrite(g->fd, buf, (size_t)n, 0) != n || ftruncate(g->fd, n) < 0))
+		msg_error("write var/run/current: %s", strerror(errno));
+	g->head = (size_t)n;
+}
+
+/* IDS (one per line) after the "ID TRIES" line: the items of a batch being
+ * committed, whose temps finish_dead_run() removes if the run dies once
+ * their items are gone */
+static void poison_note(poison_guard *g, const str *ids)
+{
+	if (g->fd >= 0 && (pwrite(g->fd, ids->s, ids->len, (off_t)g->head) != (ssize_t)ids->len ||
+			   ftruncate(g->fd, (off_t)(g->head + ids->len)) < 0))
 		msg_error("write var/run/current: %s", strerror(errno));
 }
 
@@ -650,18 +685,15 @@ static void poison(action_ctx *c, const char *id, dedupe *dd)
  * it could remove them; nothing else finishes them.
  *
  * spool/.tmp.ID goes as soon as var/incoming/ID is gone: a run killed
- * between removing its item and the spool temp (distribute.h, step 5) left
- * var/run/current naming ID.  One whose unlink failed is not named there:
- * the scan removes it once older than ORPHAN_AGE if var/incoming/ID is
- * gone (while the item waits, it is the recovery data of an article and
- * stays whatever its age).  Everything else goes once older than
- * ORPHAN_AGE, as its writers need not hold the list lock (none takes that
- * long): QUEUE_DIR/tmp/ (qitem), the dot-temps of safefile_replace and of member
- * file rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the
- * member index (var/db/.NAME.db.*) and the link lock's tokens
- * (var/run/lockfile.PID.*, var/run/break.PID.*), and var/db/.tmp.* (the
- * recipients cache).  var/incoming/tmp.* are
- * incoming_list()'s.
+ * between removing its item and the spool temp (distribute.h, step 6) left
+ * var/run/current naming ID (for a batch's commit, every ID of the batch).  One whose unlink failed
+ * is not named there: the scan removes it once older than ORPHAN_AGE if var/incoming/ID is gone
+ * (while the item waits, it is the recovery data of an article and stays whatever its age).
+ * Everything else goes once older than ORPHAN_AGE, as its writers need not hold the list lock (none
+ * takes that long): QUEUE_DIR/tmp/ (qitem), the dot-temps of safefile_replace and of member file
+ * rewrites (DIR/.tmp.*, DIR/.members.tmp.*, var/run/.tmp.*), of the member index
+ * (var/db/.NAME.db.*) and the link lock's tokens (var/run/lockfile.PID.*, var/run/break.PID.*), and
+ * var/db/.tmp.* (the recipients cache).  var/incoming/tmp.* are incoming_list()'s.
  */
 #define ORPHAN_AGE 3600
 
@@ -671,12 +703,16 @@ static void finish_dead_run(action_ctx *c)
 	str cur = STR_INIT;
 	incoming_item it;
 	memset(&it, 0, sizeof it);
+	/* "ID TRIES", then the IDs of a batch being committed (poison_note) */
 	if (fs_path(path, sizeof path, "%s/var/run/current", c->l.dir) == 0 &&
-	    fs_read(path, &cur, 256) == ST_OK) {
-		size_t l = strcspn(cur.s, " \n");
-		if (l > 0 && l < sizeof it.id && cur.s[0] >= '0' && cur.s[0] <= '9' &&
-		    !memchr(cur.s, '/', l)) {
-			memcpy(it.id, cur.s, l);
+	    fs_read(path, &cur, 16384) == ST_OK) {
+		for (const char *p = str_c(&cur); *p; p += strcspn(p, "\n"), p += *p == '\n') {
+			size_t l = strcspn(p, " \n");
+			if (l == 0 || l >= sizeof it.id || *p < '0' || *p > '9' ||
+			    memchr(p, '/', l))
+				continue;
+			memcpy(it.id, p, l);
+			it.id[l] = 0;
 			if (fs_path(path, sizeof path, "%s/var/incoming/%s", c->l.dir, it.id) ==
 				0 &&
 			    !fs_exists(path))
@@ -755,9 +791,9 @@ static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 
 fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 {
-	poison_guard guard = {-1, STR_INIT};
+	poison_guard guard = {-1, STR_INIT, 0};
 	str names = STR_INIT;
-	drain_run run = {NULL, ops, 0};
+	drain_run run = {NULL, NULL, &guard, ops, 0};
 	if (handover)
 		*handover = 0;
 	/* after a reboot, spool files a crash of the machine took or damaged
@@ -779,8 +815,10 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 	fml_status worst = n == 0 || dedupe_ok(dd) ? ST_OK : ST_TEMPFAIL;
 	if (worst != ST_OK)
 		n = 0;
-	if (n > 0)
+	if (n > 0) {
 		poison_open(c, &guard);
+		run.batch = distribute_batch_new();
+	}
 	/* a released post goes back to var/incoming: one more pass takes it
 	 * (bounded: a release needs a command mail, and this pass took it) */
 	for (int pass = 0; pass < 3 && n > 0; pass++) {
@@ -801,9 +839,16 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 			 * processor counts its own starts on it */
 			if (run.handover)
 				poison_write(&guard, p, tries - 1);
+			if (worst == ST_OK && distribute_batch_full(run.batch) &&
+			    commit(c, &run) != ST_OK)
+				worst = ST_TEMPFAIL;
 			if (worst != ST_OK || run.handover)
 				break;
 		}
+		/* before anything lists var/incoming again: a pending article's
+		 * item is still there */
+		if (commit(c, &run) != ST_OK)
+			worst = ST_TEMPFAIL;
 		if (worst != ST_OK || run.handover || !c->again || c->only ||
 		    (n = incoming_list(c->l.dir, &names)) < 0)
 			break;
@@ -817,6 +862,7 @@ fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
 		*handover = run.handover;
 	else if (run.handover)
 		msg_panic("proc_drain: a handover without a way to say so");
+	distribute_batch_free(run.batch);
 	dedupe_close(dd);
 	str_free(&names);
 	return worst;

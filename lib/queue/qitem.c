@@ -109,16 +109,31 @@ fml_status qitem_envelope(qitem_writer *w, const char *sender, const char *list_
 	return st;
 }
 
-/* the trailer, then the file fsynced and renamed into new/; new/ is
- * fsynced when SYNC_DIR, else left to the caller (qitem_sync_new) */
-static fml_status commit(qitem_writer *w, int sync_dir)
+static fml_status trailer(qitem_writer *w)
 {
-	char trailer[QITEM_TRAILER_LEN + 1], hex[SHA256_HEX];
+	char buf[QITEM_TRAILER_LEN + 1], hex[SHA256_HEX];
 	sha256_hex(&w->sha, hex);
-	int n = snprintf(trailer, sizeof trailer, "\nFMLQ-END %020lld %s\n", w->len, hex);
+	int n = snprintf(buf, sizeof buf, "\nFMLQ-END %020lld %s\n", w->len, hex);
 	if (n != QITEM_TRAILER_LEN)
 		msg_panic("qitem trailer length %d", n);
-	if (safefile_write(&w->sf, trailer, (size_t)n) != ST_OK) {
+	w->sealed = 1;
+	return safefile_write(&w->sf, buf, (size_t)n);
+}
+
+fml_status qitem_seal(qitem_writer *w)
+{
+	if (trailer(w) == ST_OK && safefile_start_sync(&w->sf) == ST_OK)
+		return ST_OK;
+	safefile_abort(&w->sf);
+	return ST_TEMPFAIL;
+}
+
+/* the trailer (unless sealed), then the file fsynced and renamed into
+ * new/; new/ is fsynced when SYNC_DIR, else left to the caller
+ * (qitem_sync_new) */
+static fml_status commit(qitem_writer *w, int sync_dir)
+{
+	if (!w->sealed && trailer(w) != ST_OK) {
 		safefile_abort(&w->sf);
 		return ST_TEMPFAIL;
 	}

@@ -39,6 +39,7 @@ typedef struct qitem_writer {
 	sha256 sha;
 	char final[4096];
 	long long len;
+	int sealed; /* qitem_seal() wrote the trailer */
 } qitem_writer;
 
 /* NAME: [A-Za-z0-9._-]+ unique within the queue ("a123" for article 123). */
@@ -66,6 +67,10 @@ fml_status qitem_commit(qitem_writer *w);
  * before it counts the item as queued. */
 fml_status qitem_commit_nodir(qitem_writer *w);
 fml_status qitem_sync_new(const char *queue_dir);
+/* The trailer now, and the write-back started (safefile_start_sync), for
+ * a caller that commits several items later, one after the other (their
+ * fsyncs then overlap); what may follow is the commit or the abort. */
+fml_status qitem_seal(qitem_writer *w);
 void qitem_abort(qitem_writer *w);
 
 /* Is there a committed item named NAME (or NAME.<pid> in active/)? */

@@ -30,7 +30,7 @@ static int errors_to_stderr; /* errors even when stderr is no terminal */
 static volatile sig_atomic_t fatal_exit = EX_TEMPFAIL;
 static int in_fatal;
 
-#define MAX_CLEANUP 16
+#define MAX_CLEANUP 64 /* a drain's batch holds 32 temps (distribute.h) */
 static struct {
 	msg_cleanup_fn fn;
 	void *arg;

@@ -159,6 +159,16 @@ fml_status safefile_write(safefile *sf, const void *p, size_t n)
 	return ST_OK;
 }
 
+fml_status safefile_start_sync(safefile *sf)
+{
+	if (sf->failed || sf->fd < 0 || flush_buf(sf) != ST_OK)
+		return ST_TEMPFAIL;
+	/* a hint: errors (no such call here, a file system without it) are
+	 * the commit's fsync's to report */
+	(void)sync_file_range(sf->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return ST_OK;
+}
+
 fml_status safefile_puts(safefile *sf, const char *s)
 {
 	return safefile_write(sf, s, strlen(s));

@@ -41,6 +41,11 @@ fml_status safefile_open_path(safefile *sf, const char *tmppath);
 fml_status safefile_open_reuse(safefile *sf, const char *tmppath);
 fml_status safefile_write(safefile *sf, const void *p, size_t n);
 fml_status safefile_puts(safefile *sf, const char *s);
+/* Flush the buffer and start the write-back of what was written (Linux
+ * sync_file_range), without waiting: the fsyncs of several files started
+ * so, one after the other, wait for their writes together.  The file
+ * stays open for safefile_write() or a commit. */
+fml_status safefile_start_sync(safefile *sf);
 /* Flush, fsync and close; the file stays under its temp name. */
 fml_status safefile_sync(safefile *sf);
 /* sync, rename to FINAL (any directory of the same file system), fsync

@@ -147,3 +147,40 @@ def test_fifty_then_fifty_more(make_list):
     seen = check_articles(ml, first + second)
     assert max(seen[t] for t in first) < min(seen[t] for t in second)
     no_leftovers(ml)
+
+
+def test_one_run_commits_a_batch_with_duplicates_in_it(make_list):
+    """Posts that waited for the lock are made articles by one run in one
+    group commit (actions/distribute.h): a second copy of a post in the same
+    batch (the same bytes, or the same Message-ID) is caught before the
+    batch is durable, and every article is in summary, seq and the queue."""
+    import fcntl
+    from conftest import owner_ids
+    ml = make_list(members=MEMBERS)
+    tokens = [tok() for _ in range(6)]
+    posts = [mail(subject="batch %d" % i, body="Batch %d.\n%s\n" % (i, t),
+                  msgid="<batch-%d-%s@example.com>" % (i, t))
+             for i, t in enumerate(tokens)]
+    resend = mail(subject="batch 2 again", body="Other bytes.\n%s\n" % tok(),
+                  msgid="<batch-2-%s@example.com>" % tokens[2])
+    fd = os.open(ml.path("var", "run", "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    os.fchown(fd, *owner_ids())
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for data in posts[:5] + [posts[1], resend]:
+            p = ml.post(data, "--LOCK_TIMEOUT=0")
+            assert p.returncode == 0, p.stderr
+    finally:
+        os.close(fd)
+    assert len([n for n in ml.listdir("var", "incoming") if n[0].isdigit()]) == 7
+    p = ml.post(posts[5])  # drains the seven, then makes its own
+    assert p.returncode == 0, p.stderr
+    seen = check_articles(ml, tokens)
+    assert [seen[t] for t in tokens] == list(range(1, 7))
+    dups = sorted(n for n in ml.listdir("var", "log") if n.startswith("duplicate."))
+    assert len(dups) == 2, ml.listdir("var", "log")
+    summary = ml.read("summary").decode()
+    assert [int(n) for n in re.findall(r"\[(\d+):", summary)] == list(range(1, 7)), summary
+    log = ml.log()
+    assert len(re.findall(r"\barticle \d+ from ", log)) == 6, log
+    no_leftovers(ml)

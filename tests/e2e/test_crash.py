@@ -19,7 +19,7 @@ a killed writer left behind is one the code sweeps (SWEPT below; checked by
 ageing it past the sweeper's limit and running fml again).
 
 The default run covers every k before the call and every k after it for
-five inputs (about 700 kill points), plus SIGTERM at every point for two
+six inputs (about 1,100 kill points; "burst" makes five articles in one group commit), plus SIGTERM at every point for two
 inputs (the signal handler's clean-up must leave nothing half-written, and
 the exit must be 75 before the commit point, 0 after it): about a minute on
 two cores.  FML_CRASH_FULL=1 adds the link-lock (USE_FLOCK=0) sweeps and
@@ -188,6 +188,18 @@ def prepare(make_list, kind, use_flock=1):
         assert len([n for n in ml.listdir("var", "incoming") if n[0].isdigit()]) == 1
         before.append(wt)
         data = mail(frm="bob@example.net", subject="second post", body="Second.\n%s\n" % tok)
+    elif kind == "burst":
+        # four posts wait (the lock was busy): one run makes them and the new
+        # one articles in one group commit (actions/distribute.h)
+        with lock_held(ml, use_flock):
+            for i in range(4):
+                wt = token()
+                p = ml.post(mail(subject="waiting %d" % i, body="Waiting.\n%s\n" % wt),
+                            "--LOCK_TIMEOUT=0")
+                assert p.returncode == 0, p.stderr
+                before.append(wt)
+        assert len([n for n in ml.listdir("var", "incoming") if n[0].isdigit()]) == 4
+        data = mail(frm="bob@example.net", subject="fifth post", body="Fifth.\n%s\n" % tok)
     elif kind == "dupmsgid":
         # same Message-ID as article 2, other bytes: must not become an article
         data = mail(subject="resent", body="A resend.\n%s\n" % tok, msgid=msgids[1])
@@ -458,7 +470,7 @@ def report(sc, trace, recs):
         len(bad), len(recs), sc.name, "\n  ".join(lines))
 
 
-KINDS = ["plain", "crlf", "multipart", "second", "dupmsgid"]
+KINDS = ["plain", "crlf", "multipart", "second", "burst", "dupmsgid"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
