@@ -35,7 +35,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Ilib $(PKG_CF
 	     -DFML_ETCDIR='"$(ETCDIR)"' -DFML_ML_DIR='"$(ML_DIR)"' \
 	     -DFML_SHAREDIR='"$(SHAREDIR)"' -DFML_LIBEXEC='"$(LIBEXEC)"'
 LDHARDEN  = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt
+LIBS      = $(PKG_LIBS) -lgdbm -lmagic -larchive -lcrypt -lopendkim -lcrypto
 # the alias pipe is lean: libc and gdbm only (tests/e2e/test_lean.py);
 # what needs more is fmlproc's, which fml execs (doc/fml.8)
 LEAN_LIBS = -lgdbm
@@ -92,7 +92,8 @@ check-layers: $(LIB_OBJ)
 # ---- dependencies: everything a fresh Debian machine needs to build and test
 DEB_PKGS = gcc make pkg-config libgdbm-dev libmagic-dev libgmime-3.0-dev libarchive-dev \
 	   libcrypt-dev libcmocka-dev python3 python3-pytest postfix strace clang \
-	   libclang-rt-14-dev time mlmmj
+	   libclang-rt-14-dev time mlmmj libopendkim-dev libssl-dev publicsuffix \
+	   python3-dnslib python3-dkim
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

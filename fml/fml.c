@@ -22,6 +22,7 @@
  */
 #include "proc/procrun.h"
 #include "actions/distribute.h"
+#include "actions/dmarc.h"
 #include "cmd/cmdrecord.h"
 #include "queue/runner.h"
 #include "list/config.h"
@@ -286,6 +287,9 @@ int main(int argc, char **argv)
 	action_ctx c = {.l = {.dir = dir, .cf = cf, .now = time(NULL)},
 			.debug = debug,
 			.only = debug ? str_c(&id) : NULL};
+	/* the author's DMARC policy into the cache while no lock is held */
+	if (id.len && mode == IN_POST)
+		dmarc_prefetch(&c, str_c(&id));
 	fml_lock lk;
 	if (procrun_lock(&c, &lk) != ST_OK)
 		return leave(1, &id); /* the holder may be moving this very item */
@@ -305,6 +309,11 @@ int main(int argc, char **argv)
 	lock_release(&lk);
 	if (full && rc == EX_OK) /* fmlproc may not get the lock: the item is durable */
 		handover(argv, argc, env0, debug, str_c(&id)); /* returns when the exec failed */
+	/* a list that signs its mail: fmlproc delivers (libopendkim is not
+	 * ours); runner_kick() would leave it to fmlqueue */
+	if (!debug && rc == EX_OK && runner_wants_signer(cf) &&
+	    strcmp(config_str(cf, CF_DELIVERY_MODE), "queue") != 0)
+		handover(argv, argc, env0, debug, str_c(&id));
 	if (!debug)
 		runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
 	free(sender);

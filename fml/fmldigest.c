@@ -16,6 +16,7 @@
 #include "actions/bounce.h"
 #include "actions/digest.h"
 #include "queue/qspool.h"
+#include "queue/dkimsign.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 	str err = STR_INIT, lists = STR_INIT;
 
 	msg_startup("fmldigest");
+	runner_sign_with(dkimsign_item);
 	/* cron and timers: their mail or journal is where an error is read */
 	msg_set_stderr_errors(1);
 	for (int i = 1; i < argc; i++) {

@@ -15,6 +15,7 @@
  */
 #include "proc/procfull.h"
 #include "proc/procrun.h"
+#include "queue/dkimsign.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
 	str err = STR_INIT;
 
 	msg_startup("fmlproc");
+	runner_sign_with(dkimsign_item);
 	msg_set_fatal_exit(EX_OK); /* the mail is accepted already */
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);

@@ -12,6 +12,7 @@
  */
 #include "proc/procfull.h"
 #include "queue/qview.h"
+#include "queue/dkimsign.h"
 #include "queue/runner.h"
 #include "list/config.h"
 #include "list/home.h"
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	str err = STR_INIT, lists = STR_INIT;
 
 	msg_startup("fmlqueue");
+	runner_sign_with(dkimsign_item);
 	/* cron and timers: their mail or journal is where an error is read */
 	msg_set_stderr_errors(1);
 	if (argc < 2)

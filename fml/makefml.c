@@ -33,6 +33,8 @@
 #include "actions/bounce.h"
 #include "actions/digest.h"
 #include "actions/distribute.h"
+#include "mail/dkimkey.h"
+#include "queue/dkimsign.h"
 #include "queue/runner.h"
 #include "list/adminpw.h"
 #include "list/archunit.h"
@@ -103,6 +105,7 @@ static fml_status cmd_destructml(ctx *c);
 static fml_status cmd_command(ctx *c);
 static fml_status cmd_archive(ctx *c);
 static fml_status cmd_bounces(ctx *c);
+static fml_status cmd_dkim(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -130,6 +133,7 @@ static const struct command {
     {"check", 0, 0, 0, cmd_check, ""},
     {"archive", 0, 1, 0, cmd_archive, "[RANGE]"}, /* reads only: no lock */
     {"bounces", 0, 2, 1, cmd_bounces, "[--reset ADDR]"},
+    {"dkim", 0, 1, 0, cmd_dkim, "[SELECTOR]"}, /* locks to set the variables */
     {"destructml", 0, 0, 1, cmd_destructml, ""},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -561,6 +565,97 @@ static fml_status cmd_config(ctx *c)
 	return st;
 }
 
+/* ---- dkim */
+
+/* TXT as the strings of a DNS TXT record (at most 255 bytes each) */
+static void print_txt(const char *name, const str *txt)
+{
+	printf("%s IN TXT (", name);
+	for (size_t i = 0; i < txt->len; i += 250)
+		printf(" \"%.*s\"", (int)(txt->len - i < 250 ? txt->len - i : 250), txt->s + i);
+	printf(" )\n");
+}
+
+/* makefml dkim LIST [SELECTOR]: an RSA and an Ed25519 key pair under
+ * etc/dkim/, the DKIM_* variables set, and the DNS records to publish. */
+static fml_status cmd_dkim(ctx *c)
+{
+	char sel[64], dir[PATH_MAX], rsa[PATH_MAX], ed[PATH_MAX], edsel[80];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	if (c->nargs)
+		snprintf(sel, sizeof sel, "%s", c->args[0]);
+	else
+		strftime(sel, sizeof sel, "fml%Y%m", &tm);
+	if (!sel[0] ||
+	    strspn(sel, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+		strlen(sel) ||
+	    strlen(sel) > 50) {
+		str_printf(&c->err, "selector %s: letters, digits and - only", sel);
+		return refuse(c, ST_USAGE);
+	}
+	snprintf(edsel, sizeof edsel, "%s-ed", sel);
+	if (fs_path(dir, sizeof dir, "%s/etc/dkim", c->dir) < 0 ||
+	    fs_path(rsa, sizeof rsa, "%s/%s.rsa.pem", dir, sel) < 0 ||
+	    fs_path(ed, sizeof ed, "%s/%s.ed25519.pem", dir, edsel) < 0)
+		return refuse(c, ST_TEMPFAIL);
+	if (fs_exists(rsa) || fs_exists(ed)) {
+		str_printf(&c->err, "a key for selector %s exists already (%s): choose another",
+			   sel, rsa);
+		return refuse(c, ST_DATAERR);
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		str_printf(&c->err, "mkdir %s: %s", dir, strerror(errno));
+		return refuse(c, ST_TEMPFAIL);
+	}
+	str pem = STR_INIT, txt = STR_INIT, edpem = STR_INIT, edtxt = STR_INIT;
+	fml_status st = dkimkey_make(0, 2048, &pem, &txt, &c->err);
+	if (st == ST_OK)
+		st = dkimkey_make(1, 0, &edpem, &edtxt, &c->err);
+	if (st == ST_OK)
+		st = safefile_replace(rsa, pem.s, pem.len, 1);
+	if (st == ST_OK)
+		st = safefile_replace(ed, edpem.s, edpem.len, 1);
+	fml_lock lk;
+	int told = 0; /* set_var() said what failed */
+	if (st == ST_OK &&
+	    (st = lock_list(c, &lk, "the list is locked; try again later")) == ST_OK) {
+		char rel[PATH_MAX];
+		snprintf(rel, sizeof rel, "etc/dkim/%s.rsa.pem", sel);
+		st = set_var(c, "DKIM_PRIVATE_KEY", rel);
+		snprintf(rel, sizeof rel, "etc/dkim/%s.ed25519.pem", edsel);
+		if (st == ST_OK)
+			st = set_var(c, "DKIM_PRIVATE_KEY_ED25519", rel);
+		if (st == ST_OK)
+			st = set_var(c, "DKIM_SELECTOR_ED25519", edsel);
+		if (st == ST_OK)
+			st = set_var(c, "DKIM_SELECTOR", sel);
+		told = st != ST_OK;
+		lock_release(&lk);
+	}
+	if (st == ST_OK) {
+		char name[512];
+		const char *domain = config_str(c->cf, CF_DKIM_DOMAIN);
+		printf("\nThe list signs its mail from now on.  Publish in the DNS of %s:\n\n",
+		       domain);
+		snprintf(name, sizeof name, "%s._domainkey.%s.", sel, domain);
+		print_txt(name, &txt);
+		snprintf(name, sizeof name, "%s._domainkey.%s.", edsel, domain);
+		print_txt(name, &edtxt);
+		printf("\nand, if %s has none yet, a DMARC record such as\n"
+		       "_dmarc.%s. IN TXT \"v=DMARC1; p=none; rua=mailto:postmaster@%s\"\n",
+		       domain, domain, domain);
+	} else if (!c->err.len) {
+		str_printf(&c->err, "cannot write the keys under %s", dir);
+	}
+	str_free(&pem);
+	str_free(&txt);
+	str_free(&edpem);
+	str_free(&edtxt);
+	return st == ST_OK || told ? st : refuse(c, st);
+}
+
 /* ---- check, destructml, newml */
 
 /* Edit distance of A and B (both short names), for "did you mean". */
@@ -883,6 +978,7 @@ int main(int argc, char **argv)
 	ctx c;
 
 	msg_startup("makefml");
+	runner_sign_with(dkimsign_item);
 	msg_set_stderr(1);
 
 	for (int i = 1; i < argc; i++) {

@@ -44,6 +44,7 @@ void action_mail_free(action_mail *m)
 	str_free(&m->from);
 	str_free(&m->reply);
 	str_free(&m->sender);
+	str_free(&m->dkim_h);
 }
 
 void action_addresses(action_mail *m)

@@ -39,6 +39,8 @@ typedef struct action_mail {
 	str sender; /* envelope sender; "" for <> or unknown */
 	int has_sender;
 	int member; /* from is in members */
+	int dmarc;  /* how it leaves: a dmarc_plan (dmarc.h), DMARC_AS_IS (0) unless set */
+	str dkim_h; /* DMARC_UNMODIFIED: h= of the author's signature */
 } action_mail;
 
 /* Move the current item out of var/incoming into var/log/KIND.ID (kept for

@@ -5,6 +5,7 @@
  * stays; the steps already done are found again by distribute_recover().
  */
 #include "distribute.h"
+#include "dmarc.h"
 #include "rewrite.h"
 #include "queue/qitem.h"
 #include "queue/qdelta.h"
@@ -603,8 +604,14 @@ fml_status distribute_post(action_ctx *c, action_mail *m, dedupe *dd, distribute
 		while (spool_path(c, n, final, sizeof final) == 0 &&
 		       (fs_exists(final) || article_queued(c, n)))
 			n++;
-		rewrite_info ri = {n, c->l.now, (time_t)it->arrival};
+		rewrite_info ri = {n, c->l.now, (time_t)it->arrival, m->dmarc, str_c(&m->dkim_h)};
 		rewrite_header(e, c->l.cf, &ri, &hdr);
+		if (m->dmarc == DMARC_WRAP) { /* the post inside, as it came */
+			str inner = STR_INIT;
+			rewrite_wrapped_header(e, c->l.cf, &inner);
+			str_append(&hdr, inner.s, inner.len);
+			str_free(&inner);
+		}
 		safefile sf;
 		/* made by distribute_prepare(), or a leftover that never got
 		 * linked (not an article): emptied and used */

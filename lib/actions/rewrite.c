@@ -4,6 +4,8 @@
  * the output is a str.
  */
 #include "rewrite.h"
+#include "dmarc.h"
+#include "mail/addr.h"
 #include "mail/rfc2047.h"
 #include "util/date.h"
 #include "util/msg.h"
@@ -305,8 +307,208 @@ void rewrite_list_fields(const config *cf, const char *eol, str *out)
 	}
 }
 
+/* ---- DMARC (rewrite.h) */
+
+/* Is NAME (NLEN bytes) in the ':'-separated list H? */
+static int in_colon_list(const char *h, const char *name, size_t nlen)
+{
+	for (const char *p = h; p && *p;) {
+		size_t l = strcspn(p, ":");
+		if (l == nlen && strncasecmp(p, name, nlen) == 0)
+			return 1;
+		p += l + (p[l] == ':');
+	}
+	return 0;
+}
+
+/* BLOCK's fields (each "Name: value" ending in EOL, continuations after)
+ * whose names are not in H, appended to OUT. */
+static void add_unsigned(const str *block, const char *h, str *out)
+{
+	const char *p = str_c(block), *end = p + block->len;
+	while (p < end) {
+		const char *q = p;
+		do {
+			q = memchr(q, '\n', (size_t)(end - q));
+			q = q ? q + 1 : end;
+		} while (q < end && (*q == ' ' || *q == '\t'));
+		size_t nlen = strcspn(p, ":");
+		if (!in_colon_list(h, p, nlen))
+			str_append(out, p, (size_t)(q - p));
+		p = q;
+	}
+}
+
+/* The display name of the first mailbox of the From: value V, as UTF-8
+ * without control bytes; "" when there is none. */
+static void display_name(const char *v, size_t n, str *out)
+{
+	str raw = STR_INIT;
+	int quoted = 0;
+	size_t lt = n;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '\\' && quoted && i + 1 < n)
+			i++;
+		else if (v[i] == '"')
+			quoted = !quoted;
+		else if (v[i] == '<' && !quoted) {
+			lt = i;
+			break;
+		}
+	}
+	if (lt < n) {
+		for (size_t i = 0; i < lt; i++) { /* unquote, keep encoded-words */
+			if (v[i] == '"')
+				continue;
+			if (v[i] == '\\' && i + 1 < lt)
+				i++;
+			str_putc(&raw, v[i]);
+		}
+	} else {
+		const char *o = memchr(v, '(', n),
+			   *c = o ? memchr(o, ')', n - (size_t)(o - v)) : NULL;
+		if (o && c)
+			str_append(&raw, o + 1, (size_t)(c - o - 1));
+	}
+	str dec = STR_INIT;
+	rfc2047_decode(raw.s ? raw.s : "", raw.len, &dec);
+	str_clear(out);
+	int space = 1;
+	for (size_t i = 0; i < dec.len; i++) {
+		unsigned char ch = (unsigned char)dec.s[i];
+		if (ch < 0x20 || ch == 0x7f || ch == ' ') {
+			if (!space)
+				str_putc(out, ' ');
+			space = 1;
+		} else {
+			str_putc(out, (char)ch);
+			space = 0;
+		}
+	}
+	while (out->len && out->s[out->len - 1] == ' ')
+		str_truncate(out, out->len - 1);
+	str_free(&raw);
+	str_free(&dec);
+}
+
+/* From: "NAME via LIST" <MAIL_LIST> for the author's From: value V */
+static void munged_from(const config *cf, const char *v, size_t n, const char *eol, str *out)
+{
+	str name = STR_INIT, addr = STR_INIT;
+	display_name(v, n, &name);
+	if (!name.len && addr_parse_first(v, n, &addr) == ST_OK) /* the local part */
+		str_append(&name, addr.s, strcspn(addr.s, "@"));
+	str_free(&addr);
+	str_printf(&name, " via %s", config_get(cf, "ML_NAME"));
+	int ascii = 1;
+	for (size_t i = 0; i < name.len; i++)
+		ascii &= (unsigned char)name.s[i] < 0x80;
+	str_puts(out, "From: ");
+	if (ascii) {
+		str_putc(out, '"');
+		for (size_t i = 0; i < name.len; i++) {
+			if (name.s[i] == '"' || name.s[i] == '\\')
+				str_putc(out, '\\');
+			str_putc(out, name.s[i]);
+		}
+		str_putc(out, '"');
+	} else {
+		str sep = STR_INIT;
+		str_printf(&sep, "%s ", eol);
+		rfc2047_encode(name.s, name.len, "UTF-8", 'B', str_c(&sep), out);
+		str_free(&sep);
+	}
+	/* folded before the address when the line would pass 78 bytes */
+	const char *ml = config_str(cf, CF_MAIL_LIST);
+	const char *last = out->len ? memrchr(out->s, '\n', out->len) : NULL;
+	size_t col = out->len - (last ? (size_t)(last - out->s) + 1 : 0);
+	str_printf(out, "%s <%s>%s", col + strlen(ml) + 3 > 78 ? eol : "", ml, eol);
+	str_free(&name);
+}
+
+static int is_mime_field(const envelope *e, const hfield *f)
+{
+	return name_is(e, f, "MIME-Version") ||
+	       (f->name_len > 8 && strncasecmp(e->header.s + f->off, "Content-", 8) == 0);
+}
+
+/* The poster's fields as they came, but SKIP_FIELDS (the MTA's) and the
+ * bad ones, onto OUT; whether a Message-ID was among them */
+static int posters_fields(const envelope *e, const config *cf, str *out)
+{
+	const char *skip = config_str(cf, CF_SKIP_FIELDS);
+	int have_msgid = 0;
+	for (size_t k = 0; k < e->nfields; k++) {
+		const hfield *f = &e->fields[k];
+		const char *raw = e->header.s + f->off;
+		if (f->bad || in_bar_list(skip, raw, f->name_len))
+			continue;
+		have_msgid |= name_is(e, f, "Message-ID");
+		str_append(out, raw, f->len);
+		if (f->len == 0 || raw[f->len - 1] != '\n')
+			str_puts(out, e->crlf ? "\r\n" : "\n");
+	}
+	return have_msgid;
+}
+
+void rewrite_wrapped_header(const envelope *e, const config *cf, str *out)
+{
+	str_clear(out);
+	posters_fields(e, cf, out);
+	str_puts(out, e->crlf ? "\r\n" : "\n");
+}
+
+/* The fields fml adds to every article after the poster's */
+static void our_fields(const config *cf, const rewrite_info *ri, const char *eol, str *out)
+{
+	const char *xmlname = config_str(cf, CF_XMLNAME);
+	const char *xmlcount = config_str(cf, CF_XMLCOUNT);
+	const char *precedence = config_str(cf, CF_PRECEDENCE);
+	if (*xmlname)
+		add_field(out, eol, "%s", xmlname);
+	if (config_int(cf, CF_APPEND_MAIL_COUNT) && *xmlcount)
+		add_field(out, eol, "%s: %0*ld", xmlcount,
+			  (int)config_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article);
+	if (*config_str(cf, CF_X_MLSERVER))
+		add_field(out, eol, "X-MLServer: %s", config_str(cf, CF_X_MLSERVER));
+	const char *ctl = config_str(cf, CF_CONTROL_ADDRESS);
+	const char *info = config_str(cf, CF_X_ML_INFO_MESSAGE);
+	if (*info)
+		add_field(out, eol, "X-ML-Info: %s", info);
+	else
+		add_field(out, eol,
+			  "X-ML-Info: If you have a question, send e-mail with the body%s"
+			  "\t\"help\" (without quotes) to the address %s;%s"
+			  "\thelp=<mailto:%s?body=help>",
+			  eol, ctl, eol, ctl);
+	rewrite_list_fields(cf, eol, out);
+	if (*precedence)
+		add_field(out, eol, "Precedence: %s", precedence);
+}
+
+/* DMARC_UNMODIFIED: the poster's fields, then ours that her signature
+ * does not cover */
+static void unmodified_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out)
+{
+	const char *eol = e->crlf ? "\r\n" : "\n";
+	str ours = STR_INIT;
+	str_clear(out);
+	int have_msgid = posters_fields(e, cf, out);
+	if (!have_msgid)
+		add_field(&ours, eol, "Message-ID: <%lld.%ld.%s>", (long long)ri->now, ri->article,
+			  config_str(cf, CF_MAIL_LIST));
+	our_fields(cf, ri, eol, &ours);
+	add_unsigned(&ours, ri->signed_fields ? ri->signed_fields : "", out);
+	str_puts(out, eol);
+	str_free(&ours);
+}
+
 void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out)
 {
+	if (ri->dmarc == DMARC_UNMODIFIED) {
+		unmodified_header(e, cf, ri, out);
+		return;
+	}
 	const char *eol = e->crlf ? "\r\n" : "\n";
 	const char *date_type = config_str(cf, CF_DATE_TYPE);
 	int keep_date = strcmp(date_type, "original-date") == 0;
@@ -318,8 +520,14 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 	const char *ml = config_str(cf, CF_MAIL_LIST);
 	const char *ml_fn = config_str(cf, CF_ML_FN);
 	long rewrite_to = config_int(cf, CF_REWRITE_TO);
-	int have_subject = 0, have_msgid = 0, have_date = 0, have_to = 0;
-	str tmp = STR_INIT;
+	int have_subject = 0, have_msgid = 0, have_date = 0, have_to = 0, have_reply_to = 0;
+	int munge = ri->dmarc == DMARC_MUNGE || ri->dmarc == DMARC_WRAP;
+	int wrap = ri->dmarc == DMARC_WRAP;
+	const hfield *from = munge ? envelope_get(e, "From", 0) : NULL;
+	/* the author's signatures: the wrapper has none (the post inside keeps
+	 * them); an article the list changes keeps them unless removed */
+	int drop_sigs = wrap || strcmp(config_str(cf, CF_DKIM_AUTHOR_SIGNATURE), "remove") == 0;
+	str tmp = STR_INIT, cc = STR_INIT;
 	char date[64];
 
 	str_clear(out);
@@ -339,6 +547,20 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 			continue;
 		if (*reply_to && name_is(e, f, "Reply-To"))
 			continue;
+		have_reply_to |= name_is(e, f, "Reply-To");
+		if (munge && name_is(e, f, "From")) {
+			if (f == from)
+				munged_from(cf, str_c(&f->value), f->value.len, eol, out);
+			continue;
+		}
+		if ((wrap && is_mime_field(e, f)) || (munge && name_is(e, f, "Author")) ||
+		    (drop_sigs && name_is(e, f, "DKIM-Signature")))
+			continue;
+		if (munge && *reply_to && name_is(e, f, "Cc")) {
+			/* the author joins the Cc: added below */
+			str_printf(&cc, ",%s\t%s", eol, str_c(&f->value));
+			continue;
+		}
 		if (name_is(e, f, "Message-ID"))
 			have_msgid = 1;
 		if (name_is(e, f, "Date")) {
@@ -404,27 +626,25 @@ void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri,
 	}
 	if (*reply_to)
 		add_field(out, eol, "Reply-To: %s", reply_to);
-	const char *xmlname = config_str(cf, CF_XMLNAME);
-	if (*xmlname)
-		add_field(out, eol, "%s", xmlname);
-	if (config_int(cf, CF_APPEND_MAIL_COUNT) && *xmlcount)
-		add_field(out, eol, "%s: %0*ld", xmlcount,
-			  (int)config_int(cf, CF_SUBJECT_FORM_LONG_ID), ri->article);
-	if (*config_str(cf, CF_X_MLSERVER))
-		add_field(out, eol, "X-MLServer: %s", config_str(cf, CF_X_MLSERVER));
-	const char *ctl = config_str(cf, CF_CONTROL_ADDRESS);
-	const char *info = config_str(cf, CF_X_ML_INFO_MESSAGE);
-	if (*info)
-		add_field(out, eol, "X-ML-Info: %s", info);
-	else
+	if (munge && from) {
+		/* the author: where replies go, and who wrote it */
+		const char *v = e->header.s + from->off + from->name_len + 1;
+		size_t vl = from->len - from->name_len - 1;
+		while (vl && (v[vl - 1] == '\n' || v[vl - 1] == '\r'))
+			vl--;
+		if (*reply_to)
+			add_field(out, eol, "Cc:%.*s%s", (int)vl, v, str_c(&cc));
+		else if (!have_reply_to)
+			add_field(out, eol, "Reply-To:%.*s", (int)vl, v);
+		add_field(out, eol, "Author:%.*s", (int)vl, v);
+	}
+	our_fields(cf, ri, eol, out);
+	if (wrap)
 		add_field(out, eol,
-			  "X-ML-Info: If you have a question, send e-mail with the body%s"
-			  "\t\"help\" (without quotes) to the address %s;%s"
-			  "\thelp=<mailto:%s?body=help>",
-			  eol, ctl, eol, ctl);
-	rewrite_list_fields(cf, eol, out);
-	if (*precedence)
-		add_field(out, eol, "Precedence: %s", precedence);
+			  "MIME-Version: 1.0%sContent-Type: message/rfc822%s"
+			  "Content-Transfer-Encoding: 8bit%sContent-Disposition: inline",
+			  eol, eol, eol);
 	str_puts(out, eol);
 	str_free(&tmp);
+	str_free(&cc);
 }

@@ -23,13 +23,33 @@
 #include "util/str.h"
 
 typedef struct rewrite_info {
-	long article;	/* N */
-	time_t now;	/* distribution time */
-	time_t arrival; /* when the mail was accepted */
+	long article;		   /* N */
+	time_t now;		   /* distribution time */
+	time_t arrival;		   /* when the mail was accepted */
+	int dmarc;		   /* a dmarc_plan (dmarc.h): DMARC_AS_IS (0), the rest below */
+	const char *signed_fields; /* DMARC_UNMODIFIED: h= of the author's signature */
 } rewrite_info;
+
+/*
+ * DMARC (dmarc.h):
+ *   - DMARC_MUNGE: From: becomes "NAME via LIST" <MAIL_LIST> (NAME the
+ *     author's display name decoded, else her local part; RFC 2047 UTF-8
+ *     when not ASCII), the author's From: value goes to Author: (RFC 9057)
+ *     and to Reply-To: (kept if she set one), or to Cc: when REPLY_TO
+ *     forces the list's Reply-To:
+ *   - DMARC_WRAP: that header for a mail from the list whose body is the
+ *     post (rewrite_wrapped); its Content-* and MIME-Version fields are the
+ *     wrapper's
+ *   - DMARC_UNMODIFIED: the poster's fields as they came (but SKIP_FIELDS,
+ *     which the MTA adds), no subject tag, Date or To change; only fields
+ *     whose names are not in SIGNED_FIELDS are added
+ */
 
 /* The whole new header, ending with the empty line before the body. */
 void rewrite_header(const envelope *e, const config *cf, const rewrite_info *ri, str *out);
+/* DMARC_WRAP's body: the post's header fields (but SKIP_FIELDS) and body,
+ * the body read by the caller; OUT gets the header and the empty line. */
+void rewrite_wrapped_header(const envelope *e, const config *cf, str *out);
 /* The RFC 2919 List-Id and RFC 2369 List-* fields (as USE_RFC2919 and
  * USE_RFC2369 say), each line ended by EOL: for articles and digests. */
 void rewrite_list_fields(const config *cf, const char *eol, str *out);

@@ -67,6 +67,9 @@ int incoming_list(const char *dir, str *names);
 fml_status incoming_open(const char *dir, const char *id, incoming_item *it);
 /* The same for an item moved to another AREA of DIR (var/hold). */
 fml_status incoming_open_in(const char *dir, const char *area, const char *id, incoming_item *it);
+/* incoming_open() without the checksum (a look at the header of a mail
+ * this run just accepted; whatever processes it opens it again). */
+fml_status incoming_peek(const char *dir, const char *id, incoming_item *it);
 void incoming_close(incoming_item *it);
 
 /* Hex-escape / unescape the SENDER token. */

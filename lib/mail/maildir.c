@@ -115,6 +115,8 @@ static const char *line_end(const transport_msg *m)
 static int copy_message(safefile *sf, const transport_msg *m, char *buf)
 {
 	off_t pos = m->start;
+	if (m->prefix_len && safefile_write(sf, m->prefix, m->prefix_len) != ST_OK)
+		return -1;
 	while (pos < m->end) {
 		size_t want = (size_t)(m->end - pos < MAILDIR_CHUNK ? m->end - pos : MAILDIR_CHUNK);
 		ssize_t r = pread(m->fd, buf, want, pos);

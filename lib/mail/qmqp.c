@@ -254,6 +254,14 @@ static int message_pass(qmqp_conn *c, const transport_msg *m, int send_it, off_t
 {
 	off_t pos = m->start, out = 0;
 	int cr = 0; /* the previous chunk ended in a CR not yet decided */
+	/* the prefix (header fields fml made: CRLF or LF ends, no lone CR) */
+	for (size_t i = 0; i < m->prefix_len; i++) {
+		if (m->prefix[i] == '\r')
+			continue;
+		out++;
+		if (send_it && put(c, m->prefix + i, 1, why) < 0)
+			return -1;
+	}
 	while (pos < m->end) {
 		size_t want = (size_t)(m->end - pos < QMQP_CHUNK ? m->end - pos : QMQP_CHUNK);
 		ssize_t r = pread(m->fd, c->ibuf, want, pos);

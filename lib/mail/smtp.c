@@ -458,7 +458,45 @@ static int body_8bit(const transport_msg *m, str *buf)
 	return 0;
 }
 
-/* Stream the message into the DATA block: CRLF line ends, dot-stuffing,
+/* IN (GOT bytes) into the DATA block: CRLF line ends, dot-stuffing; *BOL
+ * and *CR carry the state from one piece to the next. */
+static int put_data(smtp_conn *c, const char *in, size_t got, int *bol, int *cr)
+{
+	str_reserve(&c->out, 2 * got + 8);
+	char *o = c->out.s + c->out.len;
+	for (size_t i = 0; i < got; i++) {
+		char ch = in[i];
+		if (*cr) { /* CR LF, or a lone CR: both end a line */
+			*o++ = '\r';
+			*o++ = '\n';
+			*bol = 1;
+			*cr = 0;
+			if (ch == '\n')
+				continue;
+		}
+		if (ch == '\r') {
+			*cr = 1;
+			continue;
+		}
+		if (ch == '\n') {
+			*o++ = '\r';
+			*o++ = '\n';
+			*bol = 1;
+			continue;
+		}
+		if (*bol && ch == '.')
+			*o++ = '.';
+		*o++ = ch;
+		*bol = 0;
+	}
+	c->out.len = (size_t)(o - c->out.s);
+	c->out.s[c->out.len] = 0;
+	if (c->out.len >= SMTP_OUT_CHUNK && conn_flush(c, c->data_to) < 0)
+		return -1;
+	return 0;
+}
+
+/* Stream the message (its prefix first) into the DATA block, then the
  * final CRLF and ".".  0, or -1 with the reason in c->text. */
 static int send_body(smtp_conn *c, const transport_msg *m)
 {
@@ -466,6 +504,8 @@ static int send_body(smtp_conn *c, const transport_msg *m)
 	off_t pos = m->start;
 	int bol = 1, cr = 0;
 
+	if (m->prefix_len && put_data(c, m->prefix, m->prefix_len, &bol, &cr) < 0)
+		return -1;
 	while (pos < m->end) {
 		size_t want = m->end - pos > (off_t)sizeof in ? sizeof in : (size_t)(m->end - pos);
 		ssize_t got = pread(m->fd, in, want, pos);
@@ -478,36 +518,7 @@ static int send_body(smtp_conn *c, const transport_msg *m)
 			return -1;
 		}
 		pos += got;
-		str_reserve(&c->out, 2 * (size_t)got + 8);
-		char *o = c->out.s + c->out.len;
-		for (ssize_t i = 0; i < got; i++) {
-			char ch = in[i];
-			if (cr) { /* CR LF, or a lone CR: both end a line */
-				*o++ = '\r';
-				*o++ = '\n';
-				bol = 1;
-				cr = 0;
-				if (ch == '\n')
-					continue;
-			}
-			if (ch == '\r') {
-				cr = 1;
-				continue;
-			}
-			if (ch == '\n') {
-				*o++ = '\r';
-				*o++ = '\n';
-				bol = 1;
-				continue;
-			}
-			if (bol && ch == '.')
-				*o++ = '.';
-			*o++ = ch;
-			bol = 0;
-		}
-		c->out.len = (size_t)(o - c->out.s);
-		c->out.s[c->out.len] = 0;
-		if (c->out.len >= SMTP_OUT_CHUNK && conn_flush(c, c->data_to) < 0)
+		if (put_data(c, in, (size_t)got, &bol, &cr) < 0)
 			return -1;
 	}
 	if (cr || !bol)
@@ -535,7 +546,8 @@ static void put_command(smtp_conn *c, size_t i, const char *sender, const char *
 	if (i == 0) {
 		str_printf(&c->out, "MAIL FROM:<%s>", sender);
 		if (c->size)
-			str_printf(&c->out, " SIZE=%lld", (long long)(m->end - m->start));
+			str_printf(&c->out, " SIZE=%lld",
+				   (long long)(m->end - m->start + (off_t)m->prefix_len));
 		if (eight)
 			str_puts(&c->out, " BODY=8BITMIME");
 		/* Postfix's default delimiters need no value */
@@ -695,7 +707,8 @@ static int smtp_send(transport_conn *tc, const char *sender, const char *const *
 		}
 	/* RFC 1870: a message over the server's announced limit is refused
 	 * without a transaction */
-	if (c->size_max && (unsigned long long)(m->end - m->start) > c->size_max) {
+	if (c->size_max &&
+	    (unsigned long long)(m->end - m->start + (off_t)m->prefix_len) > c->size_max) {
 		char why[sizeof res->text];
 		snprintf(why, sizeof why, "5.3.4 message size exceeds the limit of %s (%llu)",
 			 c->lmtp ? "the LMTP server" : "the SMTP server", c->size_max);

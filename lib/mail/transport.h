@@ -31,12 +31,15 @@ typedef struct transport_opts {
 
 typedef struct transport_msg {
 	int fd;
-	off_t start, end;  /* the message bytes in FD */
-	const char *xverp; /* ask for XVERP with these delimiters (NULL: no);
-			    * only where the connection offers it */
-	const char *envid; /* ask for DSNs (RFC 3461) with this ENVID, each
-			    * recipient its ORCPT, NOTIFY=FAILURE,DELAY (NULL:
-			    * no); only where the connection offers DSN */
+	off_t start, end;   /* the message bytes in FD */
+	const char *xverp;  /* ask for XVERP with these delimiters (NULL: no);
+			     * only where the connection offers it */
+	const char *envid;  /* ask for DSNs (RFC 3461) with this ENVID, each
+			     * recipient its ORCPT, NOTIFY=FAILURE,DELAY (NULL:
+			     * no); only where the connection offers DSN */
+	const char *prefix; /* header fields sent before the message (the
+			     * list's DKIM-Signature), line ends as stored */
+	size_t prefix_len;
 } transport_msg;
 
 typedef struct transport_result {

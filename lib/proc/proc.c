@@ -7,6 +7,7 @@
 #include "proc.h"
 #include "actions/contentrule.h"
 #include "actions/distribute.h"
+#include "actions/dmarc.h"
 #include "actions/hold.h"
 #include "actions/keyword.h"
 #include "actions/reply.h"
@@ -346,8 +347,10 @@ static fml_status post_changed(action_ctx *c, action_mail *m, drain_run *run,
 }
 
 /* A post that may go: the content rules, then the article, which the
- * batch's commit makes durable (and removes the item). */
-static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
+ * batch's commit makes durable (and removes the item).  MITIGATE: the
+ * DMARC plan should the content rules change a post meant to go
+ * unmodified. */
+static fml_status post_as(action_ctx *c, action_mail *m, drain_run *run, int mitigate)
 {
 	long n = 0;
 	fml_status st;
@@ -372,6 +375,8 @@ static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
 		tell_poster(c, m, &r, 0);
 		st = action_save(c, m, "var/log", "content", NULL);
 	} else if (st == ST_OK) {
+		if (r.verdict == CONTENT_CHANGED && m->dmarc == DMARC_UNMODIFIED)
+			m->dmarc = mitigate; /* changed: the author's signature breaks */
 		st = r.verdict == CONTENT_CHANGED ? post_changed(c, m, run, &r, &n)
 						  : distribute_post(c, m, run->dd, run->batch, &n);
 		/* the poster hears of an article only once it is durable */
@@ -385,6 +390,34 @@ static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
 		}
 	}
 	content_result_free(&r);
+	return st;
+}
+
+/* A post: how it leaves to pass DMARC, then post_as(). */
+static fml_status post(action_ctx *c, action_mail *m, drain_run *run)
+{
+	fml_status st;
+	/* how it must leave to pass DMARC (actions/dmarc.h) */
+	dmarc_decision d;
+	dmarc_decide(c, m, &d);
+	m->dmarc = d.plan;
+	if (d.signed_aligned) {
+		if (!run->ops->dkim_check) {
+			dmarc_decision_free(&d);
+			run->handover = 1; /* nothing of it is written yet */
+			return ST_OK;
+		}
+		if (run->ops->dkim_check(c, m, d.strict) == 1)
+			m->dmarc = DMARC_UNMODIFIED;
+	}
+	if (m->dmarc != DMARC_AS_IS)
+		msg_info("post from %s: %s: %s", str_c(&m->from), str_c(&d.why),
+			 m->dmarc == DMARC_UNMODIFIED ? "sent unmodified, its own DKIM signature "
+							"aligned and valid"
+			 : m->dmarc == DMARC_WRAP     ? "wrapped"
+						      : "From: rewritten");
+	st = post_as(c, m, run, d.plan);
+	dmarc_decision_free(&d);
 	return st;
 }
 

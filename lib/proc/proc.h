@@ -28,7 +28,7 @@
  * and sets *HANDOVER, for the program to hand the list to the full processor (fmlproc), which
  * drains from there in the same order.  A due archive unit sets *HANDOVER too, after the drain.
  */
-/* command, archive, bounce and content may be NULL (handed over); the
+/* command, archive, bounce, content and dkim_check may be NULL (handed over); the
  * others are set.  Without content, a post that contentrule_lean_keep()
  * (actions/contentrule.h) cannot pass is handed over. */
 typedef struct proc_ops {
@@ -44,6 +44,10 @@ typedef struct proc_ops {
 	fml_status (*bounce)(action_ctx *c, action_mail *m);
 	/* judge post M by the content rules (actions/content.h) */
 	fml_status (*content)(action_ctx *c, action_mail *m, content_result *r);
+	/* does post M carry a valid DKIM signature aligned with its From:
+	 * domain (actions/dkimcheck.h)?  1 (its h= into M->dkim_h), 0, -1
+	 * unknown (no DNS answer) */
+	int (*dkim_check)(action_ctx *c, action_mail *m, int strict);
 } proc_ops;
 
 /* HANDOVER may be NULL when OPS has every member. */

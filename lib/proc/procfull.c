@@ -2,7 +2,7 @@
  * procfull: the full table of proc_drain()'s heavy parts (proc.h): command
  * mail and its records (cmd/), archive units (list/unitwrite), bounces
  * (actions/bounce, with GMime), content rules (actions/content, GMime and
- * libmagic).  Apart from
+ * libmagic), DKIM checks of posts (actions/dkimcheck, libopendkim).  Apart from
  * proc.c so that a program which does not name procfull_ops (the lean
  * alias pipe) links none of them.
  */
@@ -11,6 +11,7 @@
 #include "cmd/command.h"
 #include "actions/bounce.h"
 #include "actions/content.h"
+#include "actions/dkimcheck.h"
 #include "list/unitwrite.h"
 
 const proc_ops procfull_ops = {
@@ -20,4 +21,5 @@ const proc_ops procfull_ops = {
     .archive = unitwrite_unit,
     .bounce = bounce_handle,
     .content = content_apply,
+    .dkim_check = dkimcheck_post,
 };

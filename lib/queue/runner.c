@@ -148,8 +148,41 @@ typedef struct work {
 	queue_item *q;
 	size_t limit;
 	int k, nconn, part, deadfd;
-	int verp; /* VERP_NONE, VERP_OFFERED or VERP_ALWAYS (verp_wanted) */
+	int verp;	   /* VERP_NONE, VERP_OFFERED or VERP_ALWAYS (verp_wanted) */
+	const str *prefix; /* the item's DKIM-Signature fields (runner_sign_with) */
 } work;
+
+static runner_signer signer;
+
+void runner_sign_with(runner_signer fn)
+{
+	signer = fn;
+}
+
+int runner_wants_signer(const config *cf)
+{
+	return *config_str(cf, CF_DKIM_SELECTOR) && *config_str(cf, CF_DKIM_PRIVATE_KEY);
+}
+
+/* The DKIM-Signature fields for Q, once per item and run (not per
+ * recipient or connection): a failure is logged and the item goes out
+ * unsigned (mail is not held back for a key problem). */
+static void sign_item(run *r, queue_item *q, str *out)
+{
+	str err = STR_INIT;
+	str_clear(out);
+	if (!signer || !runner_wants_signer(r->cf))
+		return;
+	char head[1024];
+	ssize_t got = pread(q->fd, head, sizeof head, q->msg_start);
+	const char *nl = got > 0 ? memchr(head, '\n', (size_t)got) : NULL;
+	const char *eol = nl && nl > head && nl[-1] == '\r' ? "\r\n" : "\n";
+	if (signer(r->dir, r->cf, q->fd, q->msg_start, q->msg_end, eol, out, &err) != ST_OK) {
+		msg_error("%s: sent without the list's DKIM signature: %s", q->name, str_c(&err));
+		str_clear(out);
+	}
+	str_free(&err);
+}
 
 enum { VERP_NONE, VERP_OFFERED, VERP_ALWAYS };
 
@@ -257,7 +290,13 @@ static fml_status worker(work *w)
 		return ST_TEMPFAIL;
 	/* the list's mail asks for failure reports naming the item and the
 	 * member (RFC 3461), where the relay offers DSN */
-	transport_msg m = {q->fd, q->msg_start, q->msg_end, NULL, list_mail(r, q) ? q->name : NULL};
+	transport_msg m = {q->fd,
+			   q->msg_start,
+			   q->msg_end,
+			   NULL,
+			   list_mail(r, q) ? q->name : NULL,
+			   w->prefix ? w->prefix->s : NULL,
+			   w->prefix ? w->prefix->len : 0};
 	const char **rc = mem_reallocarray(NULL, w->limit, sizeof *rc);
 	size_t *at = mem_reallocarray(NULL, w->limit, sizeof *at);
 	transport_result *res = mem_reallocarray(NULL, w->limit, sizeof *res);
@@ -386,7 +425,10 @@ static fml_status send_pending(run *r, queue_item *q)
 	int nconn = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : (int)conns;
 	if ((size_t)nconn > nbatch)
 		nconn = (int)nbatch;
-	work w = {r, q, (size_t)limit, 0, nconn, -1, -1, verp_wanted(r, q)};
+	str prefix = STR_INIT;
+	if (np > 0)
+		sign_item(r, q, &prefix);
+	work w = {r, q, (size_t)limit, 0, nconn, -1, -1, verp_wanted(r, q), &prefix};
 	fml_status st = ST_OK;
 	if (np == 0) {
 		/* nothing to send */
@@ -397,8 +439,10 @@ static fml_status send_pending(run *r, queue_item *q)
 		int pfd[2];
 		pid_t kids[MAX_CONNS];
 		int nkids = 0;
-		if (pipe2(pfd, O_CLOEXEC) < 0)
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			str_free(&prefix);
 			return ST_TEMPFAIL;
+		}
 		pid_t parent = getpid();
 		for (int k = 0; k < nconn && !stopping(r); k++) {
 			pid_t pid = fork();
@@ -430,6 +474,7 @@ static fml_status send_pending(run *r, queue_item *q)
 		if (queue_journal_merge(r->qdir, q->name) != ST_OK)
 			st = ST_TEMPFAIL;
 	}
+	str_free(&prefix);
 	return st;
 }
 
@@ -1064,6 +1109,10 @@ void runner_kick(const char *dir, config *cf)
 {
 	const char *mode = config_str(cf, CF_DELIVERY_MODE);
 	runner_opts o = {0, 1, NULL, 0, NULL};
+	/* a list that signs is never sent to unsigned: its mail waits for a
+	 * program that can (fml hands it to fmlproc; fmlqueue's timer) */
+	if (runner_wants_signer(cf) && !signer)
+		return;
 	if (strcmp(mode, "foreground") == 0) {
 		runner_deliver(dir, cf, &o);
 		return;

@@ -13,6 +13,9 @@
 
 #include "list/config.h"
 #include "util/status.h"
+#include "util/str.h"
+
+#include <sys/types.h>
 
 typedef struct runner_opts {
 	int flush;	  /* ignore the retry schedule */
@@ -33,6 +36,17 @@ fml_status runner_deliver(const char *dir, config *cf, const runner_opts *o);
 fml_status runner_recover(const char *dir, config *cf);
 /* sent/ and drop/ items older than QUEUE_RETENTION removed. */
 fml_status runner_expire(const char *dir, config *cf);
+
+/* What signs the list's mail (queue/dkimsign.h): the fields to put before
+ * the message in FD [START, END) (line ends EOL) into OUT.  A program that
+ * links it registers it; the alias pipe does not (it links neither
+ * libopendkim nor libcrypto), so its runner_kick() leaves the delivery of
+ * a signing list to fmlqueue. */
+typedef fml_status (*runner_signer)(const char *dir, config *cf, int fd, off_t start, off_t end,
+				    const char *eol, str *out, str *err);
+void runner_sign_with(runner_signer fn);
+/* Does CF ask for signatures (DKIM_SELECTOR and DKIM_PRIVATE_KEY set)? */
+int runner_wants_signer(const config *cf);
 
 /* After fml queued new items: DELIVERY_MODE background (a detached child
  * delivers new/ and exits; the caller returns at once), queue (nothing) or

@@ -38,6 +38,22 @@ def chown_tree(path):
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
+# The session's DNS server on loopback (tests/e2e/dnsserver.py): no record
+# at all unless a test adds some (test_dmarc.py), so DMARC_MITIGATION auto,
+# the default, finds no policy and changes nothing.
+TEST_DNS = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_dns():
+    global TEST_DNS
+    from dnsserver import DnsServer
+    TEST_DNS = DnsServer({}).start()
+    yield TEST_DNS
+    TEST_DNS.stop()
+    TEST_DNS = None
+
+
 class MailList:
     """A list home made by makefml newml, with helpers to post and inspect."""
 
@@ -54,6 +70,11 @@ class MailList:
         if check and p.returncode != 0:
             raise AssertionError("makefml %s: exit %d: %s" % (
                 " ".join(args), p.returncode, p.stderr.decode(errors="replace")))
+        if args and args[0] == "newml" and p.returncode == 0 and TEST_DNS:
+            # DMARC lookups (DMARC_MITIGATION auto) ask the tests' own DNS
+            # server on loopback, never the network
+            subprocess.run([MAKEFML, "-D", self.ml_dir, "config", args[1], "DNS_SERVERS",
+                            TEST_DNS.address], capture_output=True, check=True)
         return p
 
     def post(self, mail, *args, env=None, ctl=False, timeout=60):

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		return 66;
 	}
 	transport_opts o = {"client.example.org", secs, secs, secs};
-	transport_msg m = {fd, 0, sb.st_size, NULL, NULL};
+	transport_msg m = {fd, 0, sb.st_size, NULL, NULL, NULL, 0};
 	size_t n = (size_t)argc - 3;
 	transport_result *res = calloc(n ? n : 1, sizeof *res);
 	str err = STR_INIT;

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		perror(argv[3]);
 		return EX_NOINPUT;
 	}
-	transport_msg m = {fd, 0, st.st_size, NULL, NULL};
+	transport_msg m = {fd, 0, st.st_size, NULL, NULL, NULL, 0};
 	const char *const *rcpts = (const char *const *)argv + 4;
 	size_t n = (size_t)argc - 4;
 	transport_result *res = mem_calloc(n, sizeof *res);

@@ -58,8 +58,8 @@ static transport_msg message_file(const char *dir, const char *prefix, const cha
 	assert_int_equal(write(fd, prefix, strlen(prefix)), (ssize_t)strlen(prefix));
 	assert_int_equal(write(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
 	unlink(path);
-	transport_msg m = {fd, (off_t)strlen(prefix), (off_t)(strlen(prefix) + strlen(msg)), NULL,
-			   NULL};
+	transport_msg m = {
+	    fd, (off_t)strlen(prefix), (off_t)(strlen(prefix) + strlen(msg)), NULL, NULL, NULL, 0};
 	return m;
 }
 

@@ -296,7 +296,9 @@ static void test_subject_encoded_replies(void **state)
 	    {"ISO-2022-JP", 'B',
 	     "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81"
 	     "\xaf\xe4\xb8\x96\xe7\x95\x8c"},
-	    {"ISO-8859-1", 'Q', "caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9e"},
+	    {"ISO-8859-1", 'Q',
+	     "caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+	     "e"},
 	    {"UTF-8", 'Q',
 	     "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e and a long English tail that "
 	     "needs two or three encoded-words to fit the limit of 75 bytes"},
