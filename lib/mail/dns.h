@@ -1,15 +1,14 @@
 /*
- * dns: TXT lookups (DMARC policies, DKIM keys), a stub resolver of our own
- * over UDP with TCP when the answer is truncated: only libc, so the alias
- * pipe can ask (glibc's res_* keeps its servers in global state read from
- * resolv.conf, without ports).
+ * dns: TXT lookups (DMARC policies, DKIM keys) with glibc's stub resolver
+ * (res_nquery, in libc since 2.34: the alias pipe links nothing more), its
+ * answers read by a parser of our own (fuzzed: tests/fuzz/fuzz_dns.c).
  *
- * SERVERS is DNS_SERVERS: "ADDR[:PORT]" or "[ADDR6]:PORT", several
- * separated by spaces or commas; empty means the nameserver lines of
- * /etc/resolv.conf.  Each server is tried in turn, TRIES rounds, TIMEOUT
- * seconds per try.  Queries carry a random ID from a fresh socket (random
- * source port) and EDNS0 (a 1232-byte UDP answer); an answer whose ID,
- * question or source does not match is ignored, not taken.
+ * SERVERS is DNS_SERVERS: "ADDR[:PORT]" (IPv4; at most 3 are used),
+ * several separated by spaces or commas; empty means those of
+ * /etc/resolv.conf (IPv6 ones too).  Each server is tried in turn, TRIES
+ * rounds, TIMEOUT seconds the first, twice that the next (glibc's
+ * back-off).  The query asks for EDNS0; the resolver matches the answer to
+ * its query (ID, question, source) and goes to TCP for a truncated one.
  */
 #ifndef FML_DNS_H
 #define FML_DNS_H
