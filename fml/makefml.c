@@ -33,6 +33,7 @@
 #include "actions/bounce.h"
 #include "actions/digest.h"
 #include "actions/distribute.h"
+#include "list/ban.h"
 #include "mail/dkimkey.h"
 #include "queue/dkimsign.h"
 #include "queue/runner.h"
@@ -717,6 +718,13 @@ static fml_status cmd_check(ctx *c)
 			   str_c(&why));
 		problems++;
 	}
+	/* ban lines that are no rule are skipped: the admin meant something */
+	str bad = STR_INIT;
+	int nbad = ban_check(c->dir, &bad);
+	for (const char *l = str_c(&bad); nbad > 0 && *l; l += strcspn(l, "\n") + 1)
+		str_printf(&report, "problem: ban %.*s (skipped)\n", (int)strcspn(l, "\n"), l);
+	problems += nbad > 0 ? nbad : 0;
+	str_free(&bad);
 	str_free(&why);
 	fputs(str_c(&report), stdout);
 	if (problems)

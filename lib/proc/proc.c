@@ -11,6 +11,7 @@
 #include "actions/hold.h"
 #include "actions/keyword.h"
 #include "actions/reply.h"
+#include "list/ban.h"
 #include "list/dedupe.h"
 #include "list/members.h"
 #include "mail/addr.h"
@@ -149,8 +150,9 @@ static fml_status drop(action_ctx *c, action_mail *m, const char *kind, const ch
 		   config_str(c->l.cf, CF_MAIL_LIST), why, m->from.len ? str_c(&m->from) : "?",
 		   shown_sender(m), str_c(&saved), kind);
 	/* loops and duplicates come in bursts: one notice an interval; an
-	 * automatic reply is only logged (its author is away, nothing is wrong) */
-	if (strcmp(kind, "autoreply") != 0)
+	 * automatic reply is only logged (its author is away, nothing is
+	 * wrong), and so is the mail of the banned (the admin banned them) */
+	if (strcmp(kind, "autoreply") != 0 && strcmp(kind, "banned") != 0)
 		reply_notice(c, NULL, strcmp(kind, "poison") == 0 ? NULL : kind, NULL, 0, 0, why,
 			     str_c(&text));
 out:
@@ -442,6 +444,19 @@ static fml_status dispatch(action_ctx *c, action_mail *m, drain_run *run)
 	if (m->it->mode == IN_POST && config_int(c->l.cf, CF_DROP_AUTO_REPLIES) &&
 	    (why = auto_reply(e)) != NULL)
 		return drop(c, m, "autoreply", why);
+	/* the banned (DIR/ban) are neither answered nor distributed */
+	str rule = STR_INIT;
+	int banned = ban_match(c->l.dir, m->from.len ? str_c(&m->from) : NULL,
+			       m->sender.len ? str_c(&m->sender) : NULL, &rule);
+	if (banned) {
+		str text = STR_INIT;
+		str_printf(&text, "the sender is banned (ban: %s)", str_c(&rule));
+		fml_status bst = banned < 0 ? ST_TEMPFAIL : drop(c, m, "banned", str_c(&text));
+		str_free(&text);
+		str_free(&rule);
+		return bst;
+	}
+	str_free(&rule);
 	/* command mail (it may hold a password) is never kept nor forwarded */
 	const char *bad = e->flags & (ENV_HEADER_TOO_BIG | ENV_TOO_MANY_FIELDS)
 			      ? "the header is over the size or field limit"
