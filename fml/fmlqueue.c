@@ -3,7 +3,7 @@
  *
  *   fmlqueue CMD [ARG] [-D ML_DIR] [-v] [DIR|LIST...] [--NAME=value]...
  *   CMD: run [--loop N] | list [SENDER] | flush [ID|SENDER] | show ID |
- *        delete ID | recover | expire | stats
+ *        delete ID | recover | expire | stats | metrics
  *
  * A word with a '/' is a list home; any other word is the command's
  * argument (the first one, for list/flush/show/delete) or a list name under
@@ -36,18 +36,20 @@
 #define MAX_ARGS 256
 #define DRAIN_LOCK_WAIT 10
 
-static const char *const cmds[] = {"run",     "list",	"flush", "show", "delete",
-				   "recover", "expire", "stats", NULL};
+static const char *const cmds[] = {"run",     "list",	"flush", "show",    "delete",
+				   "recover", "expire", "stats", "metrics", NULL};
 
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: fmlqueue run [--loop N] | list [SENDER] | flush [ID|SENDER] | "
-			"show ID | delete ID | recover | expire | stats\n"
+			"show ID | delete ID | recover | expire | stats | metrics\n"
 			"                [-D ML_DIR] [-v] [DIR...] [--NAME=value]...\n");
 	exit(status_exit_code(ST_USAGE));
 }
 
-/* Mail left in var/incoming (a lock timeout of fml): process it as fml does. */
+/* Mail left in var/incoming (a lock timeout of fml): process it as fml
+ * does; with none, the drain's sweep when it is due (held posts expire and
+ * are reminded of on a quiet list too). */
 static fml_status drain_incoming(const char *dir, config *cf)
 {
 	char path[4096];
@@ -60,7 +62,7 @@ static fml_status drain_incoming(const char *dir, config *cf)
 		waiting = de->d_name[0] != '.' && strncmp(de->d_name, "tmp.", 4) != 0;
 	if (d)
 		closedir(d);
-	if (!waiting)
+	if (!waiting && !proc_sweep_due(dir, time(NULL)))
 		return ST_OK;
 	fml_lock lk;
 	long wait = (long)config_int(cf, CF_LOCK_TIMEOUT);
@@ -101,6 +103,23 @@ static void catch_stop(int on)
 		sigaction(sigs[i], &sa, NULL); /* no SA_RESTART: waits end early */
 }
 
+/* After a pass: var/run/queue-ok touched when it went well, and
+ * METRICS_FILE (if set) replaced whole (node_exporter reads it any time). */
+static void write_metrics(const char *dir, config *cf, fml_status st)
+{
+	char path[4096];
+	if (st == ST_OK && fs_path(path, sizeof path, "%s/var/run/queue-ok", dir) == 0)
+		fs_overwrite(path, "", 0);
+	const char *file = config_str(cf, CF_METRICS_FILE);
+	if (!*file)
+		return;
+	str m = STR_INIT;
+	if (qview_metrics(dir, cf, &m) != ST_OK ||
+	    safefile_replace(file, m.s ? m.s : "", m.len, 0) != ST_OK)
+		msg_warn("cannot write METRICS_FILE %s", file);
+	str_free(&m);
+}
+
 /* run and flush: recover what dead runners left, deliver (stoppable). */
 static fml_status deliver(const char *dir, config *cf, runner_opts *o)
 {
@@ -117,6 +136,7 @@ static fml_status deliver(const char *dir, config *cf, runner_opts *o)
 		return st;
 	if (!o->flush)
 		runner_expire(dir, cf);
+	write_metrics(dir, cf, st);
 	return st;
 }
 
@@ -145,6 +165,11 @@ static fml_status one_list(const char *cmd, const char *arg, const char *dir,
 			st = drain_incoming(dir, cf);
 	} else if (strcmp(cmd, "expire") == 0) {
 		st = runner_expire(dir, cf);
+	} else if (strcmp(cmd, "metrics") == 0) {
+		str m = STR_INIT;
+		st = qview_metrics(dir, cf, &m);
+		fputs(str_c(&m), stdout);
+		str_free(&m);
 	} else {
 		st = qview_stats(dir, cf, stdout);
 	}

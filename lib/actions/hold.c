@@ -5,8 +5,10 @@
  */
 #include "hold.h"
 #include "reply.h"
+#include "list/incoming.h"
 #include "list/members.h"
 #include "mail/addr.h"
+#include "mail/rfc2047.h"
 #include "util/fs.h"
 #include "util/lines.h"
 #include "util/msg.h"
@@ -195,24 +197,93 @@ static void prune_approved(action_ctx *c)
 	str_free(&keep);
 }
 
+/* One line for the reminder: "ID  age  from  subject" of held post ID */
+static void held_line(action_ctx *c, const char *id, long age, str *out)
+{
+	incoming_item it;
+	envelope e;
+	envelope_init(&e);
+	str from = STR_INIT, subj = STR_INIT;
+	const hfield *f;
+	if (incoming_open_in(c->l.dir, "var/hold", id, &it) == ST_OK &&
+	    envelope_parse_fd(&e, it.fd, it.mail_start, it.mail_end, NULL) == ST_OK) {
+		if ((f = envelope_get(&e, "From", 0)) != NULL)
+			addr_parse_first(f->value.s, f->value.len, &from);
+		if ((f = envelope_get(&e, "Subject", 0)) != NULL)
+			rfc2047_decode(f->value.s, f->value.len, &subj);
+	}
+	incoming_close(&it);
+	envelope_free(&e);
+	for (size_t i = 0; i < subj.len; i++) /* one line whatever it holds */
+		if ((unsigned char)subj.s[i] < 0x20 || subj.s[i] == 0x7f)
+			subj.s[i] = ' ';
+	str_printf(out, "  %s  %ldd  %s  %.60s\n", id, age / 86400, from.len ? str_c(&from) : "?",
+		   str_c(&subj));
+	str_free(&from);
+	str_free(&subj);
+}
+
+static void remind(action_ctx *c, const str *list, size_t n)
+{
+	char path[4096];
+	struct stat st;
+	long long every = config_int(c->l.cf, CF_MODERATOR_REMIND);
+	if (!n || fs_path(path, sizeof path, "%s/var/run/hold-reminded", c->l.dir) < 0 ||
+	    (stat(path, &st) == 0 && c->l.now - st.st_mtime < every))
+		return;
+	str rcpts = STR_INIT, text = STR_INIT;
+	size_t nr = 0;
+	if (fs_path(path, sizeof path, "%s/moderators", c->l.dir) == 0)
+		members_foreach(path, add_addr, &rcpts);
+	for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
+		nr++;
+	str_printf(&text,
+		   "%zu post(s) to %s wait for a moderator (hold ID, days held, poster, "
+		   "subject):\n\n%s\n"
+		   "To distribute one, send \"approve ID\" to %s; to refuse it, "
+		   "\"reject ID [reason]\".\nUnanswered posts are removed after %lld days.\n",
+		   n, config_str(c->l.cf, CF_MAIL_LIST), str_c(list),
+		   config_str(c->l.cf, CF_CONTROL_ADDRESS),
+		   (config_int(c->l.cf, CF_MODERATOR_EXPIRE_LIMIT) + 86399) / 86400);
+	if (reply_notice(c, NULL, NULL, nr ? rcpts.s : NULL, nr, 0, "posts held for moderation",
+			 str_c(&text)) == ST_OK &&
+	    fs_path(path, sizeof path, "%s/var/run/hold-reminded", c->l.dir) == 0) {
+		fs_overwrite(path, "", 0);
+		msg_info("reminded the moderators of %zu held post(s)", n);
+	}
+	str_free(&rcpts);
+	str_free(&text);
+}
+
 void hold_expire(action_ctx *c)
 {
 	char dir[4096], path[4096];
 	struct stat st;
 	long long limit = config_int(c->l.cf, CF_MODERATOR_EXPIRE_LIMIT);
+	long long every = config_int(c->l.cf, CF_MODERATOR_REMIND);
+	str list = STR_INIT;
+	size_t waiting = 0;
 	prune_approved(c);
-	if (limit <= 0 || fs_path(dir, sizeof dir, "%s/var/hold", c->l.dir) < 0)
+	if (fs_path(dir, sizeof dir, "%s/var/hold", c->l.dir) < 0)
 		return;
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    fs_path(path, sizeof path, "%s/%s", dir, de->d_name) < 0 ||
-		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || c->l.now - st.st_mtime <= limit)
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (unlink(path) == 0)
-			msg_info("held post %s expired: removed", de->d_name);
+		long age = (long)(c->l.now - st.st_mtime);
+		if (limit > 0 && age > limit) {
+			if (unlink(path) == 0)
+				msg_info("held post %s expired: removed", de->d_name);
+		} else if (every > 0 && age > every && strncmp(de->d_name, "suspect.", 8) != 0) {
+			held_line(c, de->d_name, age, &list);
+			waiting++;
+		}
 	}
 	if (d)
 		closedir(d);
+	remind(c, &list, waiting);
+	str_free(&list);
 }

@@ -33,7 +33,9 @@ fml_status hold_refuse(action_ctx *c, const char *id, const char *reason);
 int hold_approved(action_ctx *c, const char *id);
 
 /* Remove held posts older than MODERATOR_EXPIRE_LIMIT, and approvals whose
- * post has left var/incoming. */
+ * post has left var/incoming; posts held longer than MODERATOR_REMIND are
+ * listed to the moderators (hold ID, days, poster, subject) in one reminder,
+ * at most one a MODERATOR_REMIND (var/run/hold-reminded). */
 void hold_expire(action_ctx *c);
 
 #endif

@@ -800,6 +800,14 @@ static int spool_tmp_waits(action_ctx *c, const char *name)
 
 #define SWEEP_INTERVAL 600
 
+int proc_sweep_due(const char *dir, time_t now)
+{
+	char path[4096];
+	struct stat st;
+	return fs_path(path, sizeof path, "%s/var/run/swept", dir) < 0 || stat(path, &st) < 0 ||
+	       now - st.st_mtime >= SWEEP_INTERVAL || st.st_mtime > now;
+}
+
 static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 {
 	char dirs[5][4096], path[4096];
@@ -807,8 +815,8 @@ static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 	time_t now = time(NULL);
 	finish_dead_run(c);
 	/* the directory scans at most every SWEEP_INTERVAL: not on every post */
-	if (fs_path(path, sizeof path, "%s/var/run/swept", c->l.dir) < 0 ||
-	    (stat(path, &st) == 0 && now - st.st_mtime < SWEEP_INTERVAL && st.st_mtime <= now) ||
+	if (!proc_sweep_due(c->l.dir, now) ||
+	    fs_path(path, sizeof path, "%s/var/run/swept", c->l.dir) < 0 ||
 	    fs_overwrite(path, "", 0) != ST_OK)
 		return;
 	if (fs_path(dirs[0], sizeof dirs[0], "%s", c->l.dir) < 0 ||

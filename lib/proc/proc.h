@@ -50,6 +50,11 @@ typedef struct proc_ops {
 	int (*dkim_check)(action_ctx *c, action_mail *m, int strict);
 } proc_ops;
 
+/* Is the drain's sweep due (orphans, held posts' expiry and reminders;
+ * at most every 10 minutes)?  A run with nothing waiting (fmlqueue's
+ * timer) drains anyway when it is, so that a quiet list is swept too. */
+int proc_sweep_due(const char *dir, time_t now);
+
 /* HANDOVER may be NULL when OPS has every member. */
 fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover);
 

@@ -15,11 +15,13 @@
 #include "qview.h"
 #include "queue.h"
 #include "qspool.h"
+#include "list/seq.h"
 #include "util/date.h"
 #include "util/fs.h"
 #include "util/lines.h"
 #include "util/msg.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -192,44 +194,178 @@ static void journal_today(const char *qdir, time_t midnight, long *ok, long *fai
 	str_free(&j);
 }
 
-fml_status qview_stats(const char *dir, config *cf, FILE *out)
+/* What stats and metrics tell: items and bytes per area (queue_areas'
+ * order), the oldest waiting item, today's moves to sent/ and drop/ and
+ * recipients delivered and failed. */
+#define NAREAS 7
+typedef struct qcounts {
+	time_t now, oldest;
+	int items[NAREAS];
+	long long bytes[NAREAS];
+	long sent_today, dropped_today, rok, rfail;
+} qcounts;
+
+static void count_queue(config *cf, qcounts *q)
 {
-	char qdir[4096], path[4096], age[32];
+	char qdir[4096], path[4096];
 	str names = STR_INIT;
 	struct stat st;
-	time_t now = time(NULL), oldest = 0, midnight;
 	struct tm tm;
-	localtime_r(&now, &tm);
+	memset(q, 0, sizeof *q);
+	q->now = time(NULL);
+	localtime_r(&q->now, &tm);
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	midnight = mktime(&tm);
-	long long bytes = 0;
-	long today[2] = {0, 0};
+	time_t midnight = mktime(&tm);
 	snprintf(qdir, sizeof qdir, "%s", config_str(cf, CF_QUEUE_DIR));
-	for (int a = 0; queue_areas[a]; a++) {
+	for (int a = 0; queue_areas[a] && a < NAREAS; a++) {
 		int n = queue_list(qdir, queue_areas[a], &names);
-		long long ab = 0;
 		const char *p = names.s;
+		q->items[a] = n < 0 ? 0 : n;
 		for (int i = 0; i < n; i++, p += strlen(p) + 1) {
 			if (fs_path(path, sizeof path, "%s/%s/%s", qdir, queue_areas[a], p) < 0 ||
 			    lstat(path, &st) < 0)
 				continue;
-			ab += st.st_size;
-			if (a >= 1 && a <= 3 && (!oldest || st.st_mtime < oldest))
-				oldest = st.st_mtime;
-			if ((a == 4 || a == 5) && st.st_ctime >= midnight)
-				today[a - 4]++;
+			q->bytes[a] += st.st_size;
+			if (a >= 1 && a <= 3 && (!q->oldest || st.st_mtime < q->oldest))
+				q->oldest = st.st_mtime;
+			if (a == 4 && st.st_ctime >= midnight)
+				q->sent_today++;
+			if (a == 5 && st.st_ctime >= midnight)
+				q->dropped_today++;
 		}
-		bytes += ab;
-		fprintf(out, "%-9s %6d items %12lld bytes\n", queue_areas[a], n < 0 ? 0 : n, ab);
 	}
-	long rok = 0, rfail = 0;
-	journal_today(qdir, midnight, &rok, &rfail);
-	age_str(age, sizeof age, oldest ? (long)(now - oldest) : 0);
+	journal_today(qdir, midnight, &q->rok, &q->rfail);
+	str_free(&names);
+}
+
+fml_status qview_stats(const char *dir, config *cf, FILE *out)
+{
+	char age[32];
+	qcounts q;
+	long long bytes = 0;
+	count_queue(cf, &q);
+	for (int a = 0; queue_areas[a] && a < NAREAS; a++) {
+		bytes += q.bytes[a];
+		fprintf(out, "%-9s %6d items %12lld bytes\n", queue_areas[a], q.items[a],
+			q.bytes[a]);
+	}
+	age_str(age, sizeof age, q.oldest ? (long)(q.now - q.oldest) : 0);
 	fprintf(out, "total     %lld bytes\n", bytes);
-	fprintf(out, "oldest waiting item: %s\n", oldest ? age : "-");
+	fprintf(out, "oldest waiting item: %s\n", q.oldest ? age : "-");
 	fprintf(out,
 		"today: %ld messages sent, %ld dropped; %ld recipients delivered, %ld failed\n",
-		today[0], today[1], rok, rfail);
-	str_free(&names);
+		q.sent_today, q.dropped_today, q.rok, q.rfail);
+	return ST_OK;
+}
+
+/* ---- metrics */
+
+/* var/log's kinds: "duplicate" of duplicate.ID */
+typedef struct kind {
+	char name[48];
+	long n;
+} kind;
+#define MAX_KINDS 32
+
+/* The entries of DIR/SUB (not dot or tmp. names); with KINDS, counted by
+ * the part of their name before the first dot into KINDS (*NK of them). */
+static long count_dir(const char *dir, const char *sub, kind *kinds, size_t *nk)
+{
+	char path[4096];
+	if (fs_path(path, sizeof path, "%s/%s", dir, sub) < 0)
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	long n = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strncmp(de->d_name, "tmp.", 4) == 0)
+			continue;
+		n++;
+		size_t kl = strcspn(de->d_name, ".");
+		/* kinds are fml's words: nothing else goes into a label */
+		if (!kinds || !de->d_name[kl] || kl >= sizeof kinds->name ||
+		    strspn(de->d_name, "abcdefghijklmnopqrstuvwxyz0123456789-_") < kl)
+			continue;
+		size_t k = 0;
+		while (k < *nk &&
+		       (strlen(kinds[k].name) != kl || strncmp(kinds[k].name, de->d_name, kl) != 0))
+			k++;
+		if (k == *nk) {
+			if (*nk == MAX_KINDS)
+				continue;
+			snprintf(kinds[k].name, sizeof kinds[k].name, "%.*s", (int)kl, de->d_name);
+			kinds[k].n = 0;
+			(*nk)++;
+		}
+		kinds[k].n++;
+	}
+	closedir(d);
+	return n;
+}
+
+fml_status qview_metrics(const char *dir, config *cf, str *out)
+{
+	char path[4096];
+	const char *list = config_get(cf, "ML_NAME");
+	kind kinds[MAX_KINDS];
+	size_t nk = 0;
+	struct stat st;
+	qcounts q;
+	count_queue(cf, &q);
+	str_printf(out,
+		   "# TYPE fml_articles counter\n"
+		   "# HELP fml_articles Articles made (the list's article number).\n"
+		   "fml_articles_total{list=\"%s\"} %ld\n",
+		   list, seq_last(dir));
+	str_puts(out, "# TYPE fml_queue_items gauge\n"
+		      "# HELP fml_queue_items Outgoing queue items by area.\n");
+	for (int a = 1; queue_areas[a] && a < NAREAS; a++)
+		str_printf(out, "fml_queue_items{list=\"%s\",area=\"%s\"} %d\n", list,
+			   queue_areas[a], q.items[a]);
+	str_puts(out, "# TYPE fml_queue_bytes gauge\n"
+		      "# HELP fml_queue_bytes Bytes of the outgoing queue items by area.\n");
+	for (int a = 1; queue_areas[a] && a < NAREAS; a++)
+		str_printf(out, "fml_queue_bytes{list=\"%s\",area=\"%s\"} %lld\n", list,
+			   queue_areas[a], q.bytes[a]);
+	str_printf(out,
+		   "# TYPE fml_queue_oldest_waiting_seconds gauge\n"
+		   "# HELP fml_queue_oldest_waiting_seconds Age of the oldest item in new, "
+		   "active or deferred (0: none).\n"
+		   "fml_queue_oldest_waiting_seconds{list=\"%s\"} %ld\n",
+		   list, q.oldest ? (long)(q.now - q.oldest) : 0L);
+	str_printf(out,
+		   "# TYPE fml_recipients_today gauge\n"
+		   "# HELP fml_recipients_today Recipients delivered or given up on since "
+		   "midnight.\n"
+		   "fml_recipients_today{list=\"%s\",result=\"delivered\"} %ld\n"
+		   "fml_recipients_today{list=\"%s\",result=\"failed\"} %ld\n",
+		   list, q.rok, list, q.rfail);
+	long incoming = count_dir(dir, "var/incoming", NULL, NULL);
+	long held = count_dir(dir, "var/hold", NULL, NULL);
+	count_dir(dir, "var/log", kinds, &nk);
+	str_printf(out,
+		   "# TYPE fml_waiting_mails gauge\n"
+		   "# HELP fml_waiting_mails Mail accepted and not processed yet (incoming), "
+		   "and posts held for a moderator (hold).\n"
+		   "fml_waiting_mails{list=\"%s\",where=\"incoming\"} %ld\n"
+		   "fml_waiting_mails{list=\"%s\",where=\"hold\"} %ld\n",
+		   list, incoming, list, held);
+	str_puts(out, "# TYPE fml_kept_mails gauge\n"
+		      "# HELP fml_kept_mails Mail not distributed, kept in var/log, by reason "
+		      "(banned, duplicate, loop, autoreply, content, poison, ...).\n");
+	for (size_t k = 0; k < nk; k++)
+		str_printf(out, "fml_kept_mails{list=\"%s\",reason=\"%s\"} %ld\n", list,
+			   kinds[k].name, kinds[k].n);
+	if (fs_path(path, sizeof path, "%s/var/run/queue-ok", dir) == 0 && stat(path, &st) == 0)
+		str_printf(
+		    out,
+		    "# TYPE fml_queue_last_success_timestamp_seconds gauge\n"
+		    "# HELP fml_queue_last_success_timestamp_seconds When a fmlqueue run last "
+		    "ended without trouble.\n"
+		    "fml_queue_last_success_timestamp_seconds{list=\"%s\"} %lld\n",
+		    list, (long long)st.st_mtime);
+	str_puts(out, "# EOF\n");
 	return ST_OK;
 }
