@@ -718,6 +718,24 @@ static fml_status cmd_check(ctx *c)
 			   str_c(&why));
 		problems++;
 	}
+	/* the list's DKIM keys sign as fmlqueue would use them */
+	if (runner_wants_signer(c->cf)) {
+		static const char msg[] = "From: check@example.org\nSubject: check\n\ncheck\n";
+		str sig = STR_INIT, err = STR_INIT;
+		int fd = memfd_create("fml-dkim-check", MFD_CLOEXEC);
+		if (fd < 0 || write(fd, msg, sizeof msg - 1) != (ssize_t)(sizeof msg - 1) ||
+		    dkimsign_item(c->dir, c->cf, fd, 0, sizeof msg - 1, "\n", &sig, &err) !=
+			ST_OK) {
+			str_printf(&report,
+				   "problem: DKIM: %s: the list's mail goes out unsigned\n",
+				   err.len ? str_c(&err) : strerror(errno));
+			problems++;
+		}
+		if (fd >= 0)
+			close(fd);
+		str_free(&sig);
+		str_free(&err);
+	}
 	/* ban lines that are no rule are skipped: the admin meant something */
 	str bad = STR_INIT;
 	int nbad = ban_check(c->dir, &bad);

@@ -265,3 +265,18 @@ def test_the_lists_own_domain_needs_nothing(signing_list, dns):
     ml.set_config(DKIM_SELECTOR="")
     n = post(ml, "Joe <joe@example.org>", subject="unsigned list")
     assert header(ml.read("spool", str(n)), "From").endswith("<elena@example.org>")
+
+
+def test_makefml_check_tries_the_keys(signing_list):
+    ml = signing_list
+    p = ml.makefml("check", "elena", check=False)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    ml.set_config(DKIM_PRIVATE_KEY="etc/dkim/missing.pem")
+    p = ml.makefml("check", "elena", check=False)
+    out = p.stdout.decode()
+    assert p.returncode != 0 and "problem: DKIM: cannot read the DKIM key" in out, out
+    # a file that is no key
+    ml.write("etc/dkim/junk.pem", "not a key\n")
+    ml.set_config(DKIM_PRIVATE_KEY="etc/dkim/junk.pem")
+    out = ml.makefml("check", "elena", check=False).stdout.decode()
+    assert "problem: DKIM: DKIM signing with sel1._domainkey.example.org failed" in out, out
