@@ -1,18 +1,13 @@
 /*
  * dedupe: gdbm cache of content hashes and Message-IDs.  See dedupe.h.
  *
- * A cache, never synced: a post costs no flush here.  gdbm writes every
- * changed block at the end of each store, but gdbm_close() of a database
- * open for writing syncs it whatever the flags (gdbm 1.23: msync of the
- * mapping, or fsync without one), so the cache is opened without a mapping
- * (GDBM_NOMMAP) and dedupe_close() gives gdbm /dev/null in place of the
- * file's descriptor: the close-time fsync goes there (EINVAL, ignored) and
- * the file itself is closed unsynced.  What a crash does to it: entries
- * lost (list/incoming.c says why that is safe: an entry is written only
- * once its article is durable), or a torn file, which gdbm_open() refuses
- * and dedupe_open() moves aside.
+ * A cache, never synced (list/cachedb.h): a post costs no flush here.
+ * What a crash does to it: entries lost (list/incoming.c says why that is
+ * safe: an entry is written only once its article is durable), or a torn
+ * file, which is moved aside.
  */
 #include "dedupe.h"
+#include "cachedb.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -137,25 +132,7 @@ dedupe *dedupe_open(const char *dir, time_t now, long expire)
 	d->expire = expire > 0 ? expire : 30 * 86400;
 	if (fs_path(path, sizeof path, "%s/var/db/dedupe.db", dir) < 0)
 		return d;
-	d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_NOMMAP, 0600, NULL);
-	struct stat st;
-	if (!d->db && lstat(path, &st) == 0 &&
-	    (!S_ISREG(st.st_mode) || !gdbm_check_syserr(gdbm_errno))) {
-		/* A damaged cache (not a gdbm file, or not a file at all) must
-		 * not switch duplicate suppression off for good: keep it aside
-		 * for inspection and start a new one.  An open of the real file
-		 * that failed for I/O trouble is no damage: moving the cache aside
-		 * then would forget every Message-ID it holds. */
-		char aside[4096];
-		if (fs_path(aside, sizeof aside, "%s.damaged.%lld.%d", path, (long long)now,
-			    (int)getpid()) == 0 &&
-		    rename(path, aside) == 0) {
-			msg_warn("duplicate cache %s damaged (%s): moved to %s, starting afresh",
-				 path, gdbm_strerror(gdbm_errno), aside);
-			d->db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_NOMMAP, 0600,
-					  NULL);
-		}
-	}
+	d->db = cachedb_open(path, 0, now, "duplicate cache");
 	if (!d->db)
 		msg_error("duplicate cache %s unavailable: %s (%s)", path,
 			  gdbm_strerror(gdbm_errno), strerror(errno));
@@ -173,15 +150,7 @@ void dedupe_close(dedupe *d)
 {
 	if (!d)
 		return;
-	if (d->db) {
-		/* no sync (see the top): every store is written already */
-		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && dup2(fd, gdbm_fdesc(d->db)) < 0)
-			msg_warn("duplicate cache: dup2: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		gdbm_close(d->db);
-	}
+	cachedb_close(d->db); /* no sync (cachedb.h) */
 	for (size_t i = 0; i < d->nheld; i++)
 		str_free(&d->held[i].key);
 	free(d->held);
@@ -217,6 +186,15 @@ void dedupe_record(dedupe *d, const char *sha, const char *msgid, size_t len, lo
 	store(d, "s:", sha, strlen(sha), article);
 	if (len)
 		store(d, "m:", msgid, len, article);
+	/* what was held for ARTICLE is in the file now */
+	for (size_t i = 0; i < d->nheld;) {
+		if (d->held[i].article == article) {
+			str_free(&d->held[i].key);
+			d->held[i] = d->held[--d->nheld];
+		} else {
+			i++;
+		}
+	}
 }
 
 static void hold(dedupe *d, const char *prefix, const char *k, size_t klen, long article)

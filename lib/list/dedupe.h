@@ -25,7 +25,7 @@ long dedupe_seen_msgid(dedupe *d, const char *msgid, size_t len);
 void dedupe_record(dedupe *d, const char *sha, const char *msgid, size_t len, long article);
 /* ARTICLE is being made from this mail but is not durable yet: seen by
  * this handle from now on (dedupe_seen_*), never written; dedupe_record()
- * writes it once the article is durable. */
+ * writes it once the article is durable (and lets go of what it held). */
 void dedupe_hold(dedupe *d, const char *sha, const char *msgid, size_t len, long article);
 
 #endif

@@ -2,6 +2,7 @@
  * dmarcpolicy: author domain policies, with their cache.  See dmarc.h.
  */
 #include "dmarcpolicy.h"
+#include "cachedb.h"
 #include "mail/dns.h"
 #include "mail/psl.h"
 #include "util/fs.h"
@@ -87,37 +88,14 @@ static void parse_record(const char *rec, int subdomain, dmarcpolicy_result *r)
 	r->policy = subdomain && have_sp ? sp : p;
 }
 
+/* gdbm's own lock: lookups run outside the list lock too (prefetch); a
+ * cache busy elsewhere is a miss */
 static GDBM_FILE cache_open(list_ctx *l)
 {
 	char path[4096];
 	if (fs_path(path, sizeof path, "%s/var/db/dmarc.db", l->dir) < 0)
 		return NULL;
-	/* gdbm's own lock: lookups run outside the list lock too (prefetch);
-	 * a cache busy elsewhere is a miss */
-	GDBM_FILE db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOMMAP, 0600, NULL);
-	if (!db && gdbm_errno == GDBM_CANT_BE_WRITER)
-		return NULL;
-	if (!db && fs_exists(path)) {
-		/* a cache: a damaged one is started afresh */
-		msg_warn("DMARC cache %s damaged (%s): started afresh", path,
-			 gdbm_strerror(gdbm_errno));
-		unlink(path);
-		db = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOMMAP, 0600, NULL);
-	}
-	return db;
-}
-
-/* never synced (dedupe.c says how): the close's fsync goes to /dev/null */
-static void cache_close(GDBM_FILE db)
-{
-	if (!db)
-		return;
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, gdbm_fdesc(db));
-		close(fd);
-	}
-	gdbm_close(db);
+	return cachedb_open(path, 1, l->now, "DMARC cache");
 }
 
 /* "EXPIRES POLICY STRICT WHERE" */
@@ -164,7 +142,7 @@ void dmarcpolicy_lookup(list_ctx *l, const char *domain_in, dmarcpolicy_result *
 		domain[i] = (char)tolower((unsigned char)domain_in[i]);
 	GDBM_FILE db = cache_open(l);
 	int hit = cache_get(db, domain, l->now, r);
-	cache_close(db); /* not held over DNS waits */
+	cachedb_close(db); /* not held over DNS waits */
 	if (hit)
 		return;
 	str org = STR_INIT, name = STR_INIT, err = STR_INIT;
@@ -208,7 +186,7 @@ void dmarcpolicy_lookup(list_ctx *l, const char *domain_in, dmarcpolicy_result *
 		ttl = TTL_MAX;
 	db = cache_open(l);
 	cache_put(db, domain, l->now + ttl, r);
-	cache_close(db);
+	cachedb_close(db);
 	dns_answer_free(&a);
 	str_free(&org);
 	str_free(&name);
