@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	str err = STR_INIT, lists = STR_INIT;
 
 	msg_startup("fmldigest");
-	runner_sign_with(dkimsign_item);
+	runner_sign_with(&dkimsign_signer);
 	/* cron and timers: their mail or journal is where an error is read */
 	msg_set_stderr_errors(1);
 	for (int i = 1; i < argc; i++) {

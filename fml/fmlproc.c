@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	str err = STR_INIT;
 
 	msg_startup("fmlproc");
-	runner_sign_with(dkimsign_item);
+	runner_sign_with(&dkimsign_signer);
 	msg_set_fatal_exit(EX_OK); /* the mail is accepted already */
 	clearenv();
 	setenv("PATH", "/usr/bin:/bin", 1);

@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	str err = STR_INIT, lists = STR_INIT;
 
 	msg_startup("fmlqueue");
-	runner_sign_with(dkimsign_item);
+	runner_sign_with(&dkimsign_signer);
 	/* cron and timers: their mail or journal is where an error is read */
 	msg_set_stderr_errors(1);
 	if (argc < 2)

@@ -1004,7 +1004,7 @@ int main(int argc, char **argv)
 	ctx c;
 
 	msg_startup("makefml");
-	runner_sign_with(dkimsign_item);
+	runner_sign_with(&dkimsign_signer);
 	msg_set_stderr(1);
 
 	for (int i = 1; i < argc; i++) {

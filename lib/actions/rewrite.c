@@ -5,6 +5,7 @@
  */
 #include "rewrite.h"
 #include "dmarc.h"
+#include "list/oneclick.h"
 #include "mail/addr.h"
 #include "mail/rfc2047.h"
 #include "util/date.h"
@@ -302,7 +303,9 @@ void rewrite_list_fields(const config *cf, const char *eol, str *out)
 		add_field(out, eol, "List-Post: <mailto:%s>", ml);
 		add_field(out, eol, "List-Help: <mailto:%s?body=help>", ctl);
 		add_field(out, eol, "List-Subscribe: <mailto:%s?body=subscribe>", ctl);
-		add_field(out, eol, "List-Unsubscribe: <mailto:%s?body=unsubscribe>", ctl);
+		/* with one-click, each recipient's own comes from the runner */
+		if (!oneclick_enabled(cf))
+			add_field(out, eol, "List-Unsubscribe: <mailto:%s?body=unsubscribe>", ctl);
 		add_field(out, eol, "List-Owner: <mailto:%s>", config_str(cf, CF_MAINTAINER));
 	}
 }

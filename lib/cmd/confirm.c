@@ -15,13 +15,13 @@
  * CONFIRMATION_LIMIT 0 turns the rate limit off.
  */
 #include "confirm.h"
+#include "list/secret.h"
 #include "mail/addr.h"
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/lines.h"
 #include "util/mem.h"
 #include "util/msg.h"
-#include "util/randhex.h"
 #include "util/safefile.h"
 
 #include <errno.h>
@@ -36,7 +36,6 @@
 #define CONFIRM_READ_LIMIT (16 * 1024 * 1024) /* refuse a runaway store */
 #define CONFIRM_DAY 86400L
 #define CONFIRM_MAC_HEX 24
-#define CONFIRM_KEY_BYTES 32
 
 /* One parsed line of the store (pointers into a copy of the file). */
 typedef struct rec {
@@ -84,47 +83,6 @@ static int printable(const char *s)
 		if ((unsigned char)*s < '!' || (unsigned char)*s > '~')
 			return 0;
 	return 1;
-}
-
-/* ---- the key */
-
-static fml_status make_secret(const char *dir, const char *path, str *key)
-{
-	char hex[CONFIRM_KEY_BYTES * 2 + 2], etc[PATH_MAX];
-	if (randhex_secret(hex, CONFIRM_KEY_BYTES) != ST_OK)
-		return ST_TEMPFAIL;
-	hex[CONFIRM_KEY_BYTES * 2] = '\n';
-	hex[CONFIRM_KEY_BYTES * 2 + 1] = 0;
-	fml_status st = ST_TEMPFAIL;
-	/* safefile_replace's temp file is 0600 and renamed: the secret is never
-	 * readable by others nor seen half-written */
-	if (fs_path(etc, sizeof etc, "%s/etc", dir) == 0 && fs_mkdirs(etc, 0700) == ST_OK &&
-	    safefile_replace(path, hex, CONFIRM_KEY_BYTES * 2 + 1, 1) == ST_OK) {
-		msg_warn("%s was missing: made a new one", path);
-		str_set(key, hex, CONFIRM_KEY_BYTES * 2);
-		st = ST_OK;
-	}
-	explicit_bzero(hex, sizeof hex);
-	return st;
-}
-
-static fml_status load_key(const char *dir, str *key)
-{
-	char path[PATH_MAX];
-	if (fs_path(path, sizeof path, "%s/etc/secret", dir) < 0)
-		return ST_TEMPFAIL;
-	fml_status st = fs_read(path, key, 4096);
-	if (st == ST_NOINPUT)
-		return make_secret(dir, path, key);
-	if (st != ST_OK)
-		return ST_TEMPFAIL;
-	while (key->len && (key->s[key->len - 1] == '\n' || key->s[key->len - 1] == '\r'))
-		key->len--;
-	if (key->len == 0) {
-		msg_error("%s is empty", path);
-		return ST_TEMPFAIL;
-	}
-	return ST_OK;
 }
 
 /* The first 24 hex digits of the MAC in OUT (NUL-terminated). */
@@ -345,7 +303,7 @@ fml_status confirm_issue(const char *dir, const config *cf, time_t now, const ch
 		return st;
 	if ((st = check_rate(&s, cf, now, addr, why)) != ST_OK)
 		goto out;
-	if ((st = load_key(dir, &key)) != ST_OK)
+	if ((st = secret_load(dir, &key)) != ST_OK)
 		goto out;
 	mac_hex(&key, action, addr, arg ? arg : "", (long long)now, mac);
 	str_clear(id);
@@ -443,7 +401,7 @@ static fml_status redeem(const char *dir, const config *cf, time_t now, const ch
 
 	if ((st = store_load(dir, &s)) != ST_OK)
 		return st;
-	if ((st = load_key(dir, &key)) != ST_OK)
+	if ((st = secret_load(dir, &key)) != ST_OK)
 		goto out;
 	const rec *r = find_issue(&s, &key, t, lid + 8);
 	if (!r) {

@@ -72,7 +72,7 @@ typedef struct smtp_conn {
 	int lmtp;
 	int pipelining, eightbitmime, size, dsn;
 	unsigned long long size_max; /* SIZE n: the server's limit, 0 = none */
-	int used;		     /* a transaction was started: RSET before the next */
+	int used;		     /* a transaction may be open: RSET before the next */
 	long cmd_to, data_to;
 	char peer[300]; /* for messages: "host:port" or the socket path */
 	str out;	/* commands and message bytes not yet written */
@@ -747,6 +747,7 @@ static int smtp_send(transport_conn *tc, const char *sender, const char *const *
 	} else if (data_code == 354) {
 		if (tx_data(c, &t, m) < 0)
 			goto out;
+		c->used = 0; /* the reply to the dot ended the transaction: no RSET */
 	} else if (data_code / 100 == 3) {
 		str_clear(&c->text);
 		str_printf(&c->text, "unexpected reply %d", data_code);

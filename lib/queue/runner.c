@@ -32,6 +32,8 @@
 #include "qsnap.h"
 #include "queue.h"
 #include "list/incoming.h"
+#include "list/oneclick.h"
+#include "list/secret.h"
 #include "mail/addr.h"
 #include "mail/transport.h"
 #include "mail/verp.h"
@@ -150,13 +152,18 @@ typedef struct work {
 	int k, nconn, part, deadfd;
 	int verp;	   /* VERP_NONE, VERP_OFFERED or VERP_ALWAYS (verp_wanted) */
 	const str *prefix; /* the item's DKIM-Signature fields (runner_sign_with) */
+	/* one-click (list/oneclick.h): each recipient its own transaction,
+	 * its List-Unsubscribe fields and their signature */
+	const str *key; /* etc/secret; NULL: the item goes as one message */
+	void *signh;	/* the signer's handle for the item, or NULL */
+	const char *eol;
 } work;
 
-static runner_signer signer;
+static const runner_signer *signer;
 
-void runner_sign_with(runner_signer fn)
+void runner_sign_with(const runner_signer *s)
 {
-	signer = fn;
+	signer = s;
 }
 
 int runner_wants_signer(const config *cf)
@@ -164,24 +171,36 @@ int runner_wants_signer(const config *cf)
 	return *config_str(cf, CF_DKIM_SELECTOR) && *config_str(cf, CF_DKIM_PRIVATE_KEY);
 }
 
-/* The DKIM-Signature fields for Q, once per item and run (not per
- * recipient or connection): a failure is logged and the item goes out
- * unsigned (mail is not held back for a key problem). */
-static void sign_item(run *r, queue_item *q, str *out)
+/* The line end Q's message uses. */
+static const char *item_eol(const queue_item *q)
+{
+	char head[1024];
+	ssize_t got = pread(q->fd, head, sizeof head, q->msg_start);
+	const char *nl = got > 0 ? memchr(head, '\n', (size_t)got) : NULL;
+	return nl && nl > head && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
+/* The signer's handle for Q, once per item and run (the body hashed once,
+ * not per recipient or connection), and, unless each recipient gets its
+ * own (PER_RCPT), the item's DKIM-Signature fields into OUT.  A failure is
+ * logged and the item goes out unsigned (mail is not held back for a key
+ * problem). */
+static void *sign_item(run *r, queue_item *q, const char *eol, int per_rcpt, str *out)
 {
 	str err = STR_INIT;
 	str_clear(out);
 	if (!signer || !runner_wants_signer(r->cf))
-		return;
-	char head[1024];
-	ssize_t got = pread(q->fd, head, sizeof head, q->msg_start);
-	const char *nl = got > 0 ? memchr(head, '\n', (size_t)got) : NULL;
-	const char *eol = nl && nl > head && nl[-1] == '\r' ? "\r\n" : "\n";
-	if (signer(r->dir, r->cf, q->fd, q->msg_start, q->msg_end, eol, out, &err) != ST_OK) {
-		msg_error("%s: sent without the list's DKIM signature: %s", q->name, str_c(&err));
+		return NULL;
+	void *h = signer->begin(r->dir, r->cf, q->fd, q->msg_start, q->msg_end, &err);
+	if (h && !per_rcpt && signer->sign(h, NULL, 0, eol, out, &err) != ST_OK) {
 		str_clear(out);
+		signer->end(h);
+		h = NULL;
 	}
+	if (!h)
+		msg_error("%s: sent without the list's DKIM signature: %s", q->name, str_c(&err));
 	str_free(&err);
+	return h;
 }
 
 enum { VERP_NONE, VERP_OFFERED, VERP_ALWAYS };
@@ -207,6 +226,46 @@ static int verp_wanted(const run *r, const queue_item *q)
 	return VERP_OFFERED;
 }
 
+/* One-click: a transaction per recipient of RC (N), each copy with its
+ * recipient's List-Unsubscribe fields before the message (signed, when the
+ * list signs) and, with VERP wanted, its own sender. */
+static int send_each(work *w, transport_conn *c, const char *const *rc, size_t n, transport_msg *m,
+		     transport_result *res)
+{
+	const char *delims = config_str(w->r->cf, CF_VERP_DELIMITERS);
+	const char *list = strrchr(w->r->dir, '/') ? strrchr(w->r->dir, '/') + 1 : w->r->dir;
+	str sender = STR_INIT, fields = STR_INIT, prefix = STR_INIT, err = STR_INIT;
+	int rv = 0;
+	m->xverp = NULL;
+	for (size_t i = 0; i < n && rv == 0; i++) {
+		str_clear(&fields);
+		str_clear(&prefix);
+		oneclick_fields(w->r->cf, list, w->key, rc[i], w->eol, &fields);
+		if (w->signh &&
+		    signer->sign(w->signh, fields.s, fields.len, w->eol, &prefix, &err) != ST_OK) {
+			msg_error("%s: %s: sent without the list's DKIM signature: %s", w->q->name,
+				  rc[i], str_c(&err));
+			str_clear(&prefix);
+			str_clear(&err);
+		}
+		str_append(&prefix, fields.s, fields.len);
+		m->prefix = prefix.s;
+		m->prefix_len = prefix.len;
+		if (w->verp != VERP_NONE)
+			verp_encode(w->q->sender, delims, rc[i], &sender);
+		else
+			str_sets(&sender, w->q->sender);
+		rv = transport_send(c, str_c(&sender), &rc[i], 1, m, &res[i]);
+	}
+	m->prefix = NULL;
+	m->prefix_len = 0;
+	str_free(&sender);
+	str_free(&fields);
+	str_free(&prefix);
+	str_free(&err);
+	return rv; /* the recipients not tried have no answer: deferred */
+}
+
 /* One batch over C: as it is, with XVERP when VERP is wanted and C offers
  * it (one transaction still, the relay makes each sender), or, when VERP is
  * required and C does not offer it, one transaction per recipient with its
@@ -214,6 +273,8 @@ static int verp_wanted(const run *r, const queue_item *q)
 static int send_batch(work *w, transport_conn *c, const char *const *rc, size_t n, transport_msg *m,
 		      transport_result *res)
 {
+	if (w->key)
+		return send_each(w, c, rc, n, m, res);
 	const char *delims = config_str(w->r->cf, CF_VERP_DELIMITERS);
 	m->xverp = w->verp != VERP_NONE && c->xverp ? delims : NULL;
 	if (w->verp != VERP_ALWAYS || c->xverp)
@@ -425,10 +486,18 @@ static fml_status send_pending(run *r, queue_item *q)
 	int nconn = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : (int)conns;
 	if ((size_t)nconn > nbatch)
 		nconn = (int)nbatch;
-	str prefix = STR_INIT;
-	if (np > 0)
-		sign_item(r, q, &prefix);
-	work w = {r, q, (size_t)limit, 0, nconn, -1, -1, verp_wanted(r, q), &prefix};
+	str prefix = STR_INIT, key = STR_INIT;
+	/* one-click: the list's mail, each copy its own fields */
+	int per_rcpt = list_mail(r, q) && oneclick_enabled(r->cf);
+	if (per_rcpt && np > 0 && secret_load(r->dir, &key) != ST_OK) {
+		msg_error("%s: no etc/secret for the one-click fields: left for later", q->name);
+		return ST_TEMPFAIL;
+	}
+	const char *eol = item_eol(q);
+	void *signh = np > 0 ? sign_item(r, q, eol, per_rcpt, &prefix) : NULL;
+	work w = {r,	 q,  (size_t)limit,	0,	 nconn,
+		  -1,	 -1, verp_wanted(r, q), &prefix, per_rcpt ? &key : NULL,
+		  signh, eol};
 	fml_status st = ST_OK;
 	if (np == 0) {
 		/* nothing to send */
@@ -440,8 +509,8 @@ static fml_status send_pending(run *r, queue_item *q)
 		pid_t kids[MAX_CONNS];
 		int nkids = 0;
 		if (pipe2(pfd, O_CLOEXEC) < 0) {
-			str_free(&prefix);
-			return ST_TEMPFAIL;
+			st = ST_TEMPFAIL;
+			goto out;
 		}
 		pid_t parent = getpid();
 		for (int k = 0; k < nconn && !stopping(r); k++) {
@@ -474,7 +543,13 @@ static fml_status send_pending(run *r, queue_item *q)
 		if (queue_journal_merge(r->qdir, q->name) != ST_OK)
 			st = ST_TEMPFAIL;
 	}
+out:
+	if (signh)
+		signer->end(signh);
 	str_free(&prefix);
+	if (key.s)
+		explicit_bzero(key.s, key.len);
+	str_free(&key);
 	return st;
 }
 

@@ -37,14 +37,20 @@ fml_status runner_recover(const char *dir, config *cf);
 /* sent/ and drop/ items older than QUEUE_RETENTION removed. */
 fml_status runner_expire(const char *dir, config *cf);
 
-/* What signs the list's mail (queue/dkimsign.h): the fields to put before
- * the message in FD [START, END) (line ends EOL) into OUT.  A program that
- * links it registers it; the alias pipe does not (it links neither
- * libopendkim nor libcrypto), so its runner_kick() leaves the delivery of
- * a signing list to fmlqueue. */
-typedef fml_status (*runner_signer)(const char *dir, config *cf, int fd, off_t start, off_t end,
-				    const char *eol, str *out, str *err);
-void runner_sign_with(runner_signer fn);
+/* What signs the list's mail (queue/dkimsign.h).  begin() makes the
+ * message in FD [START, END) ready (NULL with the reason in ERR); sign()
+ * appends to OUT the fields to put before it, covering EXTRA (fields put
+ * before it too, may be NULL) and the message, line ends EOL; end() lets
+ * go.  A program that links it registers it; the alias pipe does not (it
+ * links no libcrypto), so its runner_kick() leaves the delivery of a
+ * signing list to fmlqueue. */
+typedef struct runner_signer {
+	void *(*begin)(const char *dir, config *cf, int fd, off_t start, off_t end, str *err);
+	fml_status (*sign)(void *h, const char *extra, size_t len, const char *eol, str *out,
+			   str *err);
+	void (*end)(void *h);
+} runner_signer;
+void runner_sign_with(const runner_signer *s);
 /* Does CF ask for signatures (DKIM_SELECTOR and DKIM_PRIVATE_KEY set)? */
 int runner_wants_signer(const config *cf);
 

@@ -98,3 +98,32 @@ void sha256_hex(sha256 *s, char hex[SHA256_HEX])
 	}
 	hex[2 * SHA256_BYTES] = '\0';
 }
+
+/* RFC 2104 with a 64-byte block: a longer key is hashed first. */
+void sha256_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
+		 unsigned char out[SHA256_BYTES])
+{
+	unsigned char k[64] = {0}, pad[64];
+	sha256 s;
+	if (klen > sizeof k) {
+		sha256_init(&s);
+		sha256_update(&s, key, klen);
+		sha256_final(&s, k);
+	} else if (klen) {
+		memcpy(k, key, klen);
+	}
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&s);
+	sha256_update(&s, pad, sizeof pad);
+	sha256_update(&s, msg, mlen);
+	sha256_final(&s, out);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&s);
+	sha256_update(&s, pad, sizeof pad);
+	sha256_update(&s, out, SHA256_BYTES);
+	sha256_final(&s, out);
+	explicit_bzero(k, sizeof k);
+	explicit_bzero(pad, sizeof pad);
+}

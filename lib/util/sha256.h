@@ -28,5 +28,8 @@ void sha256_update(sha256 *s, const void *p, size_t n);
 void sha256_final(sha256 *s, unsigned char out[SHA256_BYTES]);
 /* Finish: the digest as 64 lower-case hex digits and a NUL into HEX. */
 void sha256_hex(sha256 *s, char hex[SHA256_HEX]);
+/* HMAC-SHA256 (RFC 2104) of MSG with KEY into OUT. */
+void sha256_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
+		 unsigned char out[SHA256_BYTES]);
 
 #endif

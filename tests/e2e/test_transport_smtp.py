@@ -534,7 +534,21 @@ def test_lmtp_rcpt_refused_and_reuse(tpdrive, lmtp):
     assert [c for c, _ in res] == [250, 550, 451] * 2
     assert len(srv.messages) == 2
     assert all(m[1] == ["a@example.com", "c@example.org"] for m in srv.messages)
-    assert "RSET" in srv.commands
+    # the reply to the dot ends a transaction: the next starts with MAIL
+    assert "RSET" not in srv.commands
+    assert srv.errors == []
+
+
+def test_reuse_after_an_open_transaction_sends_rset(tpdrive, lmtp):
+    # every RCPT refused: no DATA, the transaction stays open until RSET
+    srv = lmtp(rcpt_replies={r: "550 5.1.1 unknown"
+                             for r in ("a@example.com", "b@example.net", "c@example.org")})
+    rc, res = drive(tpdrive, "lmtp:127.0.0.1:%d" % srv.port, MESSAGE, count=2)
+    assert rc == 0
+    assert [c for c, _ in res] == [550] * 6
+    cmds = [c.split(":")[0] for c in srv.commands]
+    assert cmds.count("RSET") == 1  # (a pipelined DATA was refused)
+    assert cmds.index("RSET") == cmds.index("MAIL FROM", 2) - 1
     assert srv.errors == []
 
 

@@ -94,12 +94,41 @@ static void test_as_gchecksum(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than the block) */
+static void test_hmac(void **state)
+{
+	(void)state;
+	unsigned char k1[20], k6[131], out[SHA256_BYTES];
+	memset(k1, 0x0b, sizeof k1);
+	memset(k6, 0xaa, sizeof k6);
+	static const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	const struct {
+		const void *key;
+		size_t klen;
+		const char *msg, *hex;
+	} hc[] = {
+	    {k1, sizeof k1, "Hi There",
+	     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+	    {"Jefe", 4, "what do ya want for nothing?",
+	     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+	    {k6, sizeof k6, d6, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+	};
+	for (size_t i = 0; i < N_ELEMS(hc); i++) {
+		char hex[SHA256_HEX];
+		sha256_hmac(hc[i].key, hc[i].klen, hc[i].msg, strlen(hc[i].msg), out);
+		for (int j = 0; j < SHA256_BYTES; j++)
+			snprintf(hex + 2 * j, 3, "%02x", out[j]);
+		assert_string_equal(hex, hc[i].hex);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vectors),
 	    cmocka_unit_test(test_million_one_update),
 	    cmocka_unit_test(test_as_gchecksum),
+	    cmocka_unit_test(test_hmac),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
