@@ -42,14 +42,14 @@ LEAN_LIBS = -lgdbm
 
 # lib/ is one library in layer folders, lowest first: a module uses only
 # its own folder and the ones before it (make check-layers).
-LAYERS    = util mail list queue actions cmd proc
+LAYERS    = util mail list queue actions cmd proc web
 LIB_SRC   = $(foreach l,$(LAYERS),$(sort $(wildcard lib/$(l)/*.c)))
 LIB_OBJ   = $(patsubst lib/%.c,build/lib/%.o,$(LIB_SRC))
 LIB_A     = build/libfml.a
 empty    :=
 space    := $(empty) $(empty)
 comma    := ,
-PROGS     = fml/fml fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest
+PROGS     = fml/fml fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest fml/fmlweb
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
@@ -76,7 +76,7 @@ build/fml/%.o: fml/%.c build/paths
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest fml/cfgen: fml/%: build/fml/%.o $(LIB_A)
+fml/fmlproc fml/makefml fml/fmlqueue fml/fmldigest fml/fmlweb fml/cfgen: fml/%: build/fml/%.o $(LIB_A)
 	$(CC) $(LDHARDEN) -o $@ $< $(LIB_A) $(LIBS)
 
 fml/fml: build/fml/fml.o $(LIB_A)
@@ -93,7 +93,7 @@ check-layers: $(LIB_OBJ)
 DEB_PKGS = gcc make pkg-config libgdbm-dev libmagic-dev libgmime-3.0-dev libarchive-dev \
 	   libcrypt-dev libcmocka-dev python3 python3-pytest postfix strace clang \
 	   libclang-rt-14-dev time mlmmj libopendkim-dev libssl-dev publicsuffix \
-	   python3-dnslib python3-dkim
+	   python3-dnslib python3-dkim lighttpd chromium chromium-driver python3-selenium
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -167,15 +167,18 @@ check-format:
 # units and cron lines with this build's paths
 UNITS     = fmlqueue.service fmlqueue.timer fmldigest.service fmldigest.timer
 CRONS     = fmlqueue.cron fmldigest.cron
+WEBCONFS  = fmlweb-nginx.conf fmlweb-apache.conf
 build/etc/%: etc/% build/paths
 	@mkdir -p $(@D)
-	sed -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/var/spool/ml|$(ML_DIR)|g' $< > $@
+	sed -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/usr/local/libexec/fml|$(LIBEXEC)|g' \
+	    -e 's|/usr/local/etc/fml|$(ETCDIR)|g' -e 's|/var/spool/ml|$(ML_DIR)|g' $< > $@
 
-install: all $(addprefix build/etc/,$(UNITS) $(CRONS))
+install: all $(addprefix build/etc/,$(UNITS) $(CRONS) $(WEBCONFS))
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) $(DESTDIR)$(ETCDIR) \
 		$(DESTDIR)$(SHAREDIR)/spool-skel $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 fml/fml $(DESTDIR)$(LIBEXEC)/fml
 	install -m 755 fml/fmlproc $(DESTDIR)$(LIBEXEC)/fmlproc
+	install -m 755 fml/fmlweb $(DESTDIR)$(LIBEXEC)/fmlweb
 	install -m 755 fml/makefml $(DESTDIR)$(BINDIR)/makefml
 	install -m 755 fml/fmlqueue $(DESTDIR)$(BINDIR)/fmlqueue
 	install -m 755 fml/fmldigest $(DESTDIR)$(BINDIR)/fmldigest
@@ -187,7 +190,7 @@ install: all $(addprefix build/etc/,$(UNITS) $(CRONS))
 			echo "kept $(ETCDIR)/$$f (edited); the shipped one is $$f.dist"; \
 		else install -m 644 etc/$$f $$t; fi; \
 	done
-	install -m 644 etc/default_config.cf $(addprefix build/etc/,$(UNITS) $(CRONS)) \
+	install -m 644 etc/default_config.cf $(addprefix build/etc/,$(UNITS) $(CRONS) $(WEBCONFS)) \
 		$(DESTDIR)$(ETCDIR)/
 	cp -R spool-skel/. $(DESTDIR)$(SHAREDIR)/spool-skel/
 	install -m 644 doc/*.5 $(DESTDIR)$(MANDIR)/man5/
@@ -201,10 +204,10 @@ install-units: $(addprefix build/etc/,$(UNITS))
 	install -m 644 $(addprefix build/etc/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXEC)/fml $(DESTDIR)$(LIBEXEC)/fmlproc \
+	rm -f $(DESTDIR)$(LIBEXEC)/fml $(DESTDIR)$(LIBEXEC)/fmlproc $(DESTDIR)$(LIBEXEC)/fmlweb \
 		$(addprefix $(DESTDIR)$(BINDIR)/,makefml fmlqueue fmldigest) \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
-		$(addprefix $(DESTDIR)$(ETCDIR)/,default_config.cf $(UNITS) $(CRONS) site_init.cf.dist sitedef.cf.dist) \
+		$(addprefix $(DESTDIR)$(ETCDIR)/,default_config.cf $(UNITS) $(CRONS) $(WEBCONFS) site_init.cf.dist sitedef.cf.dist) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard doc/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard doc/*.7))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard doc/*.8)))

@@ -45,6 +45,7 @@
 #include "list/cfedit.h"
 #include "list/config.h"
 #include "list/home.h"
+#include "list/oneclick.h"
 #include "list/homecheck.h"
 #include "list/incoming.h"
 #include "list/members.h"
@@ -736,6 +737,18 @@ static fml_status cmd_check(ctx *c)
 		str_free(&sig);
 		str_free(&err);
 	}
+	/* RFC 8058 section 4: receivers honour one-click only when signed */
+	if (config_int(c->cf, CF_ONE_CLICK_UNSUBSCRIBE) && !*config_str(c->cf, CF_WEB_URL)) {
+		str_puts(&report, "problem: ONE_CLICK_UNSUBSCRIBE is set but WEB_URL is not: "
+				  "no one-click fields are sent\n");
+		problems++;
+	} else if (oneclick_enabled(c->cf) && !runner_wants_signer(c->cf)) {
+		str_puts(&report,
+			 "problem: ONE_CLICK_UNSUBSCRIBE without a DKIM key "
+			 "(DKIM_SELECTOR, DKIM_PRIVATE_KEY): receivers ignore the one-click "
+			 "fields of unsigned mail (RFC 8058); makefml dkim LIST makes a key\n");
+		problems++;
+	}
 	/* ban lines that are no rule are skipped: the admin meant something */
 	str bad = STR_INIT;
 	int nbad = ban_check(c->dir, &bad);
@@ -834,56 +847,21 @@ static fml_status cmd_newml(ctx *c)
 static fml_status cmd_command(ctx *c)
 {
 	const char *addr = c->args[0], *why;
-	char date[64];
-	str mail = STR_INIT, id = STR_INIT, report = STR_INIT;
-	fml_status st = ST_TEMPFAIL;
+	str text = STR_INIT, report = STR_INIT;
 	if ((why = addr_check(addr, strlen(addr)))) {
 		str_printf(&c->err, "bad address: %s", why);
 		return refuse(c, ST_DATAERR);
 	}
-	date_rfc5322(time(NULL), date, sizeof date);
-	str_printf(&mail,
-		   "From: %s\nTo: %s\nSubject: makefml command\nDate: %s\n"
-		   "Message-ID: <makefml.%lld.%d@%s>\n\n",
-		   addr, config_str(c->cf, CF_CONTROL_ADDRESS), date, (long long)time(NULL),
-		   (int)getpid(), config_str(c->cf, CF_DOMAINNAME));
 	for (int i = 1; i < c->nargs; i++)
-		str_printf(&mail, "%s%s", c->args[i], i + 1 < c->nargs ? " " : "\n");
-	int fd = memfd_create("makefml-command", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, mail.s, mail.len) != (ssize_t)mail.len || lseek(fd, 0, SEEK_SET))
-		goto out;
-	if (incoming_accept(c->dir, fd, IN_CTL, addr, 0, NULL, &id) != ST_OK)
-		goto out;
-	fml_lock lk;
-	if (lock_list(c, &lk, "the list is locked; the command waits in var/incoming") != ST_OK)
-		goto out;
-	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)},
-			.only = str_c(&id),
-			.report = &report};
-	st = proc_drain(&p, &procfull_ops, NULL);
-	if (st == ST_OK && p.again) { /* "approve": the released post too */
-		p.only = NULL;
-		p.report = NULL;
-		proc_drain(&p, &procfull_ops, NULL);
-	}
-	lock_release(&lk);
+		str_printf(&text, "%s%s", c->args[i], i + 1 < c->nargs ? " " : "");
+	fml_status st = procfull_command(c->dir, c->cf, addr, "makefml command", str_c(&text),
+					 &report, &c->err);
 	if (st == ST_OK) {
 		fwrite(report.s ? report.s : "", 1, report.len, stdout);
 		if (!report.len)
 			printf("(no report: the command was not run; see the list's log)\n");
-		runner_kick(c->dir, c->cf);
 	}
-out:
-	/* accepting does not sync (list/incoming.c): a command reported as
-	 * waiting must be durable (ST_NOINPUT: a run took it) */
-	if (st != ST_OK && id.len)
-		incoming_sync(c->dir, str_c(&id));
-	if (fd >= 0)
-		close(fd);
-	if (st != ST_OK && !c->err.len)
-		str_sets(&c->err, "the command could not be run");
-	str_free(&mail);
-	str_free(&id);
+	str_free(&text);
 	str_free(&report);
 	return st == ST_OK ? ST_OK : refuse(c, st);
 }

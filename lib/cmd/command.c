@@ -29,6 +29,8 @@
 #include "actions/bounce.h"
 #include "actions/reply.h"
 #include "list/digeststate.h"
+#include "list/oneclick.h"
+#include "list/secret.h"
 #include "list/members.h"
 #include "list/roster.h"
 #include "mail/addr.h"
@@ -97,6 +99,11 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 		   "(replying to this mail does it).  It expires in %lld days.\n\n",
 		   config_str(c->l.cf, CF_CONTROL_ADDRESS),
 		   (config_int(c->l.cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
+	if (*config_str(c->l.cf, CF_WEB_URL)) {
+		str_puts(&body, "Or confirm on the web:\n\n  ");
+		oneclick_link(c->l.cf, c->l.dir, "c", &body);
+		str_printf(&body, "%s\n\n", str_c(&id));
+	}
 	str text = STR_INIT;
 	if (reply_template(c, "confirm", &text) == ST_OK)
 		str_append(&body, text.s, text.len);
@@ -492,12 +499,78 @@ static fml_status run_script(cmd_run *r, const cmd_script *s)
 	return ST_OK;
 }
 
+fml_status command_leave(action_ctx *c, const char *addr, const char *how)
+{
+	str err = STR_INIT, where = STR_INIT, subj = STR_INIT, text = STR_INIT;
+	fml_status st = roster_both(c->l.dir, c->l.cf, MEM_BYE, addr, NULL, &err, &where);
+	if (st == ST_OK) {
+		msg_info("unsubscribe %s: %s, removed from %s", addr, how, str_c(&where));
+		str_printf(&subj, "Member left: %s %s", addr, config_str(c->l.cf, CF_ML_FN));
+		str_printf(&text, "%s left %s (%s).\n", addr, config_str(c->l.cf, CF_MAIL_LIST),
+			   how);
+		st = reply_notice(c, NULL, NULL, NULL, 0, 0, str_c(&subj), str_c(&text));
+	} else if (st == ST_DATAERR) {
+		msg_info("unsubscribe %s: %s: %s", addr, how, str_c(&err));
+	}
+	str_free(&err);
+	str_free(&where);
+	str_free(&subj);
+	str_free(&text);
+	return st;
+}
+
+/* Is M sent to a member's one-click address (the first Delivered-To:,
+ * else X-Original-To:)?  0 not; 1 done (the member, if the token is one's,
+ * has left); -1 local trouble. */
+static int one_click(action_ctx *c, action_mail *m)
+{
+	static const char *const names[] = {"Delivered-To", "X-Original-To"};
+	char tok[ONECLICK_TOKEN_LEN + 1];
+	str rcpt = STR_INIT, key = STR_INIT, who = STR_INIT;
+	int done = 0;
+	for (size_t i = 0; i < 2 && !done; i++) {
+		const hfield *f = envelope_get(m->env, names[i], 0);
+		if (f && addr_parse_path(f->value.s, f->value.len, &rcpt) == ST_OK && rcpt.len)
+			done = oneclick_extension(c->l.cf, str_c(&rcpt), tok) != NULL;
+	}
+	if (!done)
+		goto out;
+	fml_status st = secret_load(c->l.dir, &key);
+	/* the sender is the member, mostly; else every member is tried */
+	if (st == ST_OK && m->from.len && oneclick_valid(&key, str_c(&m->from), tok))
+		str_set(&who, m->from.s, m->from.len);
+	else if (st == ST_OK && m->sender.len && oneclick_valid(&key, str_c(&m->sender), tok))
+		str_set(&who, m->sender.s, m->sender.len);
+	else if (st == ST_OK && (st = oneclick_find(c->l.dir, &key, tok, &who)) == ST_NOINPUT) {
+		msg_info("one-click mail to %s from %s: no member has this token", str_c(&rcpt),
+			 m->from.len ? str_c(&m->from) : "?");
+		st = ST_OK;
+	}
+	if (st == ST_OK && who.len &&
+	    command_leave(c, str_c(&who), "one-click unsubscribe by mail") == ST_TEMPFAIL)
+		st = ST_TEMPFAIL;
+	if (st != ST_OK)
+		done = -1;
+out:
+	if (key.s)
+		explicit_bzero(key.s, key.len);
+	str_free(&key);
+	str_free(&rcpt);
+	str_free(&who);
+	return done;
+}
+
 fml_status command_process(action_ctx *c, action_mail *m)
 {
 	str text = STR_INIT, report = STR_INIT, subject = STR_INIT;
 	cmd_script s;
 	cmdparse_script_init(&s);
 	fml_status st = ST_OK;
+	int oc = m->it->mode == IN_CTL ? one_click(c, m) : 0;
+	if (oc != 0) {
+		st = oc < 0 ? ST_TEMPFAIL : ST_OK;
+		goto out;
+	}
 	const char *why = reply_suppressed(c, m, str_c(&m->reply));
 	if (why) {
 		msg_info("command mail from %s not run: %s", str_c(&m->from), why);

@@ -378,7 +378,8 @@ static int pair_used(const store *s, const rec *me, const char *my_arg)
 	return 0;
 }
 
-/* MARK: record the use; AGAIN: a used or expired ID passes. */
+/* MARK: record the use; AGAIN: a used or expired ID passes; SENDER NULL:
+ * any sender (confirm_lookup). */
 static fml_status redeem(const char *dir, const config *cf, time_t now, const char *id,
 			 const char *sender, confirm_req *req, str *why, int mark, int again)
 {
@@ -419,7 +420,7 @@ static fml_status redeem(const char *dir, const config *cf, time_t now, const ch
 		st = status_why(why, ST_DATAERR, "confirmation ID already used");
 		goto out;
 	}
-	if (!sender || !addr_equal(sender, r->addr)) {
+	if (sender && !addr_equal(sender, r->addr)) {
 		st = status_why(why, ST_DATAERR, "confirmation ID was sent to another address");
 		goto out;
 	}
@@ -444,19 +445,22 @@ out:
 fml_status confirm_redeem(const char *dir, const config *cf, time_t now, const char *id,
 			  const char *sender, confirm_req *req, str *why)
 {
-	return redeem(dir, cf, now, id, sender, req, why, 1, 0);
+	return sender ? redeem(dir, cf, now, id, sender, req, why, 1, 0)
+		      : status_why(why, ST_DATAERR, "no sender");
 }
 
 fml_status confirm_check(const char *dir, const config *cf, time_t now, const char *id,
 			 const char *sender, confirm_req *req, str *why)
 {
-	return redeem(dir, cf, now, id, sender, req, why, 0, 0);
+	return sender ? redeem(dir, cf, now, id, sender, req, why, 0, 0)
+		      : status_why(why, ST_DATAERR, "no sender");
 }
 
 fml_status confirm_recheck(const char *dir, const config *cf, time_t now, const char *id,
 			   const char *sender, confirm_req *req, str *why)
 {
-	return redeem(dir, cf, now, id, sender, req, why, 0, 1);
+	return sender ? redeem(dir, cf, now, id, sender, req, why, 0, 1)
+		      : status_why(why, ST_DATAERR, "no sender");
 }
 
 fml_status confirm_use(const char *dir, const config *cf, time_t now, const confirm_req *req)
@@ -471,4 +475,10 @@ fml_status confirm_use(const char *dir, const config *cf, time_t now, const conf
 	str_free(&line);
 	store_free(&s);
 	return st;
+}
+
+fml_status confirm_lookup(const char *dir, const config *cf, time_t now, const char *id,
+			  confirm_req *req, str *why)
+{
+	return redeem(dir, cf, now, id, NULL, req, why, 0, 0);
 }

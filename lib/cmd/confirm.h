@@ -69,6 +69,11 @@ fml_status confirm_use(const char *dir, const config *cf, time_t now, const conf
 fml_status confirm_recheck(const char *dir, const config *cf, time_t now, const char *id,
 			   const char *sender, confirm_req *req, str *why);
 
+/* confirm_check() for whoever holds ID (a confirmation link: the ID is
+ * the proof), nothing recorded: what it would do, into REQ. */
+fml_status confirm_lookup(const char *dir, const config *cf, time_t now, const char *id,
+			  confirm_req *req, str *why);
+
 /* Is S (LEN bytes) shaped like an ID (32 hex digits)? */
 int confirm_id_shape(const char *s, size_t len);
 

@@ -3,6 +3,7 @@
  * oneclick.h.
  */
 #include "oneclick.h"
+#include "home.h"
 #include "members.h"
 #include "mail/addr.h"
 #include "util/fs.h"
@@ -101,24 +102,28 @@ int oneclick_addr_decode(const char *s, size_t n, str *out)
 	return 0;
 }
 
-void oneclick_fields(const config *cf, const char *list, const str *key, const char *rcpt,
-		     const char *eol, str *out)
+void oneclick_link(const config *cf, const char *dir, const char *kind, str *out)
 {
-	char tok[ONECLICK_TOKEN_LEN + 1];
-	const char *ctl = config_str(cf, CF_CONTROL_ADDRESS), *at = strrchr(ctl, '@');
 	const char *url = config_str(cf, CF_WEB_URL);
 	size_t ul = strlen(url);
 	while (ul > 0 && url[ul - 1] == '/')
 		ul--;
+	str_printf(out, "%.*s/%s/%s/", (int)ul, url, kind, home_name(dir));
+}
+
+void oneclick_fields(const config *cf, const char *dir, const str *key, const char *rcpt,
+		     const char *eol, str *out)
+{
+	char tok[ONECLICK_TOKEN_LEN + 1];
+	const char *ctl = config_str(cf, CF_CONTROL_ADDRESS), *at = strrchr(ctl, '@');
+	const char *d = config_str(cf, CF_VERP_DELIMITERS);
 	oneclick_token(key, rcpt, tok);
-	str_printf(out, "List-Unsubscribe: <%.*s/u/%s/", (int)ul, url, list);
+	str_puts(out, "List-Unsubscribe: <");
+	oneclick_link(cf, dir, "u", out);
 	oneclick_addr_encode(rcpt, out);
-	str_printf(out,
-		   "/%s>,%s <mailto:%.*s%c"
-		   "unsub-%s%s>%s",
-		   tok, eol, at ? (int)(at - ctl) : (int)strlen(ctl), ctl,
-		   *config_str(cf, CF_VERP_DELIMITERS) ? *config_str(cf, CF_VERP_DELIMITERS) : '+',
-		   tok, at ? at : "", eol);
+	str_printf(out, "/%s>,%s <mailto:%.*s%cunsub-%s%s>%s", tok, eol,
+		   at ? (int)(at - ctl) : (int)strlen(ctl), ctl, *d ? *d : '+', tok, at ? at : "",
+		   eol);
 	str_printf(out, "List-Unsubscribe-Post: List-Unsubscribe=One-Click%s", eol);
 }
 

@@ -37,10 +37,14 @@ void oneclick_token(const str *key, const char *addr, char out[ONECLICK_TOKEN_LE
 /* Is TOKEN (any case) ADDR's?  In constant time. */
 int oneclick_valid(const str *key, const char *addr, const char *token);
 
-/* The two fields for RCPT, each ending in EOL, appended to OUT; LIST is the
- * list home's name. */
-void oneclick_fields(const config *cf, const char *list, const str *key, const char *rcpt,
+/* The two fields for RCPT of the list home DIR, each ending in EOL,
+ * appended to OUT. */
+void oneclick_fields(const config *cf, const char *dir, const str *key, const char *rcpt,
 		     const char *eol, str *out);
+
+/* "WEB_URL/KIND/LIST/" (LIST the name of the list home DIR) appended to
+ * OUT: the links fmlweb answers ("u" one-click, "c" confirmation). */
+void oneclick_link(const config *cf, const char *dir, const char *kind, str *out);
 
 /* The member (actives, then members) whose token TOKEN is, into ADDR:
  * ST_OK, ST_NOINPUT when none, ST_TEMPFAIL when a file cannot be read.

@@ -233,14 +233,13 @@ static int send_each(work *w, transport_conn *c, const char *const *rc, size_t n
 		     transport_result *res)
 {
 	const char *delims = config_str(w->r->cf, CF_VERP_DELIMITERS);
-	const char *list = strrchr(w->r->dir, '/') ? strrchr(w->r->dir, '/') + 1 : w->r->dir;
 	str sender = STR_INIT, fields = STR_INIT, prefix = STR_INIT, err = STR_INIT;
 	int rv = 0;
 	m->xverp = NULL;
 	for (size_t i = 0; i < n && rv == 0; i++) {
 		str_clear(&fields);
 		str_clear(&prefix);
-		oneclick_fields(w->r->cf, list, w->key, rc[i], w->eol, &fields);
+		oneclick_fields(w->r->cf, w->r->dir, w->key, rc[i], w->eol, &fields);
 		if (w->signh &&
 		    signer->sign(w->signh, fields.s, fields.len, w->eol, &prefix, &err) != ST_OK) {
 			msg_error("%s: %s: sent without the list's DKIM signature: %s", w->q->name,

@@ -24,7 +24,8 @@ def test_install_prefix_usr_into_destdir(tmp_path):
        % ROOT, str(src))
     make = "make -s -j2 PREFIX=/usr DESTDIR=%s " % dest
     sh(make + "install", str(src))
-    for f in ("usr/libexec/fml/fml", "usr/libexec/fml/fmlproc", "usr/bin/makefml",
+    for f in ("usr/libexec/fml/fml", "usr/libexec/fml/fmlproc", "usr/libexec/fml/fmlweb",
+              "etc/fml/fmlweb-nginx.conf", "usr/share/man/man8/fmlweb.8", "usr/bin/makefml",
               "usr/bin/fmlqueue", "usr/bin/fmldigest", "etc/fml/site_init.cf",
               "etc/fml/sitedef.cf", "etc/fml/default_config.cf", "usr/share/man/man8/fml.8",
               "usr/share/fml/spool-skel"):
@@ -35,6 +36,8 @@ def test_install_prefix_usr_into_destdir(tmp_path):
     unit = (dest / "etc/fml/fmlqueue.service").read_text()
     assert "ExecStart=/usr/bin/fmlqueue run" in unit and "/usr/local" not in unit
     assert "/usr/bin/fmldigest" in (dest / "etc/fml/fmldigest.cron").read_text()
+    nginx = (dest / "etc/fml/fmlweb-nginx.conf").read_text()
+    assert "/usr/libexec/fml/fmlweb" in nginx and "/usr/local" not in nginx
     # an edited site_init.cf survives a reinstall
     site = dest / "etc/fml/site_init.cf"
     site.write_text(site.read_text() + "\nDOMAINNAME = lists.example.org\n")
