@@ -28,6 +28,7 @@
 #include "list/config.h"
 #include "list/home.h"
 #include "list/incoming.h"
+#include "util/detach.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -187,7 +188,7 @@ static void fmlproc_path(char *path, size_t size)
  * shim goes on in it).  Returns only when the exec failed: the items wait
  * in var/incoming for the next run of fml or fmlqueue (the mail is ours:
  * exit 0 stays). */
-static void handover(char **argv, int argc, char **env, int debug, const char *id)
+static void handover(char **argv, int argc, char **env, int debug, const char *id, int html)
 {
 	char path[PATH_MAX];
 	const char *args[MAX_ARGS * 2 + 8];
@@ -203,6 +204,8 @@ static void handover(char **argv, int argc, char **env, int debug, const char *i
 		args[n++] = "-i";
 		args[n++] = id;
 	}
+	if (html)
+		args[n++] = "-H";
 	args[n] = NULL;
 	msg_debug("handing over to %s", path);
 	fflush(stdout);
@@ -308,14 +311,20 @@ int main(int argc, char **argv)
 	int rc = leave(0, &id); /* under the lock: no other run moves it meanwhile */
 	lock_release(&lk);
 	if (full && rc == EX_OK) /* fmlproc may not get the lock: the item is durable */
-		handover(argv, argc, env0, debug, str_c(&id)); /* returns when the exec failed */
+		handover(argv, argc, env0, debug, str_c(&id), 0); /* returns when the exec failed */
 	/* a list that signs its mail: fmlproc delivers (libopendkim is not
 	 * ours); runner_kick() would leave it to fmlqueue */
 	if (!debug && rc == EX_OK && runner_wants_signer(cf) &&
 	    strcmp(config_str(cf, CF_DELIVERY_MODE), "queue") != 0)
-		handover(argv, argc, env0, debug, str_c(&id));
+		handover(argv, argc, env0, debug, str_c(&id), 0);
 	if (!debug)
 		runner_kick(dir, cf); /* DELIVERY_MODE: background, foreground or queue */
+	/* the HTML archive's pages for the new articles: fmlproc -H, detached
+	 * (GMime is not ours; nobody waits on it) */
+	if (!debug && c.articles > 0 && config_int(cf, CF_HTML_ARCHIVE) && detach_fork() == 0) {
+		handover(argv, argc, env0, 0, NULL, 1);
+		_exit(0);
+	}
 	free(sender);
 	free(env0);
 	str_free(&err);

@@ -12,6 +12,7 @@
  */
 #include "proc/procfull.h"
 #include "queue/qview.h"
+#include "actions/htmlarch.h"
 #include "queue/dkimsign.h"
 #include "queue/runner.h"
 #include "list/config.h"
@@ -134,8 +135,13 @@ static fml_status deliver(const char *dir, config *cf, runner_opts *o)
 	catch_stop(0);
 	if (stop_asked)
 		return st;
-	if (!o->flush)
+	if (!o->flush) {
 		runner_expire(dir, cf);
+		/* the HTML archive catches up (a post whose update was lost) */
+		list_ctx l = {dir, cf, time(NULL)};
+		if (htmlarch_update(&l) != ST_OK)
+			msg_warn("the HTML archive could not be brought up to date");
+	}
 	write_metrics(dir, cf, st);
 	return st;
 }

@@ -29,6 +29,7 @@
  * cfedit, homecheck, adminpw); this file is options and dispatch.
  */
 #include "proc/procfull.h"
+#include "actions/htmlarch.h"
 #include "actions/contentrule.h"
 #include "actions/bounce.h"
 #include "actions/digest.h"
@@ -108,6 +109,7 @@ static fml_status cmd_command(ctx *c);
 static fml_status cmd_archive(ctx *c);
 static fml_status cmd_bounces(ctx *c);
 static fml_status cmd_dkim(ctx *c);
+static fml_status cmd_htmlify(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -136,6 +138,7 @@ static const struct command {
     {"archive", 0, 1, 0, cmd_archive, "[RANGE]"}, /* reads only: no lock */
     {"bounces", 0, 2, 1, cmd_bounces, "[--reset ADDR]"},
     {"dkim", 0, 1, 0, cmd_dkim, "[SELECTOR]"}, /* locks to set the variables */
+    {"htmlify", 0, 0, 0, cmd_htmlify, ""},     /* the archive's own lock */
     {"destructml", 0, 0, 1, cmd_destructml, ""},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -880,6 +883,24 @@ static fml_status stdout_sink(void *arg, const void *p, size_t n)
 /* No lock: articles only ever move from the spool into an archive unit
  * (the unit is written before the spool file goes), and article_open()
  * looks in the units for one that left the spool after the plan. */
+/* ---- htmlify: the HTML archive made again */
+
+static fml_status cmd_htmlify(ctx *c)
+{
+	list_ctx l = {c->dir, c->cf, time(NULL)};
+	long n = 0;
+	if (!config_int(c->cf, CF_HTML_ARCHIVE))
+		printf("note: HTML_ARCHIVE is off: posts will not update the archive\n");
+	fml_status st = htmlarch_rebuild(&l, &n);
+	if (st != ST_OK) {
+		str_sets(&c->err, st == ST_DATAERR ? "HTML_ARCHIVE_DIR holds something else"
+						   : "the HTML archive could not be made");
+		return refuse(c, st);
+	}
+	printf("%ld articles into %s\n", n, config_str(c->cf, CF_HTML_ARCHIVE_DIR));
+	return ST_OK;
+}
+
 static fml_status cmd_archive(ctx *c)
 {
 	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};

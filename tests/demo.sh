@@ -28,6 +28,8 @@ mkdir -p "$MAILDIRS"
 if [ "$(id -u)" = 0 ]; then chown nobody "$MAILDIRS"; fi
 fml/makefml -D "$ML_DIR" config demo SMTP_SERVERS "maildir:$MAILDIRS" >/dev/null
 fml/makefml -D "$ML_DIR" config demo DELIVERY_MODE foreground >/dev/null
+# and keeps an HTML archive (static pages for any web server; fmlweb(8))
+fml/makefml -D "$ML_DIR" config demo HTML_ARCHIVE 1 >/dev/null
 
 echo
 echo "== a post from alice, piped into: fml $ML_DIR/demo"
@@ -69,3 +71,9 @@ cat "$MAILDIRS"/bob@example.net/new/*
 echo
 echo "== fmlqueue stats $ML_DIR/demo"
 fml/fmlqueue stats "$ML_DIR/demo"
+echo
+echo "== the HTML archive: $ML_DIR/demo/htdocs (fml makes the pages after the post, detached;"
+echo "   makefml htmlify demo makes them all again)"
+fml/makefml -D "$ML_DIR" htmlify demo
+find "$ML_DIR/demo/htdocs" -type f | sort
+echo "open file://$ML_DIR/demo/htdocs/index.html in a browser, or serve the directory"

@@ -37,6 +37,7 @@
  * stops everything and is returned as the sink returned it.
  */
 #include "mimetext.h"
+#include "html2text.h"
 #include "util/lines.h"
 #include "util/msg.h"
 #include "util/str.h"
@@ -54,12 +55,18 @@ typedef struct mt {
 	mimetext_sink sink;
 	void *arg;
 	fml_status st;
-	int parts;	    /* parts walked */
-	int items;	    /* body items written (a blank line between two) */
-	int deep, many;	    /* the "not shown" line for a limit was written */
-	int guess;	    /* current text: UTF-8 if valid, else ISO-8859-1 */
-	str line, tmp, out; /* line being collected, scratch, cleaned text */
+	int parts;		 /* parts walked */
+	int items;		 /* body items written (a blank line between two) */
+	int deep, many;		 /* the "not shown" line for a limit was written */
+	int guess;		 /* current text: UTF-8 if valid, else ISO-8859-1 */
+	str line, tmp, out;	 /* line being collected, scratch, cleaned text */
+	const mimetext_hooks *h; /* mimetext_fd_hooks(), else NULL */
+	str *html;		 /* text/html collected for html2text, else NULL */
 } mt;
+
+struct mimetext_leaf {
+	GMimeObject *o;
+};
 
 void mimetext_init(void)
 {
@@ -153,6 +160,10 @@ static size_t utf8_cut(const str *s)
 
 static void text_put(mt *m, const char *p, size_t n)
 {
+	if (m->html) { /* text/html for html2text: held whole (bounded by the article) */
+		str_append(m->html, p, n);
+		return;
+	}
 	lines it;
 	const char *l;
 	size_t k;
@@ -174,7 +185,7 @@ static void text_end(mt *m)
 
 static void item_start(mt *m)
 {
-	if (m->items++)
+	if (m->items++ && !m->h)
 		mt_puts(m, "\n");
 }
 
@@ -226,6 +237,13 @@ static void put_field(mt *m, GMimeObject *msg, const char *name)
 	g_free(dec);
 
 	str_clear(&m->out);
+	if (m->h) {
+		str_putc(&m->out, ' ');
+		squeeze(&m->line, &m->out);
+		str_clear(&m->line);
+		m->h->field(m->arg, name, m->out.s + 1);
+		return;
+	}
 	str_printf(&m->out, "%s: ", name);
 	squeeze(&m->line, &m->out);
 	str_putc(&m->out, '\n');
@@ -248,6 +266,14 @@ static void show_text(mt *m, GMimePart *part)
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
 
 	item_start(m);
+	int html = 0;
+	if (m->h) {
+		char *type = g_mime_content_type_get_mime_type(
+		    g_mime_object_get_content_type(GMIME_OBJECT(part)));
+		html = m->h->html_as_text && g_ascii_strcasecmp(type, "text/html") == 0;
+		m->h->part(m->arg, MIMETEXT_TEXT, NULL, type, 0, NULL);
+		g_free(type);
+	}
 	if (!w)
 		return;
 	GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
@@ -271,7 +297,22 @@ static void show_text(mt *m, GMimePart *part)
 	f = g_mime_filter_dos2unix_new(FALSE);
 	g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
 	g_object_unref(f);
-	text_stream(m, fs);
+	if (html) {
+		str h = STR_INIT, t = STR_INIT;
+		m->html = &h;
+		text_stream(m, fs);
+		m->html = NULL;
+		/* html2text wants UTF-8: cleaned as any text first */
+		clean_text(m, h.s ? h.s : "", h.len, m->guess, 0, &t);
+		str_clear(&h);
+		html2text(t.s ? t.s : "", t.len, &h);
+		text_put(m, h.s ? h.s : "", h.len);
+		text_end(m);
+		str_free(&h);
+		str_free(&t);
+	} else {
+		text_stream(m, fs);
+	}
 	g_object_unref(fs);
 }
 
@@ -304,6 +345,12 @@ static void show_summary(mt *m, GMimeObject *o)
 		m->st = ST_TEMPFAIL;
 	}
 	item_start(m);
+	if (m->h) {
+		mimetext_leaf leaf = {o};
+		m->h->part(m->arg, MIMETEXT_LEAF, name, type, (long long)n, &leaf);
+		g_free(type);
+		return;
+	}
 	str_clear(&m->line);
 	str_puts(&m->line, "[attachment: ");
 	if (name && *name) {
@@ -324,7 +371,10 @@ static void show_limit(mt *m, int *done, const char *text)
 		return;
 	*done = 1;
 	item_start(m);
-	mt_puts(m, text);
+	if (m->h)
+		m->h->part(m->arg, MIMETEXT_LIMIT, NULL, text, 0, NULL);
+	else
+		mt_puts(m, text);
 }
 
 static int is_type(GMimeObject *o, const char *type, const char *sub)
@@ -392,7 +442,7 @@ static void walk(mt *m, GMimeObject *o, int depth, int body)
 
 /* ---------------------------------------------------------------- entry */
 
-static fml_status mt_run(GMimeStream *s, mimetext_sink sink, void *arg)
+static fml_status mt_run(GMimeStream *s, const mimetext_hooks *h, mimetext_sink sink, void *arg)
 {
 	mt m;
 	GMimeParser *p = g_mime_parser_new_with_stream(s);
@@ -401,19 +451,28 @@ static fml_status mt_run(GMimeStream *s, mimetext_sink sink, void *arg)
 	memset(&m, 0, sizeof m);
 	m.sink = sink;
 	m.arg = arg;
+	m.h = h;
 	str_init(&m.line);
 	str_init(&m.tmp);
 	str_init(&m.out);
 	if (msg) {
-		for (size_t i = 0; i < sizeof mt_fields / sizeof mt_fields[0]; i++)
-			put_field(&m, GMIME_OBJECT(msg), mt_fields[i]);
-		mt_puts(&m, "\n");
+		if (h)
+			for (const char *const *f = h->fields; *f; f++)
+				put_field(&m, GMIME_OBJECT(msg), *f);
+		else
+			for (size_t i = 0; i < sizeof mt_fields / sizeof mt_fields[0]; i++)
+				put_field(&m, GMIME_OBJECT(msg), mt_fields[i]);
+		if (!h)
+			mt_puts(&m, "\n");
 		GMimeObject *body = g_mime_message_get_mime_part(msg);
 		if (body)
 			walk(&m, body, 0, 1);
 		g_object_unref(msg);
 	} else { /* not even a header: the bytes as text */
-		mt_puts(&m, "\n");
+		if (h)
+			h->part(arg, MIMETEXT_TEXT, NULL, "text/plain", 0, NULL);
+		else
+			mt_puts(&m, "\n");
 		g_mime_stream_reset(s);
 		m.guess = 1;
 		text_stream(&m, s);
@@ -430,16 +489,43 @@ fml_status mimetext_fd(int fd, off_t size, mimetext_sink sink, void *arg)
 	mimetext_init();
 	GMimeStream *s = g_mime_stream_fs_new_with_bounds(fd, 0, size);
 	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(s), FALSE);
-	fml_status st = mt_run(s, sink, arg);
+	fml_status st = mt_run(s, NULL, sink, arg);
 	g_object_unref(s);
 	return st;
+}
+
+fml_status mimetext_fd_hooks(int fd, off_t size, const mimetext_hooks *h, mimetext_sink sink,
+			     void *arg)
+{
+	mimetext_init();
+	GMimeStream *s = g_mime_stream_fs_new_with_bounds(fd, 0, size);
+	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(s), FALSE);
+	fml_status st = mt_run(s, h, sink, arg);
+	g_object_unref(s);
+	return st;
+}
+
+fml_status mimetext_leaf_save(mimetext_leaf *leaf, int fd)
+{
+	GMimeStream *out = g_mime_stream_fs_new(fd);
+	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(out), FALSE);
+	gint64 n;
+	if (GMIME_IS_PART(leaf->o)) {
+		GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(leaf->o));
+		n = w ? g_mime_data_wrapper_write_to_stream(w, out) : 0;
+	} else {
+		n = g_mime_object_write_content_to_stream(leaf->o, NULL, out);
+	}
+	int fl = g_mime_stream_flush(out);
+	g_object_unref(out);
+	return n < 0 || fl < 0 ? ST_TEMPFAIL : ST_OK;
 }
 
 fml_status mimetext_mem(const char *p, size_t n, mimetext_sink sink, void *arg)
 {
 	mimetext_init();
 	GMimeStream *s = g_mime_stream_mem_new_with_buffer(p, n);
-	fml_status st = mt_run(s, sink, arg);
+	fml_status st = mt_run(s, NULL, sink, arg);
 	g_object_unref(s);
 	return st;
 }

@@ -31,4 +31,27 @@ fml_status mimetext_fd(int fd, off_t size, mimetext_sink sink, void *arg);
 /* The same for an article in memory (tests, fuzzing). */
 fml_status mimetext_mem(const char *p, size_t n, mimetext_sink sink, void *arg);
 
+/* The same walk for a page that shows the parts in its own way (the HTML
+ * archive): with hooks, the fields go to FIELD (name, decoded value) and
+ * not to the sink; each item of the body starts with a call of PART (no
+ * blank line between items): for a text shown, KIND MIMETEXT_TEXT, its
+ * type, then its lines go to the sink (text/html turned into text by
+ * html2text when HTML_AS_TEXT); for a leaf not shown, MIMETEXT_LEAF with
+ * its file name (NULL if none), type and decoded size, and LEAF, which
+ * mimetext_leaf_save() may write out during the call; for a limit, KIND
+ * MIMETEXT_LIMIT and its sentence as the type. */
+enum { MIMETEXT_TEXT, MIMETEXT_LEAF, MIMETEXT_LIMIT };
+typedef struct mimetext_leaf mimetext_leaf;
+typedef struct mimetext_hooks {
+	const char *const *fields; /* the fields for FIELD, NULL-terminated */
+	void (*field)(void *arg, const char *name, const char *value);
+	void (*part)(void *arg, int kind, const char *name, const char *type, long long size,
+		     mimetext_leaf *leaf);
+	int html_as_text;
+} mimetext_hooks;
+fml_status mimetext_fd_hooks(int fd, off_t size, const mimetext_hooks *h, mimetext_sink sink,
+			     void *arg);
+/* LEAF's decoded bytes into FD: ST_OK or ST_TEMPFAIL. */
+fml_status mimetext_leaf_save(mimetext_leaf *leaf, int fd);
+
 #endif

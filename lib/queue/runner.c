@@ -38,6 +38,7 @@
 #include "mail/transport.h"
 #include "mail/verp.h"
 #include "util/date.h"
+#include "util/detach.h"
 #include "util/fs.h"
 #include "util/lines.h"
 #include "util/lock.h"
@@ -1193,24 +1194,12 @@ void runner_kick(const char *dir, config *cf)
 	}
 	if (strcmp(mode, "background") != 0)
 		return;
-	pid_t pid = fork();
-	if (pid < 0) {
-		msg_warn("cannot start delivery: fork: %m; the next fmlqueue run delivers");
-		return;
-	}
-	if (pid > 0)
+	pid_t pid = detach_fork();
+	if (pid < 0)
+		msg_warn("cannot start delivery; the next fmlqueue run delivers");
+	if (pid != 0)
 		return;
 	/* the child: detached, no stdio, deliver, exit without returning */
-	setsid();
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	msg_set_stderr(0);
 	runner_deliver(dir, cf, &o);
 	_exit(0);
 }

@@ -27,9 +27,10 @@ server.errorlog = "{base}/error.log"
 server.pid-file = "{base}/lighttpd.pid"
 accesslog.filename = "{base}/access.log"
 mimetype.assign = (".html" => "text/html; charset=utf-8", ".xml" => "application/atom+xml",
+                   ".css" => "text/css", ".pdf" => "application/pdf",
                    ".txt" => "text/plain; charset=utf-8", "" => "application/octet-stream")
 alias.url = ("/fml" => "{fmlweb}")
-$HTTP["url"] =~ "^/fml" {{
+$HTTP["url"] =~ "^/fml(/|$)" {{
     cgi.assign = ("" => "")
 }}
 setenv.add-environment = ("FML_ML_DIR" => "{ml_dir}")
@@ -47,8 +48,10 @@ class WebServer:
 
     def start(self):
         os.makedirs(self.base, exist_ok=True)
-        os.makedirs(self.docroot, exist_ok=True)
         uid, gid = owner_ids()
+        if not os.path.isdir(self.docroot):  # a list's htdocs/ is the list owner's
+            os.makedirs(self.docroot)
+            os.chown(self.docroot, uid, gid)
         os.chown(self.base, uid, gid)
         import grp
         conf = os.path.join(self.base, "lighttpd.conf")
