@@ -421,7 +421,16 @@ static void meta_read(const char *path, arts *a)
 	a->n = w;
 }
 
+/* HTML_INDEX_PAGE, at least 1 */
+static long page_size(const arch *A)
+{
+	long long p = config_int(A->l->cf, CF_HTML_INDEX_PAGE);
+	return p < 1 ? 1 : p > 1000000 ? 1000000 : (long)p;
+}
+
 /* ---- one article */
+
+static fml_status count_unit(arch *A, const char *key, int add, long *before);
 
 typedef struct render {
 	arch *A;
@@ -581,7 +590,8 @@ static long lookup_id(arch *A, const str *id)
 
 /* The page of article N (open as FD, SIZE bytes) into a/N.html; what the
  * indexes keep of it into A (parent, time, author, subject). */
-static fml_status render_article(arch *A, long n, int fd, off_t size, int has_next, art *a)
+static fml_status render_article(arch *A, long n, int fd, off_t size, int has_next, int filed,
+				 art *a)
 {
 	render r = {.A = A, .cf = A->l->cf, .n = n, .st = ST_OK};
 	str *ss[] = {&r.out,	 &r.line, &r.attach, &r.name, &r.from,
@@ -624,6 +634,10 @@ static fml_status render_article(arch *A, long n, int fd, off_t size, int has_ne
 	}
 	char key[64];
 	unit_key(r.cf, n, a->t, key, sizeof key);
+	/* the unit's page it is (or will be) on: its thread view's name */
+	long count = 0;
+	count_unit(A, key, 0, &count);
+	long pg = filed ? (count ? (count - 1) / page_size(A) + 1 : 1) : count / page_size(A) + 1;
 	/* the page */
 	str *o = &r.out;
 	page_head(o, str_c(&a->subject), "../");
@@ -634,7 +648,8 @@ static fml_status render_article(arch *A, long n, int fd, off_t size, int has_ne
 		str_printf(o, "<a rel=\"prev\" href=\"%ld.html\">previous</a> &middot; ", n - 1);
 	if (has_next)
 		str_printf(o, "<a rel=\"next\" href=\"%ld.html\">next</a> &middot; ", n + 1);
-	str_printf(o, "<a href=\"../%s/thread.html#a%ld\">thread</a></nav>\n</header>\n", key, n);
+	str_printf(o, "<a href=\"../%s/thread-%ld.html#a%ld\">thread</a></nav>\n</header>\n", key,
+		   pg, n);
 	str_puts(o, "<main>\n<article>\n<h1>");
 	put_text(o, str_c(&a->subject));
 	str_puts(o, "</h1>\n<dl class=\"fields\">\n<dt>From</dt><dd>");
@@ -759,32 +774,73 @@ static void thread_list(const arts *a, const long *first, const long *next, long
 	free(stack);
 }
 
-static fml_status write_unit(arch *A, const char *key)
+/* The names of page K of a unit: page-K.html and thread-K.html (the last
+ * page is index.html and thread.html as well; an article links to the
+ * numbered name, which never changes). */
+static void page_names(long k, char *idx, char *thr, size_t size)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	snprintf(idx, size, "page-%ld.html", k);
+	snprintf(thr, size, "thread-%ld.html", k);
+}
+
+/* Links to the other pages of the unit (THREADS: to their thread views):
+ * the full pages before the last, and the last as "latest" (a full page is
+ * written once, when it fills up, so its links never need to change). */
+static void page_links(long k, long npages, int threads, int rev, str *o)
+{
+	char idx[64], thr[64];
+	if (npages < 2)
+		return;
+	str_puts(o, "<nav aria-label=\"Pages\"><p>Pages:");
+	for (long i = 1; i <= npages; i++) {
+		long j = rev ? npages + 1 - i : i;
+		page_names(j, idx, thr, sizeof idx);
+		if (j == k && j == npages)
+			str_puts(o, " <strong>latest</strong>");
+		else if (j == k)
+			str_printf(o, " <strong>%ld</strong>", j);
+		else if (j == npages)
+			str_printf(o, " <a href=\"%s\">latest</a>",
+				   threads ? "thread.html" : "index.html");
+		else
+			str_printf(o, " <a href=\"%s\">%ld</a>", threads ? thr : idx, j);
+	}
+	str_puts(o, "</p></nav>\n");
+}
+
+/* Page K of unit KEY (HTML_INDEX_PAGE articles each, in the order they came) of
+ * NPAGES: its index and its thread view. */
+static fml_status write_page(arch *A, const char *key, long k, long npages)
+{
+	char path[PATH_MAX], dir[PATH_MAX], idx[64], thr[64];
 	arts a = {0};
 	str o = STR_INIT, t = STR_INIT, ts = STR_INIT;
-	if (fs_path(path, sizeof path, "%s/%s.meta", A->state, key) < 0 ||
+	if (fs_path(path, sizeof path, "%s/%s.%ld.meta", A->state, key, k) < 0 ||
 	    fs_path(dir, sizeof dir, "%s/%s", A->root, key) < 0)
 		return ST_TEMPFAIL;
+	page_names(k, idx, thr, sizeof idx);
 	meta_read(path, &a);
 	fml_status st = mkdir_public(dir);
 	int rev = (int)config_int(A->l->cf, CF_HTML_INDEX_REVERSE_ORDER);
 	str_printf(&t, "%s %s", A->list, key);
+	if (npages > 1)
+		str_printf(&t, ", page %ld", k);
 	page_head(&o, t.s, "../");
-	nav_unit(A, key, "thread.html", "threads", &o);
+	nav_unit(A, key, thr, "threads", &o);
 	str_puts(&o, "<main>\n<h1>");
 	put_text(&o, t.s);
-	str_printf(&o,
-		   "</h1>\n<p>%zu articles</p>\n<table>\n<thead><tr><th scope=\"col\">#</th>"
-		   "<th scope=\"col\">Subject</th><th scope=\"col\">From</th>"
-		   "<th scope=\"col\">Date</th></tr></thead>\n<tbody>\n",
-		   a.n);
+	str_puts(&o, "</h1>\n");
+	page_links(k, npages, 0, rev, &o);
+	str_puts(&o, "<table>\n<thead><tr><th scope=\"col\">#</th>"
+		     "<th scope=\"col\">Subject</th><th scope=\"col\">From</th>"
+		     "<th scope=\"col\">Date</th></tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < a.n; i++)
 		index_row(&a.v[rev ? a.n - 1 - i : i], &o);
 	str_puts(&o, "</tbody>\n</table>\n</main>\n");
 	page_tail(&o);
-	if (st == ST_OK && fs_path(path, sizeof path, "%s/index.html", dir) == 0)
+	if (st == ST_OK && fs_path(path, sizeof path, "%s/%s", dir, idx) == 0)
+		st = put_str(path, &o);
+	if (st == ST_OK && k == npages && fs_path(path, sizeof path, "%s/index.html", dir) == 0)
 		st = put_str(path, &o);
 	/* threads: a reply under its parent when the parent is in this unit,
 	 * else under the first article of the same subject */
@@ -799,8 +855,8 @@ static fml_status write_unit(arch *A, const char *key)
 		thread_subject(str_c(&a.v[i].subject), &subj[i]);
 		long up = -1;
 		if (a.v[i].parent) {
-			art k = {.n = a.v[i].parent};
-			art *p = bsearch(&k, a.v, i, sizeof *a.v, by_n);
+			art want = {.n = a.v[i].parent};
+			art *p = bsearch(&want, a.v, i, sizeof *a.v, by_n);
 			if (p)
 				up = p - a.v;
 		} else {
@@ -823,16 +879,20 @@ static fml_status write_unit(arch *A, const char *key)
 		}
 	}
 	str_clear(&o);
-	str_printf(&ts, "%s %s: threads", A->list, key);
+	str_printf(&ts, "%s: threads", t.s);
 	page_head(&o, ts.s, "../");
-	nav_unit(A, key, "index.html", "by number", &o);
+	nav_unit(A, key, idx, "by number", &o);
 	str_puts(&o, "<main>\n<h1>");
 	put_text(&o, ts.s);
-	str_puts(&o, "</h1>\n<ul class=\"thread\">\n");
+	str_puts(&o, "</h1>\n");
+	page_links(k, npages, 1, rev, &o);
+	str_puts(&o, "<ul class=\"thread\">\n");
 	thread_list(&a, first, next, root_first, &o);
 	str_puts(&o, "</ul>\n</main>\n");
 	page_tail(&o);
-	if (st == ST_OK && fs_path(path, sizeof path, "%s/thread.html", dir) == 0)
+	if (st == ST_OK && fs_path(path, sizeof path, "%s/%s", dir, thr) == 0)
+		st = put_str(path, &o);
+	if (st == ST_OK && k == npages && fs_path(path, sizeof path, "%s/thread.html", dir) == 0)
 		st = put_str(path, &o);
 	for (size_t i = 0; i < a.n; i++)
 		str_free(&subj[i]);
@@ -848,7 +908,7 @@ static fml_status write_unit(arch *A, const char *key)
 }
 
 /* units: "KEY COUNT" lines, in the order they began */
-static fml_status count_unit(arch *A, const char *key, int add)
+static fml_status count_unit(arch *A, const char *key, int add, long *before)
 {
 	char path[PATH_MAX];
 	str s = STR_INIT, o = STR_INIT;
@@ -861,7 +921,8 @@ static fml_status count_unit(arch *A, const char *key, int add)
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(s.s + s.len - p);
 		size_t kl = strcspn(p, " \n");
 		if (kl == strlen(key) && strncmp(p, key, kl) == 0) {
-			str_printf(&o, "%s %ld\n", key, strtol(p + kl, NULL, 10) + add);
+			*before = strtol(p + kl, NULL, 10);
+			str_printf(&o, "%s %ld\n", key, *before + add);
 			found = 1;
 		} else if (l) {
 			str_append(&o, p, l);
@@ -869,9 +930,11 @@ static fml_status count_unit(arch *A, const char *key, int add)
 		}
 		p += l + 1;
 	}
-	if (!found)
+	if (!found) {
+		*before = 0;
 		str_printf(&o, "%s %d\n", key, add);
-	fml_status st = put_str(path, &o);
+	}
+	fml_status st = add ? put_str(path, &o) : ST_OK;
 	str_free(&s);
 	str_free(&o);
 	return st;
@@ -990,14 +1053,14 @@ static fml_status write_feed(arch *A, const arts *added)
 
 /* ---- the run */
 
-static fml_status one(arch *A, article_store *as, long n, int has_next, art *a)
+static fml_status one(arch *A, article_store *as, long n, int has_next, int filed, art *a)
 {
 	int fd = -1;
 	off_t size = 0;
 	fml_status st = article_open(as, n, &fd, &size);
 	if (st != ST_OK)
 		return st; /* ST_NOINPUT: a number with no article (removed by hand) */
-	st = render_article(A, n, fd, size, has_next, a);
+	st = render_article(A, n, fd, size, has_next, filed, a);
 	close(fd);
 	return st;
 }
@@ -1009,6 +1072,62 @@ static void touch(arch *A, const char *key)
 		if (strcmp(p, key) == 0)
 			return;
 	str_append(&A->touched, key, strlen(key) + 1);
+}
+
+/* Is article N among the lines of PATH? */
+static int meta_has(const char *path, long n)
+{
+	arts a = {0};
+	meta_read(path, &a);
+	art k = {.n = n};
+	int has = bsearch(&k, a.v, a.n, sizeof *a.v, by_n) != NULL;
+	arts_free(&a);
+	return has;
+}
+
+/* Article A into unit KEY: a line of the unit's last page (a page that
+ * fills up is written as it is, once), the unit's count, the unit marked
+ * for its pages.  An article filed already (a run after a crash) is not
+ * counted twice. */
+static fml_status file_article(arch *A, const char *key, const art *a)
+{
+	char path[PATH_MAX];
+	long before;
+	if (count_unit(A, key, 0, &before) != ST_OK)
+		return ST_TEMPFAIL;
+	long k = before ? (before - 1) / page_size(A) + 1 : 1; /* the last page so far */
+	if (fs_path(path, sizeof path, "%s/%s.%ld.meta", A->state, key, k) < 0)
+		return ST_TEMPFAIL;
+	if (before && meta_has(path, a->n)) {
+		touch(A, key);
+		return ST_OK;
+	}
+	fml_status st = ST_OK;
+	if (before && before % page_size(A) == 0) { /* page K is full: for good */
+		st = write_page(A, key, k, k + 1);
+		k++;
+		if (st == ST_OK &&
+		    fs_path(path, sizeof path, "%s/%s.%ld.meta", A->state, key, k) < 0)
+			st = ST_TEMPFAIL;
+	}
+	str line = STR_INIT;
+	meta_line(a, &line);
+	if (st == ST_OK && (fs_append_line(path, line.s, line.len) != ST_OK ||
+			    count_unit(A, key, 1, &before) != ST_OK))
+		st = ST_TEMPFAIL;
+	str_free(&line);
+	touch(A, key);
+	return st;
+}
+
+/* The last page of unit KEY */
+static fml_status write_unit(arch *A, const char *key)
+{
+	long count;
+	if (count_unit(A, key, 0, &count) != ST_OK)
+		return ST_TEMPFAIL;
+	long npages = count ? (count - 1) / page_size(A) + 1 : 1;
+	return write_page(A, key, npages, npages);
 }
 
 /* The pages the articles since the last checkpoint changed (units, feed,
@@ -1038,7 +1157,7 @@ static fml_status checkpoint(arch *A, arts *added, long done)
  * recorded (every CHECKPOINT articles and at the end). */
 static fml_status run(arch *A, long *done)
 {
-	char path[PATH_MAX], key[64];
+	char key[64];
 	article_store as;
 	arts added = {0};
 	fml_status st = ST_OK;
@@ -1049,14 +1168,14 @@ static fml_status run(arch *A, long *done)
 		art prev = {0};
 		str_init(&prev.from);
 		str_init(&prev.subject);
-		if (one(A, &as, *done, 1, &prev) == ST_TEMPFAIL)
+		if (one(A, &as, *done, 1, 1, &prev) == ST_TEMPFAIL)
 			st = ST_TEMPFAIL;
 		str_free(&prev.from);
 		str_free(&prev.subject);
 	}
 	for (long n = *done + 1; n <= A->seq && st == ST_OK; n++) {
 		art *a = arts_add(&added);
-		fml_status r = one(A, &as, n, n < A->seq, a);
+		fml_status r = one(A, &as, n, n < A->seq, 0, a);
 		if (r == ST_NOINPUT) { /* a number with no article: nothing to show */
 			str_free(&a->from);
 			str_free(&a->subject);
@@ -1064,15 +1183,8 @@ static fml_status run(arch *A, long *done)
 		} else if (r != ST_OK) {
 			st = r;
 		} else {
-			str line = STR_INIT;
 			unit_key(A->l->cf, n, a->t, key, sizeof key);
-			meta_line(a, &line);
-			if (fs_path(path, sizeof path, "%s/%s.meta", A->state, key) < 0 ||
-			    fs_append_line(path, line.s, line.len) != ST_OK ||
-			    count_unit(A, key, 1) != ST_OK)
-				st = ST_TEMPFAIL;
-			str_free(&line);
-			touch(A, key);
+			st = file_article(A, key, a);
 		}
 		if (added.n > FEED_ENTRIES) { /* the feed takes the last ones only */
 			str_free(&added.v[0].from);

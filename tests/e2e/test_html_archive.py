@@ -72,6 +72,12 @@ def up_to_date(ml):
     assert ml.text("var", "db", "html", "done").strip() == str(ml.seq())
 
 
+def tree(top):
+    """Every file under TOP: {relative path: bytes}."""
+    return {os.path.relpath(os.path.join(dp, f), top): open(os.path.join(dp, f), "rb").read()
+            for dp, _, fns in os.walk(top) for f in fns}
+
+
 def multipart(frm, subject, parts, boundary="b0undary", extra=""):
     head = ("From: %s\nTo: elena@example.org\nSubject: %s\nMessage-ID: <%s@example.com>\n"
             "Date: Sat, 21 Nov 2026 11:00:00 +0000\nMIME-Version: 1.0\n%s"
@@ -227,12 +233,10 @@ def test_rebuild_and_units(make_list):
     assert units == ["00001-00002", "00003-00004", "00005-00006"]
     idx = ml.text("htdocs", "00001-00002", "index.html")
     assert idx.index("number 0") < idx.index("number 1")  # oldest first
-    first = {f: open(os.path.join(dp, f), "rb").read()
-             for dp, _, fns in os.walk(ml.path("htdocs")) for f in fns}
+    first = tree(ml.path("htdocs"))
     out = ml.makefml("htmlify", "elena").stdout.decode()
     assert "5 articles" in out
-    again = {f: open(os.path.join(dp, f), "rb").read()
-             for dp, _, fns in os.walk(ml.path("htdocs")) for f in fns}
+    again = tree(ml.path("htdocs"))
     assert again == first
     # a directory that is not an archive is never written nor removed
     shutil.rmtree(ml.path("htdocs"))
@@ -242,6 +246,32 @@ def test_rebuild_and_units(make_list):
     p = ml.makefml("htmlify", "elena", check=False)
     assert p.returncode != 0
     assert os.listdir(ml.path("htdocs")) == ["precious.txt"]
+
+
+def test_a_busy_unit_is_paged(make_list):
+    # HTML_INDEX_PAGE articles a page: a full page is written once, the
+    # last is index.html and thread.html; an article links its page's thread
+    ml = make_list(members=MEMBERS, HTML_ARCHIVE="1", HTML_INDEX_PAGE="3",
+                   DMARC_MITIGATION="never")
+    for i in range(7):
+        post(ml, mail(frm="alice@example.com", subject="busy %d" % i))
+    up_to_date(ml)
+    unit = ml.path("htdocs", "2026-11")
+    assert sorted(os.listdir(unit)) == [
+        "index.html", "page-1.html", "page-2.html", "page-3.html", "thread-1.html",
+        "thread-2.html", "thread-3.html", "thread.html"]
+    assert ml.read("htdocs", "2026-11", "index.html") == ml.read("htdocs", "2026-11",
+                                                                   "page-3.html")
+    one = ml.text("htdocs", "2026-11", "page-1.html")
+    assert all("busy %d" % i in one for i in range(3)) and "busy 3" not in one
+    assert 'href="index.html">latest</a>' in one
+    assert 'href="../2026-11/thread-2.html#a5"' in ml.text("htdocs", "a", "5.html")
+    assert 'href="../2026-11/thread-3.html#a7"' in ml.text("htdocs", "a", "7.html")
+    assert "(7 articles" in ml.text("htdocs", "index.html")
+    first = tree(ml.path("htdocs"))
+    ml.makefml("htmlify", "elena")
+    again = tree(ml.path("htdocs"))
+    assert again == first
 
 
 def test_commands_and_held_posts_stay_out(arch):
