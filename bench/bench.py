@@ -45,6 +45,7 @@ FML = os.path.join(TREE, "fml", "fml")
 MAKEFML = os.path.join(TREE, "fml", "makefml")
 FMLQUEUE = os.path.join(TREE, "fml", "fmlqueue")
 FMLDIGEST = os.path.join(TREE, "fml", "fmldigest")
+FMLPROC = os.path.join(TREE, "fml", "fmlproc")
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 MLMMJ_BIN = "/usr/bin"
 GNU_TIME = "/usr/bin/time"
@@ -64,9 +65,11 @@ SCALE = int(os.environ.get("BENCH_SCALE", "1000000"))      # (f) big list; 0 = s
 N_SCALE = int(os.environ.get("BENCH_N_SCALE", "10"))      # (f) warm posts, each size
 N_ADD = int(os.environ.get("BENCH_N_ADD", "5"))           # (f) makefml add + first post
 CONTENT_N = int(os.environ.get("BENCH_CONTENT", "10"))    # (g) content rules: runs; 0 = skip
+ARCHIVE = [int(x) for x in os.environ.get("BENCH_ARCHIVE", "10 100000").split()]  # (h) sizes
+N_ARCHIVE = int(os.environ.get("BENCH_N_ARCHIVE", "10"))  # (h) posts timed at each size
 CONC = int(os.environ.get("BENCH_CONC", "50"))            # (c) posts at once
 CONC_ROUNDS = int(os.environ.get("BENCH_CONC_ROUNDS", "5"))
-ONLY = os.environ.get("BENCH_ONLY", "")                   # "delivery" / "digest": (d) / (e) only
+ONLY = os.environ.get("BENCH_ONLY", "")  # "delivery" / "digest" / "archive": (d) / (e) / (h) only
 # (e) digests: BENCH_DIGEST=0 skips it in a full run
 DIGEST = os.environ.get("BENCH_DIGEST", "1") == "1"
 G_MEMBERS = int(os.environ.get("BENCH_DIGEST_MEMBERS", "10000"))
@@ -1352,6 +1355,15 @@ def main():
         say("wrote %s/delivery.md (%.0f s)" % (WORK, time.time() - t_start))
         return
 
+    if ONLY == "archive":
+        H = archive_cost(sender, logf)
+        md = archive_report(H)
+        with open(os.path.join(WORK, "archive.md"), "w") as f:
+            f.write(md)
+        print(md)
+        say("wrote %s/archive.md (%.0f s)" % (WORK, time.time() - t_start))
+        return
+
     if ONLY == "digest" or (DIGEST and not ONLY):
         if not (DSINK_PORT and os.path.exists(FMLDIGEST) and os.path.exists(FMLQUEUE)):
             die("(e) needs fml/fmldigest, fml/fmlqueue and the delivery sink (run bench/run.sh)")
@@ -1580,6 +1592,9 @@ def main():
     # ---- (g) content rules
     C = content_cost(addrs[:1000], sender, logf, tmp) if CONTENT_N else None
 
+    # ---- (h) the HTML archive
+    H = archive_cost(sender, logf) if ARCHIVE and os.path.exists(FMLPROC) else None
+
     # ---- (f) scale
     S = None
     if SCALE:
@@ -1627,7 +1642,7 @@ def main():
             raw["digest"] = digest_raw(G)
         json.dump(raw, f, indent=1)
     report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, time.time() - t_start, D,
-           G, S, C)
+           G, S, C, H)
 
 
 def parse_strace(path):
@@ -1781,6 +1796,89 @@ def content_cost(addrs, sender, logf, tmp):
     return out
 
 
+def archive_spool(d, first, last, day0=0):
+    """Articles FIRST..LAST written into D/spool as distribute leaves them (a
+    thread every 3, a day's worth of 200 in a unit of a month), seq raised:
+    an archive's history made in seconds, not through a million posts."""
+    body = "A line of an article of the archive, of some length, as people write.\n" * 50
+    for n in range(first, last + 1):
+        day = 1 + ((n + day0) // 200) % 28
+        month = 1 + ((n + day0) // 5600) % 12
+        year = 2000 + (n + day0) // 67200
+        reply = "In-Reply-To: <h%d@example.net>\n" % (n - 1) if n % 3 else ""
+        text = ("From: Member %d <member%d@example.net>\nTo: %s\nSubject: [bench:%05d] "
+                "topic %d\nMessage-ID: <h%d@example.net>\n%sDate: %02d %s %d 10:00:00 +0000\n"
+                "\n%s" % (n % 500, n % 500, LISTADDR, n, n // 3, n, reply, day,
+                           "JanFebMarAprMayJunJulAugSepOctNovDec"[3 * month - 3:3 * month],
+                           year, body))
+        p = os.path.join(d, "spool", str(n))
+        with open(p, "w") as f:
+            f.write(text)
+        os.chown(p, PW.pw_uid, PW.pw_gid)
+    write(os.path.join(d, "seq"), "%d\n" % last)
+    os.chown(os.path.join(d, "seq"), PW.pw_uid, PW.pw_gid)
+
+
+def archive_cost(sender, logf):
+    """(h) What the HTML archive costs a post at each size of ARCHIVE: the
+    archive made by `makefml htmlify` (timed), then N_ARCHIVE articles added
+    one at a time, each followed by the update fml starts after a post
+    (`fmlproc DIR -H`, timed)."""
+    H = {}
+    for size in ARCHIVE:
+        say("(h) HTML archive of %d articles: htmlify, then %d posts' updates" %
+            (size, N_ARCHIVE))
+        d, _ = fml_list(os.path.join(WORK, "h-fml-%d" % size), [], [
+            ("DELIVERY_MODE", "queue"), ("HTML_ARCHIVE", "1")])
+        archive_spool(d, 1, size)
+        t0 = time.time()
+        p = subprocess.run([MAKEFML, "-D", os.path.dirname(d), "htmlify", LIST],
+                           capture_output=True, text=True)
+        build = time.time() - t0
+        if p.returncode != 0 or "%d articles" % size not in p.stdout:
+            die("(h) makefml htmlify: exit %d: %s%s" % (p.returncode, p.stdout, p.stderr))
+        runs = []
+        for i in range(N_ARCHIVE):
+            n = size + i + 1
+            archive_spool(d, n, n)
+            r = spawn([FMLPROC, d, "-H"], "/dev/null", False, sender, logf)
+            if r.rc != 0 or not os.path.exists(os.path.join(d, "htdocs", "a", "%d.html" % n)):
+                die("(h) fmlproc -H: exit %d, no page for article %d (see %s/log)" %
+                    (r.rc, n, d))
+            runs.append(r)
+        pages = sum(len(fns) for _, _, fns in os.walk(os.path.join(d, "htdocs")))
+        H[size] = {"build": build, "runs": runs, "files": pages}
+    return H
+
+
+def archive_report(H):
+    sizes = sorted(H)
+    lines = ["## (h) The HTML archive: the cost of a post at each size", "",
+             "Command: `make bench` (`BENCH_ARCHIVE=\"10 100000\"` sizes, "
+             "`BENCH_N_ARCHIVE=N` posts at each; empty skips).  A list with HTML_ARCHIVE = 1 "
+             "(units of a month, pages of 500): its spool filled with N articles of 4 KB "
+             "(a thread every three, 200 a day), the archive made by `makefml htmlify`, then "
+             "%d articles added one at a time, each followed by `fmlproc DIR -H`, the update "
+             "fml starts (detached) after a post: the new article's page, the previous "
+             "one's (its next link), the unit's last page and thread view, the top index "
+             "and the feed.  The clock covers that process, start to exit." % N_ARCHIVE, "",
+             "| articles in the archive | htmlify s | files | update per post, median ms | "
+             "p90 ms | CPU ms (median) |", "|---:|---:|---:|---:|---:|---:|"]
+    for size in sizes:
+        h = H[size]
+        v = [r.ret for r in h["runs"]]
+        lines.append("| %d | %.1f | %d | %s | %s | %s |" % (
+            size, h["build"], h["files"], ms(median(v)), ms(p90(v)),
+            ms(median([r.cpu for r in h["runs"]]))))
+    if len(sizes) >= 2:
+        a = median([r.ret for r in H[sizes[-1]]["runs"]])
+        b = median([r.ret for r in H[sizes[0]]["runs"]])
+        lines += ["", "**update at %d articles / at %d = %.2f** (the goal: it does not grow "
+                  "with the archive)." % (sizes[-1], sizes[0], a / b)]
+    lines.append("")
+    return "\n".join(lines)
+
+
 def content_report(C):
     pm = median([r.ret for r in C["plain"]])
     rm = median([r.ret for r in C["rules"]])
@@ -1805,7 +1903,7 @@ def content_report(C):
 
 
 def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=None, G=None,
-           S=None, C=None):
+           S=None, C=None, H=None):
     fml_med = median([r.ret for r in R["fml"]])
     fml_p90 = p90([r.ret for r in R["fml"]])
     rows = []
@@ -2053,6 +2151,7 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         gmd,
         "",
         content_report(C) if C else "",
+        archive_report(H) if H else "",
         "## One run under `strace -c -f` (syscall counts) and `perf stat`",
         "",
         prof_table,
@@ -2093,6 +2192,8 @@ def report(R, rss, wall, rss4, tput, prof, fml_how, fdir, groups, elapsed, D=Non
         print()
     if C:
         print(content_report(C))
+    if H:
+        print(archive_report(H))
     print(goals)
     print()
     print("bench: wrote %s (%.0f s)" % (out, elapsed))
