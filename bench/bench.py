@@ -1854,7 +1854,8 @@ def archive_cost(sender, logf):
 def archive_report(H):
     sizes = sorted(H)
     lines = ["## (h) The HTML archive: the cost of a post at each size", "",
-             "Command: `make bench` (`BENCH_ARCHIVE=\"10 100000\"` sizes, "
+             "Command: `make bench` (this section alone: `BENCH_ONLY=archive sh bench/run.sh`; "
+             "`BENCH_ARCHIVE=\"10 100000\"` sizes, "
              "`BENCH_N_ARCHIVE=N` posts at each; empty skips).  A list with HTML_ARCHIVE = 1 "
              "(units of a month, pages of 500): its spool filled with N articles of 4 KB "
              "(a thread every three, 200 a day), the archive made by `makefml htmlify`, then "
