@@ -197,6 +197,9 @@ def test_hostile_posts_run_no_script(arch, site, browser):
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", src), n
         assert "javascript:" not in "".join(
             a.get_attribute("href") or "" for a in browser.find_elements(By.TAG_NAME, "a"))
+    # the console: no script ran, none was even blocked (nothing to block)
+    assert [e for e in browser.get_log("browser")
+            if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]] == []
     for u in ("/index.html", "/atom.xml"):
         browser.get(site.url + u)
         assert browser.execute_script("return window.pwned === undefined")
