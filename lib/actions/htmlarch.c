@@ -591,7 +591,7 @@ static long lookup_id(arch *A, const str *id)
 /* The page of article N (open as FD, SIZE bytes) into a/N.html; what the
  * indexes keep of it into A (parent, time, author, subject). */
 static fml_status render_article(arch *A, long n, int fd, off_t size, int has_next, int filed,
-				 art *a)
+				 art *a, str *page)
 {
 	render r = {.A = A, .cf = A->l->cf, .n = n, .st = ST_OK};
 	str *ss[] = {&r.out,	 &r.line, &r.attach, &r.name, &r.from,
@@ -672,7 +672,9 @@ static fml_status render_article(arch *A, long n, int fd, off_t size, int has_ne
 	str_puts(o, "</article>\n</main>\n");
 	page_tail(o);
 	char path[PATH_MAX];
-	if (st == ST_OK && fs_path(path, sizeof path, "%s/a/%ld.html", A->root, n) == 0)
+	if (page)
+		str_append(page, o->s, o->len);
+	else if (st == ST_OK && fs_path(path, sizeof path, "%s/a/%ld.html", A->root, n) == 0)
 		st = put_str(path, o);
 	for (size_t i = 0; i < sizeof ss / sizeof *ss; i++)
 		str_free(ss[i]);
@@ -1060,7 +1062,7 @@ static fml_status one(arch *A, article_store *as, long n, int has_next, int file
 	fml_status st = article_open(as, n, &fd, &size);
 	if (st != ST_OK)
 		return st; /* ST_NOINPUT: a number with no article (removed by hand) */
-	st = render_article(A, n, fd, size, has_next, filed, a);
+	st = render_article(A, n, fd, size, has_next, filed, a, NULL);
 	close(fd);
 	return st;
 }
@@ -1340,5 +1342,26 @@ fml_status htmlarch_rebuild(list_ctx *l, long *n)
 			st = ST_TEMPFAIL;
 	}
 	close(lk);
+	return st;
+}
+
+fml_status htmlarch_page(list_ctx *l, const char *root, long n, int fd, off_t size, str *page)
+{
+	arch A;
+	art a = {0};
+	str_init(&a.from);
+	str_init(&a.subject);
+	memset(&A, 0, sizeof A);
+	A.l = l;
+	A.list = home_name(l->dir);
+	snprintf(A.root, sizeof A.root, "%s", root);
+	snprintf(A.state, sizeof A.state, "%s", root);
+	char path[PATH_MAX];
+	fml_status st =
+	    fs_path(path, sizeof path, "%s/a", root) == 0 ? mkdir_public(path) : ST_TEMPFAIL;
+	if (st == ST_OK)
+		st = render_article(&A, n, fd, size, 0, 0, &a, page);
+	str_free(&a.from);
+	str_free(&a.subject);
 	return st;
 }

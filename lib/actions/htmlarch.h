@@ -38,6 +38,9 @@
 
 #include "list/list.h"
 #include "util/status.h"
+#include "util/str.h"
+
+#include <sys/types.h>
 
 /* Make the pages of the articles past var/db/html/done, up to the list's
  * last.  Takes the archive's own lock (not the list lock); when another
@@ -48,5 +51,9 @@ fml_status htmlarch_update(list_ctx *l);
 /* The whole archive made again from the spool and the archive units (into
  * new directories, then swapped in): makefml htmlify.  *N the articles. */
 fml_status htmlarch_rebuild(list_ctx *l, long *n);
+
+/* The page of article N (open as FD, SIZE bytes) into PAGE, its parts
+ * saved under ROOT/a/N/; nothing else written (tests, fuzzing). */
+fml_status htmlarch_page(list_ctx *l, const char *root, long n, int fd, off_t size, str *page);
 
 #endif

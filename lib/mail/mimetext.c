@@ -215,7 +215,7 @@ static void squeeze(const str *s, str *out)
 	for (size_t i = 0; i < s->len; i++)
 		if (s->s[i] != ' ' || out->s[out->len - 1] != ' ')
 			str_putc(out, s->s[i]);
-	while (out->s[out->len - 1] == ' ')
+	while (out->len && out->s[out->len - 1] == ' ')
 		str_truncate(out, out->len - 1);
 }
 
@@ -241,7 +241,7 @@ static void put_field(mt *m, GMimeObject *msg, const char *name)
 		str_putc(&m->out, ' ');
 		squeeze(&m->line, &m->out);
 		str_clear(&m->line);
-		m->h->field(m->arg, name, m->out.s + 1);
+		m->h->field(m->arg, name, m->out.len > 1 ? m->out.s + 1 : "");
 		return;
 	}
 	str_printf(&m->out, "%s: ", name);
