@@ -1013,7 +1013,10 @@ static fml_status write_feed(arch *A, const arts *added)
 		str_set(&x->from, added->v[i].from.s, added->v[i].from.len);
 		str_set(&x->subject, added->v[i].subject.s, added->v[i].subject.len);
 	}
+	long long limit = config_int(A->l->cf, CF_HTML_EXPIRE_LIMIT);
 	size_t from = a.n > FEED_ENTRIES ? a.n - FEED_ENTRIES : 0;
+	while (limit > 0 && from < a.n && a.v[from].t < (long long)A->l->now - limit)
+		from++; /* expired: its page is gone */
 	for (size_t i = from; i < a.n; i++)
 		meta_line(&a.v[i], &o);
 	fml_status st = put_str(path, &o);
@@ -1132,6 +1135,71 @@ static fml_status write_unit(arch *A, const char *key)
 	return write_page(A, key, npages, npages);
 }
 
+/* HTML_EXPIRE_LIMIT: the oldest units whose newest article is older than
+ * the limit removed, pages, parts and state (only from the oldest on, so
+ * that a post costs no look at every unit).  1 when one was. */
+static int expire(arch *A)
+{
+	long long limit = config_int(A->l->cf, CF_HTML_EXPIRE_LIMIT);
+	char path[PATH_MAX], key[64];
+	int removed = 0;
+	for (int again = limit > 0; again;) {
+		str s = STR_INIT;
+		again = 0;
+		if (fs_path(path, sizeof path, "%s/units", A->state) < 0 ||
+		    fs_read(path, &s, (size_t)1 << 26) != ST_OK || !s.len) {
+			str_free(&s);
+			break;
+		}
+		size_t kl = strcspn(s.s, " \n");
+		snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1),
+			 s.s);
+		long count = strtol(s.s + kl, NULL, 10);
+		long npages = count ? (count - 1) / page_size(A) + 1 : 1;
+		arts a = {0};
+		long long newest = 0;
+		if (fs_path(path, sizeof path, "%s/%s.%ld.meta", A->state, key, npages) == 0)
+			meta_read(path, &a);
+		size_t had = a.n;
+		for (size_t i = 0; i < a.n; i++)
+			newest = a.v[i].t > newest ? a.v[i].t : newest;
+		arts_free(&a);
+		if (had == 0 || newest >= (long long)A->l->now - limit) {
+			str_free(&s);
+			break;
+		}
+		for (long k = 1; k <= npages; k++) {
+			if (fs_path(path, sizeof path, "%s/%s.%ld.meta", A->state, key, k) < 0)
+				continue;
+			meta_read(path, &a);
+			for (size_t i = 0; i < a.n; i++) {
+				char p[PATH_MAX];
+				if (fs_path(p, sizeof p, "%s/a/%ld.html", A->root, a.v[i].n) == 0)
+					unlink(p);
+				if (fs_path(p, sizeof p, "%s/a/%ld", A->root, a.v[i].n) == 0)
+					remove_tree(p);
+			}
+			arts_free(&a);
+			unlink(path);
+		}
+		if (fs_path(path, sizeof path, "%s/%s", A->root, key) == 0)
+			remove_tree(path);
+		/* the units without it */
+		const char *rest = memchr(s.s, '\n', s.len);
+		str r = STR_INIT;
+		if (rest)
+			str_append(&r, rest + 1, s.len - (size_t)(rest + 1 - s.s));
+		if (fs_path(path, sizeof path, "%s/units", A->state) == 0 &&
+		    put_str(path, &r) == ST_OK) {
+			msg_info("html archive: unit %s expired (HTML_EXPIRE_LIMIT)", key);
+			removed = again = 1;
+		}
+		str_free(&r);
+		str_free(&s);
+	}
+	return removed;
+}
+
 /* The pages the articles since the last checkpoint changed (units, feed,
  * top index), then DONE recorded: a crash before it makes them again. */
 static fml_status checkpoint(arch *A, arts *added, long done)
@@ -1142,9 +1210,10 @@ static fml_status checkpoint(arch *A, arts *added, long done)
 	     st == ST_OK && p < str_c(&A->touched) + A->touched.len; p += strlen(p) + 1)
 		st = write_unit(A, p);
 	str_clear(&A->touched);
+	int gone = st == ST_OK && expire(A);
 	if (st == ST_OK && added->n)
 		st = write_feed(A, added);
-	if (st == ST_OK && added->n)
+	if (st == ST_OK && (added->n || gone))
 		st = write_top(A);
 	arts_free(added);
 	str s = STR_INIT;

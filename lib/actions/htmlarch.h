@@ -8,7 +8,11 @@
  *   archive.css             the one style sheet
  *   UNIT/index.html     the unit's articles: number, subject, author, date
  *   UNIT/thread.html    the same as threads (In-Reply-To and References,
- *                       then the subject without Re: and tags)
+ *                       then the subject without Re: and tags); a unit's
+ *                       pages hold HTML_INDEX_PAGE articles each: a full
+ *                       one is written once as page-K.html and
+ *                       thread-K.html, the last is also index.html and
+ *                       thread.html; HTML_EXPIRE_LIMIT drops old units
  *   a/N.html            article N: subject, author, date, its place in the
  *                       thread; the text parts decoded to UTF-8 (text/html
  *                       shown as text, never as HTML), URLs made links,
@@ -23,15 +27,16 @@
  * articles are archived: commands, admin mail and held posts never are.
  *
  * State (var/db/html/): done (the last article made), units (KEY COUNT per
- * line), KEY.meta (a line per article of the unit), feed, msgid.db (a
- * cache: Message-ID -> article, for threads).  Pages are replaced whole
+ * line), KEY.K.meta (a line per article of page K of the unit), feed,
+ * msgid.db (a cache: Message-ID -> article, for threads).  Pages are replaced whole
  * (a temp file renamed) and never synced: a crash leaves the old page or
  * the new one, and the next update redoes what it had not recorded as
  * done.  The state and pages are rebuilt by htmlarch_rebuild().
  *
  * Cost per post: the article's page, the previous article's (for its
- * "next" link), the unit's index and thread view, the top index and the
- * feed; none of it grows with the archive, only with the unit.
+ * "next" link), the last page of the unit's index and thread view, the
+ * top index (a line per unit) and the feed: it does not grow with the
+ * archive (bench (h)).
  */
 #ifndef FML_HTMLARCH_H
 #define FML_HTMLARCH_H

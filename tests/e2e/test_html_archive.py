@@ -277,6 +277,28 @@ def test_a_busy_unit_is_paged(make_list):
     assert again == first
 
 
+def test_expire_drops_old_units(make_list):
+    ml = make_list(members=MEMBERS, HTML_ARCHIVE="1", HTML_EXPIRE_LIMIT="30d",
+                   DMARC_MITIGATION="never")
+    old = post(ml, multipart("alice@example.com", "old news", [
+        "Content-Type: text/plain\n\nlong ago\n",
+        "Content-Type: application/pdf; name=a.pdf\nContent-Disposition: attachment\n\n%PDF\n"]
+    ).replace(b"Sat, 21 Nov 2026 11:00:00", b"Tue, 01 Jan 2019 11:00:00"))
+    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()).encode()
+    new = post(ml, mail(frm="alice@example.com", subject="fresh").replace(
+        b"Sat, 21 Nov 2026 10:00:00 +0000", now))
+    page(ml, new)
+    up_to_date(ml)
+    assert not os.path.exists(ml.path("htdocs", "2019-01"))
+    assert not os.path.exists(ml.path("htdocs", "a", "%d.html" % old))
+    assert not os.path.exists(ml.path("htdocs", "a", str(old)))
+    assert os.path.exists(ml.path("htdocs", "a", "%d.html" % new))
+    assert "2019-01" not in ml.text("htdocs", "index.html")
+    assert "old news" not in ml.text("htdocs", "atom.xml")
+    assert "unit 2019-01 expired" in ml.log()
+    assert ml.exists("spool", str(old))  # the archive's pages only
+
+
 def test_commands_and_held_posts_stay_out(arch):
     ml = arch
     n = post(ml, mail(frm="alice@example.com", subject="public"))
