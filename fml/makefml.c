@@ -120,7 +120,7 @@ static const struct command {
 } commands[] = {
     {"newml", 0, 1, 0, cmd_newml, "[DOMAIN]"},
     {"add", 1, 8, 1, cmd_add, "ADDR [OPTS...] | -"},
-    {"bye", 1, 1, 1, cmd_bye, "ADDR"},
+    {"bye", 1, 1, 1, cmd_bye, "ADDR | -"},
     {"on", 1, 1, 1, cmd_actives_op, "ADDR"},
     {"off", 1, 1, 1, cmd_actives_op, "ADDR"},
     {"skip", 1, 1, 1, cmd_actives_op, "ADDR"},
@@ -220,7 +220,7 @@ static fml_status read_stdin(str *out)
 static void report_refused(long lineno, const char *addr, const char *why, void *arg)
 {
 	ctx *c = arg;
-	fprintf(stderr, "makefml: add %s: line %ld: %s: %s\n", c->name, lineno, addr, why);
+	fprintf(stderr, "makefml: %s %s: line %ld: %s: %s\n", c->cmd, c->name, lineno, addr, why);
 }
 
 /* add LIST -: one line per address on stdin, all under this one lock. */
@@ -264,8 +264,34 @@ static fml_status cmd_add(ctx *c)
 	return st;
 }
 
+/* bye LIST -: one address per line on stdin, all under this one lock. */
+static fml_status cmd_bye_many(ctx *c)
+{
+	str in = STR_INIT, line = STR_INIT;
+	long removed = 0;
+	fml_status st = read_stdin(&in);
+	if (st == ST_OK)
+		st = roster_bye_many(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
+				     &removed);
+	if (st == ST_TEMPFAIL) {
+		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
+				  "fed again: what was removed is refused as not a member");
+		str_free(&in);
+		return refuse(c, st);
+	}
+	str_printf(&line, "bye - (%ld removed)", removed);
+	log_change(c, line.s);
+	printf("%ld removed from members and actives%s\n", removed,
+	       st == ST_OK ? "" : "; the lines above were refused");
+	str_free(&in);
+	str_free(&line);
+	return st;
+}
+
 static fml_status cmd_bye(ctx *c)
 {
+	if (strcmp(c->args[0], "-") == 0)
+		return cmd_bye_many(c);
 	str where = STR_INIT;
 	fml_status st = roster_both(c->dir, c->cf, MEM_BYE, c->args[0], NULL, &c->err, &where);
 	st = report_roster(c, st, c->args[0], NULL, &where);

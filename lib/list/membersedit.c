@@ -463,3 +463,119 @@ fml_status membersedit_apply(const char *dir, const char *file, membersedit_op o
 	str_free(&buf);
 	return st;
 }
+
+/* ---- bye for many */
+
+typedef struct keyed {
+	str key;
+	size_t i;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const keyed *x = a, *y = b;
+	return strcmp(x->key.s, y->key.s);
+}
+
+fml_status membersedit_bye_many(const char *dir, const char *file, const char *const *addrs,
+				const unsigned char *want, size_t n, int fuzzy, unsigned char *hit)
+{
+	char path[PATH_MAX], prefix[128];
+	str buf = STR_INIT, out = STR_INIT, k = STR_INIT;
+	struct stat old, now;
+	fml_status st;
+	keyed *v = mem_reallocarray(NULL, n ? n : 1, sizeof *v);
+	size_t nv = 0;
+	const char **gone = NULL;
+	size_t ngone = 0;
+	member_entry e;
+	members_entry_init(&e);
+	memset(hit, 0, n);
+	if ((st = members_path(path, sizeof path, dir, file)) != ST_OK ||
+	    (st = membersjournal_recover(dir, file)) != ST_OK)
+		goto out;
+	if (stat(path, &old) < 0 || (st = fs_read(path, &buf, 0)) != ST_OK) {
+		st = errno == ENOENT || st == ST_NOINPUT ? ST_OK : ST_TEMPFAIL;
+		goto out;
+	}
+	struct stat read_st; /* a hand edit between the stat and the read: no update */
+	int steady = stat(path, &read_st) == 0 && same_stat(&old, &read_st);
+	for (size_t i = 0; i < n; i++)
+		if (want[i]) {
+			str_init(&v[nv].key);
+			membersdb_key(&v[nv].key, addrs[i], 0);
+			v[nv++].i = i;
+		}
+	qsort(v, nv, sizeof *v, keyed_cmp);
+	/* which lines: a live entry of a wanted address */
+	lines it;
+	const char *line;
+	size_t len, eol;
+	long lineno = 0;
+	unsigned char *mark = NULL;
+	size_t nmark = 0;
+	for (lines_init(&it, str_c(&buf), buf.len); next_line(&it, &line, &len, &eol);) {
+		lineno++;
+		mark = mem_reallocarray(mark, (size_t)lineno, 1);
+		mark[lineno - 1] = 0;
+		if (!members_parse_line(line, len, &e, NULL, NULL) || e.bye)
+			continue;
+		keyed want_k = {STR_INIT, 0};
+		membersdb_key(&want_k.key, e.addr.s, 0);
+		keyed *f = bsearch(&want_k, v, nv, sizeof *v, keyed_cmp);
+		str_free(&want_k.key);
+		if (f) {
+			mark[lineno - 1] = 1;
+			hit[f->i] = 1;
+			gone = mem_reallocarray(gone, ngone + 1, sizeof *gone);
+			gone[ngone++] = addrs[f->i];
+			nmark++;
+		}
+	}
+	if (nmark == 0)
+		goto out_mark;
+	safefile sf;
+	if (fs_path(prefix, sizeof prefix, ".%s.tmp", file) < 0 ||
+	    safefile_open(&sf, dir, prefix) != ST_OK) {
+		st = ST_TEMPFAIL;
+		goto out_mark;
+	}
+	if (fchmod(sf.fd, old.st_mode & 0755) < 0)
+		msg_warn("chmod %s: %s", sf.tmp, strerror(errno));
+	lineno = 0;
+	for (lines_init(&it, str_c(&buf), buf.len);
+	     st == ST_OK && next_line(&it, &line, &len, &eol);) {
+		if (!mark[lineno++] || !members_parse_line(line, len, &e, NULL, NULL)) {
+			st = safefile_write(&sf, line, len + eol);
+			continue;
+		}
+		str_clear(&out);
+		change_entry(&e, MEM_BYE, NULL);
+		members_format(&out, &e);
+		str_append(&out, eol ? line + len : "\n", eol ? eol : 1);
+		st = safefile_write(&sf, out.s, out.len);
+	}
+	if (st != ST_OK) {
+		safefile_abort(&sf);
+		st = ST_TEMPFAIL;
+		goto out_mark;
+	}
+	if ((st = safefile_commit(&sf, path)) == ST_OK) {
+		membersjournal_forget(dir, file); /* a new inode: no append follows it */
+		if (steady && stat(path, &now) == 0)
+			membersdb_update(dir, file, fuzzy, &old, &now, gone, ngone, NULL, 0, gone,
+					 ngone);
+	}
+out_mark:
+	free(mark);
+out:
+	for (size_t i = 0; i < nv; i++)
+		str_free(&v[i].key);
+	free(v);
+	free(gone);
+	members_entry_free(&e);
+	str_free(&buf);
+	str_free(&out);
+	str_free(&k);
+	return st;
+}

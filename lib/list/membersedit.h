@@ -25,4 +25,11 @@ typedef enum membersedit_op {
 fml_status membersedit_apply(const char *dir, const char *file, membersedit_op op, const char *addr,
 			     const char *arg, int fuzzy, str *err);
 
+/* MEM_BYE for the N addresses ADDRS whose WANT[i] is set, in one rewrite
+ * of DIR/FILE: every live line of one of them (exactly, domain case
+ * aside) becomes ##BYE, the index follows; HIT[i] set for those found.
+ * ST_OK (with nothing to change too), ST_TEMPFAIL (the file unchanged). */
+fml_status membersedit_bye_many(const char *dir, const char *file, const char *const *addrs,
+				const unsigned char *want, size_t n, int fuzzy, unsigned char *hit);
+
 #endif

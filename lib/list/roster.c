@@ -387,3 +387,98 @@ out:
 	str_free(&b.reasons);
 	return st;
 }
+
+typedef struct keyed_addr {
+	str key;
+	size_t i;
+} keyed_addr;
+
+/* by key, then by input order (qsort is not stable) */
+static int dup_cmp(const void *a, const void *b)
+{
+	const keyed_addr *x = a, *y = b;
+	int c = strcmp(x->key.s, y->key.s);
+	return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+fml_status roster_bye_many(const char *dir, const config *cf, const char *text, size_t len,
+			   roster_refuse_fn refuse, void *arg, long *nremoved)
+{
+	int fuzzy = (int)config_int(cf, CF_ADDR_CHECK_MAX);
+	str arena = STR_INIT;
+	size_t n = 0, *off = NULL;
+	long *lineno = NULL, ln = 0, refused = 0;
+	lines it;
+	const char *line;
+	size_t l;
+	*nremoved = 0;
+	if (fuzzy < 0)
+		fuzzy = 0;
+	/* the first word of each line that is not blank nor a comment */
+	for (lines_init(&it, text, len); lines_next(&it, &line, &l);) {
+		ln++;
+		const char *p = line, *end = line + l;
+		while (p < end && (is_blank(*p) || *p == '\r'))
+			p++;
+		if (p == end || *p == '#')
+			continue;
+		size_t w = 0;
+		while (p + w < end && !is_blank(p[w]) && p[w] != '\r')
+			w++;
+		const char *why = addr_check(p, w);
+		str a = STR_INIT;
+		str_append(&a, p, w);
+		if (why) {
+			refuse(ln, a.s, "bad address", arg);
+			refused++;
+		} else {
+			off = mem_reallocarray(off, n + 1, sizeof *off);
+			lineno = mem_reallocarray(lineno, n + 1, sizeof *lineno);
+			off[n] = arena_put(&arena, a.s, a.len);
+			lineno[n++] = ln;
+		}
+		str_free(&a);
+	}
+	const char **addrs = mem_reallocarray(NULL, n ? n : 1, sizeof *addrs);
+	unsigned char *want = mem_reallocarray(NULL, n ? n : 1, 1);
+	unsigned char *in_a = mem_reallocarray(NULL, n ? n : 1, 1);
+	unsigned char *in_m = mem_reallocarray(NULL, n ? n : 1, 1);
+	/* a second line for an address: the first one's (sorted by key) */
+	keyed_addr *d = mem_reallocarray(NULL, n ? n : 1, sizeof *d);
+	for (size_t i = 0; i < n; i++) {
+		addrs[i] = arena.s + off[i];
+		want[i] = 1;
+		str_init(&d[i].key);
+		membersdb_key(&d[i].key, addrs[i], 0);
+		d[i].i = i;
+	}
+	qsort(d, n, sizeof *d, dup_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(d[i].key.s, d[i - 1].key.s) == 0)
+			want[d[i].i] = 0; /* the sort keeps input order among equals */
+	for (size_t i = 0; i < n; i++)
+		str_free(&d[i].key);
+	free(d);
+	fml_status st = membersedit_bye_many(dir, "actives", addrs, want, n, fuzzy, in_a);
+	if (st == ST_OK)
+		st = membersedit_bye_many(dir, "members", addrs, want, n, fuzzy, in_m);
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		if (want[i] && (in_a[i] || in_m[i])) {
+			(*nremoved)++;
+		} else {
+			refuse(lineno[i], addrs[i],
+			       want[i] ? MEMBERSEDIT_NOT_MEMBER : "the same address again", arg);
+			refused++;
+		}
+	}
+	if (st == ST_OK && refused)
+		st = ST_DATAERR;
+	free(addrs);
+	free(want);
+	free(in_a);
+	free(in_m);
+	free(off);
+	free(lineno);
+	str_free(&arena);
+	return st;
+}

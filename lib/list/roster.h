@@ -42,6 +42,16 @@ typedef void (*roster_refuse_fn)(long lineno, const char *addr, const char *why,
 fml_status roster_add_many(const char *dir, const config *cf, const char *text, size_t len,
 			   roster_refuse_fn refuse, void *arg, long *nadded);
 
+/* Bulk bye: the first word of every line of TEXT[0..LEN) (blank lines and
+ * '#' lines skipped) leaves members and actives, in one rewrite of each
+ * file and one index update.  Lines that name no member, or a bad address,
+ * or an address again, go to REFUSE; *NREMOVED the addresses removed.
+ * ST_OK all removed, ST_DATAERR some refused, ST_TEMPFAIL I/O trouble
+ * (actives may be changed and members not: feeding the same TEXT again
+ * completes it). */
+fml_status roster_bye_many(const char *dir, const config *cf, const char *text, size_t len,
+			   roster_refuse_fn refuse, void *arg, long *nremoved);
+
 /* ST_DATAERR with a reason in ERR when members already holds
  * MAX_MEMBER_LIMIT entries. */
 fml_status roster_check_limit(const char *dir, const config *cf, str *err);

@@ -110,6 +110,32 @@ def test_bulk_add(make_list):
     assert accepted(ml, "new2@example.com")
 
 
+def test_bulk_bye(make_list):
+    ml = make_list(members=["a@example.com", "b@example.net", "c@example.org", "d@example.com"])
+    ml.makefml("off", "elena", "d@example.com")
+    ino = db_ino(ml)
+    p = ml.makefml("bye", "elena", "-", check=False, input=(
+        "# leaving\nb@Example.NET\n\nc@example.org a comment after the address\n"
+        "nobody@example.com\nnot an address\nb@example.net\nd@example.com\n").encode())
+    assert p.returncode == 65, p.stderr
+    err = p.stderr.decode()
+    assert "line 5: nobody@example.com: not a member" in err
+    assert "line 6: not: bad address" in err
+    assert "line 7: b@example.net: the same address again" in err
+    assert "3 removed from members and actives" in p.stdout.decode()
+    assert ml.text("members") == ("a@example.com\n##BYE b@example.net\n##BYE c@example.org\n"
+                                  "##BYE d@example.com\n")
+    assert ml.text("actives").splitlines()[1:] == [
+        "##BYE b@example.net", "##BYE c@example.org", "##BYE d@example.com"]
+    assert "bye - (3 removed)" in ml.text("log")
+    # the index followed in the same step: not rebuilt, and right
+    assert accepted(ml, "a@example.com") and not accepted(ml, "c@example.org")
+    assert db_ino(ml) == ino
+    # they may come back
+    ml.makefml("add", "elena", "b@example.net")
+    assert accepted(ml, "b@example.net")
+
+
 def test_bulk_add_respects_the_limit(make_list):
     ml = make_list(members=["a@example.com"], MAX_MEMBER_LIMIT="3")
     p = ml.makefml("add", "elena", "-", check=False,
