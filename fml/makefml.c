@@ -47,6 +47,7 @@
 #include "list/config.h"
 #include "list/home.h"
 #include "list/oneclick.h"
+#include "list/vacation.h"
 #include "list/homecheck.h"
 #include "list/incoming.h"
 #include "list/members.h"
@@ -122,7 +123,7 @@ static const struct command {
     {"add", 1, 8, 1, cmd_add, "ADDR [OPTS...] | -"},
     {"bye", 1, 1, 1, cmd_bye, "ADDR | -"},
     {"on", 1, 1, 1, cmd_actives_op, "ADDR"},
-    {"off", 1, 1, 1, cmd_actives_op, "ADDR"},
+    {"off", 1, 2, 1, cmd_actives_op, "ADDR [DAYS]"},
     {"skip", 1, 1, 1, cmd_actives_op, "ADDR"},
     {"noskip", 1, 1, 1, cmd_actives_op, "ADDR"},
     {"digest", 2, 2, 1, cmd_actives_op, "ADDR N[mode]"},
@@ -329,11 +330,19 @@ static fml_status cmd_actives_op(ctx *c)
 		if (strcmp(c->cmd, ops[i].cmd) == 0)
 			op = ops[i].op;
 	const char *arg = c->nargs > 1 ? c->args[1] : NULL;
+	char until[11] = "";
 	fml_status st;
 	if (op == MEM_DIGEST) { /* the digest state too, and "digest 0" mails what was pending */
 		action_ctx pc = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
 		if ((st = digest_set(&pc, c->args[0], arg, &c->err)) == ST_OK)
 			runner_kick(c->dir, c->cf);
+	} else if (op == MEM_OFF && arg) { /* off for a while: a vacation */
+		long days = vacation_days(arg, strlen(arg));
+		if (!days) {
+			str_sets(&c->err, "bad number of days (1d to 366d, or 1w to 52w)");
+			return refuse(c, ST_DATAERR);
+		}
+		st = vacation_begin(c->dir, c->cf, c->args[0], days, time(NULL), until, &c->err);
 	} else {
 		st = membersedit_apply(c->dir, "actives", op, c->args[0], arg, c->fuzzy, &c->err);
 	}
@@ -345,7 +354,8 @@ static fml_status cmd_actives_op(ctx *c)
 	str line = STR_INIT;
 	str_printf(&line, "%s %s%s%s", c->cmd, c->args[0], arg ? " " : "", arg ? arg : "");
 	log_change(c, line.s);
-	printf("%s: %s%s%s in actives\n", c->args[0], c->cmd, arg ? " " : "", arg ? arg : "");
+	printf("%s: %s%s%s in actives%s%s%s\n", c->args[0], c->cmd, arg ? " " : "", arg ? arg : "",
+	       *until ? " (until " : "", until, *until ? ")" : "");
 	str_free(&line);
 	return ST_OK;
 }

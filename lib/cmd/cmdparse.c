@@ -27,6 +27,7 @@
 #include "list/digeststate.h"
 #include "mail/addr.h"
 #include "util/bytes.h"
+#include "list/vacation.h"
 #include "util/lines.h"
 #include "util/mem.h"
 
@@ -46,7 +47,8 @@ enum arg_type {
 	T_OPTS,
 	T_LOGN,
 	T_TEXT,
-	T_PASS
+	T_PASS,
+	T_DAYS
 };
 
 typedef struct cmd_def {
@@ -76,7 +78,7 @@ static const cmd_def user_cmds[] = {
     {CMD_UNDIGEST, "undigest", "undigest unmatome", 0, 0, {T_NONE, T_NONE}},
     {CMD_SKIP, "skip", "skip", 0, 0, {T_NONE, T_NONE}},
     {CMD_NOSKIP, "noskip", "noskip", 0, 0, {T_NONE, T_NONE}},
-    {CMD_OFF, "off", "off", 0, 0, {T_NONE, T_NONE}},
+    {CMD_OFF, "off", "off", 0, 1, {T_DAYS, T_DAYS}},
     {CMD_ON, "on", "on", 0, 0, {T_NONE, T_NONE}},
     {CMD_END, "end", "end quit exit", 0, 0, {T_NONE, T_NONE}},
     {CMD_APPROVE, "approve", "approve", 1, 1, {T_ID, T_ID}},
@@ -408,6 +410,13 @@ static const char *check_arg(int t, const char *p, size_t n, str *a)
 		str_set(a, p, n);
 		lower(a);
 		return NULL;
+	case T_DAYS: { /* "14", "14d", "2w": a number of days, 1..366 */
+		long v = vacation_days(p, n);
+		if (!v)
+			return "bad number of days (1d to 366d, or 1w to 52w)";
+		str_printf(a, "%ld", v);
+		return NULL;
+	}
 	case T_LOGN: {
 		unsigned long v = 0;
 		if (bytes_casecmp(p, n, "all", 3) == 0) {

@@ -33,6 +33,7 @@
 #include "list/secret.h"
 #include "list/members.h"
 #include "list/roster.h"
+#include "list/vacation.h"
 #include "mail/addr.h"
 #include "util/msg.h"
 #include "list/membersedit.h"
@@ -316,6 +317,27 @@ out:
 	return st;
 }
 
+/* "off 14d": off for a while, back on by itself (list/roster.h). */
+static fml_status do_vacation(cmd_run *r, long days)
+{
+	char until[11];
+	str err = STR_INIT;
+	fml_status st =
+	    vacation_begin(r->c->l.dir, r->c->l.cf, r->from, days, r->c->l.now, until, &err);
+	if (st == ST_OK) {
+		cmdrun_say(r,
+			   "Done: delivery to you is off until %s; it starts again by itself "
+			   "that day (\"on\" starts it sooner).\n",
+			   until);
+		msg_info("%s: off until %s", r->from, until);
+	} else if (st == ST_DATAERR) {
+		cmdrun_say(r, "Refused: %s.\n", str_c(&err));
+		st = ST_OK;
+	}
+	str_free(&err);
+	return st;
+}
+
 /* on, off, skip, noskip, digest for the sender, in actives. */
 static fml_status do_self(cmd_run *r, membersedit_op op, const char *arg, const char *what)
 {
@@ -386,6 +408,8 @@ static fml_status run_one(cmd_run *r, const cmd_line *l)
 	case CMD_NOSKIP:
 		return do_self(r, MEM_NOSKIP, NULL, "you receive articles again");
 	case CMD_OFF:
+		if (l->nargs > 0)
+			return do_vacation(r, strtol(str_c(&l->args[0]), NULL, 10));
 		return do_self(r, MEM_OFF, NULL, "delivery to you is off");
 	case CMD_ON:
 		return do_self(r, MEM_ON, NULL, "delivery to you is on");

@@ -139,6 +139,54 @@ int members_digest_ok(const char *p, size_t n)
 	return parse_digest(p, n, &num, mode, sizeof mode);
 }
 
+int members_date_ok(const char *p, size_t n)
+{
+	static const char shape[] = "dddd-dd-dd";
+	if (n != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)p[i]) : p[i] != shape[i])
+			return 0;
+	int m = (p[5] - '0') * 10 + (p[6] - '0'), d = (p[8] - '0') * 10 + (p[9] - '0');
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+void members_opts_drop(str *opts, const char *prefix)
+{
+	str out = STR_INIT;
+	const char *p = opts->s, *end = opts->s + opts->len;
+	while (p && p < end) {
+		size_t n;
+		const char *w = next_word(&p, end, &n);
+		if (n == 0)
+			break;
+		if (word_prefix(w, n, prefix))
+			continue;
+		if (out.len)
+			str_putc(&out, ' ');
+		str_append(&out, w, n);
+	}
+	str_set(opts, out.s ? out.s : "", out.len);
+	str_free(&out);
+}
+
+const char *members_until(const member_entry *e, char date[11])
+{
+	const char *p = e->opts.s, *end = e->opts.s + e->opts.len;
+	while (p && p < end) {
+		size_t n;
+		const char *w = next_word(&p, end, &n);
+		if (n == 0)
+			break;
+		if (word_prefix(w, n, "u=") && members_date_ok(w + 2, n - 2)) {
+			memcpy(date, w + 2, 10);
+			date[10] = 0;
+			return date;
+		}
+	}
+	return NULL;
+}
+
 static int host_ok(const char *p, size_t n)
 {
 	int dot = 0;
@@ -195,6 +243,10 @@ static void parse_opts(const char *p, const char *end, member_entry *e, str *why
 			} else if (why && !why->len) {
 				str_sets(why, "bad option matome: N[mode] expected");
 			}
+		} else if (word_prefix(w, n, "u=")) {
+			/* "off until": back on from that day (roster_vacations) */
+			if (!members_date_ok(w + 2, n - 2) && why && !why->len)
+				str_printf(why, "bad option %.*s", (int)n, w);
 		} else if (word_prefix(w, n, "r=")) {
 			if (!host_ok(w + 2, n - 2) && why && !why->len)
 				str_printf(why, "bad option %.*s", (int)n, w);

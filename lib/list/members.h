@@ -2,7 +2,8 @@
  * members: the list's member files in fml's format, and their gdbm index.
  *
  *   addr [opts] [# comment]   an entry; opts: s=skip, m=N[mode], r=host,
- *                             or the old "skip", "matome N"
+ *                             u=YYYY-MM-DD (off until that day: a
+ *                             vacation), or the old "skip", "matome N"
  *   #<blank>addr [opts]       "off": not delivered, still a member for posting
  *   ##BYE addr                unsubscribed; the line is kept
  *   other '#' lines, blanks   comments
@@ -88,6 +89,12 @@ void members_format(str *out, const member_entry *e);
 /* Remove the skip words of OPTS, or with DIGEST its digest ones ("m=..",
  * "matome N"); append one word. */
 void members_opts_remove(str *opts, int digest);
+/* The option words starting with PREFIX ("u=") taken out of OPTS. */
+void members_opts_drop(str *opts, const char *prefix);
+/* Is P (N bytes) a date YYYY-MM-DD (u=, "off until")? */
+int members_date_ok(const char *p, size_t n);
+/* The u= date of E (an off entry back on from that day) into DATE, or NULL. */
+const char *members_until(const member_entry *e, char date[11]);
 void members_opts_add(str *opts, const char *word);
 
 /* DIR/FILE into BUF; FILE must be a plain name (no '/', no leading dot).

@@ -173,9 +173,15 @@ static void change_entry(member_entry *e, membersedit_op op, const char *arg)
 		break;
 	case MEM_OFF:
 		e->off = 1;
+		members_opts_drop(&e->opts, "u=");
+		if (arg && *arg) { /* a vacation: back on from that day */
+			members_opts_add(&e->opts, "u=");
+			str_puts(&e->opts, arg);
+		}
 		break;
 	case MEM_ON:
 		e->off = 0;
+		members_opts_drop(&e->opts, "u=");
 		break;
 	case MEM_SKIP:
 		members_opts_add(&e->opts, "s=skip");
@@ -211,6 +217,8 @@ static fml_status check_args(membersedit_op op, const char *addr, const char *ar
 	if (op == MEM_DIGEST && (!arg || !members_digest_ok(arg, strlen(arg))))
 		return status_why(err, ST_DATAERR,
 				  "bad digest argument: N[mode] expected (0 to stop)");
+	if (op == MEM_OFF && arg && *arg && !members_date_ok(arg, strlen(arg)))
+		return status_why(err, ST_DATAERR, "bad date: YYYY-MM-DD expected");
 	if (op == MEM_CHADDR && (!arg || !*arg))
 		return status_why(err, ST_DATAERR, "new address missing");
 	if (op == MEM_CHADDR && (why = addr_check(arg, strlen(arg))))
@@ -251,7 +259,7 @@ static fml_status plan(cands *c, membersedit_op op, const char *addr, const char
 		cand *k = &c->v[i];
 		if (k->which != 2)
 			continue;
-		int change = op == MEM_OFF	? !k->off
+		int change = op == MEM_OFF	? !k->off || (arg && *arg)
 			     : op == MEM_ON	? k->off
 			     : op == MEM_SKIP	? !k->skip
 			     : op == MEM_NOSKIP ? k->skip

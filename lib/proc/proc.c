@@ -11,6 +11,7 @@
 #include "actions/hold.h"
 #include "actions/keyword.h"
 #include "actions/reply.h"
+#include "list/vacation.h"
 #include "list/ban.h"
 #include "list/dedupe.h"
 #include "list/members.h"
@@ -843,6 +844,12 @@ static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 	}
 	ops->command_sweep(c->l.dir, now, ORPHAN_AGE);
 	hold_expire(c);
+	/* vacations over: members back on (and once a day a look at every
+	 * line, for a u= an admin wrote by hand) */
+	int scan = fs_path(path, sizeof path, "%s/var/run/vacation-scan", c->l.dir) == 0 &&
+		   (stat(path, &st) < 0 || now - st.st_mtime >= 86400 || st.st_mtime > now);
+	if (vacation_end_due(c->l.dir, c->l.cf, now, scan) == ST_OK && scan)
+		fs_overwrite(path, "", 0);
 }
 
 fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)

@@ -14,12 +14,13 @@ import io
 import mailbox
 import os
 import re
+import subprocess
 import tarfile
 import time
 
 import pytest
 
-from conftest import CTL, MAINTAINER, assert_done, header_fields, mail, split_message
+from conftest import CTL, MAINTAINER, ROOT, assert_done, header_fields, mail, split_message
 
 ALICE = "alice@example.com"
 BOB = "bob@example.net"
@@ -319,6 +320,55 @@ def test_self_service_actives(elena, cmd, line):
     body = run(elena, cmd + "\n")
     assert "Done: " in body
     assert line in elena.text("actives")
+
+
+def day(offset):
+    return time.strftime("%Y-%m-%d", time.localtime(time.time() + offset * 86400))
+
+
+def sweep(ml):
+    """The drain's sweep now (it runs every 10 minutes): fmlqueue run."""
+    for f in ("swept", "vacation-scan"):
+        if ml.exists("var", "run", f):
+            os.unlink(ml.path("var", "run", f))
+    subprocess.run([os.path.join(ROOT, "fml", "fmlqueue"), "run", "-D", ml.ml_dir, "elena"],
+                   capture_output=True, check=True)
+
+
+def test_off_for_a_while(elena):
+    elena.makefml("add", "elena", CAROL)
+    body = run(elena, "off 14d\n")
+    until = day(14)
+    assert "delivery to you is off until %s" % until in body
+    assert "#\talice@example.com u=%s" % until in elena.text("actives")
+    assert elena.text("var", "db", "vacation") == until + "\n"
+    assert "Error: bad number of days" in run(elena, "off 400d\n")
+    # makefml: bob for two weeks, carol for one; the first day due is kept
+    out = elena.makefml("off", "elena", BOB, "2w").stdout.decode()
+    assert "(until %s)" % day(14) in out
+    elena.makefml("off", "elena", "carol@example.org", "7")
+    assert elena.text("var", "db", "vacation") == day(7) + "\n"
+    # not yet: nothing changes
+    sweep(elena)
+    assert "#\tcarol@example.org u=%s" % day(7) in elena.text("actives")
+    # the day came (the files as they will be then)
+    elena.write("actives", elena.text("actives").replace("u=" + day(7), "u=" + day(-1)))
+    elena.write("var/db/vacation", day(-1) + "\n")
+    sweep(elena)
+    assert "carol@example.org" in member_lines(elena, "actives")
+    assert "u=" + day(-1) not in elena.text("actives")
+    assert "vacation of carol@example.org is over: delivery on" in elena.log()
+    assert elena.text("var", "db", "vacation") == day(14) + "\n"
+    # "on" ends it sooner, and the u= goes with it
+    run(elena, "on\n")
+    assert "alice@example.com" in member_lines(elena, "actives")
+    assert "alice@example.com u=" not in elena.text("actives")
+    # a u= written by hand, no var/db/vacation: the daily look finds it
+    elena.write("actives", elena.text("actives").replace("u=" + day(14), "u=" + day(0)))
+    os.unlink(elena.path("var", "db", "vacation"))
+    sweep(elena)
+    assert BOB in member_lines(elena, "actives")
+    assert not elena.exists("var", "db", "vacation")
 
 
 def test_on_noskip_undigest(elena):
