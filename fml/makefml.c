@@ -51,6 +51,7 @@
 #include "list/homecheck.h"
 #include "list/incoming.h"
 #include "list/members.h"
+#include "list/migrate.h"
 #include "list/newml.h"
 #include "list/roster.h"
 #include "mail/addr.h"
@@ -111,6 +112,7 @@ static fml_status cmd_archive(ctx *c);
 static fml_status cmd_bounces(ctx *c);
 static fml_status cmd_dkim(ctx *c);
 static fml_status cmd_htmlify(ctx *c);
+static fml_status cmd_migrate(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -120,6 +122,7 @@ static const struct command {
 	const char *args;
 } commands[] = {
     {"newml", 0, 1, 0, cmd_newml, "[DOMAIN]"},
+    {"migrate", 0, 0, 0, cmd_migrate, ""}, /* an fml 4 home: no config.cf yet */
     {"add", 1, 8, 1, cmd_add, "ADDR [OPTS...] | -"},
     {"bye", 1, 1, 1, cmd_bye, "ADDR | -"},
     {"on", 1, 1, 1, cmd_actives_op, "ADDR"},
@@ -875,6 +878,85 @@ static fml_status cmd_newml(ctx *c)
 	return fflush(stdout) == 0 ? ST_OK : ST_TEMPFAIL;
 }
 
+/* ---- migrate: an fml 4 list home in place */
+
+static fml_status cmd_migrate(ctx *c)
+{
+	char dir[PATH_MAX], ph[PATH_MAX], cfpath[PATH_MAX];
+	str err = STR_INIT, text = STR_INIT, out = STR_INIT, did = STR_INIT, aliases = STR_INIT;
+	fml_status st;
+	if (fs_path(dir, sizeof dir, "%s/%s", c->ml_dir, c->name) < 0 ||
+	    fs_path(ph, sizeof ph, "%s/config.ph", dir) < 0 ||
+	    fs_path(cfpath, sizeof cfpath, "%s/config.cf", dir) < 0) {
+		str_sets(&c->err, "path too long");
+		return refuse(c, ST_TEMPFAIL);
+	}
+	if (privs_drop_to_owner(dir, &err) != ST_OK) {
+		str_set(&c->err, err.s, err.len);
+		str_free(&err);
+		return refuse(c, ST_NOPERM);
+	}
+	if (fs_exists(cfpath)) {
+		str_printf(&c->err, "%s has a config.cf: it is an fml list already (migrated once)",
+			   dir);
+		return refuse(c, ST_DATAERR);
+	}
+	if ((st = fs_read(ph, &text, 4 << 20)) != ST_OK) {
+		str_printf(&c->err, "no fml 4 config.ph in %s", dir);
+		return refuse(c, st == ST_NOINPUT ? ST_NOINPUT : ST_TEMPFAIL);
+	}
+	/* what the list would have without it: the cascade but config.cf */
+	config *defaults = config_new();
+	config_args ca = {dir, NULL, 0, NULL, 0, home_etc_dir(), home_exec_dir()};
+	if (config_load(defaults, &ca, &err) != ST_OK) {
+		str_printf(&c->err, "the site configuration does not load: %s", str_c(&err));
+		config_free(defaults);
+		return refuse(c, ST_TEMPFAIL);
+	}
+	migrate_result r;
+	migrate_config(text.s ? text.s : "", text.len, defaults, &out, &r);
+	config_free(defaults);
+	if ((st = newml_adopt(c->ml_dir, c->name, NULL, &did, &aliases, &c->err)) != ST_OK)
+		goto out;
+	if (safefile_replace(cfpath, out.s, out.len, 1) != ST_OK) {
+		str_sets(&c->err, "cannot write config.cf");
+		st = ST_TEMPFAIL;
+		goto out;
+	}
+	/* it must load as fml loads it, or it goes */
+	config *check = config_new();
+	if (config_load(check, &ca, &err) != ST_OK) {
+		str_printf(&c->err, "the new config.cf does not load (%s): removed", str_c(&err));
+		unlink(cfpath);
+		st = ST_DATAERR;
+	}
+	config_free(check);
+	if (st != ST_OK)
+		goto out;
+	char logpath[PATH_MAX];
+	if (fs_path(logpath, sizeof logpath, "%s/log", dir) == 0)
+		msg_set_logfile(logpath);
+	str line = STR_INIT;
+	str_printf(&line, "migrate (from fml 4: %d set, %d as fml's default, %d not taken)", r.set,
+		   r.same, r.skipped);
+	log_change(c, line.s);
+	str_free(&line);
+	printf("%s: migrated from fml 4 in place\n%s", dir, did.s);
+	printf("wrote config.cf from config.ph: %d variables set, %d equal to fml's default, %d "
+	       "statements not taken (listed at the end of config.cf); config.ph is kept\n",
+	       r.set, r.same, r.skipped);
+	printf("kept as they are: members, actives, seq, summary, spool/, log\n"
+	       "next: makefml check %s; then point the aliases at fml:\n%s",
+	       c->name, aliases.s);
+out:
+	str_free(&err);
+	str_free(&text);
+	str_free(&out);
+	str_free(&did);
+	str_free(&aliases);
+	return st == ST_OK ? ST_OK : refuse(c, st);
+}
+
 /* ---- start-up */
 
 /* DIR, owner, config and log of an existing list. */
@@ -1016,8 +1098,8 @@ static fml_status open_list(ctx *c)
 
 static fml_status run(ctx *c, const struct command *cmd)
 {
-	if (cmd->fn == cmd_newml)
-		return cmd_newml(c);
+	if (cmd->fn == cmd_newml || cmd->fn == cmd_migrate)
+		return cmd->fn(c);
 	fml_status st = open_list(c);
 	if (st != ST_OK)
 		return st;

@@ -254,7 +254,9 @@ static fml_status write_own(const char *tmp, const char *dir, const char *exec, 
 	str_free(&line);
 	if (st != ST_OK)
 		return status_why(err, st, "cannot write the include files");
-	if ((st = write_secret(tmp, err)) != ST_OK)
+	if (fs_path(path, sizeof path, "%s/etc/secret", tmp) < 0)
+		return status_why(err, ST_TEMPFAIL, "path too long");
+	if (!fs_exists(path) && (st = write_secret(tmp, err)) != ST_OK)
 		return st;
 	for (int i = 0; empty_files[i]; i++) {
 		if (fs_path(path, sizeof path, "%s/%s", tmp, empty_files[i]) < 0)
@@ -449,5 +451,63 @@ fml_status newml_destruct(const char *ml_dir, const char *name, str *where, str 
 	if (fs_fsync_dir(ml_dir) != ST_OK)
 		return status_why(err, ST_TEMPFAIL, "fsync %s", ml_dir);
 	str_sets(where, aside);
+	return ST_OK;
+}
+
+fml_status newml_adopt(const char *ml_dir, const char *name, const char *exec, str *did,
+		       str *aliases, str *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX], old[PATH_MAX];
+	static const char *const includes[] = {"include", "include-ctl"};
+	if (!exec)
+		exec = newml_fml_dir();
+	if (fs_path(dir, sizeof dir, "%s/%s", ml_dir, name) < 0)
+		return status_why(err, ST_TEMPFAIL, "path too long");
+	if (home_create_dirs(dir) != ST_OK)
+		return status_why(err, ST_TEMPFAIL, "cannot make the directories of %s", dir);
+	str_puts(did, "made the directories fml needs (var/, etc/ ...)\n");
+	/* fml 4's include files point at fml.pl: kept as NAME.fml4 */
+	for (size_t i = 0; i < sizeof includes / sizeof *includes; i++) {
+		if (fs_path(path, sizeof path, "%s/%s", dir, includes[i]) < 0 ||
+		    fs_path(old, sizeof old, "%s/%s.fml4", dir, includes[i]) < 0)
+			return status_why(err, ST_TEMPFAIL, "path too long");
+		if (fs_exists(path) && !fs_exists(old)) {
+			if (rename(path, old) < 0)
+				return status_why(err, ST_TEMPFAIL, "cannot rename %s: %s", path,
+						  strerror(errno));
+			str_printf(did, "kept fml 4's %s as %s.fml4\n", includes[i], includes[i]);
+		}
+	}
+	fml_status st = write_own(dir, dir, exec, err);
+	if (st != ST_OK)
+		return st;
+	str_puts(did, "wrote include, include-ctl and include-bounces for fml; made etc/secret, "
+		      "and the member files and seq where missing\n");
+	/* the texts fml 4 had are kept; the skeleton gives the missing ones */
+	const char *sdir = home_skel_dir();
+	str added = STR_INIT;
+	{
+		DIR *d = opendir(sdir);
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL) {
+			if (!skel_name_ok(de->d_name) || strchr(de->d_name, '.') ||
+			    fs_path(path, sizeof path, "%s/%s", dir, de->d_name) < 0 ||
+			    fs_exists(path) ||
+			    fs_path(old, sizeof old, "%s/%s", sdir, de->d_name) < 0)
+				continue;
+			str text = STR_INIT;
+			if (fs_read(old, &text, 1 << 20) == ST_OK &&
+			    write_file(dir, de->d_name, text.s ? text.s : "", text.len, 0600) ==
+				ST_OK)
+				str_printf(&added, " %s", de->d_name);
+			str_free(&text);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (added.len)
+		str_printf(did, "added the texts fml 4 had not:%s\n", added.s);
+	str_free(&added);
+	aliases_text(aliases, name, dir, NULL);
 	return ST_OK;
 }

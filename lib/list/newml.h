@@ -31,6 +31,16 @@ typedef struct newml_args {
  * trouble; ERR says which. */
 fml_status newml_create(const newml_args *a, str *aliases, str *err);
 
+/* Make the fml 4 list home ML_DIR/NAME one of fml's, in place (makefml
+ * migrate; its config.cf is migrate.h's): the directories, include,
+ * include-ctl and include-bounces (fml 4's kept as NAME.fml4), etc/secret,
+ * the member files and seq where missing, the skeleton's texts where fml 4
+ * had none.  DID gets a line per step, ALIASES the lines for /etc/aliases.
+ * Everything else (members, actives, seq, summary, spool, log, config.ph)
+ * is left as it is. */
+fml_status newml_adopt(const char *ml_dir, const char *name, const char *exec, str *did,
+		       str *aliases, str *err);
+
 /* Rename ML_DIR/NAME to ML_DIR/.destructed.NAME.<time>; WHERE receives the
  * new path.  ST_NOINPUT when there is no such list. */
 fml_status newml_destruct(const char *ml_dir, const char *name, str *where, str *err);
