@@ -913,6 +913,14 @@ static fml_status cmd_migrate(ctx *c)
 		config_free(defaults);
 		return refuse(c, ST_TEMPFAIL);
 	}
+	const char *cs = migrate_utf8(&text);
+	if (!cs) {
+		str_sets(&c->err,
+			 "config.ph is neither UTF-8 nor EUC-JP, ISO-2022-JP or Shift_JIS");
+		config_free(defaults);
+		str_free(&text);
+		return refuse(c, ST_DATAERR);
+	}
 	migrate_result r;
 	migrate_config(text.s ? text.s : "", text.len, defaults, &out, &r);
 	config_free(defaults);
@@ -942,6 +950,8 @@ static fml_status cmd_migrate(ctx *c)
 	log_change(c, line.s);
 	str_free(&line);
 	printf("%s: migrated from fml 4 in place\n%s", dir, did.s);
+	if (strcmp(cs, "UTF-8") != 0)
+		printf("read config.ph as %s (config.cf is UTF-8)\n", cs);
 	printf("wrote config.cf from config.ph: %d variables set, %d equal to fml's default, %d "
 	       "statements not taken (listed at the end of config.cf); config.ph is kept\n",
 	       r.set, r.same, r.skipped);

@@ -4,6 +4,7 @@
 #include "migrate.h"
 
 #include <ctype.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,4 +298,50 @@ void migrate_config(const char *ph, size_t len, const config *defaults, str *out
 	str_free(&stmt);
 	str_free(&m.handlers);
 	str_free(&m.notes);
+}
+
+static int valid_utf8(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t l = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
+		if (l == 0 || i + l > n || (l == 2 && c < 0xc2))
+			return 0;
+		for (size_t k = 1; k < l; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+		i += l;
+	}
+	return 1;
+}
+
+const char *migrate_utf8(str *text)
+{
+	static const char *const from[] = {"EUC-JP", "ISO-2022-JP", "SHIFT_JIS", NULL};
+	if (!text->len || valid_utf8((const unsigned char *)text->s, text->len))
+		return "UTF-8";
+	for (int i = 0; from[i]; i++) {
+		iconv_t cd = iconv_open("UTF-8", from[i]);
+		if (cd == (iconv_t)-1)
+			continue;
+		str out = STR_INIT;
+		str_reserve(&out, 4 * text->len + 16);
+		char *in = text->s, *o = out.s;
+		size_t il = text->len, ol = out.cap - 1;
+		size_t r = iconv(cd, &in, &il, &o, &ol);
+		iconv_close(cd);
+		if (r != (size_t)-1 && il == 0) {
+			out.len = (size_t)(o - out.s);
+			out.s[out.len] = 0;
+			str_set(text, out.s, out.len);
+			str_free(&out);
+			return from[i];
+		}
+		str_free(&out);
+	}
+	return NULL;
 }

@@ -37,4 +37,9 @@ typedef struct migrate_result {
 void migrate_config(const char *ph, size_t len, const config *defaults, str *out,
 		    migrate_result *r);
 
+/* TEXT as UTF-8: converted in place from EUC-JP (fml 4's Japanese
+ * files), else ISO-2022-JP or Shift_JIS, when it is not UTF-8 already.
+ * The charset it was in, or NULL when none fits (TEXT unchanged). */
+const char *migrate_utf8(str *text);
+
 #endif

@@ -50,6 +50,8 @@ def test_migrate_then_post(ml_dir, ph):
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
     assert "migrated from fml 4 in place" in out and "elena: :include:%s/include" % d in out
+    # the edited one is in EUC-JP, as fml 4's Japanese files are
+    assert ("read config.ph as EUC-JP" in out) == (ph == "edited")
     got = open(os.path.join(d, "config.cf")).read()
     ref = os.path.join(FML4, ph + ".cf")
     if os.environ.get("MIGRATE_UPDATE") == "1":
