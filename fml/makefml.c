@@ -856,7 +856,19 @@ static fml_status cmd_newml(ctx *c)
 		return refuse(c, ST_NOPERM);
 	}
 	char *owner = admin ? mem_strdup(admin) : NULL;
-	newml_args a = {c->ml_dir, c->name, c->nargs ? c->args[0] : NULL, owner, NULL, NULL};
+	/* LANGUAGE (the command line's, or the site's): the texts to copy */
+	char lang[64] = "";
+	char newdir[PATH_MAX];
+	config *site = config_new();
+	config_args ca = c->ca;
+	if (fs_path(newdir, sizeof newdir, "%s/%s", c->ml_dir, c->name) == 0) {
+		ca.dir = newdir;
+		if (config_load(site, &ca, &err) == ST_OK)
+			snprintf(lang, sizeof lang, "%s", config_str(site, CF_LANGUAGE));
+		str_clear(&err);
+	}
+	config_free(site);
+	newml_args a = {c->ml_dir, c->name, c->nargs ? c->args[0] : NULL, owner, NULL, NULL, lang};
 	fml_status s = newml_create(&a, &aliases, &c->err);
 	free(owner);
 	if (s != ST_OK)
@@ -864,6 +876,12 @@ static fml_status cmd_newml(ctx *c)
 	char logpath[PATH_MAX];
 	if (fs_path(logpath, sizeof logpath, "%s/%s/log", c->ml_dir, c->name) == 0)
 		msg_set_logfile(logpath);
+	/* a language of the command line stays the list's */
+	for (int i = 0; i < c->ca.noverrides; i++)
+		if (strncmp(c->ca.overrides[i], "LANGUAGE=", 9) == 0 &&
+		    fs_path(logpath, sizeof logpath, "%s/%s/config.cf", c->ml_dir, c->name) == 0 &&
+		    cfedit_set(logpath, "LANGUAGE", c->ca.overrides[i] + 9, &err) != ST_OK)
+			msg_warn("cannot set LANGUAGE in %s: %s", logpath, str_c(&err));
 	str line = STR_INIT;
 	str_printf(&line, "newml %s %s", c->name, c->nargs ? c->args[0] : "(the host's domain)");
 	log_change(c, line.s);

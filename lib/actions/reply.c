@@ -6,17 +6,21 @@
  * effort: its failure keeps the item in var/incoming).
  */
 #include "reply.h"
+#include "list/lang.h"
 #include "queue/qitem.h"
+#include "mail/rfc2047.h"
 #include "mail/addr.h"
 #include "util/bytes.h"
 #include "util/date.h"
 #include "util/fs.h"
+#include "util/mem.h"
 #include "util/msg.h"
 #include "util/randhex.h"
 #include "util/safefile.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
 #include <gdbm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,8 +168,12 @@ static void common_header(action_ctx *c, action_mail *m, str *h, const char *to,
 	date_rfc5322(c->l.now, date, sizeof date);
 	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
 	static unsigned seq;
-	str_printf(h, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n",
-		   config_str(c->l.cf, CF_MAINTAINER), to, subject, date);
+	str_printf(h, "From: %s\nTo: %s\nSubject: ", config_str(c->l.cf, CF_MAINTAINER), to);
+	if (is_8bit(subject)) /* RFC 2047, in the list's charset */
+		rfc2047_encode(subject, strlen(subject), lang_charset(c->l.cf), 'B', "\n ", h);
+	else
+		str_puts(h, subject);
+	str_printf(h, "\nDate: %s\n", date);
 	str_printf(h, "Message-ID: <%s.%d.%u.fml@%s>\n", stamp, (int)getpid(), ++seq,
 		   config_str(c->l.cf, CF_DOMAINNAME));
 	const hfield *mid = get(m, "Message-ID");
@@ -284,6 +292,26 @@ static fml_status enqueue(action_ctx *c, action_mail *m, const char *rcpts, size
 	return ST_TEMPFAIL;
 }
 
+/* UTF-8 TEXT in ISO-2022-JP (malloc'd), or NULL when it does not fit */
+static char *to_jis(const char *text)
+{
+	iconv_t cd = iconv_open("ISO-2022-JP", "UTF-8");
+	if (cd == (iconv_t)-1)
+		return NULL;
+	size_t il = strlen(text), cap = 4 * il + 16, ol = cap - 1;
+	char *out = mem_alloc(cap), *in = (char *)text, *o = out;
+	size_t r = iconv(cd, &in, &il, &o, &ol);
+	if (r != (size_t)-1)
+		r = iconv(cd, NULL, NULL, &o, &ol); /* back to ASCII at the end */
+	iconv_close(cd);
+	if (r == (size_t)-1 || il) {
+		free(out);
+		return NULL;
+	}
+	*o = 0;
+	return out;
+}
+
 /* A text/plain mail to TO; REPLY_TO (may be NULL) where answers go. */
 static fml_status send_text(action_ctx *c, action_mail *m, const char *to, const char *reply_to,
 			    const char *subject, const char *body)
@@ -291,9 +319,17 @@ static fml_status send_text(action_ctx *c, action_mail *m, const char *to, const
 	str msg = STR_INIT;
 	if (reply_to)
 		str_printf(&msg, "Reply-To: %s\n", reply_to);
+	/* ISO-2022-JP (LANGUAGE_CHARSET) when the text fits in it, else UTF-8 */
+	char *jis = NULL;
+	if (is_8bit(body) && strcmp(lang_charset(c->l.cf), "ISO-2022-JP") == 0)
+		jis = to_jis(body);
 	str_printf(&msg, "Content-Type: text/plain; charset=%s\nContent-Transfer-Encoding: %s\n\n",
-		   is_8bit(body) ? "UTF-8" : "us-ascii", is_8bit(body) ? "8bit" : "7bit");
-	str_puts(&msg, body);
+		   jis		   ? "ISO-2022-JP"
+		   : is_8bit(body) ? "UTF-8"
+				   : "us-ascii",
+		   is_8bit(body) && !jis ? "8bit" : "7bit");
+	str_puts(&msg, jis ? jis : body);
+	free(jis);
 	if (msg.len && msg.s[msg.len - 1] != '\n')
 		str_putc(&msg, '\n');
 	fml_status st = enqueue(c, m, to, 1, to, subject, &msg, NULL);

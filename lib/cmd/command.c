@@ -31,6 +31,7 @@
 #include "list/digeststate.h"
 #include "list/oneclick.h"
 #include "list/secret.h"
+#include "list/lang.h"
 #include "list/members.h"
 #include "list/roster.h"
 #include "list/vacation.h"
@@ -68,6 +69,9 @@ static int denied(const config *cf, const char *name)
 	return 0;
 }
 
+/* ENGLISH in the list's LANGUAGE (list/lang.h) */
+#define L(c, english) lang_msg((c)->l.cf, (c)->l.dir, english)
+
 /* ---------------------------------------------------------------- membership */
 
 /* Mail a confirmation request for ACTION to ADDR (ARG: name or the other
@@ -86,22 +90,25 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 		goto out;
 	str_printf(&body, "confirm %s\n\n", str_c(&id));
 	if (strcmp(action, "subscribe") == 0)
-		str_printf(&body, "You asked to join %s.\n", config_str(c->l.cf, CF_MAIL_LIST));
+		str_printf(&body, L(c, "You asked to join %s.\n"),
+			   config_str(c->l.cf, CF_MAIL_LIST));
 	else if (strcmp(action, "unsubscribe") == 0)
-		str_printf(&body, "You asked to leave %s.\n", config_str(c->l.cf, CF_MAIL_LIST));
+		str_printf(&body, L(c, "You asked to leave %s.\n"),
+			   config_str(c->l.cf, CF_MAIL_LIST));
 	else if (strcmp(action, "chaddr") == 0)
-		str_printf(&body, "You asked to change your address on %s from %s to %s.\n",
+		str_printf(&body, L(c, "You asked to change your address on %s from %s to %s.\n"),
 			   config_str(c->l.cf, CF_MAIL_LIST), addr, arg);
 	else
-		str_printf(&body, "You asked to change an address on %s from %s to this one, %s.\n",
+		str_printf(&body,
+			   L(c, "You asked to change an address on %s from %s to this one, %s.\n"),
 			   config_str(c->l.cf, CF_MAIL_LIST), arg, addr);
 	str_printf(&body,
-		   "To confirm, send the \"confirm\" line above, unchanged, to %s\n"
-		   "(replying to this mail does it).  It expires in %lld days.\n\n",
+		   L(c, "To confirm, send the \"confirm\" line above, unchanged, to %s\n"
+			"(replying to this mail does it).  It expires in %lld days.\n\n"),
 		   config_str(c->l.cf, CF_CONTROL_ADDRESS),
 		   (config_int(c->l.cf, CF_CONFIRMATION_EXPIRE) + 86399) / 86400);
 	if (*config_str(c->l.cf, CF_WEB_URL)) {
-		str_puts(&body, "Or confirm on the web:\n\n  ");
+		str_puts(&body, L(c, "Or confirm on the web:\n\n  "));
 		oneclick_link(c->l.cf, c->l.dir, "c", &body);
 		str_printf(&body, "%s\n\n", str_c(&id));
 	}
@@ -109,13 +116,13 @@ static fml_status ask(cmd_run *r, const char *action, const char *addr, const ch
 	if (reply_template(c, "confirm", &text) == ST_OK)
 		str_append(&body, text.s, text.len);
 	str_free(&text);
-	str_printf(&subj, "Confirm %s %s", strncmp(action, "chaddr", 6) ? action : "chaddr",
+	str_printf(&subj, L(c, "Confirm %s %s"), strncmp(action, "chaddr", 6) ? action : "chaddr",
 		   config_str(c->l.cf, CF_ML_FN));
 	/* the request goes to the address itself, never to a Reply-To:; its
 	 * answer, a reply, goes to the command address */
 	st = reply_ask(c, addr, str_c(&subj), str_c(&body));
 	if (st == ST_OK) {
-		cmdrun_say(r, "A confirmation request was sent to %s.\n", addr);
+		cmdrun_say(r, L(c, "A confirmation request was sent to %s.\n"), addr);
 		msg_info("confirmation for %s of %s sent", action, addr);
 	}
 out:
@@ -132,9 +139,9 @@ static fml_status welcome(cmd_run *r, const char *addr, const char *how)
 	action_ctx *c = r->c;
 	str body = STR_INIT, subj = STR_INIT, text = STR_INIT;
 	if (reply_template(c, "welcome", &body) != ST_OK)
-		str_printf(&body, "You are now a member of %s.\n",
+		str_printf(&body, L(c, "You are now a member of %s.\n"),
 			   config_str(c->l.cf, CF_MAIL_LIST));
-	str_printf(&subj, "Welcome to %s %s", config_str(c->l.cf, CF_MAIL_LIST),
+	str_printf(&subj, L(c, "Welcome to %s %s"), config_str(c->l.cf, CF_MAIL_LIST),
 		   config_str(c->l.cf, CF_ML_FN));
 	fml_status st = reply_send(c, NULL, addr, str_c(&subj), str_c(&body));
 	str_clear(&subj);
@@ -167,7 +174,7 @@ static fml_status do_subscribe(cmd_run *r)
 	if (is < 0)
 		return ST_TEMPFAIL;
 	if (is) {
-		cmdrun_say(r, "%s is already a member.\n", r->from);
+		cmdrun_say(r, L(r->c, "%s is already a member.\n"), r->from);
 		return ST_OK;
 	}
 	str err = STR_INIT;
@@ -186,7 +193,7 @@ static fml_status do_unsubscribe(cmd_run *r)
 	if (is < 0)
 		return ST_TEMPFAIL;
 	if (!is) {
-		cmdrun_say(r, "%s is not a member.\n", r->from);
+		cmdrun_say(r, L(r->c, "%s is not a member.\n"), r->from);
 		return ST_OK;
 	}
 	return ask(r, "unsubscribe", r->from, NULL);
@@ -267,7 +274,8 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 			st = ST_TEMPFAIL;
 		st = done_before(r, st, &err, MEMBERSEDIT_ALREADY, &where);
 		if (st == ST_OK) {
-			cmdrun_say(r, "%s is now a member (added to %s).\n", addr, str_c(&where));
+			cmdrun_say(r, L(c, "%s is now a member (added to %s).\n"), addr,
+				   str_c(&where));
 			msg_info("subscribe %s: confirmed, added to %s", addr, str_c(&where));
 			st = welcome(r, addr, "subscribed by mail, confirmed");
 		}
@@ -275,7 +283,7 @@ static fml_status do_confirm(cmd_run *r, const char *id)
 		st = roster_both(c->l.dir, c->l.cf, MEM_BYE, addr, NULL, &err, &where);
 		st = done_before(r, st, &err, MEMBERSEDIT_NOT_MEMBER, &where);
 		if (st == ST_OK) {
-			cmdrun_say(r, "%s has left the list (removed from %s).\n", addr,
+			cmdrun_say(r, L(c, "%s has left the list (removed from %s).\n"), addr,
 				   str_c(&where));
 			msg_info("unsubscribe %s: confirmed", addr);
 			str_printf(&what, "Member left: %s", addr);
@@ -614,7 +622,8 @@ fml_status command_process(action_ctx *c, action_mail *m)
 	c->reply_name = cmdrun_reply_name;
 	c->reply_name_arg = &r;
 	if (s.n == 0) {
-		str_puts(&report, "No command was found in your mail.  The help file follows.\n\n");
+		str_puts(&report,
+			 L(c, "No command was found in your mail.  The help file follows.\n\n"));
 		st = cmdrun_file(&r, "help");
 	} else {
 		st = run_script(&r, &s);
@@ -623,12 +632,12 @@ fml_status command_process(action_ctx *c, action_mail *m)
 		goto out_rec;
 	r.report = 1;
 	str_printf(&report,
-		   "--\nCommands: %s (\"help\" for the list of commands)\n"
-		   "Maintainer: %s\n",
+		   L(c, "--\nCommands: %s (\"help\" for the list of commands)\n"
+			"Maintainer: %s\n"),
 		   config_str(c->l.cf, CF_CONTROL_ADDRESS), config_str(c->l.cf, CF_MAINTAINER));
 	if (c->report)
 		str_append(c->report, report.s, report.len);
-	str_printf(&subject, "fml Command Status report %s", config_str(c->l.cf, CF_ML_FN));
+	str_printf(&subject, L(c, "fml Command Status report %s"), config_str(c->l.cf, CF_ML_FN));
 	st = reply_send(c, m, str_c(&m->reply), str_c(&subject), str_c(&report));
 out_rec:
 	c->reply_name = NULL;

@@ -140,6 +140,7 @@ typedef struct vars {
 	const char *names[8];
 	const char *values[8];
 	str mail_list, control, maintainer;
+	const char *lang; /* copying a language's folder */
 } vars;
 
 static fml_status write_file(const char *dir, const char *name, const char *text, size_t len,
@@ -186,6 +187,12 @@ static fml_status copy_skel(const char *src, const char *dst, const vars *v, int
 			st = status_why(err, ST_TEMPFAIL, "skeleton %s: cannot read", from);
 			break;
 		}
+		/* a language's folder (Japanese/): for LANGUAGE only */
+		if (S_ISDIR(sb.st_mode) && depth == 0 && isupper((unsigned char)n[0]))
+			continue;
+		/* a language's catalog is read where it is (list/lang.h) */
+		if (depth == 0 && v->lang && strcmp(n, "messages") == 0)
+			continue;
 		if (S_ISDIR(sb.st_mode) && depth < SKEL_DEPTH) {
 			if (fs_path(to, sizeof to, "%s/%s", dst, n) < 0 ||
 			    fs_mkdirs(to, 0700) != ST_OK)
@@ -396,6 +403,21 @@ fml_status newml_create(const newml_args *a, str *aliases, str *err)
 		st = status_why(err, ST_TEMPFAIL, "cannot create the directories of %s", tmp);
 	else
 		st = copy_skel(a->skel ? a->skel : home_skel_dir(), tmp, &v, 0, err);
+	/* LANGUAGE: its texts over the English ones */
+	char lang_dir[PATH_MAX];
+	struct stat lsb;
+	if (st == ST_OK && a->language && *a->language && strcmp(a->language, "English") != 0 &&
+	    skel_name_ok(a->language) &&
+	    fs_path(lang_dir, sizeof lang_dir, "%s/%s", a->skel ? a->skel : home_skel_dir(),
+		    a->language) == 0) {
+		if (stat(lang_dir, &lsb) < 0 || !S_ISDIR(lsb.st_mode))
+			st = status_why(err, ST_USAGE, "no texts for LANGUAGE %s (%s)", a->language,
+					lang_dir);
+		else {
+			v.lang = a->language;
+			st = copy_skel(lang_dir, tmp, &v, 0, err);
+		}
+	}
 	if (st == ST_OK)
 		st = write_min_config(tmp, &v, err);
 	if (st == ST_OK)

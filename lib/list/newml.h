@@ -13,12 +13,13 @@
 #include "util/str.h"
 
 typedef struct newml_args {
-	const char *ml_dir; /* parent of the list homes; must exist */
-	const char *name;   /* the list name (home_valid_name) */
-	const char *domain; /* mail domain; NULL or "": the host's FQDN */
-	const char *admin;  /* where LIST-admin forwards; NULL: "root" + a note */
-	const char *skel;   /* skeleton dir; NULL: home_skel_dir() */
-	const char *exec;   /* where fml is; NULL: newml_fml_dir() */
+	const char *ml_dir;   /* parent of the list homes; must exist */
+	const char *name;     /* the list name (home_valid_name) */
+	const char *domain;   /* mail domain; NULL or "": the host's FQDN */
+	const char *admin;    /* where LIST-admin forwards; NULL: "root" + a note */
+	const char *skel;     /* skeleton dir; NULL: home_skel_dir() */
+	const char *exec;     /* where fml is; NULL: newml_fml_dir() */
+	const char *language; /* LANGUAGE: spool-skel/LANGUAGE/'s texts; NULL: English */
 } newml_args;
 
 /* Create ML_DIR/NAME: the skeleton's files (NAME.in templates written as
