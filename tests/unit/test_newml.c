@@ -156,7 +156,7 @@ static void test_create(void **state)
 	assert_non_null(real);
 	PATHF(home, "%s/elena", real);
 
-	newml_args a = {ml, "elena", "Example.ORG", "jane", skel, exec_dir};
+	newml_args a = {ml, "elena", "Example.ORG", "jane", skel, exec_dir, NULL};
 	fml_status st = newml_create(&a, &aliases, &err);
 	if (st != ST_OK)
 		fail_msg("newml_create: got %d \"%s\", want 0", st, str_c(&err));
@@ -276,9 +276,13 @@ static void test_create_refusals(void **state)
 	    {NULL, "elena", "example.org", bad_skel, ST_TEMPFAIL, "the new config.cf"},
 	};
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
-		newml_args a = {
-		    cases[i].ml_dir ? cases[i].ml_dir : ml, cases[i].name, cases[i].domain, NULL,
-		    cases[i].skel ? cases[i].skel : skel,   exec_dir};
+		newml_args a = {cases[i].ml_dir ? cases[i].ml_dir : ml,
+				cases[i].name,
+				cases[i].domain,
+				NULL,
+				cases[i].skel ? cases[i].skel : skel,
+				exec_dir,
+				NULL};
 		fml_status st = newml_create(&a, &aliases, &err);
 		if (st != cases[i].want || strncmp(str_c(&err), cases[i].why, strlen(cases[i].why)))
 			fail_msg("case %zu: got %d \"%s\", want %d \"%s...\"", i, st, str_c(&err),
@@ -305,7 +309,7 @@ static void test_create_minimal(void **state)
 	fresh_ml_dir(ml, sizeof ml, "minimal");
 	PATHF(empty_skel, "%s/emptyskel", root);
 	assert_int_equal(fs_mkdirs(empty_skel, 0700), ST_OK);
-	newml_args a = {ml, "x.y-z_1", "example.net", NULL, empty_skel, exec_dir};
+	newml_args a = {ml, "x.y-z_1", "example.net", NULL, empty_skel, exec_dir, NULL};
 	assert_int_equal(newml_create(&a, &aliases, &err), ST_OK);
 	PATHF(home, "%s/x.y-z_1", ml);
 	get(home, "config.cf", &text);
@@ -322,7 +326,7 @@ static void test_destruct(void **state)
 	char ml[PATH_MAX];
 	str aliases = STR_INIT, err = STR_INIT, where = STR_INIT, text = STR_INIT;
 	fresh_ml_dir(ml, sizeof ml, "destruct");
-	newml_args a = {ml, "gone", "example.org", "jane", skel, exec_dir};
+	newml_args a = {ml, "gone", "example.org", "jane", skel, exec_dir, NULL};
 	assert_int_equal(newml_create(&a, &aliases, &err), ST_OK);
 	assert_int_equal(newml_destruct(ml, "gone", &where, &err), ST_OK);
 	assert_non_null(strstr(where.s, "/.destructed.gone."));
@@ -412,7 +416,7 @@ static void test_homecheck(void **state)
 	char ml[PATH_MAX], home[PATH_MAX], path[PATH_MAX];
 	str aliases = STR_INIT, err = STR_INIT, report = STR_INIT;
 	fresh_ml_dir(ml, sizeof ml, "check");
-	newml_args a = {ml, "elena", "example.org", "jane", skel, exec_dir};
+	newml_args a = {ml, "elena", "example.org", "jane", skel, exec_dir, NULL};
 	assert_int_equal(newml_create(&a, &aliases, &err), ST_OK);
 	PATHF(home, "%s/elena", ml);
 	config_args ca = {home, NULL, 0, NULL, 0, etc_dir, exec_dir};
