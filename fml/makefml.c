@@ -30,6 +30,7 @@
  */
 #include "proc/procfull.h"
 #include "actions/htmlarch.h"
+#include "actions/person.h"
 #include "actions/contentrule.h"
 #include "actions/bounce.h"
 #include "actions/digest.h"
@@ -113,6 +114,8 @@ static fml_status cmd_bounces(ctx *c);
 static fml_status cmd_dkim(ctx *c);
 static fml_status cmd_htmlify(ctx *c);
 static fml_status cmd_migrate(ctx *c);
+static fml_status cmd_export_member(ctx *c);
+static fml_status cmd_forget(ctx *c);
 
 static const struct command {
 	const char *name;
@@ -141,8 +144,10 @@ static const struct command {
     {"check", 0, 0, 0, cmd_check, ""},
     {"archive", 0, 1, 0, cmd_archive, "[RANGE]"}, /* reads only: no lock */
     {"bounces", 0, 2, 1, cmd_bounces, "[--reset ADDR]"},
-    {"dkim", 0, 1, 0, cmd_dkim, "[SELECTOR]"}, /* locks to set the variables */
-    {"htmlify", 0, 0, 0, cmd_htmlify, ""},     /* the archive's own lock */
+    {"dkim", 0, 1, 0, cmd_dkim, "[SELECTOR]"},		   /* locks to set the variables */
+    {"htmlify", 0, 0, 0, cmd_htmlify, ""},		   /* the archive's own lock */
+    {"export-member", 1, 1, 0, cmd_export_member, "ADDR"}, /* reads only */
+    {"forget", 1, 1, 1, cmd_forget, "ADDR"},
     {"destructml", 0, 0, 1, cmd_destructml, ""},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -1029,6 +1034,39 @@ static fml_status stdout_sink(void *arg, const void *p, size_t n)
 /* No lock: articles only ever move from the spool into an archive unit
  * (the unit is written before the spool file goes), and article_open()
  * looks in the units for one that left the spool after the plan. */
+/* ---- export-member, forget: one person's records (actions/person.h) */
+
+static fml_status cmd_export_member(ctx *c)
+{
+	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
+	str out = STR_INIT;
+	fml_status st = person_export(&p, c->args[0], &out);
+	if (st == ST_OK)
+		fwrite(out.s, 1, out.len, stdout);
+	str_free(&out);
+	if (st != ST_OK)
+		str_sets(&c->err, "a file of the list could not be read");
+	return st == ST_OK ? ST_OK : refuse(c, st);
+}
+
+static fml_status cmd_forget(ctx *c)
+{
+	action_ctx p = {.l = {.dir = c->dir, .cf = c->cf, .now = time(NULL)}};
+	str did = STR_INIT;
+	fml_status st = person_forget(&p, c->args[0], &did);
+	if (st == ST_OK)
+		printf(
+		    "%s: forgotten\n%s(not changed: the articles of the spool, the archive units "
+		    "and the HTML archive)\n",
+		    c->args[0], did.s);
+	else if (st == ST_DATAERR)
+		str_sets(&c->err, "nothing of the list names this address");
+	else
+		str_sets(&c->err, "a file of the list could not be changed (see the log)");
+	str_free(&did);
+	return st == ST_OK ? ST_OK : refuse(c, st);
+}
+
 /* ---- htmlify: the HTML archive made again */
 
 static fml_status cmd_htmlify(ctx *c)

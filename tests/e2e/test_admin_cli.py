@@ -45,3 +45,38 @@ def test_cron_sees_the_error_of_a_root_owned_home(make_list, ml_dir):
         p = run(*argv)
         assert p.returncode != 0, (prog, p)
         assert b"error:" in p.stderr, (prog, p.stderr)
+
+
+def test_export_member_and_forget(make_list):
+    alice, bob = "alice@example.com", "bob@example.net"
+    ml = make_list(members=[alice, bob])
+    ml.makefml("digest", "elena", alice, "3")
+    assert ml.post(mail(frm=alice, subject="mine")).returncode == 0
+    assert ml.post(mail(frm=bob, subject="his")).returncode == 0
+    # banned later: her next post is kept in var/log, unanswered
+    with open(ml.path("ban"), "a") as f:
+        f.write("Alice@Example.COM\n")
+    assert ml.post(mail(frm=alice, subject="again")).returncode == 0
+    kept = [f for f in os.listdir(ml.path("var", "log")) if f.startswith("banned.")]
+    assert kept
+    out = ml.makefml("export-member", "elena", alice).stdout.decode()
+    for want in ("== members\n" + alice, "== actives\n%s m=3" % alice, "== summary",
+                 "[1:%s]" % alice, "== ban\nAlice@Example.COM", "== var/log (mails)",
+                 "== log"):
+        assert want in out, (want, out)
+    assert bob not in out
+    p = ml.makefml("forget", "elena", alice)
+    assert "forgotten" in p.stdout.decode()
+    for f in ("members", "actives", "summary", "log"):
+        assert alice not in ml.text(f).lower(), f
+    assert "[1:(forgotten)]" in ml.text("summary")
+    assert bob in ml.text("members") and "[2:%s]" % bob in ml.text("summary")
+    assert not [f for f in os.listdir(ml.path("var", "log")) if f.startswith("banned.")]
+    assert "Alice@Example.COM" in ml.text("ban")  # a ban protects the list: kept
+    # she is no member now, and the index knows it
+    p = ml.post(mail(frm=alice, subject="after"))
+    assert p.returncode == 0 and ml.seq() == 2
+    out = ml.makefml("export-member", "elena", alice).stdout.decode()
+    assert "== members" not in out and "== ban" in out
+    # nothing left to forget but the ban: refused, nothing changed
+    assert ml.makefml("forget", "elena", "nobody@example.org", check=False).returncode == 65
