@@ -52,6 +52,7 @@
 #include "list/homecheck.h"
 #include "list/incoming.h"
 #include "list/members.h"
+#include "list/membercsv.h"
 #include "list/migrate.h"
 #include "list/newml.h"
 #include "list/roster.h"
@@ -115,6 +116,8 @@ static fml_status cmd_dkim(ctx *c);
 static fml_status cmd_htmlify(ctx *c);
 static fml_status cmd_migrate(ctx *c);
 static fml_status cmd_export_member(ctx *c);
+static fml_status cmd_export(ctx *c);
+static fml_status cmd_import(ctx *c);
 static fml_status cmd_forget(ctx *c);
 
 static const struct command {
@@ -147,6 +150,8 @@ static const struct command {
     {"dkim", 0, 1, 0, cmd_dkim, "[SELECTOR]"},		   /* locks to set the variables */
     {"htmlify", 0, 0, 0, cmd_htmlify, ""},		   /* the archive's own lock */
     {"export-member", 1, 1, 0, cmd_export_member, "ADDR"}, /* reads only */
+    {"export", 0, 0, 0, cmd_export, ""},		   /* reads only */
+    {"import", 0, 1, 1, cmd_import, "[-]"},
     {"forget", 1, 1, 1, cmd_forget, "ADDR"},
     {"destructml", 0, 0, 1, cmd_destructml, ""},
 };
@@ -1034,6 +1039,41 @@ static fml_status stdout_sink(void *arg, const void *p, size_t n)
 /* No lock: articles only ever move from the spool into an archive unit
  * (the unit is written before the spool file goes), and article_open()
  * looks in the units for one that left the spool after the plan. */
+/* ---- export, import: the members as CSV (list/membercsv.h) */
+
+static fml_status cmd_export(ctx *c)
+{
+	long n = 0;
+	fml_status st = membercsv_export(c->dir, stdout, &n);
+	if (st == ST_OK && fflush(stdout) != 0)
+		st = ST_TEMPFAIL;
+	if (st != ST_OK)
+		str_sets(&c->err, "the member files could not be read");
+	return st == ST_OK ? ST_OK : refuse(c, st);
+}
+
+static fml_status cmd_import(ctx *c)
+{
+	str in = STR_INIT, line = STR_INIT;
+	long added = 0;
+	fml_status st = read_stdin(&in);
+	if (st == ST_OK)
+		st = membercsv_import(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
+				      &added);
+	str_free(&in);
+	if (st == ST_TEMPFAIL) {
+		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
+				  "fed again: what was added is refused as already a member");
+		return refuse(c, st);
+	}
+	str_printf(&line, "import (%ld added)", added);
+	log_change(c, line.s);
+	printf("%ld added to members and actives%s\n", added,
+	       st == ST_OK ? "" : "; the rows above were refused");
+	str_free(&line);
+	return st;
+}
+
 /* ---- export-member, forget: one person's records (actions/person.h) */
 
 static fml_status cmd_export_member(ctx *c)

@@ -80,3 +80,45 @@ def test_export_member_and_forget(make_list):
     assert "== members" not in out and "== ban" in out
     # nothing left to forget but the ban: refused, nothing changed
     assert ml.makefml("forget", "elena", "nobody@example.org", check=False).returncode == 65
+
+
+def test_export_import_csv(make_list):
+    import csv
+    import io
+    import time as _t
+    src = make_list(members=["normal@example.com"])
+    src.makefml("add", "elena", "skip@example.com", "s=skip")
+    src.makefml("add", "elena", "digest@example.com", "m=3mp")
+    src.makefml("off", "elena", "normal@example.com", "14d")
+    src.makefml("add", "elena", "named@example.com")
+    src.write("members", src.text("members").replace(
+        "named@example.com", 'named@example.com # Smith, "Jo"'))
+    with open(src.path("members"), "a") as f:
+        f.write("poster@example.com\n")
+    with open(src.path("actives"), "a") as f:
+        f.write("reader@example.com\n")
+    until = _t.strftime("%Y-%m-%d", _t.localtime(_t.time() + 14 * 86400))
+    out = src.makefml("export", "elena").stdout.decode()
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["address", "name", "mode", "digest", "bounce", "date"]
+    by = {r[0]: r for r in rows[1:]}
+    assert by["normal@example.com"][2:] == ["off", "", "", until]
+    assert by["skip@example.com"][2] == "skip"
+    assert by["digest@example.com"][2:4] == ["normal", "3mp"]
+    assert by["named@example.com"][1] == 'Smith, "Jo"'
+    assert by["poster@example.com"][2] == "post-only"
+    assert by["reader@example.com"][2] == "receive-only"
+    # into an empty list: the same members come out again
+    dst = make_list(name="copy", members=[])
+    bad = out + 'bad address,,normal,,,\r\nok@example.com,,sideways,,,\r\n'
+    p = dst.makefml("import", "copy", check=False, input=bad.encode())
+    assert p.returncode == 65, p.stderr
+    err = p.stderr.decode()
+    assert "line 8: bad address" in err and "line 9: ok@example.com: bad mode" in err
+    assert "6 added" in p.stdout.decode()
+    again = dst.makefml("export", "copy").stdout.decode()
+    assert sorted(again.splitlines()) == sorted(out.splitlines())
+    assert dst.text("var/db/vacation") == until + "\n"
+    # the same file again: nothing new
+    p = dst.makefml("import", "copy", check=False, input=out.encode())
+    assert p.returncode == 65 and "0 added" in p.stdout.decode()
