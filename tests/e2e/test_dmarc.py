@@ -280,3 +280,28 @@ def test_makefml_check_tries_the_keys(signing_list):
     ml.set_config(DKIM_PRIVATE_KEY="etc/dkim/junk.pem")
     out = ml.makefml("check", "elena", check=False).stdout.decode()
     assert "problem: DKIM: the key for sel1._domainkey.example.org is not a PEM RSA" in out, out
+
+
+def test_a_signed_admin_mail_passes_a_forged_lockout(signing_list, dns, ml_dir):
+    """Anyone can forge an admin's From: five times and lock the admin
+    commands; the admin's own mail, signed by their domain, still works."""
+    ml = signing_list
+    gus = "gus@signed.test"
+    ml.set_config(REMOTE_ADMINISTRATION="1")
+    ml.makefml("addadmin", "elena", gus)
+    ml.makefml("passwd", "elena", gus, input=b"s3cret-pass\n")
+    signed_post(dns, ml_dir)  # publishes the key of signed.test
+    ctl = "elena-ctl@example.org"
+    for i in range(5):  # the forger
+        ml.post(mail(frm=gus, to=ctl, body="admin pass guess%d\n" % i), ctl=True)
+    ml.post(mail(frm=gus, to=ctl, body="admin pass s3cret-pass\nadmin add x1@example.com\n"),
+            ctl=True)
+    assert "x1@example.com" not in ml.text("members")  # unsigned: locked out
+    msg = mail(frm="Gus <gus@signed.test>", to=ctl, eol="\r\n",
+               body="admin pass s3cret-pass\nadmin add x2@example.com\n")
+    with open(os.path.join(ml_dir, "author.pem"), "rb") as f:
+        sig = dkim.sign(msg, b"a1", b"signed.test", f.read(),
+                        include_headers=[b"from", b"to", b"subject", b"message-id", b"date"])
+    assert ml.post(sig + msg, ctl=True).returncode == 0
+    assert "x2@example.com" in ml.text("members")
+    assert "valid DKIM signature: its password is checked" in ml.log()
