@@ -64,6 +64,7 @@ D_RUNS = int(os.environ.get("BENCH_DELIVERY_RUNS", "3"))  # per size (mlmmj >10,
 SCALE = int(os.environ.get("BENCH_SCALE", "1000000"))      # (f) big list; 0 = skip
 N_SCALE = int(os.environ.get("BENCH_N_SCALE", "10"))      # (f) warm posts, each size
 N_ADD = int(os.environ.get("BENCH_N_ADD", "5"))           # (f) makefml add + first post
+SINGLE = int(os.environ.get("BENCH_SINGLE_ADDS", "1000"))  # (f) makefml add one by one
 CONTENT_N = int(os.environ.get("BENCH_CONTENT", "10"))    # (g) content rules: runs; 0 = skip
 ARCHIVE = [int(x) for x in os.environ.get("BENCH_ARCHIVE", "10 100000").split()]  # (h) sizes
 N_ARCHIVE = int(os.environ.get("BENCH_N_ARCHIVE", "10"))  # (h) posts timed at each size
@@ -808,6 +809,17 @@ def scale(addrs_small_dir, sender, post, logf, tmp, nosend):
     if got != SCALE:
         die("(f) the bulk import left %d active members, want %d" % (got, SCALE))
     S["import"] = (r.ret, kb, r.cpu)
+    # the other way: one `makefml add` per address, SINGLE of them, into a
+    # list of its own (the comparison)
+    say("(f) %d x `makefml add LIST ADDR`, one address each, into an empty list" % SINGLE)
+    sdir_parent = os.path.join(WORK, "f-fml-single")
+    fml_list(sdir_parent, [], [("DELIVERY_MODE", "queue")])
+    t0 = time.time()
+    for a in addrs[:SINGLE]:
+        p = subprocess.run([MAKEFML, "-D", sdir_parent, "add", LIST, a], capture_output=True)
+        if p.returncode != 0:
+            die("(f) makefml add %s %s: exit %d: %s" % (LIST, a, p.returncode, p.stderr))
+    S["single"] = time.time() - t0
     qnew = os.path.join(fdir, "var", "queue", "new")
     qnew_small = os.path.join(addrs_small_dir, "var", "queue", "new")
 
@@ -869,6 +881,10 @@ def scale_report(S):
         ("`makefml add LIST -` of %d addresses (bulk import, one lock, one index pass)" % n,
          1, imp_wall * 1000, imp_wall * 1000, imp_cpu * 1000,
          "peak RSS %.1f MB" % (imp_kb / 1024)),
+        ("`makefml add LIST ADDR`, one address each, %d of them into an empty list (all)" %
+         SINGLE, 1, S["single"] * 1000, S["single"] * 1000, 0,
+         "%.0f addresses/s against the bulk import's %.0f" % (SINGLE / S["single"],
+                                                              n / imp_wall)),
         ("fml: first post after the import", 1, med("first") * 1000, med("first") * 1000,
          med("first", "cpu") * 1000, "queue item checked: names all %d" % n),
     ]
