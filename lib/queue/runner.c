@@ -64,6 +64,7 @@
 #define DEATH_NOTICE 10	      /* runner deaths on one item before the maintainer is told */
 #define STOP_POLL_NS 20000000 /* how often a stopping runner looks at its workers */
 #define SWEEP_LOCK_WAIT 2     /* seconds the snapshot sweep waits for the list lock */
+#define PER_RCPT_BATCH 32     /* one-click: transactions between two journal writes */
 
 typedef struct run {
 	const char *dir;
@@ -482,13 +483,18 @@ static fml_status send_pending(run *r, queue_item *q)
 	long long conns = config_int(r->cf, CF_SMTP_CONNECTIONS);
 	if (limit < 1)
 		limit = 1;
+	/* one-click: the list's mail, each copy its own fields, one transaction
+	 * each; the journal is written after every batch, so a batch is kept
+	 * short: a runner killed in between sends again to PER_RCPT_BATCH
+	 * recipients per connection at most */
+	int per_rcpt = list_mail(r, q) && oneclick_enabled(r->cf);
+	if (per_rcpt && limit > PER_RCPT_BATCH)
+		limit = PER_RCPT_BATCH;
 	size_t nbatch = (np + (size_t)limit - 1) / (size_t)limit;
 	int nconn = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : (int)conns;
 	if ((size_t)nconn > nbatch)
 		nconn = (int)nbatch;
 	str prefix = STR_INIT, key = STR_INIT;
-	/* one-click: the list's mail, each copy its own fields */
-	int per_rcpt = list_mail(r, q) && oneclick_enabled(r->cf);
 	if (per_rcpt && np > 0 && secret_load(r->dir, &key) != ST_OK) {
 		msg_error("%s: no etc/secret for the one-click fields: left for later", q->name);
 		return ST_TEMPFAIL;
