@@ -37,8 +37,12 @@ typedef struct mig {
 static void note(mig *m, const char *stmt, size_t n, const char *why)
 {
 	str_puts(&m->notes, "#   ");
-	for (size_t i = 0; i < n; i++)
-		str_putc(&m->notes, stmt[i] == '\n' || stmt[i] == '\r' ? ' ' : stmt[i]);
+	for (size_t i = 0; i < n; i++) { /* one comment line, no control bytes */
+		unsigned char ch = (unsigned char)stmt[i];
+		str_putc(&m->notes, ch == '\n' || ch == '\r' || ch == '\t' ? ' '
+				    : ch < 0x20 || ch == 0x7f		   ? '?'
+									   : ch);
+	}
 	str_printf(&m->notes, ";   (%s)\n", why);
 	m->r->skipped++;
 }
