@@ -3,8 +3,9 @@
  * The member's line in actives is off with u=YYYY-MM-DD (the day delivery
  * starts again); var/db/vacation holds the first such day of the list, so
  * that the drain's sweep (every 10 minutes, under the list lock) reads
- * actives only when someone is due, and once a day in case an admin wrote
- * a u= by hand.
+ * actives only when someone is due, and a list without vacations has no
+ * file more.  A u= an admin writes by hand is found by the next full look:
+ * an import, or the next due day.
  */
 #ifndef FML_VACATION_H
 #define FML_VACATION_H
@@ -23,7 +24,7 @@ fml_status vacation_begin(const char *dir, const config *cf, const char *addr, l
 			  time_t now, char until[11], str *err);
 /* Members whose vacation is over (u= today or earlier) back on, logged;
  * var/db/vacation set to the next day due.  Reads actives only when that
- * day has come, or when SCAN (a daily look, for u= written by hand).
+ * day has come, or when SCAN (an import: u= lines it wrote).
  * The caller holds the list lock. */
 fml_status vacation_end_due(const char *dir, const config *cf, time_t now, int scan);
 

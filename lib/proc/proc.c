@@ -844,12 +844,8 @@ static void sweep_orphans(action_ctx *c, const proc_ops *ops)
 	}
 	ops->command_sweep(c->l.dir, now, ORPHAN_AGE);
 	hold_expire(c);
-	/* vacations over: members back on (and once a day a look at every
-	 * line, for a u= an admin wrote by hand) */
-	int scan = fs_path(path, sizeof path, "%s/var/run/vacation-scan", c->l.dir) == 0 &&
-		   (stat(path, &st) < 0 || now - st.st_mtime >= 86400 || st.st_mtime > now);
-	if (vacation_end_due(c->l.dir, c->l.cf, now, scan) == ST_OK && scan)
-		fs_overwrite(path, "", 0);
+	/* vacations over: members back on (nothing read unless one is due) */
+	vacation_end_due(c->l.dir, c->l.cf, now, 0);
 }
 
 fml_status proc_drain(action_ctx *c, const proc_ops *ops, int *handover)
