@@ -312,13 +312,21 @@ static void page_tail(str *o)
 	str_puts(o, "</body>\n</html>\n");
 }
 
-static void when(long long t, str *o)
+/* T onto O: local "YYYY-MM-DD hh:mm" for a page, or (RFC3339) UTC for the
+ * feed */
+static void put_time(long long t, int rfc3339, str *o)
 {
 	char buf[64];
 	time_t tt = (time_t)t;
 	struct tm tm;
-	if (localtime_r(&tt, &tm) && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm))
+	if ((rfc3339 ? gmtime_r(&tt, &tm) : localtime_r(&tt, &tm)) &&
+	    strftime(buf, sizeof buf, rfc3339 ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M", &tm))
 		str_puts(o, buf);
+}
+
+static void when(long long t, str *o)
+{
+	put_time(t, 0, o);
 }
 
 /* ---- units */
@@ -989,11 +997,7 @@ static fml_status write_top(arch *A)
 
 static void rfc3339(long long t, str *o)
 {
-	char buf[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		str_puts(o, buf);
+	put_time(t, 1, o);
 }
 
 /* feed: the meta lines of the last FEED_ENTRIES articles, and atom.xml */

@@ -151,25 +151,6 @@ int members_date_ok(const char *p, size_t n)
 	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
-void members_opts_drop(str *opts, const char *prefix)
-{
-	str out = STR_INIT;
-	const char *p = opts->s, *end = opts->s + opts->len;
-	while (p && p < end) {
-		size_t n;
-		const char *w = next_word(&p, end, &n);
-		if (n == 0)
-			break;
-		if (word_prefix(w, n, prefix))
-			continue;
-		if (out.len)
-			str_putc(&out, ' ');
-		str_append(&out, w, n);
-	}
-	str_set(opts, out.s ? out.s : "", out.len);
-	str_free(&out);
-}
-
 const char *members_until(const member_entry *e, char date[11])
 {
 	const char *p = e->opts.s, *end = e->opts.s + e->opts.len;
@@ -271,7 +252,9 @@ int members_opts_problem(const char *arg, str *why)
 	return why->len > 0;
 }
 
-void members_opts_remove(str *opts, int digest)
+/* OPTS without the skip words, or (DIGEST) the digest ones, or (PREFIX) the
+ * words starting with PREFIX */
+static void opts_filter(str *opts, int digest, const char *prefix)
 {
 	str out = STR_INIT;
 	const char *p = opts->s, *end = opts->s + opts->len;
@@ -280,11 +263,14 @@ void members_opts_remove(str *opts, int digest)
 		const char *w = next_word(&p, end, &n);
 		if (n == 0)
 			break;
-		if (!digest && (word_eq(w, n, "s=skip") || word_eq(w, n, "skip")))
+		if (prefix) {
+			if (word_prefix(w, n, prefix))
+				continue;
+		} else if (!digest && (word_eq(w, n, "s=skip") || word_eq(w, n, "skip"))) {
 			continue;
-		if (digest && word_prefix(w, n, "m="))
+		} else if (digest && word_prefix(w, n, "m=")) {
 			continue;
-		if (digest && word_eq(w, n, "matome")) {
+		} else if (digest && word_eq(w, n, "matome")) {
 			next_word(&p, end, &skipped);
 			continue;
 		}
@@ -294,6 +280,16 @@ void members_opts_remove(str *opts, int digest)
 	}
 	str_set(opts, out.s ? out.s : "", out.len);
 	str_free(&out);
+}
+
+void members_opts_remove(str *opts, int digest)
+{
+	opts_filter(opts, digest, NULL);
+}
+
+void members_opts_drop(str *opts, const char *prefix)
+{
+	opts_filter(opts, 0, prefix);
 }
 
 void members_opts_add(str *opts, const char *word)
