@@ -237,26 +237,32 @@ static void report_refused(long lineno, const char *addr, const char *why, void 
 	fprintf(stderr, "makefml: %s %s: line %ld: %s: %s\n", c->cmd, c->name, lineno, addr, why);
 }
 
-/* add LIST -: one line per address on stdin, all under this one lock. */
-static fml_status cmd_add_many(ctx *c)
+/* The lines of stdin through FN (roster_add_many, roster_bye_many,
+ * membercsv_import: all under this one lock); WHAT names the run in the
+ * log ("add -"), DONE what became of the lines ("added to", "removed
+ * from"), AGAIN what feeding the same input again does. */
+typedef fml_status (*bulk_fn)(const char *dir, const config *cf, const char *text, size_t len,
+			      roster_refuse_fn refuse, void *arg, long *n);
+
+static fml_status bulk(ctx *c, bulk_fn fn, const char *what, const char *done, const char *again)
 {
 	str in = STR_INIT, line = STR_INIT;
-	long added = 0;
+	long n = 0;
 	fml_status st = read_stdin(&in);
 	if (st == ST_OK)
-		st = roster_add_many(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
-				     &added);
+		st = fn(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c, &n);
+	str_free(&in);
 	if (st == ST_TEMPFAIL) {
-		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
-				  "fed again: what was added is refused as already a member");
-		str_free(&in);
+		str_printf(&c->err,
+			   "stopped by local trouble (see the log); the same input can be fed "
+			   "again: %s",
+			   again);
 		return refuse(c, st);
 	}
-	str_printf(&line, "add - (%ld added)", added);
+	str_printf(&line, "%s (%ld %.*s)", what, n, (int)strcspn(done, " "), done);
 	log_change(c, line.s);
-	printf("%ld added to members and actives%s\n", added,
+	printf("%ld %s members and actives%s\n", n, done,
 	       st == ST_OK ? "" : "; the lines above were refused");
-	str_free(&in);
 	str_free(&line);
 	return st;
 }
@@ -264,7 +270,8 @@ static fml_status cmd_add_many(ctx *c)
 static fml_status cmd_add(ctx *c)
 {
 	if (c->nargs == 1 && strcmp(c->args[0], "-") == 0)
-		return cmd_add_many(c);
+		return bulk(c, roster_add_many, "add -", "added to",
+			    "what was added is refused as already a member");
 	str opts = STR_INIT, where = STR_INIT;
 	for (int i = 1; i < c->nargs; i++)
 		str_printf(&opts, "%s%s", opts.len ? " " : "", c->args[i]);
@@ -278,34 +285,11 @@ static fml_status cmd_add(ctx *c)
 	return st;
 }
 
-/* bye LIST -: one address per line on stdin, all under this one lock. */
-static fml_status cmd_bye_many(ctx *c)
-{
-	str in = STR_INIT, line = STR_INIT;
-	long removed = 0;
-	fml_status st = read_stdin(&in);
-	if (st == ST_OK)
-		st = roster_bye_many(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
-				     &removed);
-	if (st == ST_TEMPFAIL) {
-		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
-				  "fed again: what was removed is refused as not a member");
-		str_free(&in);
-		return refuse(c, st);
-	}
-	str_printf(&line, "bye - (%ld removed)", removed);
-	log_change(c, line.s);
-	printf("%ld removed from members and actives%s\n", removed,
-	       st == ST_OK ? "" : "; the lines above were refused");
-	str_free(&in);
-	str_free(&line);
-	return st;
-}
-
 static fml_status cmd_bye(ctx *c)
 {
 	if (strcmp(c->args[0], "-") == 0)
-		return cmd_bye_many(c);
+		return bulk(c, roster_bye_many, "bye -", "removed from",
+			    "what was removed is refused as not a member");
 	str where = STR_INIT;
 	fml_status st = roster_both(c->dir, c->cf, MEM_BYE, c->args[0], NULL, &c->err, &where);
 	st = report_roster(c, st, c->args[0], NULL, &where);
@@ -1054,24 +1038,8 @@ static fml_status cmd_export(ctx *c)
 
 static fml_status cmd_import(ctx *c)
 {
-	str in = STR_INIT, line = STR_INIT;
-	long added = 0;
-	fml_status st = read_stdin(&in);
-	if (st == ST_OK)
-		st = membercsv_import(c->dir, c->cf, in.s ? in.s : "", in.len, report_refused, c,
-				      &added);
-	str_free(&in);
-	if (st == ST_TEMPFAIL) {
-		str_sets(&c->err, "stopped by local trouble (see the log); the same input can be "
-				  "fed again: what was added is refused as already a member");
-		return refuse(c, st);
-	}
-	str_printf(&line, "import (%ld added)", added);
-	log_change(c, line.s);
-	printf("%ld added to members and actives%s\n", added,
-	       st == ST_OK ? "" : "; the rows above were refused");
-	str_free(&line);
-	return st;
+	return bulk(c, membercsv_import, "import", "added to",
+		    "what was added is refused as already a member");
 }
 
 /* ---- export-member, forget: one person's records (actions/person.h) */

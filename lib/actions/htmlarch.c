@@ -818,6 +818,72 @@ static void page_links(long k, long npages, int threads, int rev, str *o)
 	str_puts(o, "</p></nav>\n");
 }
 
+/* The threads of A (sorted by number) as first-reply / next-sibling links
+ * (FIRST, NEXT, -1 for none): a reply under its parent when the parent is
+ * here, else under the first article of the same subject.  The first root,
+ * or -1. */
+static long thread_links(const arts *a, long *first, long *next)
+{
+	long *last = mem_reallocarray(NULL, a->n + 1, sizeof *last);
+	str *subj = mem_reallocarray(NULL, a->n + 1, sizeof *subj);
+	long root_first = -1, root_last = -1;
+	for (size_t i = 0; i < a->n; i++) {
+		first[i] = next[i] = last[i] = -1;
+		str_init(&subj[i]);
+		thread_subject(str_c(&a->v[i].subject), &subj[i]);
+		long up = -1;
+		if (a->v[i].parent) {
+			art want = {.n = a->v[i].parent};
+			art *p = bsearch(&want, a->v, i, sizeof *a->v, by_n);
+			if (p)
+				up = p - a->v;
+		} else {
+			for (size_t j = 0; j < i && up < 0; j++)
+				if (subj[j].len && strcmp(subj[j].s, subj[i].s) == 0)
+					up = (long)j;
+		}
+		long *tail = up < 0 ? &root_last : &last[up];
+		if (*tail >= 0)
+			next[*tail] = (long)i;
+		else if (up < 0)
+			root_first = (long)i;
+		else
+			first[up] = (long)i;
+		*tail = (long)i;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		str_free(&subj[i]);
+	free(subj);
+	free(last);
+	return root_first;
+}
+
+/* The top of a unit's page titled TITLE: head, the unit's nav with a link
+ * to OTHER, the heading, the links to the unit's pages. */
+static void unit_top(arch *A, const char *key, const char *title, const char *other,
+		     const char *other_name, long k, long npages, int threads, int rev, str *o)
+{
+	page_head(o, title, "../");
+	nav_unit(A, key, other, other_name, o);
+	str_puts(o, "<main>\n<h1>");
+	put_text(o, title);
+	str_puts(o, "</h1>\n");
+	page_links(k, npages, threads, rev, o);
+}
+
+/* O as DIR/NAME, and as DIR/LATEST too when it is the unit's last page */
+static fml_status put_page(const char *dir, const char *name, const char *latest, int last,
+			   const str *o)
+{
+	char path[PATH_MAX];
+	fml_status st =
+	    fs_path(path, sizeof path, "%s/%s", dir, name) == 0 ? put_str(path, o) : ST_TEMPFAIL;
+	if (st == ST_OK && last)
+		st = fs_path(path, sizeof path, "%s/%s", dir, latest) == 0 ? put_str(path, o)
+									   : ST_TEMPFAIL;
+	return st;
+}
+
 /* Page K of unit KEY (HTML_INDEX_PAGE articles each, in the order they came) of
  * NPAGES: its index and its thread view. */
 static fml_status write_page(arch *A, const char *key, long k, long npages)
@@ -835,12 +901,7 @@ static fml_status write_page(arch *A, const char *key, long k, long npages)
 	str_printf(&t, "%s %s", A->list, key);
 	if (npages > 1)
 		str_printf(&t, ", page %ld", k);
-	page_head(&o, t.s, "../");
-	nav_unit(A, key, thr, "threads", &o);
-	str_puts(&o, "<main>\n<h1>");
-	put_text(&o, t.s);
-	str_puts(&o, "</h1>\n");
-	page_links(k, npages, 0, rev, &o);
+	unit_top(A, key, t.s, thr, "threads", k, npages, 0, rev, &o);
 	str_puts(&o, "<table>\n<thead><tr><th scope=\"col\">#</th>"
 		     "<th scope=\"col\">Subject</th><th scope=\"col\">From</th>"
 		     "<th scope=\"col\">Date</th></tr></thead>\n<tbody>\n");
@@ -848,68 +909,22 @@ static fml_status write_page(arch *A, const char *key, long k, long npages)
 		index_row(&a.v[rev ? a.n - 1 - i : i], &o);
 	str_puts(&o, "</tbody>\n</table>\n</main>\n");
 	page_tail(&o);
-	if (st == ST_OK && fs_path(path, sizeof path, "%s/%s", dir, idx) == 0)
-		st = put_str(path, &o);
-	if (st == ST_OK && k == npages && fs_path(path, sizeof path, "%s/index.html", dir) == 0)
-		st = put_str(path, &o);
-	/* threads: a reply under its parent when the parent is in this unit,
-	 * else under the first article of the same subject */
+	if (st == ST_OK)
+		st = put_page(dir, idx, "index.html", k == npages, &o);
 	long *first = mem_reallocarray(NULL, a.n + 1, sizeof *first);
 	long *next = mem_reallocarray(NULL, a.n + 1, sizeof *next);
-	long *last = mem_reallocarray(NULL, a.n + 1, sizeof *last);
-	long root_first = -1, root_last = -1;
-	str *subj = mem_reallocarray(NULL, a.n + 1, sizeof *subj);
-	for (size_t i = 0; i < a.n; i++) {
-		first[i] = next[i] = last[i] = -1;
-		str_init(&subj[i]);
-		thread_subject(str_c(&a.v[i].subject), &subj[i]);
-		long up = -1;
-		if (a.v[i].parent) {
-			art want = {.n = a.v[i].parent};
-			art *p = bsearch(&want, a.v, i, sizeof *a.v, by_n);
-			if (p)
-				up = p - a.v;
-		} else {
-			for (size_t j = 0; j < i && up < 0; j++)
-				if (subj[j].len && strcmp(subj[j].s, subj[i].s) == 0)
-					up = (long)j;
-		}
-		if (up < 0) {
-			if (root_last >= 0)
-				next[root_last] = (long)i;
-			else
-				root_first = (long)i;
-			root_last = (long)i;
-		} else {
-			if (last[up] >= 0)
-				next[last[up]] = (long)i;
-			else
-				first[up] = (long)i;
-			last[up] = (long)i;
-		}
-	}
+	long root = thread_links(&a, first, next);
 	str_clear(&o);
 	str_printf(&ts, "%s: threads", t.s);
-	page_head(&o, ts.s, "../");
-	nav_unit(A, key, idx, "by number", &o);
-	str_puts(&o, "<main>\n<h1>");
-	put_text(&o, ts.s);
-	str_puts(&o, "</h1>\n");
-	page_links(k, npages, 1, rev, &o);
+	unit_top(A, key, ts.s, idx, "by number", k, npages, 1, rev, &o);
 	str_puts(&o, "<ul class=\"thread\">\n");
-	thread_list(&a, first, next, root_first, &o);
+	thread_list(&a, first, next, root, &o);
 	str_puts(&o, "</ul>\n</main>\n");
 	page_tail(&o);
-	if (st == ST_OK && fs_path(path, sizeof path, "%s/%s", dir, thr) == 0)
-		st = put_str(path, &o);
-	if (st == ST_OK && k == npages && fs_path(path, sizeof path, "%s/thread.html", dir) == 0)
-		st = put_str(path, &o);
-	for (size_t i = 0; i < a.n; i++)
-		str_free(&subj[i]);
-	free(subj);
+	if (st == ST_OK)
+		st = put_page(dir, thr, "thread.html", k == npages, &o);
 	free(first);
 	free(next);
-	free(last);
 	arts_free(&a);
 	str_free(&o);
 	str_free(&t);

@@ -484,16 +484,6 @@ static fml_status mt_run(GMimeStream *s, const mimetext_hooks *h, mimetext_sink 
 	return m.st;
 }
 
-fml_status mimetext_fd(int fd, off_t size, mimetext_sink sink, void *arg)
-{
-	mimetext_init();
-	GMimeStream *s = g_mime_stream_fs_new_with_bounds(fd, 0, size);
-	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(s), FALSE);
-	fml_status st = mt_run(s, NULL, sink, arg);
-	g_object_unref(s);
-	return st;
-}
-
 fml_status mimetext_fd_hooks(int fd, off_t size, const mimetext_hooks *h, mimetext_sink sink,
 			     void *arg)
 {
@@ -503,6 +493,11 @@ fml_status mimetext_fd_hooks(int fd, off_t size, const mimetext_hooks *h, mimete
 	fml_status st = mt_run(s, h, sink, arg);
 	g_object_unref(s);
 	return st;
+}
+
+fml_status mimetext_fd(int fd, off_t size, mimetext_sink sink, void *arg)
+{
+	return mimetext_fd_hooks(fd, size, NULL, sink, arg);
 }
 
 fml_status mimetext_leaf_save(mimetext_leaf *leaf, int fd)
